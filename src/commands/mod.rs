@@ -1,0 +1,34 @@
+//! One file per subcommand: its argument struct (whose doc comments are the
+//! help text) and its `run` function.
+
+pub mod check;
+pub mod completions;
+pub mod hook;
+pub mod init;
+
+use crate::Context;
+use crate::cli::Command;
+use crate::error::Outcome;
+
+/// Dispatches a parsed command.
+pub fn run(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
+    match command {
+        Command::Check(args) => check::run(ctx, &args),
+        Command::Init(args) => init::run(ctx, &args),
+        Command::Hook(args) => hook::run(ctx, &args),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man => completions::run_man(),
+    }
+}
+
+/// Renderer settings for this run: colour, version, and the cwd as SARIF's
+/// source root (paths in reports are relative to it).
+pub fn render_options(ctx: &Context, color: bool) -> diagnostics::render::Options {
+    diagnostics::render::Options {
+        color,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        source_root_uri: Some(diagnostics::render::directory_uri(
+            &ctx.cwd.to_string_lossy(),
+        )),
+    }
+}

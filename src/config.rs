@@ -1,0 +1,267 @@
+//! `govkit.toml` (or `[workspace.metadata.govkit]` in Cargo.toml): finding
+//! it, parsing it with spans, and turning every mistake into an error that
+//! names the file, line and key.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The file name govkit looks for.
+pub const FILE_NAME: &str = "govkit.toml";
+
+/// A loaded configuration and where it came from.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Directory the configuration belongs to: the workspace root. Paths in
+    /// the configuration are relative to it.
+    pub root: PathBuf,
+    /// The file it was read from; `None` when no configuration exists.
+    pub file: Option<PathBuf>,
+    /// The gates and their settings.
+    pub gates: Gates,
+}
+
+/// Each gate's section; a gate runs under `govkit check` exactly when its
+/// section is present.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gates {}
+
+impl Gates {
+    /// Names of the configured gates, in the order `govkit check` runs them.
+    #[must_use]
+    pub fn configured(&self) -> Vec<&'static str> {
+        Vec::new()
+    }
+}
+
+/// A configuration file that could not be used: unreadable, not TOML, an
+/// unknown key, a wrong type or a bad value.
+#[derive(Debug)]
+pub struct ConfigError {
+    /// The file.
+    pub path: PathBuf,
+    /// Its text, when it could be read, for the code frame.
+    pub text: Option<String>,
+    /// Byte span of the offending key or value, when known.
+    pub span: Option<Range<usize>>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// 1-based line and column of the error, when known.
+    #[must_use]
+    pub fn line_column(&self) -> Option<(usize, usize)> {
+        let (text, span) = (self.text.as_ref()?, self.span.as_ref()?);
+        let loc = diagnostics::Location::from_span("", text, span.clone());
+        Some((loc.line, loc.column))
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line_column() {
+            Some((line, column)) => write!(
+                f,
+                "invalid configuration in {}:{line}:{column}: {}",
+                self.path.display(),
+                self.message
+            ),
+            None => write!(
+                f,
+                "invalid configuration in {}: {}",
+                self.path.display(),
+                self.message
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where the configuration was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Origin {
+    /// A govkit.toml file.
+    GovkitToml(PathBuf),
+    /// `[workspace.metadata.govkit]` in this Cargo.toml.
+    CargoMetadata(PathBuf),
+}
+
+/// Loads the configuration: `explicit` if given (a govkit.toml-style file,
+/// or a Cargo.toml read for `[workspace.metadata.govkit]`), else the first
+/// govkit.toml or Cargo.toml with `[workspace.metadata.govkit]` found from
+/// `cwd` upward. No configuration at all is not an error: the result has
+/// `file: None` and `root` = `cwd`.
+pub fn load(explicit: Option<&Path>, cwd: &Path) -> Result<Config, ConfigError> {
+    let origin = match explicit {
+        Some(path) => {
+            let path = cwd.join(path);
+            if path.file_name().is_some_and(|n| n == "Cargo.toml") {
+                Origin::CargoMetadata(path)
+            } else {
+                Origin::GovkitToml(path)
+            }
+        }
+        None => match discover(cwd)? {
+            Some(origin) => origin,
+            None => {
+                return Ok(Config {
+                    root: cwd.to_path_buf(),
+                    ..Config::default()
+                });
+            }
+        },
+    };
+    match origin {
+        Origin::GovkitToml(path) => {
+            let text = read(&path)?;
+            let gates = parse_govkit_toml(&text).map_err(|e| e.in_file(&path, text))?;
+            Ok(Config {
+                root: parent(&path),
+                file: Some(path),
+                gates,
+            })
+        }
+        Origin::CargoMetadata(path) => {
+            let text = read(&path)?;
+            let gates = parse_cargo_metadata(&text)
+                .map_err(|e| e.in_file(&path, text))?
+                .ok_or_else(|| ConfigError {
+                    path: path.clone(),
+                    text: None,
+                    span: None,
+                    message: "no [workspace.metadata.govkit] table".to_owned(),
+                })?;
+            Ok(Config {
+                root: parent(&path),
+                file: Some(path),
+                gates,
+            })
+        }
+    }
+}
+
+fn parent(path: &Path) -> PathBuf {
+    path.parent()
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+}
+
+fn read(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError {
+        path: path.to_path_buf(),
+        text: None,
+        span: None,
+        message: format!("cannot read the file: {e}"),
+    })
+}
+
+/// Walks from `cwd` upward. In each directory a govkit.toml wins; a
+/// Cargo.toml counts only if it has `[workspace.metadata.govkit]`. Having
+/// both in one directory is ambiguous and an error.
+fn discover(cwd: &Path) -> Result<Option<Origin>, ConfigError> {
+    for dir in cwd.ancestors() {
+        let govkit = dir.join(FILE_NAME);
+        let cargo = dir.join("Cargo.toml");
+        let has_govkit = govkit.is_file();
+        let cargo_has_table = cargo.is_file() && {
+            let text = read(&cargo)?;
+            match parse_cargo_metadata(&text) {
+                Ok(found) => found.is_some(),
+                // A broken Cargo.toml is cargo's to report, unless our
+                // table is in it: then the error is ours to show.
+                Err(_) => text.contains("metadata.govkit"),
+            }
+        };
+        match (has_govkit, cargo_has_table) {
+            (true, true) => {
+                return Err(ConfigError {
+                    path: govkit,
+                    text: None,
+                    span: None,
+                    message: format!(
+                        "both {FILE_NAME} and [workspace.metadata.govkit] in {} configure govkit; keep one",
+                        cargo.display()
+                    ),
+                });
+            }
+            (true, false) => return Ok(Some(Origin::GovkitToml(govkit))),
+            (false, true) => return Ok(Some(Origin::CargoMetadata(cargo))),
+            (false, false) => {}
+        }
+    }
+    Ok(None)
+}
+
+/// A parse error before the file name is attached.
+#[derive(Debug)]
+pub(crate) struct RawError {
+    span: Option<Range<usize>>,
+    message: String,
+}
+
+impl RawError {
+    fn in_file(self, path: &Path, text: String) -> ConfigError {
+        ConfigError {
+            path: path.to_path_buf(),
+            text: Some(text),
+            span: self.span,
+            message: self.message,
+        }
+    }
+}
+
+impl From<toml::de::Error> for RawError {
+    fn from(e: toml::de::Error) -> Self {
+        RawError {
+            span: e.span(),
+            message: e.message().trim_end().to_owned(),
+        }
+    }
+}
+
+fn parse_govkit_toml(text: &str) -> Result<Gates, RawError> {
+    Ok(toml::from_str(text)?)
+}
+
+/// Reads `[workspace.metadata.govkit]` out of a Cargo.toml. Everything else
+/// in the manifest is cargo's business and ignored; errors inside the govkit
+/// table keep their spans in the Cargo.toml.
+fn parse_cargo_metadata(text: &str) -> Result<Option<Gates>, RawError> {
+    #[derive(Deserialize)]
+    struct Manifest {
+        workspace: Option<Workspace>,
+    }
+    #[derive(Deserialize)]
+    struct Workspace {
+        metadata: Option<Metadata>,
+    }
+    #[derive(Deserialize)]
+    struct Metadata {
+        govkit: Option<Gates>,
+    }
+    let manifest: Manifest = toml::from_str(text)?;
+    Ok(manifest
+        .workspace
+        .and_then(|w| w.metadata)
+        .and_then(|m| m.govkit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_has_span() {
+        let err = parse_govkit_toml("\n[nope]\nx = 1\n").err();
+        let err = err.map(|e| e.in_file(Path::new("govkit.toml"), "\n[nope]\nx = 1\n".into()));
+        let msg = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            msg.starts_with("invalid configuration in govkit.toml:2:2: unknown field `nope`"),
+            "{msg}"
+        );
+    }
+}

@@ -1,0 +1,5 @@
+//! The `govkit` binary: all logic lives in the library.
+
+fn main() -> std::process::ExitCode {
+    govkit::main()
+}

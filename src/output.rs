@@ -1,0 +1,85 @@
+//! Where output goes: stdout for results, stderr for logs, and the rules
+//! for colour and closed pipes.
+
+use std::io::{self, IsTerminal, Write};
+
+use crate::cli::ColorChoice;
+
+/// stdout, where a closed pipe (`govkit lint | head`) is not an error: the
+/// reader has what it wanted, so further output is dropped quietly and the
+/// command still exits with its verdict.
+#[derive(Debug)]
+pub struct Stdout {
+    inner: io::Stdout,
+    closed: bool,
+}
+
+impl Stdout {
+    /// A handle on the process's stdout.
+    #[must_use]
+    pub fn new() -> Self {
+        Stdout {
+            inner: io::stdout(),
+            closed: false,
+        }
+    }
+}
+
+impl Default for Stdout {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        match self.inner.write(buf) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(buf.len())
+            }
+            other => other,
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        match self.inner.flush() {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+/// Whether to colour a stream, given the user's choice and whether the
+/// stream is a terminal. `NO_COLOR` (no-color.org) turns `auto` off.
+#[must_use]
+pub fn use_color(choice: ColorChoice, is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    }
+}
+
+/// Colour for stdout.
+#[must_use]
+pub fn stdout_color(choice: ColorChoice) -> bool {
+    use_color(choice, io::stdout().is_terminal())
+}
+
+/// Colour for stderr.
+#[must_use]
+pub fn stderr_color(choice: ColorChoice) -> bool {
+    use_color(choice, io::stderr().is_terminal())
+}
