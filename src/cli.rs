@@ -101,6 +101,8 @@ impl From<OutputFormat> for diagnostics::render::Format {
 pub enum Command {
     /// Run every gate configured in govkit.toml, in order: the CI step.
     Check(commands::check::CheckArgs),
+    /// Check Rust code against the organisation's lint rules.
+    Lint(commands::lint::LintArgs),
     /// Write a commented starter govkit.toml in the current directory.
     Init(commands::init::InitArgs),
     /// Manage the git pre-commit hook that runs `govkit lint --staged`.

@@ -2,6 +2,7 @@
 //! it, parsing it with spans, and turning every mistake into an error that
 //! names the file, line and key.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -27,14 +28,115 @@ pub struct Config {
 /// section is present.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Gates {}
+pub struct Gates {
+    /// `[lint]`: the lint gate.
+    pub lint: Option<LintSection>,
+}
 
 impl Gates {
     /// Names of the configured gates, in the order `govkit check` runs them.
     #[must_use]
     pub fn configured(&self) -> Vec<&'static str> {
-        Vec::new()
+        let mut out = Vec::new();
+        if self.lint.is_some() {
+            out.push("lint");
+        }
+        out
     }
+
+    /// Checks values the types alone cannot (rule names, levels, globs).
+    fn validate(&self) -> Result<(), RawError> {
+        if let Some(lint) = &self.lint {
+            lint.settings()?;
+        }
+        Ok(())
+    }
+}
+
+/// `[lint]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct LintSection {
+    /// Directories or files to lint, relative to the configuration's
+    /// directory (default: all of it).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// Globs of files never linted.
+    #[serde(default)]
+    pub exclude: Vec<toml::Spanned<String>>,
+    /// `skip` (default) or `lint`: whether panic-family rules apply to test code.
+    pub test_code: Option<toml::Spanned<String>>,
+    /// Rule name → `error` | `warn` | `off`.
+    #[serde(default)]
+    pub rules: BTreeMap<toml::Spanned<String>, toml::Spanned<String>>,
+    /// Path glob → rules that do not apply to matching files.
+    #[serde(default)]
+    pub ignore: BTreeMap<toml::Spanned<String>, Vec<toml::Spanned<String>>>,
+}
+
+impl LintSection {
+    /// The engine settings this section describes; errors point at the
+    /// offending key or value.
+    pub(crate) fn settings(&self) -> Result<lints::Settings, RawError> {
+        let mut settings = lints::Settings::default();
+        let bad = |span: Range<usize>, message: String| RawError {
+            span: Some(span),
+            message,
+        };
+        let rule_name = |name: &toml::Spanned<String>| -> Result<String, RawError> {
+            match lints::rules::by_name(name.get_ref()) {
+                Some(rule) => Ok(rule.name.to_owned()),
+                None => Err(bad(
+                    name.span(),
+                    match lints::rules::closest(name.get_ref()) {
+                        Some(s) => format!("unknown rule `{}` (did you mean `{s}`?)", name.get_ref()),
+                        None => format!("unknown rule `{}`; `govkit lint --list-rules` lists them", name.get_ref()),
+                    },
+                )),
+            }
+        };
+        for (name, level) in &self.rules {
+            let rule = rule_name(name)?;
+            let level = lints::Level::parse(level.get_ref()).ok_or_else(|| {
+                bad(
+                    level.span(),
+                    format!("invalid level `{}` for rule `{rule}`: expected \"error\", \"warn\" or \"off\"", level.get_ref()),
+                )
+            })?;
+            settings.levels.insert(rule, level);
+        }
+        for (glob, names) in &self.ignore {
+            check_glob(glob)?;
+            for name in names {
+                let rule = rule_name(name)?;
+                settings.per_path_ignores.entry(rule).or_default().push(glob.get_ref().clone());
+            }
+        }
+        for glob in &self.exclude {
+            check_glob(glob)?;
+            settings.exclude.push(glob.get_ref().clone());
+        }
+        if let Some(tc) = &self.test_code {
+            settings.test_code = match tc.get_ref().as_str() {
+                "skip" => lints::TestCodePolicy::Skip,
+                "lint" => lints::TestCodePolicy::Lint,
+                other => {
+                    return Err(bad(
+                        tc.span(),
+                        format!("invalid test-code policy `{other}`: expected \"skip\" or \"lint\""),
+                    ));
+                }
+            };
+        }
+        Ok(settings)
+    }
+}
+
+fn check_glob(glob: &toml::Spanned<String>) -> Result<(), RawError> {
+    globset::Glob::new(glob.get_ref()).map(|_| ()).map_err(|e| RawError {
+        span: Some(glob.span()),
+        message: format!("invalid glob `{}`: {}", glob.get_ref(), e.kind()),
+    })
 }
 
 /// A configuration file that could not be used: unreadable, not TOML, an
@@ -224,7 +326,9 @@ impl From<toml::de::Error> for RawError {
 }
 
 fn parse_govkit_toml(text: &str) -> Result<Gates, RawError> {
-    Ok(toml::from_str(text)?)
+    let gates: Gates = toml::from_str(text)?;
+    gates.validate()?;
+    Ok(gates)
 }
 
 /// Reads `[workspace.metadata.govkit]` out of a Cargo.toml. Everything else

@@ -7,6 +7,9 @@ use crate::config::Config;
 
 /// Runs gate `name` with its configuration section. `Ok` carries the
 /// findings (which may fail the gate); `Err` means the gate could not run.
-pub fn run(name: &str, _ctx: &Context, _config: &Config) -> anyhow::Result<Report> {
-    Err(anyhow::anyhow!("unknown gate `{name}`"))
+pub fn run(name: &str, ctx: &Context, config: &Config) -> anyhow::Result<Report> {
+    match name {
+        "lint" => crate::commands::lint::gate(ctx, config),
+        other => Err(anyhow::anyhow!("unknown gate `{other}`")),
+    }
 }

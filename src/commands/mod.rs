@@ -5,6 +5,7 @@ pub mod check;
 pub mod completions;
 pub mod hook;
 pub mod init;
+pub mod lint;
 
 use crate::Context;
 use crate::cli::Command;
@@ -15,6 +16,7 @@ pub fn run(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
     match command {
         Command::Check(args) => check::run(ctx, &args),
         Command::Init(args) => init::run(ctx, &args),
+        Command::Lint(args) => lint::run(ctx, &args),
         Command::Hook(args) => hook::run(ctx, &args),
         Command::Completions(args) => completions::run(&args),
         Command::Man => completions::run_man(),

@@ -1,0 +1,554 @@
+//! The walk: parse a file, visit every node (including macro arguments that
+//! parse as Rust), keep track of context (test code, async, `fn main`), and
+//! hand each node to the active rules.
+
+use std::ops::Range;
+
+use diagnostics::{Diagnostic, Location, Severity};
+use proc_macro2::{Delimiter, Spacing, Span, TokenStream, TokenTree};
+use syn::parse::{ParseStream, Parser};
+use syn::spanned::Spanned;
+use syn::visit::{self, Visit};
+
+use crate::rules::{self, RuleMeta};
+use crate::settings::{Resolved, Settings, SettingsError, TestCodePolicy};
+use crate::suppress::Suppressions;
+use crate::uses::UseMap;
+
+/// What kind of target a file belongs to. Test, bench and example files are
+/// test code as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// Library or binary source.
+    Library,
+    /// `tests/`, `benches/`, `examples/`.
+    Test,
+}
+
+/// Deepest bracket nesting a file may have. syn parses recursively; a
+/// generated or hostile file nested deeper would exhaust the stack, so it is
+/// reported as a parse error instead.
+const MAX_NESTING: usize = 256;
+
+/// Deepest macro-in-macro nesting the engine looks into.
+const MAX_MACRO_DEPTH: usize = 16;
+
+/// A syntax node handed to rules.
+pub(crate) enum Node<'a> {
+    /// `recv.method(args)`.
+    MethodCall(&'a syn::ExprMethodCall),
+    /// `path(args)`, with the callee path resolved through `use`.
+    Call(&'a syn::ExprCall, Option<Vec<String>>),
+    /// `name!(..)`.
+    Macro(&'a syn::Macro),
+    /// `let pat = init;`.
+    Local(&'a syn::Local),
+    /// A statement.
+    Stmt(&'a syn::Stmt),
+    /// A `match` arm.
+    Arm(&'a syn::Arm),
+    /// `if` / `if let`.
+    If(&'a syn::ExprIf),
+    /// `unsafe { .. }`.
+    UnsafeBlock(&'a syn::ExprUnsafe),
+    /// `unsafe impl ..`.
+    UnsafeImpl(&'a syn::ItemImpl),
+    /// `static NAME: T = ..;`.
+    Static(&'a syn::ItemStatic),
+    /// A path used as a value (`mem::forget` passed as a function).
+    Path(&'a syn::ExprPath, Vec<String>),
+    /// An attribute.
+    Attribute(&'a syn::Attribute),
+}
+
+/// Context and output for one file.
+pub(crate) struct Cx<'a> {
+    pub source: &'a str,
+    pub uses: &'a UseMap,
+    /// Inside `#[cfg(test)]`, `#[test]` or a test/bench/example file.
+    pub in_test: bool,
+    /// Inside an `async fn` or `async` block (not a closure within it).
+    pub async_depth: usize,
+    /// Inside the top-level `fn main`.
+    pub in_main: bool,
+    /// 1-based line where the innermost statement or item starts.
+    pub stmt_line: usize,
+    rule: usize,
+    raw: Vec<RawFinding>,
+}
+
+pub(crate) struct RawFinding {
+    pub rule: usize,
+    pub span: Range<usize>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl Cx<'_> {
+    /// Reports a finding of the current rule at `span`.
+    pub fn report(&mut self, span: Span, message: impl Into<String>, help: Option<&str>) {
+        self.raw.push(RawFinding {
+            rule: self.rule,
+            span: span.byte_range(),
+            message: message.into(),
+            help: help.map(str::to_owned),
+        });
+    }
+
+    /// 1-based line of a span's start.
+    pub fn line_of(&self, span: Span) -> usize {
+        span.start().line
+    }
+}
+
+/// A configured linter. Cheap to share across threads.
+#[derive(Debug)]
+pub struct Linter {
+    resolved: Resolved,
+}
+
+impl Linter {
+    /// Resolves `settings` against the rule registry.
+    pub fn new(settings: Settings) -> Result<Linter, SettingsError> {
+        Ok(Linter {
+            resolved: settings.resolve()?,
+        })
+    }
+
+    /// True when `rel_path` is excluded from linting altogether.
+    #[must_use]
+    pub fn excluded(&self, rel_path: &str) -> bool {
+        self.resolved.exclude.is_match(rel_path)
+    }
+
+    /// Lints one file's text. `path` is the display path (relative, `/`);
+    /// it is also what per-path ignores match against.
+    #[must_use]
+    pub fn lint_source(&self, path: &str, source: &str, kind: FileKind) -> Vec<Diagnostic> {
+        let result = self.lint_inner(path, source, kind);
+        // proc-macro2 keeps every parsed file's text in a thread-local map
+        // so spans can be resolved; all spans are converted by now, so drop
+        // it rather than let a long run grow without bound.
+        proc_macro2::extra::invalidate_current_thread_spans();
+        result
+    }
+
+    fn lint_inner(&self, path: &str, source: &str, kind: FileKind) -> Vec<Diagnostic> {
+        if let Some(d) = nesting_error(path, source) {
+            return vec![d];
+        }
+        let file = match syn::parse_file(source) {
+            Ok(file) => file,
+            Err(e) => return vec![parse_error(path, source, &e)],
+        };
+        let active: Vec<usize> = (0..rules::ALL.len())
+            .filter(|&i| {
+                self.resolved.levels[i] != rules::Level::Off
+                    && !self.resolved.ignores[i].as_ref().is_some_and(|g| g.is_match(path))
+            })
+            .collect();
+        let uses = UseMap::collect(&file);
+        let mut cx = Cx {
+            source,
+            uses: &uses,
+            in_test: kind == FileKind::Test,
+            async_depth: 0,
+            in_main: false,
+            stmt_line: 1,
+            rule: 0,
+            raw: Vec::new(),
+        };
+        let mut walker = Walker {
+            cx: &mut cx,
+            active: &active,
+            test_policy: self.resolved.test_code,
+            item_depth: 0,
+            macro_depth: 0,
+        };
+        walker.visit_file(&file);
+
+        let mut suppressions = Suppressions::parse(source);
+        let mut out = Vec::new();
+        let mut raw = std::mem::take(&mut cx.raw);
+        raw.sort_by_key(|r| (r.span.start, r.rule));
+        raw.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
+        for r in raw {
+            let rule = rules::ALL[r.rule];
+            let loc = Location::from_span(path, source, r.span);
+            if suppressions.suppresses(rule.name, loc.line) {
+                continue;
+            }
+            let Some(severity) = self.resolved.levels[r.rule].severity() else { continue };
+            let mut d = Diagnostic::new(rule.name, severity, r.message)
+                .with_location(loc)
+                .with_field("rule", rule.name);
+            if let Some(help) = r.help {
+                d = d.with_help(help);
+            }
+            out.push(d);
+        }
+        let active_names: Vec<&str> = active.iter().map(|&i| rules::ALL[i].name).collect();
+        out.extend(suppressions.leftovers(path, source, &active_names));
+        out
+    }
+}
+
+fn parse_error(path: &str, source: &str, e: &syn::Error) -> Diagnostic {
+    let span = e.span().byte_range();
+    let loc = if span.is_empty() && span.start == 0 {
+        let lc = e.span().start();
+        Location::line_column(path, lc.line.max(1), lc.column + 1)
+    } else {
+        Location::from_span(path, source, span)
+    };
+    Diagnostic::new("parse-error", Severity::Error, format!("this file does not parse as Rust: {e}"))
+        .with_location(loc)
+        .with_field("rule", "parse-error")
+        .with_help("govkit checks only code that parses; fix the syntax (cargo check shows the same error)")
+}
+
+/// Cheap pre-scan for bracket nesting deeper than syn can safely recurse.
+/// Brackets in strings and comments count too; only a file that trips the
+/// cheap scan is lexed properly to confirm.
+fn nesting_error(path: &str, source: &str) -> Option<Diagnostic> {
+    let mut depth = 0usize;
+    let mut max = 0usize;
+    for b in source.bytes() {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if max <= MAX_NESTING {
+        return None;
+    }
+    let tokens: TokenStream = match source.parse() {
+        Ok(t) => t,
+        // A lexing error: let syn report it properly.
+        Err(_) => return None,
+    };
+    let mut stack = vec![(tokens.into_iter(), 0usize)];
+    while let Some((mut iter, depth)) = stack.pop() {
+        if let Some(tt) = iter.next() {
+            stack.push((iter, depth));
+            if let TokenTree::Group(g) = tt {
+                if depth + 1 > MAX_NESTING {
+                    let loc = Location::from_span(path, source, g.span().byte_range());
+                    return Some(
+                        Diagnostic::new(
+                            "parse-error",
+                            Severity::Error,
+                            format!("brackets nest deeper than {MAX_NESTING} levels; govkit does not check this file"),
+                        )
+                        .with_location(loc)
+                        .with_field("rule", "parse-error"),
+                    );
+                }
+                stack.push((g.stream().into_iter(), depth + 1));
+            }
+        }
+    }
+    None
+}
+
+struct Walker<'c, 'a> {
+    cx: &'c mut Cx<'a>,
+    active: &'c [usize],
+    test_policy: TestCodePolicy,
+    item_depth: usize,
+    macro_depth: usize,
+}
+
+impl Walker<'_, '_> {
+    fn emit(&mut self, node: &Node<'_>) {
+        for &i in self.active {
+            let rule: &RuleMeta = rules::ALL[i];
+            if rule.skip_in_tests && self.cx.in_test && self.test_policy == TestCodePolicy::Skip {
+                continue;
+            }
+            self.cx.rule = i;
+            (rule.check)(self.cx, node);
+        }
+    }
+
+    /// Runs `f` with `in_test` set if `attrs` mark test code.
+    fn with_attrs(&mut self, attrs: &[syn::Attribute], f: impl FnOnce(&mut Self)) {
+        let was = self.cx.in_test;
+        if attrs.iter().any(is_test_attr) {
+            self.cx.in_test = true;
+        }
+        f(self);
+        self.cx.in_test = was;
+    }
+
+    fn with_stmt_line(&mut self, span: Span, f: impl FnOnce(&mut Self)) {
+        let was = self.cx.stmt_line;
+        self.cx.stmt_line = span.start().line;
+        f(self);
+        self.cx.stmt_line = was;
+    }
+
+    /// Looks inside a macro invocation's tokens: as a comma/semicolon
+    /// separated list of expressions (`assert_eq!`, `format!`, `vec!`), as
+    /// statements and items (`cfg_*! { .. }`), and failing both, piece by
+    /// piece (`json!`, `select!`), so that rules see the code there.
+    fn expand(&mut self, tokens: TokenStream) {
+        if self.macro_depth >= MAX_MACRO_DEPTH || tokens.is_empty() {
+            return;
+        }
+        self.macro_depth += 1;
+        if let Ok(exprs) = parse_expr_list.parse2(tokens.clone()) {
+            for e in &exprs {
+                self.visit_expr(e);
+            }
+        } else if let Ok(stmts) = syn::Block::parse_within.parse2(tokens.clone()) {
+            for s in &stmts {
+                self.visit_stmt(s);
+            }
+        } else {
+            self.expand_pieces(tokens);
+        }
+        self.macro_depth -= 1;
+    }
+
+    /// Splits tokens at top-level `,` `;` `=>` and a lone `:`; each piece is
+    /// parsed as an expression, or else its bracketed groups are expanded.
+    fn expand_pieces(&mut self, tokens: TokenStream) {
+        let mut piece: Vec<TokenTree> = Vec::new();
+        let mut iter = tokens.into_iter().peekable();
+        let mut pieces = Vec::new();
+        while let Some(tt) = iter.next() {
+            let split = match &tt {
+                TokenTree::Punct(p) if p.as_char() == ',' || p.as_char() == ';' => true,
+                TokenTree::Punct(p) if p.as_char() == '=' && p.spacing() == Spacing::Joint => {
+                    if matches!(iter.peek(), Some(TokenTree::Punct(q)) if q.as_char() == '>') {
+                        iter.next();
+                        true
+                    } else {
+                        false
+                    }
+                }
+                TokenTree::Punct(p) if p.as_char() == ':' && p.spacing() == Spacing::Alone => {
+                    // `a::b` lexes as Joint ':' then ':'; a lone ':' after a
+                    // joint one is the path separator's second half.
+                    !matches!(piece.last(), Some(TokenTree::Punct(q)) if q.as_char() == ':' && q.spacing() == Spacing::Joint)
+                }
+                _ => false,
+            };
+            if split {
+                pieces.push(std::mem::take(&mut piece));
+            } else {
+                piece.push(tt);
+            }
+        }
+        pieces.push(piece);
+        for piece in pieces {
+            if piece.is_empty() {
+                continue;
+            }
+            let stream: TokenStream = piece.iter().cloned().collect();
+            if let Ok(e) = syn::parse2::<syn::Expr>(stream) {
+                self.visit_expr(&e);
+                continue;
+            }
+            for tt in piece {
+                if let TokenTree::Group(g) = tt {
+                    if g.delimiter() != Delimiter::None || !g.stream().is_empty() {
+                        self.expand(g.stream());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn parse_expr_list(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
+    let mut out = Vec::new();
+    while !input.is_empty() {
+        out.push(input.parse::<syn::Expr>()?);
+        if input.is_empty() {
+            break;
+        }
+        let look = input.lookahead1();
+        if look.peek(syn::Token![,]) {
+            input.parse::<syn::Token![,]>()?;
+        } else if look.peek(syn::Token![;]) {
+            input.parse::<syn::Token![;]>()?;
+        } else {
+            return Err(look.error());
+        }
+    }
+    Ok(out)
+}
+
+/// `#[test]`, `#[tokio::test]`, `#[rstest]`-style attributes ending in
+/// `test`, and `#[cfg(test)]` / `#[cfg(any(test, ..))]` (not `not(test)`).
+fn is_test_attr(attr: &syn::Attribute) -> bool {
+    let path = attr.path();
+    if path.is_ident("cfg") {
+        return attr.meta.require_list().is_ok_and(|l| cfg_mentions_test(l.tokens.clone()));
+    }
+    path.segments.last().is_some_and(|s| s.ident == "test" || s.ident == "rstest")
+}
+
+fn cfg_mentions_test(tokens: TokenStream) -> bool {
+    let mut prev_not = false;
+    for tt in tokens {
+        match tt {
+            TokenTree::Ident(i) if i == "test" => return true,
+            TokenTree::Ident(i) => prev_not = i == "not",
+            TokenTree::Group(g) if !prev_not => {
+                if cfg_mentions_test(g.stream()) {
+                    return true;
+                }
+            }
+            _ => prev_not = false,
+        }
+    }
+    false
+}
+
+impl<'ast> Visit<'ast> for Walker<'_, '_> {
+    fn visit_expr_method_call(&mut self, e: &'ast syn::ExprMethodCall) {
+        self.emit(&Node::MethodCall(e));
+        visit::visit_expr_method_call(self, e);
+    }
+
+    fn visit_expr_call(&mut self, e: &'ast syn::ExprCall) {
+        let resolved = match &*e.func {
+            syn::Expr::Path(p) => Some(self.cx.uses.resolve(&p.path)),
+            _ => None,
+        };
+        self.emit(&Node::Call(e, resolved));
+        // The callee path itself is not a "path used as a value".
+        for arg in &e.args {
+            self.visit_expr(arg);
+        }
+        if !matches!(&*e.func, syn::Expr::Path(_)) {
+            self.visit_expr(&e.func);
+        }
+    }
+
+    fn visit_expr_path(&mut self, e: &'ast syn::ExprPath) {
+        let resolved = self.cx.uses.resolve(&e.path);
+        self.emit(&Node::Path(e, resolved));
+        visit::visit_expr_path(self, e);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.emit(&Node::Macro(m));
+        // macro_rules! bodies are patterns with `$x` fragments, not code.
+        if !m.path.is_ident("macro_rules") {
+            self.expand(m.tokens.clone());
+        }
+    }
+
+    fn visit_local(&mut self, l: &'ast syn::Local) {
+        self.emit(&Node::Local(l));
+        visit::visit_local(self, l);
+    }
+
+    fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
+        self.with_stmt_line(s.span(), |w| {
+            w.emit(&Node::Stmt(s));
+            visit::visit_stmt(w, s);
+        });
+    }
+
+    fn visit_arm(&mut self, a: &'ast syn::Arm) {
+        self.emit(&Node::Arm(a));
+        visit::visit_arm(self, a);
+    }
+
+    fn visit_expr_if(&mut self, e: &'ast syn::ExprIf) {
+        self.emit(&Node::If(e));
+        visit::visit_expr_if(self, e);
+    }
+
+    fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
+        self.emit(&Node::UnsafeBlock(e));
+        visit::visit_expr_unsafe(self, e);
+    }
+
+    fn visit_expr_async(&mut self, e: &'ast syn::ExprAsync) {
+        self.cx.async_depth += 1;
+        visit::visit_expr_async(self, e);
+        self.cx.async_depth -= 1;
+    }
+
+    fn visit_expr_closure(&mut self, e: &'ast syn::ExprClosure) {
+        // A closure body runs wherever it is called, not in the enclosing
+        // async context.
+        let depth = std::mem::replace(&mut self.cx.async_depth, 0);
+        if e.asyncness.is_some() {
+            self.cx.async_depth = 1;
+        }
+        visit::visit_expr_closure(self, e);
+        self.cx.async_depth = depth;
+    }
+
+    fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
+        self.emit(&Node::Attribute(a));
+        visit::visit_attribute(self, a);
+    }
+
+    fn visit_item(&mut self, i: &'ast syn::Item) {
+        let attrs: &[syn::Attribute] = match i {
+            syn::Item::Const(x) => &x.attrs,
+            syn::Item::Enum(x) => &x.attrs,
+            syn::Item::Fn(x) => &x.attrs,
+            syn::Item::Impl(x) => &x.attrs,
+            syn::Item::Macro(x) => &x.attrs,
+            syn::Item::Mod(x) => &x.attrs,
+            syn::Item::Static(x) => &x.attrs,
+            syn::Item::Struct(x) => &x.attrs,
+            syn::Item::Trait(x) => &x.attrs,
+            syn::Item::Use(x) => &x.attrs,
+            _ => &[],
+        };
+        self.with_attrs(attrs, |w| {
+            w.with_stmt_line(i.span(), |w| {
+                match i {
+                    syn::Item::Impl(imp) if imp.unsafety.is_some() => w.emit(&Node::UnsafeImpl(imp)),
+                    syn::Item::Static(s) => w.emit(&Node::Static(s)),
+                    _ => {}
+                }
+                w.item_depth += 1;
+                visit::visit_item(w, i);
+                w.item_depth -= 1;
+            });
+        });
+    }
+
+    fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        let was_main = self.cx.in_main;
+        // item_depth is 1 here for a top-level item (visit_item added it).
+        if self.item_depth == 1 && f.sig.ident == "main" {
+            self.cx.in_main = true;
+        }
+        let was_async = self.cx.async_depth;
+        self.cx.async_depth = usize::from(f.sig.asyncness.is_some());
+        visit::visit_item_fn(self, f);
+        self.cx.async_depth = was_async;
+        self.cx.in_main = was_main;
+    }
+
+    fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
+        self.with_attrs(&f.attrs, |w| {
+            w.with_stmt_line(f.span(), |w| {
+                let was_async = w.cx.async_depth;
+                w.cx.async_depth = usize::from(f.sig.asyncness.is_some());
+                visit::visit_impl_item_fn(w, f);
+                w.cx.async_depth = was_async;
+            });
+        });
+    }
+
+    fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
+        self.with_attrs(&f.attrs, |w| visit::visit_trait_item_fn(w, f));
+    }
+}

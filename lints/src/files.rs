@@ -1,0 +1,167 @@
+//! Which files are linted, and linting many of them in parallel.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use diagnostics::{Diagnostic, Location, Severity};
+use rayon::prelude::*;
+
+use crate::engine::{FileKind, Linter};
+
+/// One file to lint.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// Where to read it.
+    pub path: PathBuf,
+    /// How it is shown and matched against globs (relative, `/`-separated).
+    pub display: String,
+    /// Test code as a whole, or not.
+    pub kind: FileKind,
+}
+
+impl SourceFile {
+    /// A file, classified by its path: under `tests/`, `benches/` or
+    /// `examples/` it is test code.
+    #[must_use]
+    pub fn new(path: PathBuf, display: String) -> Self {
+        let kind = if display.split('/').any(|c| matches!(c, "tests" | "benches" | "examples")) {
+            FileKind::Test
+        } else {
+            FileKind::Library
+        };
+        SourceFile { path, display, kind }
+    }
+}
+
+/// A file that could not be read: the run is incomplete, so the gate could
+/// not run (exit 2), never a pass.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read {path}: {source}")]
+pub struct FileError {
+    /// The file.
+    pub path: String,
+    /// Why.
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// The outcome of linting a set of files.
+#[derive(Debug, Default)]
+pub struct LintRun {
+    /// Findings, sorted by path and position.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Text of every file with findings, for code frames.
+    pub sources: Vec<(String, Arc<str>)>,
+    /// Files linted.
+    pub files: usize,
+    /// Files that could not be read.
+    pub errors: Vec<FileError>,
+}
+
+/// Path as shown: relative to `base` when under it, `/`-separated.
+fn display_path(path: &Path, base: &Path) -> String {
+    let rel = path.strip_prefix(base).unwrap_or(path);
+    let s = rel.to_string_lossy().replace('\\', "/");
+    s.strip_prefix("./").map(str::to_owned).unwrap_or(s)
+}
+
+/// The `.rs` files under `roots` (files are taken as given), honouring
+/// `.gitignore`, `.ignore` and git's excludes, and always skipping `target/`.
+/// Paths are displayed relative to `base`.
+pub fn discover(roots: &[PathBuf], base: &Path) -> Result<Vec<SourceFile>, FileError> {
+    let mut out = Vec::new();
+    for root in roots {
+        if root.is_file() {
+            out.push(SourceFile::new(root.clone(), display_path(root, base)));
+            continue;
+        }
+        if !root.exists() {
+            return Err(FileError {
+                path: root.display().to_string(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+            });
+        }
+        let walker = ignore::WalkBuilder::new(root)
+            .hidden(true)
+            .require_git(false)
+            .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && e.file_name() == "target"))
+            .build();
+        for entry in walker {
+            let entry = entry.map_err(|e| FileError {
+                path: root.display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            })?;
+            let is_rs = entry.file_type().is_some_and(|t| t.is_file())
+                && entry.path().extension().is_some_and(|x| x == "rs");
+            if is_rs {
+                let path = entry.into_path();
+                let display = display_path(&path, base);
+                out.push(SourceFile::new(path, display));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.display.cmp(&b.display));
+    out.dedup_by(|a, b| a.display == b.display);
+    Ok(out)
+}
+
+/// Lints `files` in parallel. `read` supplies each file's bytes (the working
+/// tree, or the git index for `--staged`).
+pub fn lint_files<R>(linter: &Linter, files: &[SourceFile], read: R) -> LintRun
+where
+    R: Fn(&SourceFile) -> std::io::Result<Vec<u8>> + Sync,
+{
+    // syn parses recursively; give workers deep stacks so pathological but
+    // legal nesting (up to the engine's limit) cannot overflow them.
+    let pool = rayon::ThreadPoolBuilder::new().stack_size(64 << 20).build();
+    let work = || {
+        files
+            .par_iter()
+            .filter(|f| !linter.excluded(&f.display))
+            .map(|f| match read(f) {
+                Err(source) => Err(FileError {
+                    path: f.display.clone(),
+                    source,
+                }),
+                Ok(bytes) => Ok(lint_bytes(linter, f, bytes)),
+            })
+            .collect::<Vec<_>>()
+    };
+    let results = match pool {
+        Ok(pool) => pool.install(work),
+        Err(_) => work(),
+    };
+    let mut run = LintRun::default();
+    for r in results {
+        match r {
+            Err(e) => run.errors.push(e),
+            Ok((display, text, diags)) => {
+                run.files += 1;
+                if !diags.is_empty() {
+                    run.sources.push((display, text));
+                }
+                run.diagnostics.extend(diags);
+            }
+        }
+    }
+    run
+}
+
+fn lint_bytes(linter: &Linter, f: &SourceFile, bytes: Vec<u8>) -> (String, Arc<str>, Vec<Diagnostic>) {
+    match String::from_utf8(bytes) {
+        Ok(text) => {
+            let diags = linter.lint_source(&f.display, &text, f.kind);
+            (f.display.clone(), Arc::from(text), diags)
+        }
+        Err(e) => {
+            let d = Diagnostic::new(
+                "parse-error",
+                Severity::Error,
+                format!("this file is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+            )
+            .with_location(Location::file(f.display.clone()))
+            .with_field("rule", "parse-error");
+            (f.display.clone(), Arc::from(""), vec![d])
+        }
+    }
+}

@@ -1,0 +1,3 @@
+//! Organisation policy.
+
+pub(crate) mod allow_without_reason;

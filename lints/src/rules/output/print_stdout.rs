@@ -1,0 +1,42 @@
+use crate::engine::{Cx, Node};
+use crate::rules::declare_rule;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `print!` and `println!` outside test code.
+    ///
+    /// ## Why is this bad?
+    /// A service's stdout is not a log: lines there have no level, no
+    /// timestamp, no request id, and are lost or interleaved by the process
+    /// supervisor. `println!` also panics when stdout is closed. Use
+    /// `tracing` (or `log`) instead. Command-line tools that print results on
+    /// purpose should turn this rule off for their binary with a per-path
+    /// ignore.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// println!("connected to {addr}");
+    /// ```
+    /// Use instead:
+    /// ```rust,ignore
+    /// tracing::info!(%addr, "connected");
+    /// ```
+    pub static RULE = {
+        name: "print-stdout",
+        category: Output,
+        default: Error,
+        summary: "`print!`/`println!` instead of structured logging",
+        skip_in_tests: true,
+        check: check,
+    };
+}
+
+fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
+    crate::rules::panics::check_macro(
+        cx,
+        node,
+        &["println", "print"],
+        "`{}!` writes to stdout",
+        "log with `tracing` instead; stdout is not a service log",
+    );
+}

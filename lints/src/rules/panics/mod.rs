@@ -1,0 +1,42 @@
+//! Code that can panic or exit the process.
+
+pub(crate) mod expect_used;
+pub(crate) mod panic;
+pub(crate) mod process_exit;
+pub(crate) mod todo;
+pub(crate) mod unimplemented;
+pub(crate) mod unwrap_used;
+
+use crate::engine::{Cx, Node};
+
+/// Reports `name!(..)` invocations (matched on the macro's last path segment).
+pub(crate) fn check_macro(cx: &mut Cx<'_>, node: &Node<'_>, names: &[&str], message: &str, help: &str) {
+    if let Node::Macro(m) = node {
+        if let Some(last) = m.path.segments.last() {
+            if names.iter().any(|n| last.ident == n) {
+                let span = last.ident.span().join(m.delimiter.span().close()).unwrap_or_else(|| last.ident.span());
+                cx.report(span, message.replace("{}", &last.ident.to_string()), Some(help));
+            }
+        }
+    }
+}
+
+/// Reports `.method()` calls (any receiver) and `Option::method(x)` /
+/// `Result::method(x)` calls.
+pub(crate) fn check_method(cx: &mut Cx<'_>, node: &Node<'_>, method: &str, message: &str, help: &str) {
+    match node {
+        Node::MethodCall(e) if e.method == method => {
+            let span = e.method.span().join(e.paren_token.span.close()).unwrap_or_else(|| e.method.span());
+            cx.report(span, message, Some(help));
+        }
+        Node::Call(e, Some(path))
+            if path.len() >= 2
+                && path[path.len() - 1] == method
+                && matches!(path[path.len() - 2].as_str(), "Option" | "Result") =>
+        {
+            use syn::spanned::Spanned;
+            cx.report(e.func.span(), message, Some(help));
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,45 @@
+use crate::engine::{Cx, Node};
+use crate::rules::declare_rule;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `.unwrap()` calls (and `Option::unwrap(x)` / `Result::unwrap(x)`)
+    /// outside test code, including inside macro arguments such as
+    /// `format!("{}", x.unwrap())`.
+    ///
+    /// ## Why is this bad?
+    /// `unwrap()` turns a recoverable error into a panic that takes down the
+    /// request, the worker thread or the whole service, with a message that
+    /// says nothing about what was being done. Services should propagate
+    /// errors with `?` and context, or handle the `None` case explicitly.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// let port: u16 = std::env::var("PORT").unwrap().parse().unwrap();
+    /// ```
+    /// Use instead:
+    /// ```rust,ignore
+    /// let port: u16 = std::env::var("PORT")
+    ///     .context("PORT is not set")?
+    ///     .parse()
+    ///     .context("PORT is not a number")?;
+    /// ```
+    pub static RULE = {
+        name: "unwrap-used",
+        category: Panics,
+        default: Error,
+        summary: "`.unwrap()` panics on `None`/`Err` instead of handling the error",
+        skip_in_tests: true,
+        check: check,
+    };
+}
+
+fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
+    super::check_method(
+        cx,
+        node,
+        "unwrap",
+        "`unwrap()` panics on `None` or `Err`",
+        "propagate the error with `?` (adding context), or handle the failure case",
+    );
+}

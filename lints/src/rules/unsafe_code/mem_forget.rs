@@ -1,0 +1,38 @@
+use crate::engine::{Cx, Node};
+use crate::rules::declare_rule;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `std::mem::forget` (called or passed as a function).
+    ///
+    /// ## Why is this bad?
+    /// Forgetting a value skips its destructor: file descriptors, sockets,
+    /// locks and memory leak. In services this turns into slow resource
+    /// exhaustion. `ManuallyDrop` says the same thing explicitly where it is
+    /// really needed.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// std::mem::forget(guard);
+    /// ```
+    /// Use instead: let the value drop, or wrap it in `ManuallyDrop` and
+    /// document who frees it.
+    pub static RULE = {
+        name: "mem-forget",
+        category: Unsafe,
+        default: Error,
+        summary: "`mem::forget` leaks the value's resources",
+        skip_in_tests: false,
+        check: check,
+    };
+}
+
+fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
+    super::check_mem_fn(
+        cx,
+        node,
+        "forget",
+        "`mem::forget` skips the destructor",
+        "let the value drop, or use `ManuallyDrop` and document who releases it",
+    );
+}

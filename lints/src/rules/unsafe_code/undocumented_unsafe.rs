@@ -1,0 +1,79 @@
+use proc_macro2::Span;
+
+use crate::engine::{Cx, Node};
+use crate::rules::declare_rule;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags `unsafe { .. }` blocks and `unsafe impl`s without a
+    /// `// SAFETY:` comment right before them (on the lines directly above
+    /// the block or the statement that contains it, or earlier on the same
+    /// line).
+    ///
+    /// ## Why is this bad?
+    /// Every unsafe block relies on invariants the compiler cannot check.
+    /// Writing them down is how reviewers verify them and how the next
+    /// editor knows what must stay true.
+    ///
+    /// ## Example
+    /// ```rust,ignore
+    /// let s = unsafe { std::str::from_utf8_unchecked(bytes) };
+    /// ```
+    /// Use instead:
+    /// ```rust,ignore
+    /// // SAFETY: `bytes` came from `String::into_bytes` above and was not modified.
+    /// let s = unsafe { std::str::from_utf8_unchecked(bytes) };
+    /// ```
+    pub static RULE = {
+        name: "undocumented-unsafe",
+        category: Unsafe,
+        default: Error,
+        summary: "`unsafe` block or impl without a `// SAFETY:` comment",
+        skip_in_tests: false,
+        check: check,
+    };
+}
+
+fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
+    let span: Span = match node {
+        Node::UnsafeBlock(e) => e.unsafe_token.span,
+        Node::UnsafeImpl(i) => match &i.unsafety {
+            Some(u) => u.span,
+            None => return,
+        },
+        _ => return,
+    };
+    let line = cx.line_of(span);
+    if documented(cx.source, line, span.start().column) || documented(cx.source, cx.stmt_line, usize::MAX) {
+        return;
+    }
+    cx.report(
+        span,
+        "`unsafe` without a `// SAFETY:` comment",
+        Some("write `// SAFETY: <why the invariants hold>` on the line above"),
+    );
+}
+
+/// A `SAFETY:` comment on `line` before `column`, or in the run of comment
+/// (and attribute) lines directly above `line`.
+fn documented(source: &str, line: usize, column: usize) -> bool {
+    let lines: Vec<&str> = source.lines().collect();
+    let Some(this) = lines.get(line.wrapping_sub(1)) else { return false };
+    let before: String = this.chars().take(column).collect();
+    if before.find("//").is_some_and(|i| before[i..].contains("SAFETY:"))
+        || before.find("/*").is_some_and(|i| before[i..].contains("SAFETY:"))
+    {
+        return true;
+    }
+    for l in lines[..line - 1].iter().rev() {
+        let t = l.trim_start();
+        if t.starts_with("//") || t.starts_with("/*") || t.starts_with('*') {
+            if t.contains("SAFETY:") {
+                return true;
+            }
+        } else if !t.starts_with("#[") {
+            return false;
+        }
+    }
+    false
+}

@@ -1,0 +1,176 @@
+//! Inline suppressions: `// govkit: allow(rule-a, rule-b) -- reason`, on the
+//! offending line or alone on the line above. The reason is mandatory, and a
+//! suppression that suppresses nothing is itself reported, so suppressions
+//! cannot silently outlive the code they excused.
+
+use diagnostics::{Diagnostic, Location, Severity};
+
+use crate::rules;
+
+const MARKER: &str = "govkit: allow(";
+
+#[derive(Debug)]
+struct Suppression {
+    /// 1-based line the comment is on.
+    line: usize,
+    /// The line it applies to: its own when it trails code, else the next.
+    target: usize,
+    rules: Vec<String>,
+    used: Vec<bool>,
+    /// Byte range of the comment, for reporting.
+    span: std::ops::Range<usize>,
+    problem: Option<String>,
+}
+
+/// The suppressions of one file.
+#[derive(Debug, Default)]
+pub(crate) struct Suppressions {
+    items: Vec<Suppression>,
+}
+
+impl Suppressions {
+    pub(crate) fn parse(source: &str) -> Self {
+        let mut items = Vec::new();
+        let mut offset = 0;
+        for (i, line) in source.split_inclusive('\n').enumerate() {
+            let start = offset;
+            offset += line.len();
+            let Some(comment_at) = comment_start(line) else { continue };
+            let Some(rest) = line[comment_at + 2..].trim_start().strip_prefix(MARKER) else { continue };
+            let span = start + comment_at..start + line.trim_end().len();
+            let trailing = !line[..comment_at].trim().is_empty();
+            let lineno = i + 1;
+            let Some(close) = rest.find(')') else {
+                items.push(Suppression {
+                    line: lineno,
+                    target: lineno,
+                    rules: Vec::new(),
+                    used: Vec::new(),
+                    span,
+                    problem: Some("missing `)` after the rule names".to_owned()),
+                });
+                continue;
+            };
+            let names: Vec<String> = rest[..close]
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            let after = rest[close + 1..].trim();
+            let reason = after.strip_prefix("--").map(str::trim).unwrap_or_default();
+            let problem = if names.is_empty() {
+                Some("names no rule".to_owned())
+            } else if let Some(bad) = names.iter().find(|n| rules::by_name(n).is_none()) {
+                Some(match rules::closest(bad) {
+                    Some(s) => format!("names unknown rule `{bad}` (did you mean `{s}`?)"),
+                    None => format!("names unknown rule `{bad}`"),
+                })
+            } else if reason.is_empty() {
+                Some("has no reason; write `-- why this is fine` after the rule names".to_owned())
+            } else {
+                None
+            };
+            items.push(Suppression {
+                line: lineno,
+                target: if trailing { lineno } else { lineno + 1 },
+                used: vec![false; names.len()],
+                rules: names,
+                span,
+                problem,
+            });
+        }
+        Suppressions { items }
+    }
+
+    /// True (and marks it used) when a valid suppression covers `rule` on `line`.
+    pub(crate) fn suppresses(&mut self, rule: &str, line: usize) -> bool {
+        for s in &mut self.items {
+            if s.problem.is_none() && (s.target == line || s.line == line) {
+                if let Some(i) = s.rules.iter().position(|r| r == rule) {
+                    s.used[i] = true;
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    /// Diagnostics for invalid suppressions and for unused ones naming a rule
+    /// that ran (`active`).
+    pub(crate) fn leftovers(&self, path: &str, source: &str, active: &[&str]) -> Vec<Diagnostic> {
+        let mut out = Vec::new();
+        for s in &self.items {
+            let loc = Location::from_span(path, source, s.span.clone());
+            if let Some(problem) = &s.problem {
+                out.push(
+                    Diagnostic::new("invalid-suppression", Severity::Error, format!("this suppression {problem}"))
+                        .with_location(loc)
+                        .with_field("rule", "invalid-suppression")
+                        .with_help("the form is `// govkit: allow(rule-name) -- reason`"),
+                );
+                continue;
+            }
+            for (name, used) in s.rules.iter().zip(&s.used) {
+                if !used && active.contains(&name.as_str()) {
+                    out.push(
+                        Diagnostic::new(
+                            "unused-suppression",
+                            Severity::Warning,
+                            format!("`allow({name})` suppresses nothing on this line or the next"),
+                        )
+                        .with_location(loc.clone())
+                        .with_field("rule", "unused-suppression")
+                        .with_help("remove it: the code it excused is gone or was fixed"),
+                    );
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Byte offset of the `//` that starts a plain line comment (not a doc
+/// comment, not inside a string literal on this line).
+fn comment_start(line: &str) -> Option<usize> {
+    let bytes = line.as_bytes();
+    let mut in_string = false;
+    let mut i = 0;
+    while i + 1 < bytes.len() {
+        match bytes[i] {
+            b'\\' if in_string => i += 1,
+            b'r' if !in_string && matches!(bytes.get(i + 1), Some(b'#' | b'"')) => {
+                // A raw string: skip to its closing `"` plus as many `#`.
+                let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
+                if bytes.get(i + 1 + hashes) == Some(&b'"') {
+                    let close: Vec<u8> = std::iter::once(b'"').chain(std::iter::repeat_n(b'#', hashes)).collect();
+                    let body = i + 2 + hashes;
+                    match bytes[body.min(bytes.len())..].windows(close.len()).position(|w| w == close.as_slice()) {
+                        Some(end) => i = body + end + close.len() - 1,
+                        // The raw string continues on the next line.
+                        None => return None,
+                    }
+                }
+            }
+            b'"' => in_string = !in_string,
+            b'/' if !in_string && bytes[i + 1] == b'/' => {
+                let doc = matches!(bytes.get(i + 2), Some(b'/' | b'!'));
+                return if doc { None } else { Some(i) };
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_in_strings_and_docs_are_not_suppressions() {
+        assert_eq!(comment_start(r#"let s = "// govkit: allow(x) -- y";"#), None);
+        assert_eq!(comment_start("/// govkit: allow(x) -- y"), None);
+        assert_eq!(comment_start(r#"f("a\"b"); // c"#), Some(11));
+    }
+}

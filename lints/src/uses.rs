@@ -1,0 +1,89 @@
+//! `use` declarations of a file, so rules match `exit(1)` after
+//! `use std::process::exit` and `quit(1)` after `use std::process::exit as quit`.
+
+use std::collections::HashMap;
+
+use syn::visit::Visit;
+
+/// Local name → full path, for every `use` in the file. Scopes are merged:
+/// an alias declared in one module is assumed to mean the same elsewhere,
+/// which is true of nearly all real code and keeps the lookup one map.
+#[derive(Debug, Default)]
+pub(crate) struct UseMap {
+    names: HashMap<String, Vec<String>>,
+}
+
+impl UseMap {
+    pub(crate) fn collect(file: &syn::File) -> Self {
+        let mut collector = Collector::default();
+        collector.visit_file(file);
+        UseMap { names: collector.names }
+    }
+
+    /// The path `segments` refers to, with a leading alias replaced by what
+    /// it was imported as.
+    pub(crate) fn resolve(&self, path: &syn::Path) -> Vec<String> {
+        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        match segs.first().and_then(|first| self.names.get(first)) {
+            Some(full) if path.leading_colon.is_none() => {
+                let mut out = full.clone();
+                out.extend(segs.into_iter().skip(1));
+                out
+            }
+            _ => segs,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Collector {
+    names: HashMap<String, Vec<String>>,
+}
+
+impl Collector {
+    fn tree(&mut self, prefix: &mut Vec<String>, tree: &syn::UseTree) {
+        match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                self.tree(prefix, &p.tree);
+                prefix.pop();
+            }
+            syn::UseTree::Name(n) => {
+                let name = n.ident.to_string();
+                if name == "self" {
+                    if let Some(last) = prefix.last() {
+                        self.names.insert(last.clone(), prefix.clone());
+                    }
+                } else {
+                    let mut full = prefix.clone();
+                    full.push(name.clone());
+                    self.names.insert(name, full);
+                }
+            }
+            syn::UseTree::Rename(r) => {
+                let mut full = prefix.clone();
+                if r.ident != "self" {
+                    full.push(r.ident.to_string());
+                }
+                self.names.insert(r.rename.to_string(), full);
+            }
+            syn::UseTree::Group(g) => {
+                for t in &g.items {
+                    self.tree(prefix, t);
+                }
+            }
+            syn::UseTree::Glob(_) => {}
+        }
+    }
+}
+
+impl<'ast> Visit<'ast> for Collector {
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        self.tree(&mut Vec::new(), &u.tree);
+    }
+}
+
+/// True when `path` ends with `suffix` (segment-wise).
+pub(crate) fn ends_with(path: &[String], suffix: &[&str]) -> bool {
+    path.len() >= suffix.len() && path[path.len() - suffix.len()..].iter().zip(suffix).all(|(a, b)| a == b)
+}

@@ -1,0 +1,281 @@
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::Context as _;
+use clap::Args;
+use diagnostics::{Report, RuleInfo, Severity};
+use lints::{Linter, SourceFile, rules};
+
+use crate::Context;
+use crate::cli::OutputFormat;
+use crate::config::Config;
+use crate::error::{Outcome, UserError};
+use crate::output::{Stdout, stdout_color};
+
+/// Check Rust code against the organisation's rules.
+///
+/// Lints every `.rs` file of the workspace (honouring .gitignore), or the
+/// given files and directories, including code inside macro invocations.
+/// Exit 1 when an error-level finding remains. Rules, levels and per-path
+/// ignores come from `[lint]` in govkit.toml.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Files or directories to lint (default: the workspace: the directory
+    /// of govkit.toml, else the current directory).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Run only this rule (repeatable).
+    #[arg(long = "rule", value_name = "RULE")]
+    pub rules: Vec<String>,
+
+    /// List the rules with their default level and summary.
+    #[arg(long, conflicts_with_all = ["explain", "staged"])]
+    pub list_rules: bool,
+
+    /// Print a rule's documentation: what it flags, why, and what to write instead.
+    #[arg(long, value_name = "RULE", conflicts_with = "staged")]
+    pub explain: Option<String>,
+
+    /// Lint the staged content of staged files (the git index, not the work
+    /// tree): what the pre-commit hook runs.
+    #[arg(long, conflicts_with = "paths")]
+    pub staged: bool,
+
+    /// After the findings, print how many each rule produced.
+    #[arg(long)]
+    pub statistics: bool,
+}
+
+pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
+    let mut out = Stdout::new();
+    if args.list_rules {
+        list_rules(&mut out)?;
+        return Ok(Outcome::Pass);
+    }
+    if let Some(name) = &args.explain {
+        explain(name, &mut out)?;
+        return Ok(Outcome::Pass);
+    }
+    let config = ctx.config()?;
+    let mut settings = lint_settings(&config)?;
+    settings.only.clone_from(&args.rules);
+    let linter = Linter::new(settings).map_err(|e| UserError::new(e.to_string(), "`govkit lint --list-rules` lists the rules"))?;
+
+    let report = if args.staged {
+        lint_staged(ctx, &linter)?
+    } else {
+        let roots = if args.paths.is_empty() {
+            default_roots(&config)
+        } else {
+            args.paths.iter().map(|p| ctx.cwd.join(p)).collect()
+        };
+        lint_roots(ctx, &linter, &roots)?
+    };
+
+    let format = ctx.global.format.unwrap_or(OutputFormat::Human);
+    let options = super::render_options(ctx, stdout_color(ctx.global.color));
+    let mut report = report;
+    if args.statistics {
+        let stats = statistics(&report);
+        report.set_field("statistics", serde_json::to_value(&stats)?);
+        diagnostics::render::render(format.into(), &[&report], &options, &mut out)?;
+        if format == OutputFormat::Human {
+            writeln!(out)?;
+            for (rule, n) in &stats {
+                writeln!(out, "{n:>6}  {rule}")?;
+            }
+        }
+    } else {
+        diagnostics::render::render(format.into(), &[&report], &options, &mut out)?;
+    }
+    out.flush()?;
+    Ok(if report.failed() { Outcome::GateFailed } else { Outcome::Pass })
+}
+
+/// The lint gate for `govkit check`: the configured paths, every rule.
+pub fn gate(ctx: &Context, config: &Config) -> anyhow::Result<Report> {
+    let linter = Linter::new(lint_settings(config)?)?;
+    lint_roots(ctx, &linter, &default_roots(config))
+}
+
+fn lint_settings(config: &Config) -> anyhow::Result<lints::Settings> {
+    match &config.gates.lint {
+        // Validated when the configuration was loaded.
+        Some(section) => Ok(section.settings().map_err(|e| anyhow::anyhow!("{e:?}"))?),
+        None => Ok(lints::Settings::default()),
+    }
+}
+
+fn default_roots(config: &Config) -> Vec<PathBuf> {
+    match config.gates.lint.as_ref().map(|l| &l.paths) {
+        Some(paths) if !paths.is_empty() => paths.iter().map(|p| config.root.join(p)).collect(),
+        _ => vec![config.root.clone()],
+    }
+}
+
+fn new_report() -> Report {
+    let mut report = Report::new("lint").with_list_key("findings");
+    for rule in rules::ALL {
+        report.add_rule(RuleInfo {
+            code: rule.name.to_owned(),
+            summary: rule.summary.to_owned(),
+            default_severity: rule.default_level.severity().unwrap_or(Severity::Warning),
+            help: Some(rule.doc.to_owned()),
+        });
+    }
+    for (code, summary) in rules::ENGINE_CODES {
+        report.add_rule(RuleInfo {
+            code: (*code).to_owned(),
+            summary: (*summary).to_owned(),
+            default_severity: Severity::Error,
+            help: None,
+        });
+    }
+    report
+}
+
+fn finish(run: lints::LintRun) -> anyhow::Result<Report> {
+    if let Some(first) = run.errors.into_iter().next() {
+        // An unread file means the verdict would be partial: not a pass.
+        return Err(anyhow::Error::new(first).context("lint could not read every file"));
+    }
+    let mut report = new_report();
+    report.diagnostics = run.diagnostics;
+    for (path, text) in run.sources {
+        report.sources.insert(path, text);
+    }
+    report.sort();
+    report.set_field("files", run.files);
+    Ok(report)
+}
+
+fn lint_roots(ctx: &Context, linter: &Linter, roots: &[PathBuf]) -> anyhow::Result<Report> {
+    let files = lints::discover(roots, &ctx.cwd).map_err(|e| UserError::new(e.to_string(), "check the paths given to `govkit lint`"))?;
+    tracing::info!("linting {} files", files.len());
+    finish(lints::lint_files(linter, &files, |f| std::fs::read(&f.path)))
+}
+
+/// Lints the index version of every staged (added, copied, modified,
+/// renamed) `.rs` file, read with one `git cat-file --batch`.
+fn lint_staged(ctx: &Context, linter: &Linter) -> anyhow::Result<Report> {
+    let top = git(&ctx.cwd, &["rev-parse", "--show-toplevel"])?;
+    let top = PathBuf::from(top.trim());
+    let names = git(&top, &["diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z", "--", "*.rs"])?;
+    let staged: Vec<&str> = names.split('\0').filter(|s| !s.is_empty()).collect();
+    let blobs = read_index_blobs(&top, &staged)?;
+    let files: Vec<SourceFile> = staged
+        .iter()
+        .map(|rel| {
+            let abs = top.join(rel);
+            let display = abs.strip_prefix(&ctx.cwd).unwrap_or(&abs).to_string_lossy().into_owned();
+            SourceFile::new(abs, display)
+        })
+        .collect();
+    tracing::info!("linting {} staged files", files.len());
+    let run = lints::lint_files(linter, &files, |f| {
+        let i = files.iter().position(|x| x.path == f.path).unwrap_or(usize::MAX);
+        blobs.get(i).cloned().ok_or_else(|| std::io::Error::other("missing from the index"))
+    });
+    finish(run)
+}
+
+fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .map_err(|e| UserError::new(format!("cannot run git: {e}"), "--staged needs git on PATH"))?;
+    if !out.status.success() {
+        return Err(UserError::new(
+            format!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()),
+            "--staged must run inside a git repository",
+        )
+        .into());
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn read_index_blobs(top: &Path, paths: &[&str]) -> anyhow::Result<Vec<Vec<u8>>> {
+    if paths.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut child = Command::new("git")
+        .args(["cat-file", "--batch"])
+        .current_dir(top)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot run git cat-file")?;
+    let mut stdin = child.stdin.take().context("git cat-file has no stdin")?;
+    let request: String = paths.iter().map(|p| format!(":{p}\n")).collect();
+    // Write from a thread so a large answer cannot deadlock against our request.
+    let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
+    let mut reader = BufReader::new(child.stdout.take().context("git cat-file has no stdout")?);
+    let mut blobs = Vec::with_capacity(paths.len());
+    for path in paths {
+        let mut header = String::new();
+        reader.read_line(&mut header)?;
+        let mut parts = header.split_whitespace();
+        let (_, kind, size) = (parts.next(), parts.next(), parts.next());
+        if kind != Some("blob") {
+            anyhow::bail!("cannot read the staged version of {path} from the git index: {}", header.trim());
+        }
+        let size: usize = size.and_then(|s| s.parse().ok()).context("malformed git cat-file header")?;
+        let mut blob = vec![0; size];
+        reader.read_exact(&mut blob)?;
+        let mut newline = [0u8; 1];
+        reader.read_exact(&mut newline)?;
+        blobs.push(blob);
+    }
+    match writer.join() {
+        Ok(written) => written?,
+        Err(_panic) => anyhow::bail!("the thread writing to git cat-file panicked"),
+    }
+    child.wait()?;
+    Ok(blobs)
+}
+
+fn statistics(report: &Report) -> BTreeMap<String, usize> {
+    let mut stats = BTreeMap::new();
+    for d in &report.diagnostics {
+        *stats.entry(d.code.clone()).or_insert(0) += 1;
+    }
+    stats
+}
+
+fn list_rules(out: &mut dyn Write) -> std::io::Result<()> {
+    writeln!(out, "{:<24} {:<11} {:<6} summary", "rule", "category", "level")?;
+    for r in rules::ALL {
+        writeln!(out, "{:<24} {:<11} {:<6} {}", r.name, r.category.as_str(), r.default_level.as_str(), r.summary)?;
+    }
+    for (code, summary) in rules::ENGINE_CODES {
+        writeln!(out, "{:<24} {:<11} {:<6} {}", code, "engine", "error", summary)?;
+    }
+    Ok(())
+}
+
+fn explain(name: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    let Some(rule) = rules::by_name(name) else {
+        let hint = match rules::closest(name) {
+            Some(s) => format!("did you mean `{s}`? `govkit lint --list-rules` lists them all"),
+            None => "`govkit lint --list-rules` lists the rules".to_owned(),
+        };
+        return Err(UserError::new(format!("unknown rule `{name}`"), hint).into());
+    };
+    writeln!(out, "# {}\n\n{}\n", rule.name, rule.summary)?;
+    writeln!(
+        out,
+        "Category: {}. Default level: {}.{}\n",
+        rule.category.as_str(),
+        rule.default_level.as_str(),
+        if rule.skip_in_tests { " Skipped in test code by default." } else { "" }
+    )?;
+    for line in rule.doc.lines() {
+        let line = line.strip_prefix(' ').unwrap_or(line);
+        writeln!(out, "{}", line.replace("```rust,ignore", "```rust"))?;
+    }
+    Ok(())
+}
