@@ -89,8 +89,13 @@ impl LintSection {
                 None => Err(bad(
                     name.span(),
                     match lints::rules::closest(name.get_ref()) {
-                        Some(s) => format!("unknown rule `{}` (did you mean `{s}`?)", name.get_ref()),
-                        None => format!("unknown rule `{}`; `govkit lint --list-rules` lists them", name.get_ref()),
+                        Some(s) => {
+                            format!("unknown rule `{}` (did you mean `{s}`?)", name.get_ref())
+                        }
+                        None => format!(
+                            "unknown rule `{}`; `govkit lint --list-rules` lists them",
+                            name.get_ref()
+                        ),
                     },
                 )),
             }
@@ -109,7 +114,11 @@ impl LintSection {
             check_glob(glob)?;
             for name in names {
                 let rule = rule_name(name)?;
-                settings.per_path_ignores.entry(rule).or_default().push(glob.get_ref().clone());
+                settings
+                    .per_path_ignores
+                    .entry(rule)
+                    .or_default()
+                    .push(glob.get_ref().clone());
             }
         }
         for glob in &self.exclude {
@@ -123,7 +132,9 @@ impl LintSection {
                 other => {
                     return Err(bad(
                         tc.span(),
-                        format!("invalid test-code policy `{other}`: expected \"skip\" or \"lint\""),
+                        format!(
+                            "invalid test-code policy `{other}`: expected \"skip\" or \"lint\""
+                        ),
                     ));
                 }
             };
@@ -133,10 +144,12 @@ impl LintSection {
 }
 
 fn check_glob(glob: &toml::Spanned<String>) -> Result<(), RawError> {
-    globset::Glob::new(glob.get_ref()).map(|_| ()).map_err(|e| RawError {
-        span: Some(glob.span()),
-        message: format!("invalid glob `{}`: {}", glob.get_ref(), e.kind()),
-    })
+    globset::Glob::new(glob.get_ref())
+        .map(|_| ())
+        .map_err(|e| RawError {
+            span: Some(glob.span()),
+            message: format!("invalid glob `{}`: {}", glob.get_ref(), e.kind()),
+        })
 }
 
 /// A configuration file that could not be used: unreadable, not TOML, an

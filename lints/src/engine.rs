@@ -144,7 +144,9 @@ impl Linter {
         let active: Vec<usize> = (0..rules::ALL.len())
             .filter(|&i| {
                 self.resolved.levels[i] != rules::Level::Off
-                    && !self.resolved.ignores[i].as_ref().is_some_and(|g| g.is_match(path))
+                    && !self.resolved.ignores[i]
+                        .as_ref()
+                        .is_some_and(|g| g.is_match(path))
             })
             .collect();
         let uses = UseMap::collect(&file);
@@ -178,7 +180,9 @@ impl Linter {
             if suppressions.suppresses(rule.name, loc.line) {
                 continue;
             }
-            let Some(severity) = self.resolved.levels[r.rule].severity() else { continue };
+            let Some(severity) = self.resolved.levels[r.rule].severity() else {
+                continue;
+            };
             let mut d = Diagnostic::new(rule.name, severity, r.message)
                 .with_location(loc)
                 .with_field("rule", rule.name);
@@ -201,10 +205,16 @@ fn parse_error(path: &str, source: &str, e: &syn::Error) -> Diagnostic {
     } else {
         Location::from_span(path, source, span)
     };
-    Diagnostic::new("parse-error", Severity::Error, format!("this file does not parse as Rust: {e}"))
-        .with_location(loc)
-        .with_field("rule", "parse-error")
-        .with_help("govkit checks only code that parses; fix the syntax (cargo check shows the same error)")
+    Diagnostic::new(
+        "parse-error",
+        Severity::Error,
+        format!("this file does not parse as Rust: {e}"),
+    )
+    .with_location(loc)
+    .with_field("rule", "parse-error")
+    .with_help(
+        "govkit checks only code that parses; fix the syntax (cargo check shows the same error)",
+    )
 }
 
 /// Cheap pre-scan for bracket nesting deeper than syn can safely recurse.
@@ -390,9 +400,14 @@ fn parse_expr_list(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
 fn is_test_attr(attr: &syn::Attribute) -> bool {
     let path = attr.path();
     if path.is_ident("cfg") {
-        return attr.meta.require_list().is_ok_and(|l| cfg_mentions_test(l.tokens.clone()));
+        return attr
+            .meta
+            .require_list()
+            .is_ok_and(|l| cfg_mentions_test(l.tokens.clone()));
     }
-    path.segments.last().is_some_and(|s| s.ident == "test" || s.ident == "rstest")
+    path.segments
+        .last()
+        .is_some_and(|s| s.ident == "test" || s.ident == "rstest")
 }
 
 fn cfg_mentions_test(tokens: TokenStream) -> bool {
@@ -513,7 +528,9 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
         self.with_attrs(attrs, |w| {
             w.with_stmt_line(i.span(), |w| {
                 match i {
-                    syn::Item::Impl(imp) if imp.unsafety.is_some() => w.emit(&Node::UnsafeImpl(imp)),
+                    syn::Item::Impl(imp) if imp.unsafety.is_some() => {
+                        w.emit(&Node::UnsafeImpl(imp))
+                    }
                     syn::Item::Static(s) => w.emit(&Node::Static(s)),
                     _ => {}
                 }

@@ -24,12 +24,19 @@ impl SourceFile {
     /// `examples/` it is test code.
     #[must_use]
     pub fn new(path: PathBuf, display: String) -> Self {
-        let kind = if display.split('/').any(|c| matches!(c, "tests" | "benches" | "examples")) {
+        let kind = if display
+            .split('/')
+            .any(|c| matches!(c, "tests" | "benches" | "examples"))
+        {
             FileKind::Test
         } else {
             FileKind::Library
         };
-        SourceFile { path, display, kind }
+        SourceFile {
+            path,
+            display,
+            kind,
+        }
     }
 }
 
@@ -78,13 +85,18 @@ pub fn discover(roots: &[PathBuf], base: &Path) -> Result<Vec<SourceFile>, FileE
         if !root.exists() {
             return Err(FileError {
                 path: root.display().to_string(),
-                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file or directory"),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "no such file or directory",
+                ),
             });
         }
         let walker = ignore::WalkBuilder::new(root)
             .hidden(true)
             .require_git(false)
-            .filter_entry(|e| !(e.file_type().is_some_and(|t| t.is_dir()) && e.file_name() == "target"))
+            .filter_entry(|e| {
+                !(e.file_type().is_some_and(|t| t.is_dir()) && e.file_name() == "target")
+            })
             .build();
         for entry in walker {
             let entry = entry.map_err(|e| FileError {
@@ -147,7 +159,11 @@ where
     run
 }
 
-fn lint_bytes(linter: &Linter, f: &SourceFile, bytes: Vec<u8>) -> (String, Arc<str>, Vec<Diagnostic>) {
+fn lint_bytes(
+    linter: &Linter,
+    f: &SourceFile,
+    bytes: Vec<u8>,
+) -> (String, Arc<str>, Vec<Diagnostic>) {
     match String::from_utf8(bytes) {
         Ok(text) => {
             let diags = linter.lint_source(&f.display, &text, f.kind);
@@ -157,7 +173,10 @@ fn lint_bytes(linter: &Linter, f: &SourceFile, bytes: Vec<u8>) -> (String, Arc<s
             let d = Diagnostic::new(
                 "parse-error",
                 Severity::Error,
-                format!("this file is not UTF-8 (invalid byte at offset {})", e.utf8_error().valid_up_to()),
+                format!(
+                    "this file is not UTF-8 (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
             )
             .with_location(Location::file(f.display.clone()))
             .with_field("rule", "parse-error");

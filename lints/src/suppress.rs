@@ -35,8 +35,12 @@ impl Suppressions {
         for (i, line) in source.split_inclusive('\n').enumerate() {
             let start = offset;
             offset += line.len();
-            let Some(comment_at) = comment_start(line) else { continue };
-            let Some(rest) = line[comment_at + 2..].trim_start().strip_prefix(MARKER) else { continue };
+            let Some(comment_at) = comment_start(line) else {
+                continue;
+            };
+            let Some(rest) = line[comment_at + 2..].trim_start().strip_prefix(MARKER) else {
+                continue;
+            };
             let span = start + comment_at..start + line.trim_end().len();
             let trailing = !line[..comment_at].trim().is_empty();
             let lineno = i + 1;
@@ -103,10 +107,14 @@ impl Suppressions {
             let loc = Location::from_span(path, source, s.span.clone());
             if let Some(problem) = &s.problem {
                 out.push(
-                    Diagnostic::new("invalid-suppression", Severity::Error, format!("this suppression {problem}"))
-                        .with_location(loc)
-                        .with_field("rule", "invalid-suppression")
-                        .with_help("the form is `// govkit: allow(rule-name) -- reason`"),
+                    Diagnostic::new(
+                        "invalid-suppression",
+                        Severity::Error,
+                        format!("this suppression {problem}"),
+                    )
+                    .with_location(loc)
+                    .with_field("rule", "invalid-suppression")
+                    .with_help("the form is `// govkit: allow(rule-name) -- reason`"),
                 );
                 continue;
             }
@@ -142,9 +150,14 @@ fn comment_start(line: &str) -> Option<usize> {
                 // A raw string: skip to its closing `"` plus as many `#`.
                 let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
                 if bytes.get(i + 1 + hashes) == Some(&b'"') {
-                    let close: Vec<u8> = std::iter::once(b'"').chain(std::iter::repeat_n(b'#', hashes)).collect();
+                    let close: Vec<u8> = std::iter::once(b'"')
+                        .chain(std::iter::repeat_n(b'#', hashes))
+                        .collect();
                     let body = i + 2 + hashes;
-                    match bytes[body.min(bytes.len())..].windows(close.len()).position(|w| w == close.as_slice()) {
+                    match bytes[body.min(bytes.len())..]
+                        .windows(close.len())
+                        .position(|w| w == close.as_slice())
+                    {
                         Some(end) => i = body + end + close.len() - 1,
                         // The raw string continues on the next line.
                         None => return None,
@@ -169,7 +182,10 @@ mod tests {
 
     #[test]
     fn comments_in_strings_and_docs_are_not_suppressions() {
-        assert_eq!(comment_start(r#"let s = "// govkit: allow(x) -- y";"#), None);
+        assert_eq!(
+            comment_start(r#"let s = "// govkit: allow(x) -- y";"#),
+            None
+        );
         assert_eq!(comment_start("/// govkit: allow(x) -- y"), None);
         assert_eq!(comment_start(r#"f("a\"b"); // c"#), Some(11));
     }

@@ -17,7 +17,9 @@ impl UseMap {
     pub(crate) fn collect(file: &syn::File) -> Self {
         let mut collector = Collector::default();
         collector.visit_file(file);
-        UseMap { names: collector.names }
+        UseMap {
+            names: collector.names,
+        }
     }
 
     /// The path `segments` refers to, with a leading alias replaced by what
@@ -85,5 +87,9 @@ impl<'ast> Visit<'ast> for Collector {
 
 /// True when `path` ends with `suffix` (segment-wise).
 pub(crate) fn ends_with(path: &[String], suffix: &[&str]) -> bool {
-    path.len() >= suffix.len() && path[path.len() - suffix.len()..].iter().zip(suffix).all(|(a, b)| a == b)
+    path.len() >= suffix.len()
+        && path[path.len() - suffix.len()..]
+            .iter()
+            .zip(suffix)
+            .all(|(a, b)| a == b)
 }

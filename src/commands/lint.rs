@@ -62,7 +62,8 @@ pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
     let config = ctx.config()?;
     let mut settings = lint_settings(&config)?;
     settings.only.clone_from(&args.rules);
-    let linter = Linter::new(settings).map_err(|e| UserError::new(e.to_string(), "`govkit lint --list-rules` lists the rules"))?;
+    let linter = Linter::new(settings)
+        .map_err(|e| UserError::new(e.to_string(), "`govkit lint --list-rules` lists the rules"))?;
 
     let report = if args.staged {
         lint_staged(ctx, &linter)?
@@ -92,7 +93,11 @@ pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
         diagnostics::render::render(format.into(), &[&report], &options, &mut out)?;
     }
     out.flush()?;
-    Ok(if report.failed() { Outcome::GateFailed } else { Outcome::Pass })
+    Ok(if report.failed() {
+        Outcome::GateFailed
+    } else {
+        Outcome::Pass
+    })
 }
 
 /// The lint gate for `govkit check`: the configured paths, every rule.
@@ -153,9 +158,12 @@ fn finish(run: lints::LintRun) -> anyhow::Result<Report> {
 }
 
 fn lint_roots(ctx: &Context, linter: &Linter, roots: &[PathBuf]) -> anyhow::Result<Report> {
-    let files = lints::discover(roots, &ctx.cwd).map_err(|e| UserError::new(e.to_string(), "check the paths given to `govkit lint`"))?;
+    let files = lints::discover(roots, &ctx.cwd)
+        .map_err(|e| UserError::new(e.to_string(), "check the paths given to `govkit lint`"))?;
     tracing::info!("linting {} files", files.len());
-    finish(lints::lint_files(linter, &files, |f| std::fs::read(&f.path)))
+    finish(lints::lint_files(linter, &files, |f| {
+        std::fs::read(&f.path)
+    }))
 }
 
 /// Lints the index version of every staged (added, copied, modified,
@@ -163,21 +171,42 @@ fn lint_roots(ctx: &Context, linter: &Linter, roots: &[PathBuf]) -> anyhow::Resu
 fn lint_staged(ctx: &Context, linter: &Linter) -> anyhow::Result<Report> {
     let top = git(&ctx.cwd, &["rev-parse", "--show-toplevel"])?;
     let top = PathBuf::from(top.trim());
-    let names = git(&top, &["diff", "--cached", "--name-only", "--diff-filter=ACMR", "-z", "--", "*.rs"])?;
+    let names = git(
+        &top,
+        &[
+            "diff",
+            "--cached",
+            "--name-only",
+            "--diff-filter=ACMR",
+            "-z",
+            "--",
+            "*.rs",
+        ],
+    )?;
     let staged: Vec<&str> = names.split('\0').filter(|s| !s.is_empty()).collect();
     let blobs = read_index_blobs(&top, &staged)?;
     let files: Vec<SourceFile> = staged
         .iter()
         .map(|rel| {
             let abs = top.join(rel);
-            let display = abs.strip_prefix(&ctx.cwd).unwrap_or(&abs).to_string_lossy().into_owned();
+            let display = abs
+                .strip_prefix(&ctx.cwd)
+                .unwrap_or(&abs)
+                .to_string_lossy()
+                .into_owned();
             SourceFile::new(abs, display)
         })
         .collect();
     tracing::info!("linting {} staged files", files.len());
     let run = lints::lint_files(linter, &files, |f| {
-        let i = files.iter().position(|x| x.path == f.path).unwrap_or(usize::MAX);
-        blobs.get(i).cloned().ok_or_else(|| std::io::Error::other("missing from the index"))
+        let i = files
+            .iter()
+            .position(|x| x.path == f.path)
+            .unwrap_or(usize::MAX);
+        blobs
+            .get(i)
+            .cloned()
+            .ok_or_else(|| std::io::Error::other("missing from the index"))
     });
     finish(run)
 }
@@ -187,10 +216,16 @@ fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
         .args(args)
         .current_dir(dir)
         .output()
-        .map_err(|e| UserError::new(format!("cannot run git: {e}"), "--staged needs git on PATH"))?;
+        .map_err(|e| {
+            UserError::new(format!("cannot run git: {e}"), "--staged needs git on PATH")
+        })?;
     if !out.status.success() {
         return Err(UserError::new(
-            format!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim()),
+            format!(
+                "git {} failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
             "--staged must run inside a git repository",
         )
         .into());
@@ -221,9 +256,14 @@ fn read_index_blobs(top: &Path, paths: &[&str]) -> anyhow::Result<Vec<Vec<u8>>> 
         let mut parts = header.split_whitespace();
         let (_, kind, size) = (parts.next(), parts.next(), parts.next());
         if kind != Some("blob") {
-            anyhow::bail!("cannot read the staged version of {path} from the git index: {}", header.trim());
+            anyhow::bail!(
+                "cannot read the staged version of {path} from the git index: {}",
+                header.trim()
+            );
         }
-        let size: usize = size.and_then(|s| s.parse().ok()).context("malformed git cat-file header")?;
+        let size: usize = size
+            .and_then(|s| s.parse().ok())
+            .context("malformed git cat-file header")?;
         let mut blob = vec![0; size];
         reader.read_exact(&mut blob)?;
         let mut newline = [0u8; 1];
@@ -247,12 +287,27 @@ fn statistics(report: &Report) -> BTreeMap<String, usize> {
 }
 
 fn list_rules(out: &mut dyn Write) -> std::io::Result<()> {
-    writeln!(out, "{:<24} {:<11} {:<6} summary", "rule", "category", "level")?;
+    writeln!(
+        out,
+        "{:<24} {:<11} {:<6} summary",
+        "rule", "category", "level"
+    )?;
     for r in rules::ALL {
-        writeln!(out, "{:<24} {:<11} {:<6} {}", r.name, r.category.as_str(), r.default_level.as_str(), r.summary)?;
+        writeln!(
+            out,
+            "{:<24} {:<11} {:<6} {}",
+            r.name,
+            r.category.as_str(),
+            r.default_level.as_str(),
+            r.summary
+        )?;
     }
     for (code, summary) in rules::ENGINE_CODES {
-        writeln!(out, "{:<24} {:<11} {:<6} {}", code, "engine", "error", summary)?;
+        writeln!(
+            out,
+            "{:<24} {:<11} {:<6} {}",
+            code, "engine", "error", summary
+        )?;
     }
     Ok(())
 }
@@ -271,7 +326,11 @@ fn explain(name: &str, out: &mut dyn Write) -> anyhow::Result<()> {
         "Category: {}. Default level: {}.{}\n",
         rule.category.as_str(),
         rule.default_level.as_str(),
-        if rule.skip_in_tests { " Skipped in test code by default." } else { "" }
+        if rule.skip_in_tests {
+            " Skipped in test code by default."
+        } else {
+            ""
+        }
     )?;
     for line in rule.doc.lines() {
         let line = line.strip_prefix(' ').unwrap_or(line);

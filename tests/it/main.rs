@@ -1,1 +1,48 @@
-//! Integration tests for the govkit binary.
+//! End-to-end tests of the govkit binary: exit codes, configuration errors,
+//! output formats, closed pipes, init, hooks and `--staged`.
+
+mod check;
+mod config;
+mod lint;
+mod setup;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs govkit in `dir` with `args`.
+pub fn govkit(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_govkit"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run govkit: {e}"))
+}
+
+/// A scratch project with the given files.
+pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    for (path, text) in files {
+        let p = dir.path().join(path);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+        }
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    dir
+}
+
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub const CLEAN: &str = "pub fn add(a: u8, b: u8) -> Option<u8> {\n    a.checked_add(b)\n}\n";
+pub const DIRTY: &str = "pub fn first(v: &[u8]) -> u8 {\n    *v.first().unwrap()\n}\n";

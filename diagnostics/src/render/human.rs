@@ -65,13 +65,16 @@ fn render_with(renderer: &Renderer, report: &Report, d: &Diagnostic) -> String {
             let source = report.sources.get(&loc.path);
             // A span we can underline: the gate's own, else the whole line.
             let span = loc.span.clone().or_else(|| {
-                source.and_then(|s| {
-                    if loc.has_line() {
-                        line_span(s, loc.line)
-                    } else {
-                        None
-                    }
-                })
+                let s = source?;
+                let line = line_span(s, loc.line).filter(|_| loc.has_line())?;
+                // From the column to the end of the line.
+                let text = &s[line.clone()];
+                let skip: usize = text
+                    .chars()
+                    .take(loc.column.saturating_sub(1))
+                    .map(char::len_utf8)
+                    .sum();
+                Some(line.start + skip..line.end)
             });
             match (source, span) {
                 (Some(source), Some(span)) if span.end <= source.len() => {

@@ -109,7 +109,9 @@ pub struct RuleMeta {
 
 impl std::fmt::Debug for RuleMeta {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RuleMeta").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("RuleMeta")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 
@@ -165,9 +167,18 @@ pub static ALL: &[&RuleMeta] = &[
 
 /// Codes the engine itself reports (not rules: they cannot be turned off).
 pub static ENGINE_CODES: &[(&str, &str)] = &[
-    ("parse-error", "The file is not valid Rust syntax and could not be checked"),
-    ("unused-suppression", "A `govkit: allow(..)` comment that suppresses nothing"),
-    ("invalid-suppression", "A `govkit: allow(..)` comment without a reason or naming an unknown rule"),
+    (
+        "parse-error",
+        "The file is not valid Rust syntax and could not be checked",
+    ),
+    (
+        "unused-suppression",
+        "A `govkit: allow(..)` comment that suppresses nothing",
+    ),
+    (
+        "invalid-suppression",
+        "A `govkit: allow(..)` comment without a reason or naming an unknown rule",
+    ),
 ];
 
 /// Position of a rule in [`ALL`].
@@ -198,7 +209,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1; b.len() + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1);
+            cur[j + 1] = (prev[j] + usize::from(ca != *cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
         prev = cur;
     }

@@ -14,7 +14,11 @@ fn unparsable_file_is_a_parse_error_finding() {
 #[test]
 fn absurd_nesting_is_reported_not_crashed_on() {
     let depth = 100_000;
-    let src = format!("fn f() {{ let x = {}1{}; }}", "(".repeat(depth), ")".repeat(depth));
+    let src = format!(
+        "fn f() {{ let x = {}1{}; }}",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
     let found = super::lint("src/deep.rs", &src, None);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].code, "parse-error");
@@ -31,8 +35,20 @@ fn suppressions_need_a_reason_and_a_known_rule() {
     let src = "fn f() {\n    // govkit: allow(unwrap-used)\n    x.unwrap();\n    x.unwrap(); // govkit: allow(unwrap-usd) -- typo\n}\n";
     let found = super::lint("src/lib.rs", src, None);
     let codes: Vec<&str> = found.iter().map(|d| d.code.as_str()).collect();
-    assert_eq!(codes, ["unwrap-used", "unwrap-used", "invalid-suppression", "invalid-suppression"]);
-    assert!(found[3].message.contains("did you mean `unwrap-used`"), "{}", found[3].message);
+    assert_eq!(
+        codes,
+        [
+            "unwrap-used",
+            "unwrap-used",
+            "invalid-suppression",
+            "invalid-suppression"
+        ]
+    );
+    assert!(
+        found[3].message.contains("did you mean `unwrap-used`"),
+        "{}",
+        found[3].message
+    );
 }
 
 #[test]
@@ -46,10 +62,18 @@ fn unused_suppression_is_reported() {
 #[test]
 fn levels_and_per_path_ignores_apply() {
     let mut settings = Settings::default();
-    settings.levels.insert("unwrap-used".into(), lints::Level::Warn);
-    settings.per_path_ignores.insert("todo".into(), vec!["src/gen/**".into()]);
+    settings
+        .levels
+        .insert("unwrap-used".into(), lints::Level::Warn);
+    settings
+        .per_path_ignores
+        .insert("todo".into(), vec!["src/gen/**".into()]);
     let linter = Linter::new(settings).unwrap_or_else(|e| panic!("{e}"));
-    let found = linter.lint_source("src/gen/a.rs", "fn f() { x.unwrap(); todo!() }", FileKind::Library);
+    let found = linter.lint_source(
+        "src/gen/a.rs",
+        "fn f() { x.unwrap(); todo!() }",
+        FileKind::Library,
+    );
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].severity, diagnostics::Severity::Warning);
 }
@@ -61,7 +85,10 @@ fn unknown_rule_in_settings_suggests_the_closest() {
         ..Settings::default()
     };
     let err = Linter::new(settings).err().map(|e| e.to_string());
-    assert_eq!(err.as_deref(), Some("unknown rule `unwarp-used` (did you mean `unwrap-used`?)"));
+    assert_eq!(
+        err.as_deref(),
+        Some("unknown rule `unwarp-used` (did you mean `unwrap-used`?)")
+    );
 }
 
 /// Arbitrary bytes and truncated real code never panic the engine.

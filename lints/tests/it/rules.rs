@@ -3,8 +3,11 @@ use std::path::Path;
 use lints::rules::ALL;
 
 fn fixture(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{name}.rs"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("every rule needs a fixture at {}: {e}", path.display()))
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(format!("{name}.rs"));
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("every rule needs a fixture at {}: {e}", path.display()))
 }
 
 /// Every rule's fixture, linted with that rule alone, rendered as the user
@@ -28,10 +31,16 @@ fn every_rule_matches_its_snapshot() {
 fn every_rule_documents_itself() {
     for rule in ALL {
         for section in ["## What it does", "## Why is this bad?", "## Example"] {
-            assert!(rule.doc.contains(section), "{} lacks `{section}` in its doc comment", rule.name);
+            assert!(
+                rule.doc.contains(section),
+                "{} lacks `{section}` in its doc comment",
+                rule.name
+            );
         }
         assert!(
-            rule.name.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+            rule.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c == '-'),
             "{} is not kebab-case",
             rule.name
         );
@@ -65,7 +74,11 @@ fn unwraps_inside_macros_are_found() {
     ];
     for src in cases {
         let found = super::lint("src/lib.rs", src, Some("unwrap-used"));
-        assert_eq!(found.len(), 1, "expected one unwrap-used in `{src}`, got {found:?}");
+        assert_eq!(
+            found.len(),
+            1,
+            "expected one unwrap-used in `{src}`, got {found:?}"
+        );
     }
 }
 
@@ -86,6 +99,10 @@ fn test_code_policy_lint_applies_panic_rules_to_tests() {
     .unwrap_or_else(|e| panic!("{e}"));
     let found = linter.lint_source("src/lib.rs", src, lints::FileKind::Library);
     assert!(found.iter().any(|d| d.code == "unwrap-used"));
-    let in_tests_dir = linter.lint_source("tests/t.rs", "fn f() { x.unwrap(); }", lints::FileKind::Test);
+    let in_tests_dir = linter.lint_source(
+        "tests/t.rs",
+        "fn f() { x.unwrap(); }",
+        lints::FileKind::Test,
+    );
     assert!(in_tests_dir.iter().any(|d| d.code == "unwrap-used"));
 }

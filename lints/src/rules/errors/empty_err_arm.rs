@@ -37,10 +37,15 @@ declare_rule! {
 
 /// `Err(_)` or `Err(..)` (possibly with a path prefix).
 fn is_err_wild(pat: &syn::Pat) -> bool {
-    let syn::Pat::TupleStruct(ts) = pat else { return false };
+    let syn::Pat::TupleStruct(ts) = pat else {
+        return false;
+    };
     ts.path.segments.last().is_some_and(|s| s.ident == "Err")
         && ts.elems.len() <= 1
-        && ts.elems.iter().all(|p| matches!(p, syn::Pat::Wild(_) | syn::Pat::Rest(_)))
+        && ts
+            .elems
+            .iter()
+            .all(|p| matches!(p, syn::Pat::Wild(_) | syn::Pat::Rest(_)))
 }
 
 fn is_empty(expr: &syn::Expr) -> bool {
@@ -53,7 +58,9 @@ fn is_empty(expr: &syn::Expr) -> bool {
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     let message = "the error is matched and ignored";
-    let help = Some("log it, count it, or propagate it; if ignoring it is right, suppress with the reason");
+    let help = Some(
+        "log it, count it, or propagate it; if ignoring it is right, suppress with the reason",
+    );
     match node {
         Node::Arm(arm) if arm.guard.is_none() && is_err_wild(&arm.pat) && is_empty(&arm.body) => {
             cx.report(arm.span(), message, help);

@@ -42,8 +42,14 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     } else {
         return;
     };
-    let Ok(list) = attr.meta.require_list() else { return };
-    let has_reason = list.tokens.clone().into_iter().any(|tt| matches!(tt, proc_macro2::TokenTree::Ident(i) if i == "reason"));
+    let Ok(list) = attr.meta.require_list() else {
+        return;
+    };
+    let has_reason = list
+        .tokens
+        .clone()
+        .into_iter()
+        .any(|tt| matches!(tt, proc_macro2::TokenTree::Ident(i) if i == "reason"));
     if !has_reason {
         cx.report(
             attr.span(),

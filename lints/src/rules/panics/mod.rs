@@ -10,12 +10,26 @@ pub(crate) mod unwrap_used;
 use crate::engine::{Cx, Node};
 
 /// Reports `name!(..)` invocations (matched on the macro's last path segment).
-pub(crate) fn check_macro(cx: &mut Cx<'_>, node: &Node<'_>, names: &[&str], message: &str, help: &str) {
+pub(crate) fn check_macro(
+    cx: &mut Cx<'_>,
+    node: &Node<'_>,
+    names: &[&str],
+    message: &str,
+    help: &str,
+) {
     if let Node::Macro(m) = node {
         if let Some(last) = m.path.segments.last() {
             if names.iter().any(|n| last.ident == n) {
-                let span = last.ident.span().join(m.delimiter.span().close()).unwrap_or_else(|| last.ident.span());
-                cx.report(span, message.replace("{}", &last.ident.to_string()), Some(help));
+                let span = last
+                    .ident
+                    .span()
+                    .join(m.delimiter.span().close())
+                    .unwrap_or_else(|| last.ident.span());
+                cx.report(
+                    span,
+                    message.replace("{}", &last.ident.to_string()),
+                    Some(help),
+                );
             }
         }
     }
@@ -23,10 +37,20 @@ pub(crate) fn check_macro(cx: &mut Cx<'_>, node: &Node<'_>, names: &[&str], mess
 
 /// Reports `.method()` calls (any receiver) and `Option::method(x)` /
 /// `Result::method(x)` calls.
-pub(crate) fn check_method(cx: &mut Cx<'_>, node: &Node<'_>, method: &str, message: &str, help: &str) {
+pub(crate) fn check_method(
+    cx: &mut Cx<'_>,
+    node: &Node<'_>,
+    method: &str,
+    message: &str,
+    help: &str,
+) {
     match node {
         Node::MethodCall(e) if e.method == method => {
-            let span = e.method.span().join(e.paren_token.span.close()).unwrap_or_else(|| e.method.span());
+            let span = e
+                .method
+                .span()
+                .join(e.paren_token.span.close())
+                .unwrap_or_else(|| e.method.span());
             cx.report(span, message, Some(help));
         }
         Node::Call(e, Some(path))

@@ -26,5 +26,11 @@ declare_rule! {
 }
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
-    super::check_macro(cx, node, &["todo"], "`todo!()` panics when reached", "finish the code or return an error");
+    super::check_macro(
+        cx,
+        node,
+        &["todo"],
+        "`todo!()` panics when reached",
+        "finish the code or return an error",
+    );
 }

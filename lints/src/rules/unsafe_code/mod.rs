@@ -11,7 +11,13 @@ use crate::engine::{Cx, Node};
 use crate::uses::ends_with;
 
 /// Reports calls of, or references to, `mem::<name>` however imported.
-pub(crate) fn check_mem_fn(cx: &mut Cx<'_>, node: &Node<'_>, name: &str, message: &str, help: &str) {
+pub(crate) fn check_mem_fn(
+    cx: &mut Cx<'_>,
+    node: &Node<'_>,
+    name: &str,
+    message: &str,
+    help: &str,
+) {
     let hit = |p: &[String]| ends_with(p, &["mem", name]);
     match node {
         Node::Call(e, Some(path)) if hit(path) => cx.report(e.func.span(), message, Some(help)),

@@ -34,7 +34,11 @@ declare_rule! {
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     if let Node::Static(s) = node {
         if let syn::StaticMutability::Mut(m) = &s.mutability {
-            let span = s.static_token.span.join(m.span()).unwrap_or(s.static_token.span);
+            let span = s
+                .static_token
+                .span
+                .join(m.span())
+                .unwrap_or(s.static_token.span);
             cx.report(
                 span,
                 format!("`static mut {}`", s.ident),

@@ -44,7 +44,9 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         _ => return,
     };
     let line = cx.line_of(span);
-    if documented(cx.source, line, span.start().column) || documented(cx.source, cx.stmt_line, usize::MAX) {
+    if documented(cx.source, line, span.start().column)
+        || documented(cx.source, cx.stmt_line, usize::MAX)
+    {
         return;
     }
     cx.report(
@@ -58,10 +60,16 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
 /// (and attribute) lines directly above `line`.
 fn documented(source: &str, line: usize, column: usize) -> bool {
     let lines: Vec<&str> = source.lines().collect();
-    let Some(this) = lines.get(line.wrapping_sub(1)) else { return false };
+    let Some(this) = lines.get(line.wrapping_sub(1)) else {
+        return false;
+    };
     let before: String = this.chars().take(column).collect();
-    if before.find("//").is_some_and(|i| before[i..].contains("SAFETY:"))
-        || before.find("/*").is_some_and(|i| before[i..].contains("SAFETY:"))
+    if before
+        .find("//")
+        .is_some_and(|i| before[i..].contains("SAFETY:"))
+        || before
+            .find("/*")
+            .is_some_and(|i| before[i..].contains("SAFETY:"))
     {
         return true;
     }

@@ -1,0 +1,109 @@
+use super::{code, govkit, project, stderr};
+
+#[test]
+fn unknown_key_names_file_line_and_key() {
+    let p = project(&[
+        ("govkit.toml", "[lint]\ntest-code = \"skip\"\nunknwon = 1\n"),
+        ("src/lib.rs", super::CLEAN),
+    ]);
+    let out = govkit(p.path(), &["check"]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("govkit.toml:3:1"), "{err}");
+    assert!(err.contains("unknown field `unknwon`"), "{err}");
+    assert!(err.contains("3 | unknwon = 1"), "shows the line: {err}");
+    assert!(out.stdout.is_empty(), "no partial output");
+}
+
+#[test]
+fn wrong_type_names_file_and_line() {
+    let p = project(&[("govkit.toml", "\n[lint]\ntest-code = 3\n")]);
+    let out = govkit(p.path(), &["lint"]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("govkit.toml:3:13"), "{err}");
+    assert!(err.contains("invalid type"), "{err}");
+}
+
+#[test]
+fn bad_values_point_at_the_value() {
+    let cases = [
+        (
+            "[lint.rules]\nunwrap-usd = \"error\"\n",
+            "govkit.toml:2:1",
+            "did you mean `unwrap-used`",
+        ),
+        (
+            "[lint.rules]\nunwrap-used = \"fatal\"\n",
+            "govkit.toml:2:15",
+            "invalid level `fatal`",
+        ),
+        (
+            "[lint]\ntest-code = \"sometimes\"\n",
+            "govkit.toml:2:13",
+            "invalid test-code policy",
+        ),
+        (
+            "[lint]\nexclude = [\"a/[b\"]\n",
+            "govkit.toml:2:12",
+            "invalid glob",
+        ),
+        ("[lint\n", "govkit.toml:1:", "invalid configuration"),
+    ];
+    for (text, at, what) in cases {
+        let p = project(&[("govkit.toml", text)]);
+        let out = govkit(p.path(), &["check"]);
+        assert_eq!(code(&out), 2, "{text}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(at) && err.contains(what),
+            "for {text:?} expected {at} and {what}, got:\n{err}"
+        );
+    }
+}
+
+#[test]
+fn cargo_metadata_table_is_read_with_spans_in_cargo_toml() {
+    let manifest = "[workspace]\nmembers = []\n\n[workspace.metadata.govkit.lint]\ntest-code = \"skip\"\nbogus = true\n";
+    let p = project(&[("Cargo.toml", manifest)]);
+    let out = govkit(p.path(), &["check"]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(
+        err.contains("Cargo.toml:6:1") && err.contains("unknown field `bogus`"),
+        "{err}"
+    );
+
+    let ok =
+        "[workspace]\nmembers = []\n\n[workspace.metadata.govkit.lint]\ntest-code = \"skip\"\n";
+    let p = project(&[("Cargo.toml", ok), ("src/lib.rs", super::CLEAN)]);
+    let out = govkit(p.path(), &["check"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+}
+
+#[test]
+fn config_is_found_from_a_subdirectory_and_both_places_is_ambiguous() {
+    let p = project(&[("govkit.toml", "[lint]\n"), ("src/deep/x.rs", super::DIRTY)]);
+    let out = govkit(&p.path().join("src/deep"), &["check"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+
+    let both = project(&[
+        ("govkit.toml", "[lint]\n"),
+        ("Cargo.toml", "[workspace.metadata.govkit.lint]\n"),
+    ]);
+    let out = govkit(both.path(), &["check"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("keep one"), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_explicit_config_is_an_error_naming_it() {
+    let p = project(&[]);
+    let out = govkit(p.path(), &["--config", "nope.toml", "check"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("nope.toml") && stderr(&out).contains("cannot read"),
+        "{}",
+        stderr(&out)
+    );
+}

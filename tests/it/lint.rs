@@ -1,0 +1,154 @@
+use std::io::Read;
+use std::process::{Command, Stdio};
+
+use super::{code, govkit, project, stderr, stdout};
+
+#[test]
+fn json_findings_have_the_documented_fields_and_relative_paths() {
+    let p = project(&[("src/lib.rs", super::DIRTY)]);
+    let out = govkit(p.path(), &["lint", "--format", "json"]);
+    assert_eq!(code(&out), 1);
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let f = &v["findings"][0];
+    assert_eq!(f["rule"], "unwrap-used");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["path"], "src/lib.rs");
+    assert_eq!(f["line"], 2);
+    assert_eq!(f["column"], 16);
+    assert!(f["message"].is_string());
+    assert_eq!(v["summary"]["errors"], 1);
+    assert_eq!(v["files"], 1);
+}
+
+#[test]
+fn every_format_renders() {
+    let p = project(&[("src/lib.rs", super::DIRTY)]);
+    let sarif = govkit(p.path(), &["lint", "--format", "sarif"]);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&sarif.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc["version"], "2.1.0");
+    assert_eq!(doc["runs"][0]["results"][0]["ruleId"], "unwrap-used");
+    assert!(
+        doc["runs"][0]["tool"]["driver"]["rules"]
+            .as_array()
+            .is_some_and(|r| r.len() >= 18)
+    );
+
+    let gh = stdout(&govkit(p.path(), &["lint", "--format", "github"]));
+    assert!(
+        gh.starts_with("::error file=src/lib.rs,line=2,col=16"),
+        "{gh}"
+    );
+
+    let junit = stdout(&govkit(p.path(), &["lint", "--format", "junit"]));
+    assert!(junit.contains("<failure message="), "{junit}");
+
+    let human = govkit(p.path(), &["lint", "--color", "always"]);
+    assert!(stdout(&human).contains('\u{1b}'), "--color always colours");
+    let plain = govkit(p.path(), &["lint"]);
+    assert!(
+        !stdout(&plain).contains('\u{1b}'),
+        "auto does not colour a pipe"
+    );
+}
+
+#[test]
+fn closed_stdout_pipe_ends_quietly() {
+    // Enough findings that the output exceeds any pipe buffer.
+    let src: String = (0..5000)
+        .map(|i| format!("fn f{i}() {{ x.unwrap(); }}\n"))
+        .collect();
+    let p = project(&[("src/lib.rs", &src)]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_govkit"))
+        .args(["lint"])
+        .current_dir(p.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Read a little, then close our end, like `| head -1`.
+    let mut first = [0u8; 16];
+    let mut out = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    out.read_exact(&mut first).unwrap_or_else(|e| panic!("{e}"));
+    drop(out);
+    let mut err = String::new();
+    child.stderr.take().map(|mut e| e.read_to_string(&mut err));
+    let status = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(status.code(), Some(1), "the verdict stands; stderr: {err}");
+    assert!(err.is_empty(), "no error or panic on a closed pipe: {err}");
+}
+
+#[test]
+fn explain_and_list_rules() {
+    let p = project(&[]);
+    let out = govkit(p.path(), &["lint", "--explain", "unwrap-used"]);
+    assert_eq!(code(&out), 0);
+    let text = stdout(&out);
+    assert!(
+        text.contains("## Why is this bad?") && text.contains("```rust\n"),
+        "{text}"
+    );
+    let out = govkit(p.path(), &["lint", "--explain", "unwrap"]);
+    assert_eq!(code(&out), 2);
+    let list = stdout(&govkit(p.path(), &["lint", "--list-rules"]));
+    assert!(list.lines().count() > 18, "{list}");
+}
+
+#[test]
+fn rule_filter_and_missing_path() {
+    let p = project(&[("src/lib.rs", "fn f() { dbg!(x.unwrap()); }\n")]);
+    let out = govkit(
+        p.path(),
+        &["lint", "--rule", "dbg-macro", "--format", "json"],
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(1));
+    let out = govkit(p.path(), &["lint", "missing/dir"]);
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("missing/dir"), "{}", stderr(&out));
+}
+
+#[test]
+fn unparsable_file_fails_the_gate_with_its_location() {
+    let p = project(&[("src/lib.rs", "fn f( {\n")]);
+    let out = govkit(p.path(), &["lint", "--format", "json"]);
+    assert_eq!(code(&out), 1);
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["findings"][0]["rule"], "parse-error");
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .args(["-c", "user.email=t@example.invalid", "-c", "user.name=t"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(ok, "git {args:?}");
+}
+
+#[test]
+fn staged_lints_the_index_not_the_work_tree() {
+    let p = project(&[("src/lib.rs", super::DIRTY), ("src/other.rs", super::DIRTY)]);
+    git(p.path(), &["init", "-q"]);
+    git(p.path(), &["add", "src/lib.rs"]);
+    // The work tree is fixed but the fix is not staged: the commit would
+    // still contain the unwrap. other.rs is not staged at all.
+    std::fs::write(p.path().join("src/lib.rs"), super::CLEAN).unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit(p.path(), &["lint", "--staged", "--format", "json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["files"], 1);
+    assert_eq!(v["findings"][0]["path"], "src/lib.rs");
+
+    git(p.path(), &["add", "src/lib.rs"]);
+    assert_eq!(code(&govkit(p.path(), &["lint", "--staged"])), 0);
+
+    let outside = project(&[]);
+    let out = govkit(outside.path(), &["lint", "--staged"]);
+    assert_eq!(code(&out), 2, "outside git it cannot run");
+}
