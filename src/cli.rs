@@ -39,7 +39,7 @@ pub struct GlobalArgs {
     pub config: Option<PathBuf>,
 
     /// When to colour output: `auto` colours when writing to a terminal and
-    /// NO_COLOR is unset.
+    /// `NO_COLOR` is unset.
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
 
@@ -60,7 +60,7 @@ pub struct GlobalArgs {
 /// When to colour output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// Colour when the output is a terminal and NO_COLOR is not set.
+    /// Colour when the output is a terminal and `NO_COLOR` is not set.
     Auto,
     /// Always colour.
     Always,
@@ -79,7 +79,7 @@ pub enum OutputFormat {
     Sarif,
     /// GitHub Actions annotations.
     Github,
-    /// JUnit XML, for CI test-report views.
+    /// `JUnit` XML, for CI test-report views.
     Junit,
 }
 

@@ -94,11 +94,6 @@ impl Cx<'_> {
             help: help.map(str::to_owned),
         });
     }
-
-    /// 1-based line of a span's start.
-    pub fn line_of(&self, span: Span) -> usize {
-        span.start().line
-    }
 }
 
 /// A configured linter. Cheap to share across threads.
@@ -109,7 +104,7 @@ pub struct Linter {
 
 impl Linter {
     /// Resolves `settings` against the rule registry.
-    pub fn new(settings: Settings) -> Result<Linter, SettingsError> {
+    pub fn new(settings: &Settings) -> Result<Linter, SettingsError> {
         Ok(Linter {
             resolved: settings.resolve()?,
         })
@@ -366,10 +361,10 @@ impl Walker<'_, '_> {
                 continue;
             }
             for tt in piece {
-                if let TokenTree::Group(g) = tt {
-                    if g.delimiter() != Delimiter::None || !g.stream().is_empty() {
-                        self.expand(g.stream());
-                    }
+                if let TokenTree::Group(g) = tt
+                    && (g.delimiter() != Delimiter::None || !g.stream().is_empty())
+                {
+                    self.expand(g.stream());
                 }
             }
         }
@@ -529,7 +524,7 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
             w.with_stmt_line(i.span(), |w| {
                 match i {
                     syn::Item::Impl(imp) if imp.unsafety.is_some() => {
-                        w.emit(&Node::UnsafeImpl(imp))
+                        w.emit(&Node::UnsafeImpl(imp));
                     }
                     syn::Item::Static(s) => w.emit(&Node::Static(s)),
                     _ => {}

@@ -5,7 +5,7 @@
 //! ```
 //! use lints::{FileKind, Linter, Settings};
 //!
-//! let linter = Linter::new(Settings::default())?;
+//! let linter = Linter::new(&Settings::default())?;
 //! let findings = linter.lint_source("src/lib.rs", "fn f(x: Option<u8>) -> u8 { x.unwrap() }", FileKind::Library);
 //! assert_eq!(findings[0].code, "unwrap-used");
 //! # Ok::<(), lints::SettingsError>(())

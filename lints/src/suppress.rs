@@ -89,11 +89,12 @@ impl Suppressions {
     /// True (and marks it used) when a valid suppression covers `rule` on `line`.
     pub(crate) fn suppresses(&mut self, rule: &str, line: usize) -> bool {
         for s in &mut self.items {
-            if s.problem.is_none() && (s.target == line || s.line == line) {
-                if let Some(i) = s.rules.iter().position(|r| r == rule) {
-                    s.used[i] = true;
-                    return true;
-                }
+            if s.problem.is_none()
+                && (s.target == line || s.line == line)
+                && let Some(i) = s.rules.iter().position(|r| r == rule)
+            {
+                s.used[i] = true;
+                return true;
             }
         }
         false

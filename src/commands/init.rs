@@ -45,17 +45,17 @@ pub fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<Outcome> {
         .into());
     }
     let cargo = dir.join("Cargo.toml");
-    if let Ok(cfg) = config::load(Some(&cargo), &dir) {
-        if cfg.file.is_some() {
-            return Err(UserError::new(
-                format!(
-                    "{} already configures govkit in [workspace.metadata.govkit]",
-                    cargo.display()
-                ),
-                "keep the configuration in one place",
-            )
-            .into());
-        }
+    if let Ok(cfg) = config::load(Some(&cargo), &dir)
+        && cfg.file.is_some()
+    {
+        return Err(UserError::new(
+            format!(
+                "{} already configures govkit in [workspace.metadata.govkit]",
+                cargo.display()
+            ),
+            "keep the configuration in one place",
+        )
+        .into());
     }
     // Write a temporary file beside the target and link it into place
     // without clobbering: a crash leaves no half-written govkit.toml, and a

@@ -62,7 +62,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
     let config = ctx.config()?;
     let mut settings = lint_settings(&config)?;
     settings.only.clone_from(&args.rules);
-    let linter = Linter::new(settings)
+    let linter = Linter::new(&settings)
         .map_err(|e| UserError::new(e.to_string(), "`govkit lint --list-rules` lists the rules"))?;
 
     let report = if args.staged {
@@ -102,7 +102,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
 
 /// The lint gate for `govkit check`: the configured paths, every rule.
 pub fn gate(ctx: &Context, config: &Config) -> anyhow::Result<Report> {
-    let linter = Linter::new(lint_settings(config)?)?;
+    let linter = Linter::new(&lint_settings(config)?)?;
     lint_roots(ctx, &linter, &default_roots(config))
 }
 
@@ -245,7 +245,12 @@ fn read_index_blobs(top: &Path, paths: &[&str]) -> anyhow::Result<Vec<Vec<u8>>> 
         .spawn()
         .context("cannot run git cat-file")?;
     let mut stdin = child.stdin.take().context("git cat-file has no stdin")?;
-    let request: String = paths.iter().map(|p| format!(":{p}\n")).collect();
+    let mut request = String::new();
+    for p in paths {
+        request.push(':');
+        request.push_str(p);
+        request.push('\n');
+    }
     // Write from a thread so a large answer cannot deadlock against our request.
     let writer = std::thread::spawn(move || stdin.write_all(request.as_bytes()));
     let mut reader = BufReader::new(child.stdout.take().context("git cat-file has no stdout")?);

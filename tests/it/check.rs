@@ -69,3 +69,11 @@ fn unknown_gate_selection_is_a_usage_error() {
         stderr(&out)
     );
 }
+
+/// govkit passes its own gates: the repository's govkit.toml, run as CI runs it.
+#[test]
+fn govkit_passes_its_own_check() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = govkit(root, &["check"]);
+    assert_eq!(code(&out), 0, "govkit check on govkit itself:\n{}\n{}", stdout(&out), stderr(&out));
+}

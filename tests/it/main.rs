@@ -1,5 +1,9 @@
 //! End-to-end tests of the govkit binary: exit codes, configuration errors,
 //! output formats, closed pipes, init, hooks and `--staged`.
+#![expect(
+    clippy::missing_panics_doc,
+    reason = "test helpers panic on setup failure by design"
+)]
 
 mod check;
 mod config;
@@ -10,6 +14,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 /// Runs govkit in `dir` with `args`.
+#[must_use]
 pub fn govkit(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_govkit"))
         .args(args)
@@ -20,6 +25,7 @@ pub fn govkit(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// A scratch project with the given files.
+#[must_use]
 pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     for (path, text) in files {
@@ -32,14 +38,17 @@ pub fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
+#[must_use]
 pub fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
+#[must_use]
 pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+#[must_use]
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

@@ -40,9 +40,7 @@ fn hook_install_writes_an_executable_hook_and_respects_foreign_ones() {
     let hook = p.path().join(".git/hooks/pre-commit");
     let text = std::fs::read_to_string(&hook).unwrap_or_default();
     assert!(text.contains("lint --staged"), "{text}");
-    let mode = std::fs::metadata(&hook)
-        .map(|m| m.permissions().mode())
-        .unwrap_or(0);
+    let mode = std::fs::metadata(&hook).map_or(0, |m| m.permissions().mode());
     assert_eq!(mode & 0o111, 0o111);
     assert_eq!(
         code(&govkit(p.path(), &["hook", "install"])),

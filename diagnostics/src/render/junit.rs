@@ -1,33 +1,39 @@
+use std::fmt::{self, Write as _};
 use std::io::{self, Write};
 
 use crate::{Report, Severity};
 
-/// JUnit XML in the shape GitLab, Jenkins and most CI report viewers read:
+/// `JUnit` XML in the shape GitLab, Jenkins and most CI report viewers read:
 /// one `<testsuite>` per gate, one `<testcase>` per diagnostic (errors as
 /// `<failure>`, others as passing cases with the text in `<system-out>`), and
 /// one passing case for a gate with no findings so it still shows up.
 pub(super) fn render(reports: &[&Report], out: &mut dyn Write) -> io::Result<()> {
+    let xml = build(reports).map_err(io::Error::other)?;
+    out.write_all(xml.as_bytes())
+}
+
+fn build(reports: &[&Report]) -> Result<String, fmt::Error> {
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     let tests: usize = reports.iter().map(|r| r.diagnostics.len().max(1)).sum();
     let failures: usize = reports.iter().map(|r| r.summary().errors).sum();
-    xml.push_str(&format!(
+    writeln!(
+        xml,
         "<testsuites name=\"govkit\" tests=\"{tests}\" failures=\"{failures}\">"
-    ));
-    xml.push('\n');
+    )?;
     for report in reports {
         let gate = escape(&report.gate);
         let s = report.summary();
-        xml.push_str(&format!(
+        writeln!(
+            xml,
             "  <testsuite name=\"{gate}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"0\">",
             report.diagnostics.len().max(1),
             s.errors
-        ));
-        xml.push('\n');
+        )?;
         if report.diagnostics.is_empty() {
-            xml.push_str(&format!(
+            writeln!(
+                xml,
                 "    <testcase classname=\"govkit.{gate}\" name=\"{gate}\"/>"
-            ));
-            xml.push('\n');
+            )?;
         }
         for d in &report.diagnostics {
             let (name, file_attrs) = match &d.location {
@@ -38,32 +44,34 @@ pub(super) fn render(reports: &[&Report], out: &mut dyn Write) -> io::Result<()>
                 Some(l) => (l.path.clone(), format!(" file=\"{}\"", escape(&l.path))),
                 None => (d.code.clone(), String::new()),
             };
-            xml.push_str(&format!(
+            write!(
+                xml,
                 "    <testcase classname=\"govkit.{gate}.{}\" name=\"{}\"{file_attrs}>",
                 escape(&d.code),
                 escape(&name)
-            ));
+            )?;
             let mut body = format!("{}: {} [{}]", d.severity, d.message, d.code);
             if let Some(help) = &d.help {
                 body.push_str("\nhelp: ");
                 body.push_str(help);
             }
             if d.severity == Severity::Error {
-                xml.push_str(&format!(
+                write!(
+                    xml,
                     "<failure message=\"{}\" type=\"{}\">{}</failure>",
                     escape(&d.message),
                     escape(&d.code),
                     escape(&body)
-                ));
+                )?;
             } else {
-                xml.push_str(&format!("<system-out>{}</system-out>", escape(&body)));
+                write!(xml, "<system-out>{}</system-out>", escape(&body))?;
             }
             xml.push_str("</testcase>\n");
         }
         xml.push_str("  </testsuite>\n");
     }
     xml.push_str("</testsuites>\n");
-    out.write_all(xml.as_bytes())
+    Ok(xml)
 }
 
 /// Escapes text for XML attributes and content, and drops the control

@@ -24,7 +24,7 @@ pub enum Format {
     Sarif,
     /// GitHub Actions workflow commands (annotations on the PR diff).
     Github,
-    /// JUnit XML (test report UIs of GitLab, Jenkins, …).
+    /// `JUnit` XML (test report UIs of GitLab, Jenkins, …).
     Junit,
 }
 

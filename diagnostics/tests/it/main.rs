@@ -1,5 +1,5 @@
 //! Renderer tests: every format on the same report, SARIF validated against
-//! the official 2.1.0 schema, JUnit parsed as XML, human output snapshotted.
+//! the official 2.1.0 schema, `JUnit` parsed as XML, human output snapshotted.
 
 use diagnostics::render::{self, Format, Options};
 use diagnostics::{Diagnostic, Location, Report, RuleInfo, Severity};
@@ -118,8 +118,8 @@ fn sarif_schema() -> serde_json::Value {
     // The published schema's `language` pattern has a stray `]` that ECMA
     // regex tolerates and Rust regex engines reject; mend that one pattern.
     let text = text.replace(
-        r#"^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$"#,
-        r#"^[a-zA-Z]{2}(-[a-zA-Z]{2})?$"#,
+        r"^[a-zA-Z]{2}|^[a-zA-Z]{2}-[a-zA-Z]{2}]?$",
+        r"^[a-zA-Z]{2}(-[a-zA-Z]{2})?$",
     );
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -68,7 +68,7 @@ fn levels_and_per_path_ignores_apply() {
     settings
         .per_path_ignores
         .insert("todo".into(), vec!["src/gen/**".into()]);
-    let linter = Linter::new(settings).unwrap_or_else(|e| panic!("{e}"));
+    let linter = Linter::new(&settings).unwrap_or_else(|e| panic!("{e}"));
     let found = linter.lint_source(
         "src/gen/a.rs",
         "fn f() { x.unwrap(); todo!() }",
@@ -84,7 +84,7 @@ fn unknown_rule_in_settings_suggests_the_closest() {
         only: vec!["unwarp-used".into()],
         ..Settings::default()
     };
-    let err = Linter::new(settings).err().map(|e| e.to_string());
+    let err = Linter::new(&settings).err().map(|e| e.to_string());
     assert_eq!(
         err.as_deref(),
         Some("unknown rule `unwarp-used` (did you mean `unwrap-used`?)")

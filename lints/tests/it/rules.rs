@@ -92,7 +92,7 @@ fn macro_rules_bodies_are_not_code() {
 fn test_code_policy_lint_applies_panic_rules_to_tests() {
     let src = "#[test] fn t() { Some(1).unwrap(); }";
     assert!(super::lint("src/lib.rs", src, Some("unwrap-used")).is_empty());
-    let linter = lints::Linter::new(lints::Settings {
+    let linter = lints::Linter::new(&lints::Settings {
         test_code: lints::TestCodePolicy::Lint,
         ..lints::Settings::default()
     })

@@ -66,10 +66,11 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
             cx.report(arm.span(), message, help);
         }
         Node::If(e) => {
-            if let syn::Expr::Let(l) = &*e.cond {
-                if is_err_wild(&l.pat) && e.then_branch.stmts.is_empty() {
-                    cx.report(l.span(), message, help);
-                }
+            if let syn::Expr::Let(l) = &*e.cond
+                && is_err_wild(&l.pat)
+                && e.then_branch.stmts.is_empty()
+            {
+                cx.report(l.span(), message, help);
             }
         }
         _ => {}

@@ -31,18 +31,19 @@ declare_rule! {
 }
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
-    if let Node::Stmt(syn::Stmt::Expr(syn::Expr::MethodCall(m), Some(_))) = node {
-        if m.method == "ok" && m.args.is_empty() {
-            let span = m
-                .method
-                .span()
-                .join(m.paren_token.span.close())
-                .unwrap_or_else(|| m.method.span());
-            cx.report(
-                span,
-                "`.ok();` discards the error",
-                Some("handle or log the error instead of converting it to an ignored `Option`"),
-            );
-        }
+    if let Node::Stmt(syn::Stmt::Expr(syn::Expr::MethodCall(m), Some(_))) = node
+        && m.method == "ok"
+        && m.args.is_empty()
+    {
+        let span = m
+            .method
+            .span()
+            .join(m.paren_token.span.close())
+            .unwrap_or_else(|| m.method.span());
+        cx.report(
+            span,
+            "`.ok();` discards the error",
+            Some("handle or log the error instead of converting it to an ignored `Option`"),
+        );
     }
 }

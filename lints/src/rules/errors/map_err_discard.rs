@@ -34,18 +34,21 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     if m.method != "map_err" || m.args.len() != 1 {
         return;
     }
-    if let Some(syn::Expr::Closure(c)) = m.args.first() {
-        if c.inputs.len() == 1 && matches!(c.inputs.first(), Some(syn::Pat::Wild(_))) {
-            let span = c
-                .or1_token
-                .span
-                .join(c.or2_token.span)
-                .unwrap_or(c.or1_token.span);
-            cx.report(
-                span,
-                "`map_err(|_| ..)` discards the original error",
-                Some("keep the source error (e.g. as a field of the new error) so the cause is not lost"),
-            );
-        }
+    if let Some(syn::Expr::Closure(c)) = m.args.first()
+        && c.inputs.len() == 1
+        && matches!(c.inputs.first(), Some(syn::Pat::Wild(_)))
+    {
+        let span = c
+            .or1_token
+            .span
+            .join(c.or2_token.span)
+            .unwrap_or(c.or1_token.span);
+        cx.report(
+            span,
+            "`map_err(|_| ..)` discards the original error",
+            Some(
+                "keep the source error (e.g. as a field of the new error) so the cause is not lost",
+            ),
+        );
     }
 }

@@ -17,21 +17,20 @@ pub(crate) fn check_macro(
     message: &str,
     help: &str,
 ) {
-    if let Node::Macro(m) = node {
-        if let Some(last) = m.path.segments.last() {
-            if names.iter().any(|n| last.ident == n) {
-                let span = last
-                    .ident
-                    .span()
-                    .join(m.delimiter.span().close())
-                    .unwrap_or_else(|| last.ident.span());
-                cx.report(
-                    span,
-                    message.replace("{}", &last.ident.to_string()),
-                    Some(help),
-                );
-            }
-        }
+    if let Node::Macro(m) = node
+        && let Some(last) = m.path.segments.last()
+        && names.iter().any(|n| last.ident == n)
+    {
+        let span = last
+            .ident
+            .span()
+            .join(m.delimiter.span().close())
+            .unwrap_or_else(|| last.ident.span());
+        cx.report(
+            span,
+            message.replace("{}", &last.ident.to_string()),
+            Some(help),
+        );
     }
 }
 

@@ -32,18 +32,18 @@ declare_rule! {
 }
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
-    if let Node::Static(s) = node {
-        if let syn::StaticMutability::Mut(m) = &s.mutability {
-            let span = s
-                .static_token
-                .span
-                .join(m.span())
-                .unwrap_or(s.static_token.span);
-            cx.report(
-                span,
-                format!("`static mut {}`", s.ident),
-                Some("use an atomic, `Mutex`, `OnceLock` or `thread_local!` instead"),
-            );
-        }
+    if let Node::Static(s) = node
+        && let syn::StaticMutability::Mut(m) = &s.mutability
+    {
+        let span = s
+            .static_token
+            .span
+            .join(m.span())
+            .unwrap_or(s.static_token.span);
+        cx.report(
+            span,
+            format!("`static mut {}`", s.ident),
+            Some("use an atomic, `Mutex`, `OnceLock` or `thread_local!` instead"),
+        );
     }
 }

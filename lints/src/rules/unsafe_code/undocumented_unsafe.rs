@@ -43,7 +43,7 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         },
         _ => return,
     };
-    let line = cx.line_of(span);
+    let line = span.start().line;
     if documented(cx.source, line, span.start().column)
         || documented(cx.source, cx.stmt_line, usize::MAX)
     {
