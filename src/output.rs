@@ -83,3 +83,14 @@ pub fn stdout_color(choice: ColorChoice) -> bool {
 pub fn stderr_color(choice: ColorChoice) -> bool {
     use_color(choice, io::stderr().is_terminal())
 }
+
+/// A one-line status message for a person (`wrote govkit.toml`), on stderr
+/// so stdout stays clean for results; silent under `-q`.
+pub fn status(quiet: u8, message: &str) {
+    if quiet > 0 {
+        return;
+    }
+    let mut stderr = io::stderr().lock();
+    // If stderr itself is gone there is nobody left to tell.
+    if writeln!(stderr, "{message}").is_err() {}
+}

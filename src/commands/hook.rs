@@ -72,11 +72,11 @@ pub fn run(ctx: &Context, args: &HookArgs) -> anyhow::Result<Outcome> {
             set_executable(tmp.path())?;
             tmp.persist(&hook)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {}", hook.display(), e.error))?;
-            tracing::warn!("installed {}", hook.display());
+            crate::output::status(ctx.global.quiet, &format!("installed {}", hook.display()));
         }
         HookAction::Uninstall => {
             if !hook.exists() {
-                tracing::warn!("no pre-commit hook at {}", hook.display());
+                crate::output::status(ctx.global.quiet, &format!("no pre-commit hook at {}", hook.display()));
             } else if !ours {
                 return Err(UserError::new(
                     format!(
@@ -89,7 +89,7 @@ pub fn run(ctx: &Context, args: &HookArgs) -> anyhow::Result<Outcome> {
             } else {
                 std::fs::remove_file(&hook)
                     .with_context(|| format!("cannot remove {}", hook.display()))?;
-                tracing::warn!("removed {}", hook.display());
+                crate::output::status(ctx.global.quiet, &format!("removed {}", hook.display()));
             }
         }
     }

@@ -67,9 +67,9 @@ pub fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<Outcome> {
         .with_context(|| format!("cannot write {}", tmp.path().display()))?;
     tmp.persist_noclobber(&target)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {}", target.display(), e.error))?;
-    tracing::warn!(
-        "wrote {}; `govkit check` now runs the gates it enables",
-        target.display()
+    crate::output::status(
+        ctx.global.quiet,
+        &format!("wrote {}; `govkit check` now runs the gates it enables", target.display()),
     );
     Ok(Outcome::Pass)
 }
