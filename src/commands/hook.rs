@@ -76,7 +76,10 @@ pub fn run(ctx: &Context, args: &HookArgs) -> anyhow::Result<Outcome> {
         }
         HookAction::Uninstall => {
             if !hook.exists() {
-                crate::output::status(ctx.global.quiet, &format!("no pre-commit hook at {}", hook.display()));
+                crate::output::status(
+                    ctx.global.quiet,
+                    &format!("no pre-commit hook at {}", hook.display()),
+                );
             } else if !ours {
                 return Err(UserError::new(
                     format!(

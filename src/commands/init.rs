@@ -69,7 +69,10 @@ pub fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<Outcome> {
         .map_err(|e| anyhow::anyhow!("cannot create {}: {}", target.display(), e.error))?;
     crate::output::status(
         ctx.global.quiet,
-        &format!("wrote {}; `govkit check` now runs the gates it enables", target.display()),
+        &format!(
+            "wrote {}; `govkit check` now runs the gates it enables",
+            target.display()
+        ),
     );
     Ok(Outcome::Pass)
 }

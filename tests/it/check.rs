@@ -75,5 +75,11 @@ fn unknown_gate_selection_is_a_usage_error() {
 fn govkit_passes_its_own_check() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = govkit(root, &["check"]);
-    assert_eq!(code(&out), 0, "govkit check on govkit itself:\n{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        code(&out),
+        0,
+        "govkit check on govkit itself:\n{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
 }
