@@ -198,15 +198,13 @@ fn lint_staged(ctx: &Context, linter: &Linter) -> anyhow::Result<Report> {
         })
         .collect();
     tracing::info!("linting {} staged files", files.len());
+    let by_path: std::collections::HashMap<&Path, &Vec<u8>> =
+        files.iter().map(|f| f.path.as_path()).zip(&blobs).collect();
     let run = lints::lint_files(linter, &files, |f| {
-        let i = files
-            .iter()
-            .position(|x| x.path == f.path)
-            .unwrap_or(usize::MAX);
-        blobs
-            .get(i)
-            .cloned()
-            .ok_or_else(|| std::io::Error::other("missing from the index"))
+        by_path
+            .get(f.path.as_path())
+            .map(|b| (*b).clone())
+            .ok_or_else(|| std::io::Error::other("missing from the git index"))
     });
     finish(run)
 }
