@@ -29,7 +29,7 @@ declare_rule! {
 }
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
-    crate::rules::panics::check_macro(
+    crate::rules::check_macro(
         cx,
         node,
         &["dbg"],

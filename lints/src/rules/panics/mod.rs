@@ -9,31 +9,6 @@ pub(crate) mod unwrap_used;
 
 use crate::engine::{Cx, Node};
 
-/// Reports `name!(..)` invocations (matched on the macro's last path segment).
-pub(crate) fn check_macro(
-    cx: &mut Cx<'_>,
-    node: &Node<'_>,
-    names: &[&str],
-    message: &str,
-    help: &str,
-) {
-    if let Node::Macro(m) = node
-        && let Some(last) = m.path.segments.last()
-        && names.iter().any(|n| last.ident == n)
-    {
-        let span = last
-            .ident
-            .span()
-            .join(m.delimiter.span().close())
-            .unwrap_or_else(|| last.ident.span());
-        cx.report(
-            span,
-            message.replace("{}", &last.ident.to_string()),
-            Some(help),
-        );
-    }
-}
-
 /// Reports `.method()` calls (any receiver) and `Option::method(x)` /
 /// `Result::method(x)` calls.
 pub(crate) fn check_method(

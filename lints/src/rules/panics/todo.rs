@@ -26,7 +26,7 @@ declare_rule! {
 }
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
-    super::check_macro(
+    crate::rules::check_macro(
         cx,
         node,
         &["todo"],

@@ -28,7 +28,7 @@ declare_rule! {
 }
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
-    super::check_macro(
+    crate::rules::check_macro(
         cx,
         node,
         &["unimplemented"],
