@@ -72,6 +72,19 @@ pub struct LintSection {
     /// Path glob → rules that do not apply to matching files.
     #[serde(default)]
     pub ignore: BTreeMap<toml::Spanned<String>, Vec<toml::Spanned<String>>>,
+    /// `[[lint.disallowed]]`: org-banned paths.
+    #[serde(default)]
+    pub disallowed: Vec<DisallowedEntry>,
+}
+
+/// One `[[lint.disallowed]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisallowedEntry {
+    /// `std::env::set_var`, `std::rc::Rc`, `log::info` (a macro), `Vec::leak` (a method).
+    pub path: toml::Spanned<String>,
+    /// Why, and what to use instead; shown in every finding.
+    pub reason: toml::Spanned<String>,
 }
 
 impl LintSection {
@@ -120,6 +133,25 @@ impl LintSection {
                     .or_default()
                     .push(glob.get_ref().clone());
             }
+        }
+        for entry in &self.disallowed {
+            if entry.reason.get_ref().trim().is_empty() {
+                return Err(bad(
+                    entry.reason.span(),
+                    "a disallowed path needs a reason: users see it in every finding".to_owned(),
+                ));
+            }
+            let d = lints::Disallowed::new(entry.path.get_ref(), entry.reason.get_ref())
+                .ok_or_else(|| {
+                    bad(
+                        entry.path.span(),
+                        format!(
+                            "`{}` is not a Rust path like `std::env::set_var`",
+                            entry.path.get_ref()
+                        ),
+                    )
+                })?;
+            settings.disallowed.push(d);
         }
         for glob in &self.exclude {
             check_glob(glob)?;

@@ -59,12 +59,26 @@ pub(crate) enum Node<'a> {
     Path(&'a syn::ExprPath, Vec<String>),
     /// An attribute.
     Attribute(&'a syn::Attribute),
+    /// A `{ .. }` block of statements.
+    Block(&'a syn::Block),
+    /// `const NAME: T = ..;`.
+    Const(&'a syn::ItemConst),
+    /// `field: value` in a struct literal.
+    FieldValue(&'a syn::FieldValue),
+    /// `place = value`.
+    Assign(&'a syn::ExprAssign),
+    /// A string literal (in code or in macro arguments).
+    LitStr(&'a syn::LitStr),
+    /// A path in type position, resolved through `use`.
+    Type(&'a syn::TypePath, Vec<String>),
 }
 
 /// Context and output for one file.
 pub(crate) struct Cx<'a> {
     pub source: &'a str,
     pub uses: &'a UseMap,
+    /// Org-configured banned paths.
+    pub disallowed: &'a [crate::settings::Disallowed],
     /// Inside `#[cfg(test)]`, `#[test]` or a test/bench/example file.
     pub in_test: bool,
     /// Inside an `async fn` or `async` block (not a closure within it).
@@ -148,6 +162,7 @@ impl Linter {
         let mut cx = Cx {
             source,
             uses: &uses,
+            disallowed: &self.resolved.disallowed,
             in_test: kind == FileKind::Test,
             async_depth: 0,
             in_main: false,
@@ -501,6 +516,31 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
         self.cx.async_depth = depth;
     }
 
+    fn visit_block(&mut self, b: &'ast syn::Block) {
+        self.emit(&Node::Block(b));
+        visit::visit_block(self, b);
+    }
+
+    fn visit_field_value(&mut self, f: &'ast syn::FieldValue) {
+        self.emit(&Node::FieldValue(f));
+        visit::visit_field_value(self, f);
+    }
+
+    fn visit_expr_assign(&mut self, e: &'ast syn::ExprAssign) {
+        self.emit(&Node::Assign(e));
+        visit::visit_expr_assign(self, e);
+    }
+
+    fn visit_lit_str(&mut self, l: &'ast syn::LitStr) {
+        self.emit(&Node::LitStr(l));
+    }
+
+    fn visit_type_path(&mut self, t: &'ast syn::TypePath) {
+        let resolved = self.cx.uses.resolve(&t.path);
+        self.emit(&Node::Type(t, resolved));
+        visit::visit_type_path(self, t);
+    }
+
     fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
         self.emit(&Node::Attribute(a));
         visit::visit_attribute(self, a);
@@ -527,6 +567,7 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
                         w.emit(&Node::UnsafeImpl(imp));
                     }
                     syn::Item::Static(s) => w.emit(&Node::Static(s)),
+                    syn::Item::Const(c) => w.emit(&Node::Const(c)),
                     _ => {}
                 }
                 w.item_depth += 1;

@@ -22,4 +22,4 @@ mod uses;
 pub use engine::{FileKind, Linter};
 pub use files::{FileError, LintRun, SourceFile, discover, lint_files};
 pub use rules::{Category, Level, RuleMeta};
-pub use settings::{Settings, SettingsError, TestCodePolicy};
+pub use settings::{Disallowed, Settings, SettingsError, TestCodePolicy};

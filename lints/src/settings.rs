@@ -29,6 +29,40 @@ pub struct Settings {
     pub test_code: TestCodePolicy,
     /// Only these rules (by name) run, when non-empty (`--rule`).
     pub only: Vec<String>,
+    /// Org-defined banned paths for the `disallowed` rule.
+    pub disallowed: Vec<Disallowed>,
+}
+
+/// A path the organisation bans (`[[lint.disallowed]]`): a function,
+/// method, macro or type, with the reason shown in every finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disallowed {
+    /// Segments of the path (`["std", "env", "set_var"]`).
+    pub path: Vec<String>,
+    /// Why it is banned, and what to use instead.
+    pub reason: String,
+}
+
+impl Disallowed {
+    /// Parses `a::b::c`; `None` when it is not a path of identifiers.
+    #[must_use]
+    pub fn new(path: &str, reason: &str) -> Option<Disallowed> {
+        let path = path.trim().trim_start_matches("::").trim_end_matches('!');
+        let segs: Vec<String> = path.split("::").map(|s| s.trim().to_owned()).collect();
+        let ident = |s: &String| {
+            let mut c = s.chars();
+            c.next().is_some_and(|f| f.is_alphabetic() || f == '_')
+                && c.all(|x| x.is_alphanumeric() || x == '_')
+        };
+        if segs.iter().all(ident) {
+            Some(Disallowed {
+                path: segs,
+                reason: reason.to_owned(),
+            })
+        } else {
+            None
+        }
+    }
 }
 
 /// A setting that names something that does not exist or does not parse.
@@ -61,6 +95,7 @@ pub(crate) struct Resolved {
     /// Per-rule ignore globs, in registry order.
     pub ignores: Vec<Option<GlobSet>>,
     pub test_code: TestCodePolicy,
+    pub disallowed: Vec<Disallowed>,
 }
 
 pub(crate) fn check_rule_name(name: &str) -> Result<usize, SettingsError> {
@@ -116,6 +151,7 @@ impl Settings {
             exclude: globset(&self.exclude)?,
             ignores,
             test_code: self.test_code,
+            disallowed: self.disallowed.clone(),
         })
     }
 }

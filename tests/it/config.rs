@@ -49,6 +49,21 @@ fn bad_values_point_at_the_value() {
             "invalid glob",
         ),
         ("[lint\n", "govkit.toml:1:", "invalid configuration"),
+        (
+            "[[lint.disallowed]]\npath = \"std::env::set_var\"\nreason = \"\"\n",
+            "govkit.toml:3:10",
+            "needs a reason",
+        ),
+        (
+            "[[lint.disallowed]]\npath = \"std::env::\"\nreason = \"x\"\n",
+            "govkit.toml:2:8",
+            "is not a Rust path",
+        ),
+        (
+            "[[lint.disallowed]]\npath = \"a::b\"\n",
+            "govkit.toml:1:1",
+            "missing field `reason`",
+        ),
     ];
     for (text, at, what) in cases {
         let p = project(&[("govkit.toml", text)]);

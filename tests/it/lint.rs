@@ -150,3 +150,24 @@ fn staged_lints_the_index_not_the_work_tree() {
     let out = govkit(outside.path(), &["lint", "--staged"]);
     assert_eq!(code(&out), 2, "outside git it cannot run");
 }
+
+#[test]
+fn disallowed_paths_come_from_the_config() {
+    let cfg = "[[lint.disallowed]]\npath = \"std::env::set_var\"\nreason = \"not thread-safe\"\n";
+    let p = project(&[
+        ("govkit.toml", cfg),
+        (
+            "src/lib.rs",
+            "use std::env;\nfn f() { env::set_var(\"A\", \"1\"); }\n",
+        ),
+    ]);
+    let out = govkit(p.path(), &["lint", "--format", "json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["findings"][0]["rule"], "disallowed");
+    assert_eq!(
+        v["findings"][0]["message"],
+        "`std::env::set_var` is disallowed: not thread-safe"
+    );
+}

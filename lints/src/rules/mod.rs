@@ -7,6 +7,7 @@ use diagnostics::Severity;
 
 use crate::engine::{Cx, Node};
 
+mod async_code;
 mod errors;
 mod governance;
 mod output;
@@ -68,6 +69,8 @@ pub enum Category {
     Output,
     /// Unsafe code and memory tricks.
     Unsafe,
+    /// Async services: blocking, locks across awaits, tasks, queues.
+    Async,
     /// Organisation policy: suppressions, secrets, banned paths.
     Governance,
     /// The engine's own findings (parse errors, bad suppressions).
@@ -83,6 +86,7 @@ impl Category {
             Category::Errors => "errors",
             Category::Output => "output",
             Category::Unsafe => "unsafe",
+            Category::Async => "async",
             Category::Governance => "governance",
             Category::Engine => "engine",
         }
@@ -162,7 +166,13 @@ pub static ALL: &[&RuleMeta] = &[
     &unsafe_code::static_mut::RULE,
     &unsafe_code::mem_forget::RULE,
     &unsafe_code::transmute::RULE,
+    &async_code::blocking_in_async::RULE,
+    &async_code::lock_across_await::RULE,
+    &async_code::detached_spawn::RULE,
+    &async_code::unbounded_channel::RULE,
     &governance::allow_without_reason::RULE,
+    &governance::hardcoded_secret::RULE,
+    &governance::disallowed::RULE,
 ];
 
 /// Codes the engine itself reports (not rules: they cannot be turned off).

@@ -17,7 +17,11 @@ fn every_rule_matches_its_snapshot() {
     for rule in ALL {
         let source = fixture(rule.name);
         let path = format!("fixtures/{}.rs", rule.name);
-        let findings = super::lint(&path, &source, Some(rule.name));
+        let findings = if rule.name == "disallowed" {
+            disallowed_lint(&path, &source)
+        } else {
+            super::lint(&path, &source, Some(rule.name))
+        };
         assert!(
             findings.iter().any(|d| d.code == rule.name),
             "fixture of {} has no positive case",
@@ -105,4 +109,30 @@ fn test_code_policy_lint_applies_panic_rules_to_tests() {
         lints::FileKind::Test,
     );
     assert!(in_tests_dir.iter().any(|d| d.code == "unwrap-used"));
+}
+
+/// The `disallowed` fixture runs with an organisation's banned paths.
+fn disallowed_lint(path: &str, source: &str) -> Vec<diagnostics::Diagnostic> {
+    let entries = [
+        (
+            "std::env::set_var",
+            "not thread-safe; pass configuration explicitly",
+        ),
+        ("std::rc::Rc", "services are multi-threaded; use Arc"),
+        ("Vec::leak", "leaks memory for the life of the process"),
+        (
+            "legacy::client::connect",
+            "the legacy client is being retired; use platform::client",
+        ),
+    ];
+    let settings = lints::Settings {
+        only: vec!["disallowed".into()],
+        disallowed: entries
+            .iter()
+            .map(|(p, r)| lints::Disallowed::new(p, r).unwrap_or_else(|| panic!("bad path {p}")))
+            .collect(),
+        ..lints::Settings::default()
+    };
+    let linter = lints::Linter::new(&settings).unwrap_or_else(|e| panic!("{e}"));
+    linter.lint_source(path, source, lints::FileKind::Library)
 }
