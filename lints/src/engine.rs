@@ -93,6 +93,9 @@ pub(crate) struct Cx<'a> {
 
 pub(crate) struct RawFinding {
     pub rule: usize,
+    /// Line where the enclosing statement or item starts: a suppression
+    /// above a multi-line statement covers findings anywhere in it.
+    pub stmt_line: usize,
     pub span: Range<usize>,
     pub message: String,
     pub help: Option<String>,
@@ -103,6 +106,7 @@ impl Cx<'_> {
     pub fn report(&mut self, span: Span, message: impl Into<String>, help: Option<&str>) {
         self.raw.push(RawFinding {
             rule: self.rule,
+            stmt_line: self.stmt_line,
             span: span.byte_range(),
             message: message.into(),
             help: help.map(str::to_owned),
@@ -187,7 +191,7 @@ impl Linter {
         for r in raw {
             let rule = rules::ALL[r.rule];
             let loc = Location::from_span(path, source, r.span);
-            if suppressions.suppresses(rule.name, loc.line) {
+            if suppressions.suppresses(rule.name, loc.line, r.stmt_line) {
                 continue;
             }
             let Some(severity) = self.resolved.levels[r.rule].severity() else {

@@ -1,5 +1,6 @@
 //! Inline suppressions: `// govkit: allow(rule-a, rule-b) -- reason`, on the
-//! offending line or alone on the line above. The reason is mandatory, and a
+//! offending line or alone on the line above it (or above the statement
+//! that contains it). The reason is mandatory, and a
 //! suppression that suppresses nothing is itself reported, so suppressions
 //! cannot silently outlive the code they excused.
 
@@ -86,11 +87,12 @@ impl Suppressions {
         Suppressions { items }
     }
 
-    /// True (and marks it used) when a valid suppression covers `rule` on `line`.
-    pub(crate) fn suppresses(&mut self, rule: &str, line: usize) -> bool {
+    /// True (and marks it used) when a valid suppression covers `rule` on
+    /// `line`, or on the statement starting at `stmt_line` that contains it.
+    pub(crate) fn suppresses(&mut self, rule: &str, line: usize, stmt_line: usize) -> bool {
         for s in &mut self.items {
             if s.problem.is_none()
-                && (s.target == line || s.line == line)
+                && (s.target == line || s.line == line || s.target == stmt_line)
                 && let Some(i) = s.rules.iter().position(|r| r == rule)
             {
                 s.used[i] = true;

@@ -99,3 +99,9 @@ fn truncations_of_real_code_never_panic() {
         let _findings = super::lint("src/t.rs", &src[..end], None);
     }
 }
+
+#[test]
+fn suppression_above_a_multi_line_statement_covers_it() {
+    let src = "fn f() {\n    // govkit: allow(unwrap-used) -- checked above\n    let v = g(\n        x.unwrap(),\n    );\n}\n";
+    assert!(super::lint("src/lib.rs", src, None).is_empty());
+}
