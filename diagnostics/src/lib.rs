@@ -29,5 +29,5 @@ mod location;
 pub mod render;
 mod report;
 
-pub use location::Location;
+pub use location::{LineIndex, Location};
 pub use report::{Diagnostic, Report, RuleInfo, Severity, Summary};

@@ -57,10 +57,64 @@ impl Location {
     /// the renderer.
     #[must_use]
     pub fn from_span(path: impl Into<String>, source: &str, span: Range<usize>) -> Self {
+        LineIndex::new(source).location(path, source, span)
+    }
+
+    /// True when the location names a line (not just a file).
+    #[must_use]
+    pub fn has_line(&self) -> bool {
+        self.line > 0
+    }
+}
+
+/// Start offsets of a text's lines, so many spans of one file map to lines
+/// and columns without rescanning the file for each.
+#[derive(Debug, Clone)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    /// Indexes `source`.
+    #[must_use]
+    pub fn new(source: &str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(
+            source
+                .bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { starts }
+    }
+
+    /// 1-based (line, column in chars) of byte offset `at` (clamped).
+    #[must_use]
+    pub fn line_column(&self, source: &str, at: usize) -> (usize, usize) {
+        let at = floor_char_boundary(source, at);
+        let line = self.starts.partition_point(|&s| s <= at);
+        let start = self.starts[line - 1];
+        (line, source[start..at].chars().count() + 1)
+    }
+
+    /// The text of 1-based `line`, without its line ending.
+    #[must_use]
+    pub fn line<'s>(&self, source: &'s str, line: usize) -> Option<&'s str> {
+        let start = *self.starts.get(line.checked_sub(1)?)?;
+        let end = self.starts.get(line).map_or(source.len(), |&e| e);
+        source
+            .get(start..end)
+            .map(|t| t.trim_end_matches(['\n', '\r']))
+    }
+
+    /// A location covering `span` of `source` (see [`Location::from_span`]).
+    #[must_use]
+    pub fn location(&self, path: impl Into<String>, source: &str, span: Range<usize>) -> Location {
         let start = floor_char_boundary(source, span.start);
         let end = floor_char_boundary(source, span.end.max(span.start));
-        let (line, column) = line_column_at(source, start);
-        let (end_line, end_column) = line_column_at(source, end);
+        let (line, column) = self.line_column(source, start);
+        let (end_line, end_column) = self.line_column(source, end);
         Location {
             path: path.into(),
             line,
@@ -69,12 +123,6 @@ impl Location {
             end_column,
             span: Some(start..end),
         }
-    }
-
-    /// True when the location names a line (not just a file).
-    #[must_use]
-    pub fn has_line(&self) -> bool {
-        self.line > 0
     }
 }
 
@@ -86,15 +134,6 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
         i -= 1;
     }
     i
-}
-
-/// 1-based (line, column) of byte offset `at`, column in chars.
-fn line_column_at(source: &str, at: usize) -> (usize, usize) {
-    let before = &source[..at];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = before[line_start..].chars().count() + 1;
-    (line, column)
 }
 
 /// Byte range of the 1-based `line` in `source` (without its newline), or
@@ -124,6 +163,20 @@ mod tests {
             (loc.line, loc.column, loc.end_line, loc.end_column),
             (2, 4, 2, 5)
         );
+    }
+
+    #[test]
+    fn line_index_agrees_with_a_scan() {
+        let src = "a\n\nçé x\r\nlast";
+        let idx = LineIndex::new(src);
+        assert_eq!(
+            idx.line_column(src, src.find('x').unwrap_or_default()),
+            (3, 4)
+        );
+        assert_eq!(idx.line_column(src, src.len()), (4, 5));
+        assert_eq!(idx.line(src, 3), Some("çé x"));
+        assert_eq!(idx.line(src, 5), None);
+        assert_eq!(idx.line(src, 0), None);
     }
 
     #[test]

@@ -33,12 +33,46 @@ const MAX_NESTING: usize = 256;
 /// Deepest macro-in-macro nesting the engine looks into.
 const MAX_MACRO_DEPTH: usize = 16;
 
+/// A path as written, resolved through the file's `use` declarations only
+/// when a rule asks (most paths are never looked at, and resolving
+/// allocates).
+pub(crate) struct PathRef<'a> {
+    path: &'a syn::Path,
+    uses: &'a UseMap,
+    resolved: std::cell::OnceCell<Vec<String>>,
+}
+
+impl<'a> PathRef<'a> {
+    fn new(path: &'a syn::Path, uses: &'a UseMap) -> Self {
+        PathRef {
+            path,
+            uses,
+            resolved: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The full path, aliases replaced.
+    pub fn get(&self) -> &[String] {
+        self.resolved.get_or_init(|| self.uses.resolve(self.path))
+    }
+
+    /// Number of segments as written.
+    pub fn path_len(&self) -> usize {
+        self.path.segments.len()
+    }
+
+    /// The last segment as written (no allocation).
+    pub fn last_is(&self, name: &str) -> bool {
+        self.path.segments.last().is_some_and(|s| s.ident == name)
+    }
+}
+
 /// A syntax node handed to rules.
 pub(crate) enum Node<'a> {
     /// `recv.method(args)`.
     MethodCall(&'a syn::ExprMethodCall),
     /// `path(args)`, with the callee path resolved through `use`.
-    Call(&'a syn::ExprCall, Option<Vec<String>>),
+    Call(&'a syn::ExprCall, Option<&'a PathRef<'a>>),
     /// `name!(..)`.
     Macro(&'a syn::Macro),
     /// `let pat = init;`.
@@ -56,7 +90,7 @@ pub(crate) enum Node<'a> {
     /// `static NAME: T = ..;`.
     Static(&'a syn::ItemStatic),
     /// A path used as a value (`mem::forget` passed as a function).
-    Path(&'a syn::ExprPath, Vec<String>),
+    Path(&'a syn::ExprPath, &'a PathRef<'a>),
     /// An attribute.
     Attribute(&'a syn::Attribute),
     /// A `{ .. }` block of statements.
@@ -70,12 +104,13 @@ pub(crate) enum Node<'a> {
     /// A string literal (in code or in macro arguments).
     LitStr(&'a syn::LitStr),
     /// A path in type position, resolved through `use`.
-    Type(&'a syn::TypePath, Vec<String>),
+    Type(&'a syn::TypePath, &'a PathRef<'a>),
 }
 
 /// Context and output for one file.
 pub(crate) struct Cx<'a> {
     pub source: &'a str,
+    pub lines: &'a diagnostics::LineIndex,
     pub uses: &'a UseMap,
     /// Org-configured banned paths.
     pub disallowed: &'a [crate::settings::Disallowed],
@@ -163,8 +198,10 @@ impl Linter {
             })
             .collect();
         let uses = UseMap::collect(&file);
+        let lines = diagnostics::LineIndex::new(source);
         let mut cx = Cx {
             source,
+            lines: &lines,
             uses: &uses,
             disallowed: &self.resolved.disallowed,
             in_test: kind == FileKind::Test,
@@ -190,7 +227,7 @@ impl Linter {
         raw.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
         for r in raw {
             let rule = rules::ALL[r.rule];
-            let loc = Location::from_span(path, source, r.span);
+            let loc = lines.location(path, source, r.span);
             if suppressions.suppresses(rule.name, loc.line, r.stmt_line) {
                 continue;
             }
@@ -448,11 +485,12 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
     }
 
     fn visit_expr_call(&mut self, e: &'ast syn::ExprCall) {
-        let resolved = match &*e.func {
-            syn::Expr::Path(p) => Some(self.cx.uses.resolve(&p.path)),
+        let uses = self.cx.uses;
+        let path = match &*e.func {
+            syn::Expr::Path(p) => Some(PathRef::new(&p.path, uses)),
             _ => None,
         };
-        self.emit(&Node::Call(e, resolved));
+        self.emit(&Node::Call(e, path.as_ref()));
         // The callee path itself is not a "path used as a value".
         for arg in &e.args {
             self.visit_expr(arg);
@@ -463,8 +501,8 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
     }
 
     fn visit_expr_path(&mut self, e: &'ast syn::ExprPath) {
-        let resolved = self.cx.uses.resolve(&e.path);
-        self.emit(&Node::Path(e, resolved));
+        let path = PathRef::new(&e.path, self.cx.uses);
+        self.emit(&Node::Path(e, &path));
         visit::visit_expr_path(self, e);
     }
 
@@ -540,12 +578,17 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
     }
 
     fn visit_type_path(&mut self, t: &'ast syn::TypePath) {
-        let resolved = self.cx.uses.resolve(&t.path);
-        self.emit(&Node::Type(t, resolved));
+        let path = PathRef::new(&t.path, self.cx.uses);
+        self.emit(&Node::Type(t, &path));
         visit::visit_type_path(self, t);
     }
 
     fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
+        // Doc comments are prose, not code, and the bulk of the attributes
+        // in a documented crate; no rule looks inside them.
+        if a.path().is_ident("doc") {
+            return;
+        }
         self.emit(&Node::Attribute(a));
         visit::visit_attribute(self, a);
     }

@@ -81,6 +81,7 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     }
     match node {
         Node::Call(e, Some(path)) => {
+            let path = path.get();
             if let Some(why) = blocking(path) {
                 cx.report(
                     e.func.span(),

@@ -38,6 +38,7 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     let Node::Call(e, Some(path)) = node else {
         return;
     };
+    let path = path.get();
     let hit = (ends_with(path, &["mpsc", "channel"])
         && path.first().is_some_and(|s| s == "std")
         && e.args.is_empty())

@@ -82,9 +82,9 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         return;
     }
     let (used, span) = match node {
-        Node::Call(e, Some(path)) => (path.clone(), e.func.span()),
-        Node::Path(e, path) => (path.clone(), e.span()),
-        Node::Type(t, path) => (path.clone(), t.span()),
+        Node::Call(e, Some(path)) => (path.get().to_vec(), e.func.span()),
+        Node::Path(e, path) => (path.get().to_vec(), e.span()),
+        Node::Type(t, path) => (path.get().to_vec(), t.span()),
         Node::Macro(m) => (cx.uses.resolve(&m.path), m.path.span()),
         Node::MethodCall(m) => {
             let name = m.method.to_string();

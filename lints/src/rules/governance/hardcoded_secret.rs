@@ -13,7 +13,7 @@ declare_rule! {
     ///   `secret`, `password`, `api_key`, `credential`, …) by `let`, `const`,
     ///   `static`, a struct field or an assignment.
     ///
-    /// A value that reads like a name (`"x-api-token"`, a header or
+    /// Doc comments are not checked (they are prose). A value that reads like a name (`"x-api-token"`, a header or
     /// environment-variable name) or a placeholder (`"changeme"`, `"<token>"`,
     /// `"${TOKEN}"`) is not a secret.
     ///
@@ -116,6 +116,28 @@ fn private_key_block(v: &str) -> bool {
     material >= 16
 }
 
+/// Markers of [`self_evident`] secrets, checked on the raw literal.
+const MARKERS: &[&str] = &[
+    "-----BEGIN",
+    "AKIA",
+    "ASIA",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "xox",
+    "sk_live_",
+    "rk_live_",
+    "AIza",
+];
+
+fn has_marker(raw: &str) -> bool {
+    raw.len() >= 20 && MARKERS.iter().any(|m| raw.contains(m))
+}
+
 /// Shannon entropy in bits per character.
 fn entropy(s: &str) -> f64 {
     let mut counts = std::collections::HashMap::new();
@@ -210,7 +232,12 @@ fn ident_of(pat: &syn::Pat) -> Option<String> {
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     match node {
-        Node::LitStr(lit) => {
+        // The shortest self-evident secret (AWS key id) is 20 characters.
+        // Look at the literal as written first, without unescaping it; only
+        // one that contains a known marker is decoded and checked.
+        Node::LitStr(lit)
+            if has_marker(cx.source.get(lit.span().byte_range()).unwrap_or_default()) =>
+        {
             if let Some(what) = self_evident(&lit.value()) {
                 cx.report(
                     lit.span(),

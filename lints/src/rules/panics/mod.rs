@@ -28,9 +28,12 @@ pub(crate) fn check_method(
             cx.report(span, message, Some(help));
         }
         Node::Call(e, Some(path))
-            if path.len() >= 2
-                && path[path.len() - 1] == method
-                && matches!(path[path.len() - 2].as_str(), "Option" | "Result") =>
+            if path.last_is(method)
+                && path.get().len() >= 2
+                && matches!(
+                    path.get()[path.get().len() - 2].as_str(),
+                    "Option" | "Result"
+                ) =>
         {
             use syn::spanned::Spanned;
             cx.report(e.func.span(), message, Some(help));

@@ -37,7 +37,10 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     if cx.in_main {
         return;
     }
-    if let Node::Call(e, Some(path)) = node {
+    if let Node::Call(e, Some(path)) = node
+        && (path.last_is("exit") || path.last_is("abort") || path.path_len() == 1)
+    {
+        let path = path.get();
         for name in ["exit", "abort"] {
             if ends_with(path, &["process", name]) {
                 cx.report(

@@ -20,8 +20,10 @@ pub(crate) fn check_mem_fn(
 ) {
     let hit = |p: &[String]| ends_with(p, &["mem", name]);
     match node {
-        Node::Call(e, Some(path)) if hit(path) => cx.report(e.func.span(), message, Some(help)),
-        Node::Path(e, path) if hit(path) => cx.report(e.span(), message, Some(help)),
+        Node::Call(e, Some(path)) if hit(path.get()) => {
+            cx.report(e.func.span(), message, Some(help));
+        }
+        Node::Path(e, path) if hit(path.get()) => cx.report(e.span(), message, Some(help)),
         _ => {}
     }
 }

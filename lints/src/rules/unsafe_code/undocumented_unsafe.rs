@@ -44,9 +44,7 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         _ => return,
     };
     let line = span.start().line;
-    if documented(cx.source, line, span.start().column)
-        || documented(cx.source, cx.stmt_line, usize::MAX)
-    {
+    if documented(cx, line, span.start().column) || documented(cx, cx.stmt_line, usize::MAX) {
         return;
     }
     cx.report(
@@ -58,9 +56,8 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
 
 /// A `SAFETY:` comment on `line` before `column`, or in the run of comment
 /// (and attribute) lines directly above `line`.
-fn documented(source: &str, line: usize, column: usize) -> bool {
-    let lines: Vec<&str> = source.lines().collect();
-    let Some(this) = lines.get(line.wrapping_sub(1)) else {
+fn documented(cx: &Cx<'_>, line: usize, column: usize) -> bool {
+    let Some(this) = cx.lines.line(cx.source, line) else {
         return false;
     };
     let before: String = this.chars().take(column).collect();
@@ -73,7 +70,7 @@ fn documented(source: &str, line: usize, column: usize) -> bool {
     {
         return true;
     }
-    for l in lines[..line - 1].iter().rev() {
+    for l in (1..line).rev().filter_map(|n| cx.lines.line(cx.source, n)) {
         let t = l.trim_start();
         if t.starts_with("//") || t.starts_with("/*") || t.starts_with('*') {
             if t.contains("SAFETY:") {
