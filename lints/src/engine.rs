@@ -107,6 +107,57 @@ pub(crate) enum Node<'a> {
     Type(&'a syn::TypePath, &'a PathRef<'a>),
 }
 
+/// The kinds of [`Node`], for dispatching each node only to the rules that
+/// look at it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    MethodCall,
+    Call,
+    Macro,
+    Local,
+    Stmt,
+    Arm,
+    If,
+    UnsafeBlock,
+    UnsafeImpl,
+    Static,
+    Path,
+    Attribute,
+    Block,
+    Const,
+    FieldValue,
+    Assign,
+    LitStr,
+    Type,
+}
+
+const NODE_KINDS: usize = NodeKind::Type as usize + 1;
+
+impl Node<'_> {
+    fn kind(&self) -> NodeKind {
+        match self {
+            Node::MethodCall(..) => NodeKind::MethodCall,
+            Node::Call(..) => NodeKind::Call,
+            Node::Macro(..) => NodeKind::Macro,
+            Node::Local(..) => NodeKind::Local,
+            Node::Stmt(..) => NodeKind::Stmt,
+            Node::Arm(..) => NodeKind::Arm,
+            Node::If(..) => NodeKind::If,
+            Node::UnsafeBlock(..) => NodeKind::UnsafeBlock,
+            Node::UnsafeImpl(..) => NodeKind::UnsafeImpl,
+            Node::Static(..) => NodeKind::Static,
+            Node::Path(..) => NodeKind::Path,
+            Node::Attribute(..) => NodeKind::Attribute,
+            Node::Block(..) => NodeKind::Block,
+            Node::Const(..) => NodeKind::Const,
+            Node::FieldValue(..) => NodeKind::FieldValue,
+            Node::Assign(..) => NodeKind::Assign,
+            Node::LitStr(..) => NodeKind::LitStr,
+            Node::Type(..) => NodeKind::Type,
+        }
+    }
+}
+
 /// Context and output for one file.
 pub(crate) struct Cx<'a> {
     pub source: &'a str,
@@ -211,9 +262,15 @@ impl Linter {
             rule: 0,
             raw: Vec::new(),
         };
+        let mut by_kind: [Vec<usize>; NODE_KINDS] = std::array::from_fn(|_| Vec::new());
+        for &i in &active {
+            for kind in rules::ALL[i].nodes {
+                by_kind[*kind as usize].push(i);
+            }
+        }
         let mut walker = Walker {
             cx: &mut cx,
-            active: &active,
+            by_kind: &by_kind,
             test_policy: self.resolved.test_code,
             item_depth: 0,
             macro_depth: 0,
@@ -318,7 +375,8 @@ fn nesting_error(path: &str, source: &str) -> Option<Diagnostic> {
 
 struct Walker<'c, 'a> {
     cx: &'c mut Cx<'a>,
-    active: &'c [usize],
+    /// Active rules by the node kind they look at.
+    by_kind: &'c [Vec<usize>; NODE_KINDS],
     test_policy: TestCodePolicy,
     item_depth: usize,
     macro_depth: usize,
@@ -326,7 +384,7 @@ struct Walker<'c, 'a> {
 
 impl Walker<'_, '_> {
     fn emit(&mut self, node: &Node<'_>) {
-        for &i in self.active {
+        for &i in &self.by_kind[node.kind() as usize] {
             let rule: &RuleMeta = rules::ALL[i];
             if rule.skip_in_tests && self.cx.in_test && self.test_policy == TestCodePolicy::Skip {
                 continue;
@@ -358,7 +416,7 @@ impl Walker<'_, '_> {
     /// statements and items (`cfg_*! { .. }`), and failing both, piece by
     /// piece (`json!`, `select!`), so that rules see the code there.
     fn expand(&mut self, tokens: TokenStream) {
-        if self.macro_depth >= MAX_MACRO_DEPTH || tokens.is_empty() {
+        if self.macro_depth >= MAX_MACRO_DEPTH || !may_hold_code(&tokens) {
             return;
         }
         self.macro_depth += 1;
@@ -425,6 +483,39 @@ impl Walker<'_, '_> {
             }
         }
     }
+}
+
+/// Whether a macro's tokens can contain anything a rule looks at. Most
+/// invocations (`format!("{} {}", a, b)`, `vec![1, 2]`) hold only plain
+/// identifiers and literals; parsing those would cost time and find nothing.
+/// Anything with a bracketed group (a call, block or index), `.`, `!`, `=`,
+/// a path, a long string literal (secret markers) or an item keyword is
+/// parsed.
+fn may_hold_code(tokens: &TokenStream) -> bool {
+    let mut prev_colon = false;
+    for tt in tokens.clone() {
+        let interesting = match &tt {
+            TokenTree::Group(_) => true,
+            TokenTree::Punct(p) => {
+                let c = p.as_char();
+                let path_sep = c == ':' && prev_colon;
+                prev_colon = c == ':' && p.spacing() == Spacing::Joint;
+                matches!(c, '.' | '!' | '=') || path_sep
+            }
+            TokenTree::Ident(i) => {
+                prev_colon = false;
+                i == "unsafe" || i == "static" || i == "const" || i == "let" || i == "impl"
+            }
+            TokenTree::Literal(l) => {
+                prev_colon = false;
+                l.span().byte_range().len() >= 20
+            }
+        };
+        if interesting {
+            return true;
+        }
+    }
+    false
 }
 
 fn parse_expr_list(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {

@@ -5,7 +5,7 @@
 
 use diagnostics::Severity;
 
-use crate::engine::{Cx, Node};
+use crate::engine::{Cx, Node, NodeKind};
 
 mod async_code;
 mod errors;
@@ -107,6 +107,9 @@ pub struct RuleMeta {
     pub skip_in_tests: bool,
     /// The full documentation (markdown): the `--explain` text.
     pub doc: &'static str,
+    /// The node kinds [`RuleMeta::check`] looks at; the engine calls it for
+    /// no others.
+    pub(crate) nodes: &'static [NodeKind],
     /// Called for every syntax node the engine visits.
     pub(crate) check: fn(&mut Cx<'_>, &Node<'_>),
 }
@@ -130,6 +133,7 @@ macro_rules! declare_rule {
             default: $level:ident,
             summary: $summary:literal,
             skip_in_tests: $skip:literal,
+            nodes: [$($node:ident),* $(,)?],
             check: $check:path $(,)?
         };
     ) => {
@@ -141,6 +145,7 @@ macro_rules! declare_rule {
             summary: $summary,
             skip_in_tests: $skip,
             doc: concat!($($doc, "\n"),*),
+            nodes: &[$($crate::engine::NodeKind::$node),*],
             check: $check,
         };
     };

@@ -39,6 +39,7 @@ declare_rule! {
         default: Error,
         summary: "blocking std call (sleep, fs, net, process) inside async code",
         skip_in_tests: false,
+        nodes: [Call, MethodCall],
         check: check,
     };
 }

@@ -30,6 +30,7 @@ declare_rule! {
         default: Warn,
         summary: "spawned thread or task whose handle is dropped",
         skip_in_tests: true,
+        nodes: [Stmt, Local],
         check: check,
     };
 }

@@ -35,6 +35,7 @@ declare_rule! {
         default: Error,
         summary: "std lock guard held across an `.await`",
         skip_in_tests: false,
+        nodes: [Block],
         check: check,
     };
 }

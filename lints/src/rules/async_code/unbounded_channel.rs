@@ -30,6 +30,7 @@ declare_rule! {
         default: Error,
         summary: "unbounded channel: overload becomes memory growth",
         skip_in_tests: true,
+        nodes: [Call],
         check: check,
     };
 }

@@ -31,6 +31,7 @@ declare_rule! {
         default: Error,
         summary: "an `Err(_)` branch with an empty body drops the error",
         skip_in_tests: false,
+        nodes: [Arm, If],
         check: check,
     };
 }

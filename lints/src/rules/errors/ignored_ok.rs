@@ -26,6 +26,7 @@ declare_rule! {
         default: Error,
         summary: "`expr.ok();` as a statement silently drops an error",
         skip_in_tests: false,
+        nodes: [Stmt],
         check: check,
     };
 }

@@ -30,6 +30,7 @@ declare_rule! {
         default: Error,
         summary: "`let _ = call(..)` discards a result that may be an error",
         skip_in_tests: false,
+        nodes: [Local],
         check: check,
     };
 }

@@ -25,6 +25,7 @@ declare_rule! {
         default: Warn,
         summary: "`.map_err(|_| ..)` drops the source error",
         skip_in_tests: false,
+        nodes: [MethodCall],
         check: check,
     };
 }

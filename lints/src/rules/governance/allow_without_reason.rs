@@ -29,6 +29,7 @@ declare_rule! {
         default: Error,
         summary: "`#[allow(..)]` without `reason = \"..\"`",
         skip_in_tests: false,
+        nodes: [Attribute],
         check: check,
     };
 }

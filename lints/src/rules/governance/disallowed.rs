@@ -39,6 +39,7 @@ declare_rule! {
         default: Error,
         summary: "use of a path banned by `[[lint.disallowed]]` in govkit.toml",
         skip_in_tests: false,
+        nodes: [Call, Path, Type, Macro, MethodCall],
         check: check,
     };
 }

@@ -36,6 +36,7 @@ declare_rule! {
         default: Error,
         summary: "credential-looking string literal in source",
         skip_in_tests: false,
+        nodes: [LitStr, Local, Const, Static, FieldValue, Assign],
         check: check,
     };
 }

@@ -24,6 +24,7 @@ declare_rule! {
         default: Error,
         summary: "`dbg!` left in the code",
         skip_in_tests: false,
+        nodes: [Macro],
         check: check,
     };
 }

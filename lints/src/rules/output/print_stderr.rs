@@ -23,6 +23,7 @@ declare_rule! {
         default: Error,
         summary: "`eprint!`/`eprintln!` instead of structured logging",
         skip_in_tests: true,
+        nodes: [Macro],
         check: check,
     };
 }

@@ -27,6 +27,7 @@ declare_rule! {
         default: Error,
         summary: "`print!`/`println!` instead of structured logging",
         skip_in_tests: true,
+        nodes: [Macro],
         check: check,
     };
 }

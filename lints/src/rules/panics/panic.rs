@@ -24,6 +24,7 @@ declare_rule! {
         default: Error,
         summary: "`panic!` aborts the request or thread instead of returning an error",
         skip_in_tests: true,
+        nodes: [Macro],
         check: check,
     };
 }

@@ -29,6 +29,7 @@ declare_rule! {
         default: Error,
         summary: "`process::exit`/`abort` outside `fn main` skips destructors",
         skip_in_tests: true,
+        nodes: [Call],
         check: check,
     };
 }

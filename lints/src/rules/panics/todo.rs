@@ -21,6 +21,7 @@ declare_rule! {
         default: Error,
         summary: "`todo!()` panics when reached",
         skip_in_tests: true,
+        nodes: [Macro],
         check: check,
     };
 }

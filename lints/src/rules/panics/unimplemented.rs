@@ -23,6 +23,7 @@ declare_rule! {
         default: Error,
         summary: "`unimplemented!()` panics when reached",
         skip_in_tests: true,
+        nodes: [Macro],
         check: check,
     };
 }

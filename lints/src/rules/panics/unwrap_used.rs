@@ -30,6 +30,7 @@ declare_rule! {
         default: Error,
         summary: "`.unwrap()` panics on `None`/`Err` instead of handling the error",
         skip_in_tests: true,
+        nodes: [MethodCall, Call],
         check: check,
     };
 }

@@ -23,6 +23,7 @@ declare_rule! {
         default: Error,
         summary: "`mem::forget` leaks the value's resources",
         skip_in_tests: false,
+        nodes: [Call, Path],
         check: check,
     };
 }

@@ -27,6 +27,7 @@ declare_rule! {
         default: Error,
         summary: "`static mut` is a data race waiting to happen",
         skip_in_tests: false,
+        nodes: [Static],
         check: check,
     };
 }

@@ -25,6 +25,7 @@ declare_rule! {
         default: Error,
         summary: "`mem::transmute` reinterprets bits unchecked",
         skip_in_tests: false,
+        nodes: [Call, Path],
         check: check,
     };
 }

@@ -30,6 +30,7 @@ declare_rule! {
         default: Error,
         summary: "`unsafe` block or impl without a `// SAFETY:` comment",
         skip_in_tests: false,
+        nodes: [UnsafeBlock, UnsafeImpl],
         check: check,
     };
 }
