@@ -72,6 +72,9 @@ pub struct LintSection {
     /// Path glob → rules that do not apply to matching files.
     #[serde(default)]
     pub ignore: BTreeMap<toml::Spanned<String>, Vec<toml::Spanned<String>>>,
+    /// A baseline file (see `govkit lint --write-baseline`): findings
+    /// recorded in it do not fail the gate.
+    pub baseline: Option<String>,
     /// `[[lint.disallowed]]`: org-banned paths.
     #[serde(default)]
     pub disallowed: Vec<DisallowedEntry>,

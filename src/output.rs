@@ -94,3 +94,27 @@ pub fn status(quiet: u8, message: &str) {
     // If stderr itself is gone there is nobody left to tell.
     if writeln!(stderr, "{message}").is_err() {}
 }
+
+/// Writes `bytes` to `path` through a temporary file in the same directory
+/// and a rename: readers see the old content or the new, never a half-written
+/// file.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        // Keep the replaced file's permissions.
+        std::fs::set_permissions(tmp.path(), meta.permissions())
+            .with_context(|| format!("cannot copy permissions of {}", path.display()))?;
+    }
+    tmp.persist(path)
+        .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
+    Ok(())
+}

@@ -185,6 +185,8 @@ pub(crate) struct RawFinding {
     pub span: Range<usize>,
     pub message: String,
     pub help: Option<String>,
+    /// An unambiguous replacement (`--fix`): byte range and new text.
+    pub fix: Option<(Range<usize>, String)>,
 }
 
 impl Cx<'_> {
@@ -196,7 +198,20 @@ impl Cx<'_> {
             span: span.byte_range(),
             message: message.into(),
             help: help.map(str::to_owned),
+            fix: None,
         });
+    }
+
+    /// Findings reported so far in this file.
+    pub fn finding_count(&self) -> usize {
+        self.raw.len()
+    }
+
+    /// Attaches an unambiguous fix to the finding just reported.
+    pub fn fix_last(&mut self, range: Range<usize>, replacement: String) {
+        if let Some(last) = self.raw.last_mut() {
+            last.fix = Some((range, replacement));
+        }
     }
 }
 
@@ -224,7 +239,7 @@ impl Linter {
     /// it is also what per-path ignores match against.
     #[must_use]
     pub fn lint_source(&self, path: &str, source: &str, kind: FileKind) -> Vec<Diagnostic> {
-        let result = self.lint_inner(path, source, kind);
+        let result = self.lint_inner(path, source, kind).0;
         // proc-macro2 keeps every parsed file's text in a thread-local map
         // so spans can be resolved; all spans are converted by now, so drop
         // it rather than let a long run grow without bound.
@@ -232,13 +247,49 @@ impl Linter {
         result
     }
 
-    fn lint_inner(&self, path: &str, source: &str, kind: FileKind) -> Vec<Diagnostic> {
+    /// Applies every unambiguous fix (`--fix`) to `source`; `None` when
+    /// nothing was fixable. Nested fixes (`dbg!(dbg!(x))`) take more than
+    /// one pass, so it repeats until nothing changes.
+    #[must_use]
+    pub fn fix_source(&self, path: &str, source: &str, kind: FileKind) -> Option<(String, usize)> {
+        let mut text = source.to_owned();
+        let mut applied = 0;
+        for _ in 0..8 {
+            let mut fixes = self.lint_inner(path, &text, kind).1;
+            proc_macro2::extra::invalidate_current_thread_spans();
+            if fixes.is_empty() {
+                break;
+            }
+            // Apply from the end so earlier ranges stay valid; skip a fix
+            // overlapping one already applied (the next pass gets it).
+            fixes.sort_by_key(|(r, _)| std::cmp::Reverse(r.start));
+            let mut floor = usize::MAX;
+            for (range, replacement) in fixes {
+                if range.end <= floor
+                    && text.is_char_boundary(range.start)
+                    && text.is_char_boundary(range.end)
+                {
+                    text.replace_range(range.clone(), &replacement);
+                    floor = range.start;
+                    applied += 1;
+                }
+            }
+        }
+        (applied > 0).then_some((text, applied))
+    }
+
+    fn lint_inner(
+        &self,
+        path: &str,
+        source: &str,
+        kind: FileKind,
+    ) -> (Vec<Diagnostic>, Vec<(Range<usize>, String)>) {
         if let Some(d) = nesting_error(path, source) {
-            return vec![d];
+            return (vec![d], Vec::new());
         }
         let file = match syn::parse_file(source) {
             Ok(file) => file,
-            Err(e) => return vec![parse_error(path, source, &e)],
+            Err(e) => return (vec![parse_error(path, source, &e)], Vec::new()),
         };
         let active: Vec<usize> = (0..rules::ALL.len())
             .filter(|&i| {
@@ -279,6 +330,7 @@ impl Linter {
 
         let mut suppressions = Suppressions::parse(source);
         let mut out = Vec::new();
+        let mut fixes = Vec::new();
         let mut raw = std::mem::take(&mut cx.raw);
         raw.sort_by_key(|r| (r.span.start, r.rule));
         raw.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
@@ -291,6 +343,9 @@ impl Linter {
             let Some(severity) = self.resolved.levels[r.rule].severity() else {
                 continue;
             };
+            if let Some(fix) = r.fix {
+                fixes.push(fix);
+            }
             let mut d = Diagnostic::new(rule.name, severity, r.message)
                 .with_location(loc)
                 .with_field("rule", rule.name);
@@ -301,7 +356,7 @@ impl Linter {
         }
         let active_names: Vec<&str> = active.iter().map(|&i| rules::ALL[i].name).collect();
         out.extend(suppressions.leftovers(path, source, &active_names));
-        out
+        (out, fixes)
     }
 }
 

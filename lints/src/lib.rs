@@ -12,6 +12,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod baseline;
 mod engine;
 mod files;
 pub mod rules;

@@ -21,6 +21,10 @@ use crate::output::{Stdout, stdout_color};
 /// Exit 1 when an error-level finding remains. Rules, levels and per-path
 /// ignores come from `[lint]` in govkit.toml.
 #[derive(Debug, Args)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "each flag is an independent command-line switch"
+)]
 pub struct LintArgs {
     /// Files or directories to lint (default: the workspace: the directory
     /// of govkit.toml, else the current directory).
@@ -47,6 +51,26 @@ pub struct LintArgs {
     /// After the findings, print how many each rule produced.
     #[arg(long)]
     pub statistics: bool,
+
+    /// Report only findings that are not in this baseline file (see
+    /// --write-baseline); findings move with their code, not their line.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<PathBuf>,
+
+    /// Record every current finding in FILE and exit 0: adopt govkit on
+    /// existing code, then gate only new findings with --baseline.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["baseline", "fix"])]
+    pub write_baseline: Option<PathBuf>,
+
+    /// Report only findings on lines changed since the git revision REV
+    /// (committed, staged or not, plus untracked files).
+    #[arg(long, value_name = "REV", conflicts_with = "staged")]
+    pub new_from_rev: Option<String>,
+
+    /// Apply unambiguous fixes (e.g. remove `dbg!`) to the files, then
+    /// report what remains.
+    #[arg(long, conflicts_with = "staged")]
+    pub fix: bool,
 }
 
 pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
@@ -65,7 +89,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
     let linter = Linter::new(&settings)
         .map_err(|e| UserError::new(e.to_string(), "`govkit lint --list-rules` lists the rules"))?;
 
-    let report = if args.staged {
+    let mut report = if args.staged {
         lint_staged(ctx, &linter)?
     } else {
         let roots = if args.paths.is_empty() {
@@ -73,12 +97,41 @@ pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
         } else {
             args.paths.iter().map(|p| ctx.cwd.join(p)).collect()
         };
+        if args.fix {
+            apply_fixes(ctx, &linter, &roots)?;
+        }
         lint_roots(ctx, &linter, &roots)?
     };
+    if let Some(rev) = &args.new_from_rev {
+        keep_changed_lines(ctx, &mut report, rev)?;
+    }
+    if let Some(file) = &args.write_baseline {
+        let file = ctx.cwd.join(file);
+        write_baseline(&report, &file)?;
+        crate::output::status(
+            ctx.global.quiet,
+            &format!(
+                "recorded {} findings in {}",
+                report.diagnostics.len(),
+                file.display()
+            ),
+        );
+        return Ok(Outcome::Pass);
+    }
+    let baseline = args.baseline.as_ref().map(|b| ctx.cwd.join(b)).or_else(|| {
+        config
+            .gates
+            .lint
+            .as_ref()
+            .and_then(|l| l.baseline.as_ref())
+            .map(|b| config.root.join(b))
+    });
+    if let Some(file) = baseline {
+        apply_baseline(&mut report, &file)?;
+    }
 
     let format = ctx.global.format.unwrap_or(OutputFormat::Human);
     let options = super::render_options(ctx, stdout_color(ctx.global.color));
-    let mut report = report;
     if args.statistics {
         let stats = statistics(&report);
         report.set_field("statistics", serde_json::to_value(&stats)?);
@@ -103,7 +156,118 @@ pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
 /// The lint gate for `govkit check`: the configured paths, every rule.
 pub fn gate(ctx: &Context, config: &Config) -> anyhow::Result<Report> {
     let linter = Linter::new(&lint_settings(config)?)?;
-    lint_roots(ctx, &linter, &default_roots(config))
+    let mut report = lint_roots(ctx, &linter, &default_roots(config))?;
+    if let Some(b) = config.gates.lint.as_ref().and_then(|l| l.baseline.as_ref()) {
+        apply_baseline(&mut report, &config.root.join(b))?;
+    }
+    Ok(report)
+}
+
+fn fingerprints(report: &Report) -> Vec<lints::baseline::Fingerprint> {
+    lints::baseline::fingerprints(&report.diagnostics, |p| report.sources.get(p).map(|s| &**s))
+}
+
+fn write_baseline(report: &Report, file: &Path) -> anyhow::Result<()> {
+    let baseline = lints::baseline::Baseline::new(fingerprints(report));
+    let text = serde_json::to_string_pretty(&baseline)? + "\n";
+    crate::output::write_atomically(file, text.as_bytes())
+}
+
+fn apply_baseline(report: &mut Report, file: &Path) -> anyhow::Result<()> {
+    let baseline = lints::baseline::Baseline::load(file).map_err(|e| {
+        UserError::new(
+            e.to_string(),
+            "write one with `govkit lint --write-baseline FILE`",
+        )
+    })?;
+    let fps = fingerprints(report);
+    let all = std::mem::take(&mut report.diagnostics);
+    let (kept, covered, fixed) = baseline.filter(all, &fps);
+    report.diagnostics = kept;
+    report.set_field("baselined", covered);
+    report.set_field("fixed_since_baseline", fixed);
+    if fixed > 0 {
+        tracing::info!(
+            "{fixed} findings in {} are fixed; rewrite it to lock that in",
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// Rewrites files in place with the linter's unambiguous fixes. Each file
+/// is replaced atomically, so an interrupted run leaves old or new text,
+/// never a mix.
+fn apply_fixes(ctx: &Context, linter: &Linter, roots: &[PathBuf]) -> anyhow::Result<()> {
+    let files = lints::discover(roots, &ctx.cwd)
+        .map_err(|e| UserError::new(e.to_string(), "check the paths"))?;
+    let mut total = 0;
+    for f in files.iter().filter(|f| !linter.excluded(&f.display)) {
+        let Ok(text) = std::fs::read_to_string(&f.path) else {
+            continue;
+        };
+        if let Some((fixed, n)) = linter.fix_source(&f.display, &text, f.kind) {
+            crate::output::write_atomically(&f.path, fixed.as_bytes())?;
+            total += n;
+        }
+    }
+    crate::output::status(ctx.global.quiet, &format!("applied {total} fixes"));
+    Ok(())
+}
+
+/// Keeps only findings on lines changed since `rev` (per `git diff`), plus
+/// everything in untracked files.
+fn keep_changed_lines(ctx: &Context, report: &mut Report, rev: &str) -> anyhow::Result<()> {
+    let top = PathBuf::from(git(&ctx.cwd, &["rev-parse", "--show-toplevel"])?.trim());
+    git(&top, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")]).map_err(|source| {
+        UserError::new(
+            format!("`{rev}` is not a commit in this repository ({source:#})"),
+            "pass a branch, tag or commit that exists (in CI, fetch enough history, e.g. fetch-depth: 0)",
+        )
+    })?;
+    let diff = git(
+        &top,
+        &["diff", "--no-ext-diff", "--no-color", "-U0", rev, "--"],
+    )?;
+    let mut changed: std::collections::HashMap<PathBuf, Vec<(usize, usize)>> =
+        std::collections::HashMap::new();
+    let mut current: Option<PathBuf> = None;
+    for line in diff.lines() {
+        if let Some(path) = line.strip_prefix("+++ ") {
+            current = path.strip_prefix("b/").map(|p| top.join(p));
+        } else if let (Some(hunk), Some(file)) = (line.strip_prefix("@@ "), &current) {
+            // @@ -a,b +c,d @@: lines c .. c+d-1 of the new file.
+            let new = hunk
+                .split_whitespace()
+                .find_map(|w| w.strip_prefix('+'))
+                .unwrap_or("0");
+            let (start, count) = match new.split_once(',') {
+                Some((s, c)) => (s.parse().unwrap_or(0), c.parse().unwrap_or(0)),
+                None => (new.parse().unwrap_or(0), 1),
+            };
+            if count > 0 {
+                changed
+                    .entry(file.clone())
+                    .or_default()
+                    .push((start, start + count - 1));
+            }
+        }
+    }
+    let untracked = git(&top, &["ls-files", "--others", "--exclude-standard", "-z"])?;
+    let untracked: std::collections::HashSet<PathBuf> = untracked
+        .split('\0')
+        .filter(|s| !s.is_empty())
+        .map(|p| top.join(p))
+        .collect();
+    report.diagnostics.retain(|d| {
+        let Some(loc) = &d.location else { return true };
+        let abs = ctx.cwd.join(&loc.path);
+        untracked.contains(&abs)
+            || changed.get(&abs).is_some_and(|ranges| {
+                !loc.has_line() || ranges.iter().any(|(a, b)| (*a..=*b).contains(&loc.line))
+            })
+    });
+    Ok(())
 }
 
 fn lint_settings(config: &Config) -> anyhow::Result<lints::Settings> {

@@ -171,3 +171,109 @@ fn disallowed_paths_come_from_the_config() {
         "`std::env::set_var` is disallowed: not thread-safe"
     );
 }
+
+#[test]
+fn baseline_survives_unrelated_line_moves_and_catches_new_findings() {
+    let p = project(&[("src/lib.rs", super::DIRTY)]);
+    let out = govkit(p.path(), &["lint", "--write-baseline", "baseline.json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(
+        code(&govkit(p.path(), &["lint", "--baseline", "baseline.json"])),
+        0
+    );
+
+    // Unrelated lines added above: the recorded finding moved, still covered.
+    let moved = format!("// a comment\nuse std::fmt;\n\n{}", super::DIRTY);
+    std::fs::write(p.path().join("src/lib.rs"), &moved).unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit(
+        p.path(),
+        &["lint", "--baseline", "baseline.json", "--format", "json"],
+    );
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["baselined"], 1);
+
+    // A second, new unwrap fails even though its text is the same.
+    let twice = format!("{moved}pub fn second(v: &[u8]) -> u8 {{\n    *v.first().unwrap()\n}}\n");
+    std::fs::write(p.path().join("src/lib.rs"), twice).unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit(
+        p.path(),
+        &["lint", "--baseline", "baseline.json", "--format", "json"],
+    );
+    assert_eq!(code(&out), 1);
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["findings"].as_array().map(Vec::len), Some(1));
+
+    std::fs::write(
+        p.path().join("corrupt.json"),
+        "{\"version\": 1, \"findings\": [{}]}",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit(p.path(), &["lint", "--baseline", "corrupt.json"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("corrupt.json") && out.stdout.is_empty(),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn new_from_rev_reports_only_changed_lines() {
+    let p = project(&[("src/lib.rs", super::DIRTY)]);
+    git(p.path(), &["init", "-q"]);
+    git(p.path(), &["add", "."]);
+    git(p.path(), &["commit", "-q", "-m", "legacy"]);
+    let added = format!(
+        "{}pub fn second(v: &[u8]) -> u8 {{\n    *v.last().unwrap()\n}}\n",
+        super::DIRTY
+    );
+    std::fs::write(p.path().join("src/lib.rs"), added).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(p.path().join("src/new.rs"), super::DIRTY).unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit(
+        p.path(),
+        &["lint", "--new-from-rev", "HEAD", "--format", "json"],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let at: Vec<(String, u64)> = v["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| {
+                    (
+                        f["path"].as_str().unwrap_or("").to_owned(),
+                        f["line"].as_u64().unwrap_or(0),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        at,
+        [("src/lib.rs".to_owned(), 5), ("src/new.rs".to_owned(), 2)]
+    );
+
+    let out = govkit(p.path(), &["lint", "--new-from-rev", "no-such-rev"]);
+    assert_eq!(code(&out), 2, "an unknown revision never looks like a pass");
+    assert!(stderr(&out).contains("no-such-rev"), "{}", stderr(&out));
+}
+
+#[test]
+fn fix_removes_dbg_and_leaves_the_rest() {
+    let src = "pub fn f(a: u8, b: u8) -> u8 {\n    let t = dbg!(a + b);\n    dbg!(dbg!(t));\n    let pair = dbg!(a, b);\n    x.unwrap()\n}\n";
+    let p = project(&[("src/lib.rs", src)]);
+    let out = govkit(p.path(), &["lint", "--fix", "--format", "json"]);
+    assert_eq!(code(&out), 1, "the unwrap remains: {}", stderr(&out));
+    let fixed = std::fs::read_to_string(p.path().join("src/lib.rs")).unwrap_or_default();
+    assert_eq!(
+        fixed,
+        "pub fn f(a: u8, b: u8) -> u8 {\n    let t = a + b;\n    t;\n    let pair = (a, b);\n    x.unwrap()\n}\n"
+    );
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["findings"][0]["rule"], "unwrap-used");
+}

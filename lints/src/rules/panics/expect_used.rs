@@ -3,7 +3,7 @@ use crate::rules::declare_rule;
 
 declare_rule! {
     /// ## What it does
-    /// Flags `.expect("..")` calls (and `Option::expect` / `Result::expect`
+    /// Flags `.expect("..")` and `.expect_err("..")` calls (and `Option::expect` / `Result::expect`
     /// called as functions) outside test code.
     ///
     /// ## Why is this bad?
@@ -35,8 +35,8 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     super::check_method(
         cx,
         node,
-        "expect",
-        "`expect()` panics on `None` or `Err`",
+        &["expect", "expect_err"],
+        "`{}()` panics on `None` or `Err`",
         "propagate the error with `?` (adding context), or handle the failure case",
     );
 }

@@ -10,25 +10,29 @@ pub(crate) mod unwrap_used;
 use crate::engine::{Cx, Node};
 
 /// Reports `.method()` calls (any receiver) and `Option::method(x)` /
-/// `Result::method(x)` calls.
+/// `Result::method(x)` calls; `{}` in `message` becomes the method's name.
 pub(crate) fn check_method(
     cx: &mut Cx<'_>,
     node: &Node<'_>,
-    method: &str,
+    methods: &[&str],
     message: &str,
     help: &str,
 ) {
     match node {
-        Node::MethodCall(e) if e.method == method => {
+        Node::MethodCall(e) if methods.iter().any(|m| e.method == m) => {
             let span = e
                 .method
                 .span()
                 .join(e.paren_token.span.close())
                 .unwrap_or_else(|| e.method.span());
-            cx.report(span, message, Some(help));
+            cx.report(
+                span,
+                message.replace("{}", &e.method.to_string()),
+                Some(help),
+            );
         }
         Node::Call(e, Some(path))
-            if path.last_is(method)
+            if methods.iter().any(|m| path.last_is(m))
                 && path.get().len() >= 2
                 && matches!(
                     path.get()[path.get().len() - 2].as_str(),
@@ -36,7 +40,8 @@ pub(crate) fn check_method(
                 ) =>
         {
             use syn::spanned::Spanned;
-            cx.report(e.func.span(), message, Some(help));
+            let name = path.get().last().cloned().unwrap_or_default();
+            cx.report(e.func.span(), message.replace("{}", &name), Some(help));
         }
         _ => {}
     }

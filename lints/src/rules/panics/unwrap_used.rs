@@ -3,7 +3,8 @@ use crate::rules::declare_rule;
 
 declare_rule! {
     /// ## What it does
-    /// Flags `.unwrap()` calls (and `Option::unwrap(x)` / `Result::unwrap(x)`)
+    /// Flags `.unwrap()` and `.unwrap_err()` calls (and `Option::unwrap(x)` /
+    /// `Result::unwrap(x)`)
     /// outside test code, including inside macro arguments such as
     /// `format!("{}", x.unwrap())`.
     ///
@@ -39,8 +40,8 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     super::check_method(
         cx,
         node,
-        "unwrap",
-        "`unwrap()` panics on `None` or `Err`",
+        &["unwrap", "unwrap_err"],
+        "`{}()` panics on `None` or `Err`",
         "propagate the error with `?` (adding context), or handle the failure case",
     );
 }
