@@ -105,3 +105,29 @@ fn suppression_above_a_multi_line_statement_covers_it() {
     let src = "fn f() {\n    // govkit: allow(unwrap-used) -- checked above\n    let v = g(\n        x.unwrap(),\n    );\n}\n";
     assert!(super::lint("src/lib.rs", src, None).is_empty());
 }
+
+#[test]
+fn fix_source_is_idempotent_and_only_touches_dbg() {
+    let linter = Linter::new(&Settings::default()).unwrap_or_else(|e| panic!("{e}"));
+    let src = "fn f() {\n    dbg!();\n    let v = dbg!(vec![1, 2],);\n    x.unwrap();\n}\n";
+    let (fixed, n) = linter
+        .fix_source("src/lib.rs", src, FileKind::Library)
+        .unwrap_or_else(|| panic!("no fix"));
+    assert_eq!(n, 2);
+    assert_eq!(
+        fixed,
+        "fn f() {\n    ();\n    let v = vec![1, 2];\n    x.unwrap();\n}\n"
+    );
+    assert!(
+        linter
+            .fix_source("src/lib.rs", &fixed, FileKind::Library)
+            .is_none()
+    );
+    // A suppressed dbg! is left alone.
+    let kept = "fn f() {\n    dbg!(1); // govkit: allow(dbg-macro) -- demo output\n}\n";
+    assert!(
+        linter
+            .fix_source("src/lib.rs", kept, FileKind::Library)
+            .is_none()
+    );
+}
