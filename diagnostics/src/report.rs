@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 use crate::Location;
 
 /// How much a diagnostic matters. Only [`Severity::Error`] fails a gate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// Fails the gate (exit code 1).

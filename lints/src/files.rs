@@ -6,6 +6,7 @@ use std::sync::Arc;
 use diagnostics::{Diagnostic, Location, Severity};
 use rayon::prelude::*;
 
+use crate::Cache;
 use crate::engine::{FileKind, Linter};
 
 /// One file to lint.
@@ -63,6 +64,10 @@ pub struct LintRun {
     pub files: usize,
     /// Files that could not be read.
     pub errors: Vec<FileError>,
+    /// Files whose findings came from the cache.
+    pub cache_hits: usize,
+    /// Cache entries that could not be written.
+    pub cache_write_errors: usize,
 }
 
 /// Path as shown: relative to `base` when under it, `/`-separated.
@@ -119,7 +124,12 @@ pub fn discover(roots: &[PathBuf], base: &Path) -> Result<Vec<SourceFile>, FileE
 
 /// Lints `files` in parallel. `read` supplies each file's bytes (the working
 /// tree, or the git index for `--staged`).
-pub fn lint_files<R>(linter: &Linter, files: &[SourceFile], read: R) -> LintRun
+pub fn lint_files<R>(
+    linter: &Linter,
+    files: &[SourceFile],
+    cache: Option<&Cache>,
+    read: R,
+) -> LintRun
 where
     R: Fn(&SourceFile) -> std::io::Result<Vec<u8>> + Sync,
 {
@@ -135,7 +145,7 @@ where
                     path: f.display.clone(),
                     source,
                 }),
-                Ok(bytes) => Ok(lint_bytes(linter, f, bytes)),
+                Ok(bytes) => Ok(lint_cached(linter, cache, f, bytes)),
             })
             .collect::<Vec<_>>()
     };
@@ -147,8 +157,13 @@ where
     for r in results {
         match r {
             Err(e) => run.errors.push(e),
-            Ok((display, text, diags)) => {
+            Ok((display, text, diags, outcome)) => {
                 run.files += 1;
+                match outcome {
+                    CacheOutcome::Hit => run.cache_hits += 1,
+                    CacheOutcome::WriteFailed => run.cache_write_errors += 1,
+                    CacheOutcome::Stored | CacheOutcome::Off => {}
+                }
                 if !diags.is_empty() {
                     run.sources.push((display, text));
                 }
@@ -157,6 +172,33 @@ where
         }
     }
     run
+}
+
+enum CacheOutcome {
+    Off,
+    Hit,
+    Stored,
+    WriteFailed,
+}
+
+type Linted = (String, Arc<str>, Vec<Diagnostic>, CacheOutcome);
+
+fn lint_cached(linter: &Linter, cache: Option<&Cache>, f: &SourceFile, bytes: Vec<u8>) -> Linted {
+    let Some(cache) = cache else {
+        let (d, t, diags) = lint_bytes(linter, f, bytes);
+        return (d, t, diags, CacheOutcome::Off);
+    };
+    let key = cache.key(&f.display, f.kind, &bytes);
+    if let Some(diags) = Cache::load(&key, &f.display) {
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        return (f.display.clone(), Arc::from(text), diags, CacheOutcome::Hit);
+    }
+    let (d, t, diags) = lint_bytes(linter, f, bytes);
+    let outcome = match Cache::store(&key, &diags) {
+        Ok(()) => CacheOutcome::Stored,
+        Err(_) => CacheOutcome::WriteFailed,
+    };
+    (d, t, diags, outcome)
 }
 
 fn lint_bytes(

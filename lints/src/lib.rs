@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod baseline;
+mod cache;
 mod engine;
 mod files;
 pub mod rules;
@@ -20,6 +21,7 @@ mod settings;
 mod suppress;
 mod uses;
 
+pub use cache::Cache;
 pub use engine::{FileKind, Linter};
 pub use files::{FileError, LintRun, SourceFile, discover, lint_files};
 pub use rules::{Category, Level, RuleMeta};

@@ -71,6 +71,11 @@ pub struct LintArgs {
     /// report what remains.
     #[arg(long, conflicts_with = "staged")]
     pub fix: bool,
+
+    /// Do not read or write the result cache (kept under the workspace's
+    /// target directory, keyed on file content, settings and govkit version).
+    #[arg(long)]
+    pub no_cache: bool,
 }
 
 pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
@@ -89,18 +94,20 @@ pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
     let linter = Linter::new(&settings)
         .map_err(|e| UserError::new(e.to_string(), "`govkit lint --list-rules` lists the rules"))?;
 
+    let root = workspace_root(ctx, &config);
+    let cache = (!args.no_cache).then(|| cache_for(&root, &settings));
     let mut report = if args.staged {
-        lint_staged(ctx, &linter)?
+        lint_staged(ctx, &linter, cache.as_ref())?
     } else {
         let roots = if args.paths.is_empty() {
-            default_roots(&config)
+            default_roots(&config, &root)
         } else {
             args.paths.iter().map(|p| ctx.cwd.join(p)).collect()
         };
         if args.fix {
             apply_fixes(ctx, &linter, &roots)?;
         }
-        lint_roots(ctx, &linter, &roots)?
+        lint_roots(ctx, &linter, &roots, cache.as_ref())?
     };
     if let Some(rev) = &args.new_from_rev {
         keep_changed_lines(ctx, &mut report, rev)?;
@@ -155,8 +162,15 @@ pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
 
 /// The lint gate for `govkit check`: the configured paths, every rule.
 pub fn gate(ctx: &Context, config: &Config) -> anyhow::Result<Report> {
-    let linter = Linter::new(&lint_settings(config)?)?;
-    let mut report = lint_roots(ctx, &linter, &default_roots(config))?;
+    let settings = lint_settings(config)?;
+    let linter = Linter::new(&settings)?;
+    let cache = cache_for(&config.root, &settings);
+    let mut report = lint_roots(
+        ctx,
+        &linter,
+        &default_roots(config, &config.root),
+        Some(&cache),
+    )?;
     if let Some(b) = config.gates.lint.as_ref().and_then(|l| l.baseline.as_ref()) {
         apply_baseline(&mut report, &config.root.join(b))?;
     }
@@ -278,11 +292,47 @@ fn lint_settings(config: &Config) -> anyhow::Result<lints::Settings> {
     }
 }
 
-fn default_roots(config: &Config) -> Vec<PathBuf> {
+/// The directory linted by default: where govkit.toml is, else the cargo
+/// workspace around the cwd (`cargo metadata`), else the cwd.
+fn workspace_root(ctx: &Context, config: &Config) -> PathBuf {
+    if config.file.is_some() {
+        return config.root.clone();
+    }
+    cargo_metadata::MetadataCommand::new()
+        .no_deps()
+        .current_dir(&ctx.cwd)
+        .exec()
+        .map(|m| m.workspace_root.into_std_path_buf())
+        .unwrap_or_else(|e| {
+            tracing::debug!(
+                "not in a cargo workspace ({e}); linting {}",
+                ctx.cwd.display()
+            );
+            ctx.cwd.clone()
+        })
+}
+
+fn default_roots(config: &Config, root: &Path) -> Vec<PathBuf> {
     match config.gates.lint.as_ref().map(|l| &l.paths) {
         Some(paths) if !paths.is_empty() => paths.iter().map(|p| config.root.join(p)).collect(),
-        _ => vec![config.root.clone()],
+        _ => vec![root.to_path_buf()],
     }
+}
+
+/// The result cache: `$CARGO_TARGET_DIR/govkit/lint-cache`, else
+/// `ROOT/target/govkit/lint-cache`.
+fn cache_for(root: &Path, settings: &lints::Settings) -> lints::Cache {
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), |t| root.join(t));
+    // The version alone would serve stale results to anyone running a
+    // rebuilt govkit (its own developers first): the binary's size and
+    // modification time stand in for its build.
+    let build = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|m| format!("{}-{:?}", m.len(), m.modified().ok()))
+        .unwrap_or_default();
+    let version = format!("{}+{build}", env!("CARGO_PKG_VERSION"));
+    lints::Cache::new(target.join("govkit").join("lint-cache"), &version, settings)
 }
 
 fn new_report() -> Report {
@@ -307,6 +357,13 @@ fn new_report() -> Report {
 }
 
 fn finish(run: lints::LintRun) -> anyhow::Result<Report> {
+    if run.cache_write_errors > 0 {
+        tracing::debug!(
+            "{} lint cache entries could not be written",
+            run.cache_write_errors
+        );
+    }
+    tracing::info!("{} of {} files from the cache", run.cache_hits, run.files);
     if let Some(first) = run.errors.into_iter().next() {
         // An unread file means the verdict would be partial: not a pass.
         return Err(anyhow::Error::new(first).context("lint could not read every file"));
@@ -321,18 +378,27 @@ fn finish(run: lints::LintRun) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-fn lint_roots(ctx: &Context, linter: &Linter, roots: &[PathBuf]) -> anyhow::Result<Report> {
+fn lint_roots(
+    ctx: &Context,
+    linter: &Linter,
+    roots: &[PathBuf],
+    cache: Option<&lints::Cache>,
+) -> anyhow::Result<Report> {
     let files = lints::discover(roots, &ctx.cwd)
         .map_err(|e| UserError::new(e.to_string(), "check the paths given to `govkit lint`"))?;
     tracing::info!("linting {} files", files.len());
-    finish(lints::lint_files(linter, &files, |f| {
+    finish(lints::lint_files(linter, &files, cache, |f| {
         std::fs::read(&f.path)
     }))
 }
 
 /// Lints the index version of every staged (added, copied, modified,
 /// renamed) `.rs` file, read with one `git cat-file --batch`.
-fn lint_staged(ctx: &Context, linter: &Linter) -> anyhow::Result<Report> {
+fn lint_staged(
+    ctx: &Context,
+    linter: &Linter,
+    cache: Option<&lints::Cache>,
+) -> anyhow::Result<Report> {
     let top = git(&ctx.cwd, &["rev-parse", "--show-toplevel"])?;
     let top = PathBuf::from(top.trim());
     let names = git(
@@ -364,7 +430,7 @@ fn lint_staged(ctx: &Context, linter: &Linter) -> anyhow::Result<Report> {
     tracing::info!("linting {} staged files", files.len());
     let by_path: std::collections::HashMap<&Path, &Vec<u8>> =
         files.iter().map(|f| f.path.as_path()).zip(&blobs).collect();
-    let run = lints::lint_files(linter, &files, |f| {
+    let run = lints::lint_files(linter, &files, cache, |f| {
         by_path
             .get(f.path.as_path())
             .map(|b| (*b).clone())

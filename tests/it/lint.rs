@@ -277,3 +277,51 @@ fn fix_removes_dbg_and_leaves_the_rest() {
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v["findings"][0]["rule"], "unwrap-used");
 }
+
+#[test]
+fn cache_serves_unchanged_files_and_never_stale_results() {
+    let p = project(&[("src/lib.rs", super::DIRTY), ("src/b.rs", super::CLEAN)]);
+    let first = govkit(p.path(), &["lint", "--format", "json", "-v"]);
+    assert!(
+        stderr(&first).contains("0 of 2 files from the cache"),
+        "{}",
+        stderr(&first)
+    );
+    let second = govkit(p.path(), &["lint", "--format", "json", "-v"]);
+    assert!(
+        stderr(&second).contains("2 of 2 files from the cache"),
+        "{}",
+        stderr(&second)
+    );
+    assert_eq!(
+        first.stdout, second.stdout,
+        "cached results are the same results"
+    );
+
+    // An edited file is re-linted; a changed configuration misses the cache.
+    std::fs::write(p.path().join("src/lib.rs"), super::CLEAN).unwrap_or_else(|e| panic!("{e}"));
+    let third = govkit(p.path(), &["lint", "-v"]);
+    assert_eq!(code(&third), 0);
+    assert!(
+        stderr(&third).contains("1 of 2 files from the cache"),
+        "{}",
+        stderr(&third)
+    );
+    std::fs::write(
+        p.path().join("govkit.toml"),
+        "[lint.rules]\nunwrap-used = \"warn\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let fourth = govkit(p.path(), &["lint", "-v"]);
+    assert!(
+        stderr(&fourth).contains("0 of 2 files from the cache"),
+        "{}",
+        stderr(&fourth)
+    );
+    let off = govkit(p.path(), &["lint", "-v", "--no-cache"]);
+    assert!(
+        !stderr(&off).contains("from the cache") || stderr(&off).contains("0 of 2"),
+        "{}",
+        stderr(&off)
+    );
+}

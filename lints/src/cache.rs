@@ -1,0 +1,127 @@
+//! A per-file result cache, so re-linting an unchanged workspace costs a
+//! hash per file instead of a parse. An entry is keyed on everything that
+//! decides the result: govkit's version, the settings, the file's display
+//! path and kind, and its content.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use diagnostics::{Diagnostic, Location, Severity};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+
+use crate::engine::FileKind;
+
+/// A cache directory and the salt (version + settings) of this run.
+#[derive(Debug, Clone)]
+pub struct Cache {
+    dir: PathBuf,
+    salt: Vec<u8>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    code: String,
+    severity: Severity,
+    message: String,
+    help: Option<String>,
+    fields: Map<String, Value>,
+    location: Option<CachedLocation>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CachedLocation {
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+    span: Option<(usize, usize)>,
+}
+
+impl Cache {
+    /// A cache in `dir` for runs with these `settings` (their `Debug` form
+    /// is part of every key, as is `version`).
+    #[must_use]
+    pub fn new(dir: PathBuf, version: &str, settings: &crate::Settings) -> Self {
+        let salt = format!("{version}\n{settings:?}\n").into_bytes();
+        Cache { dir, salt }
+    }
+
+    /// Where the entry for this file version lives.
+    pub(crate) fn key(&self, path: &str, kind: FileKind, content: &[u8]) -> PathBuf {
+        let mut h = Sha256::new();
+        h.update(&self.salt);
+        h.update(path.as_bytes());
+        h.update([0, u8::from(kind == FileKind::Test)]);
+        h.update(content);
+        let digest = h.finalize();
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let hex: String = digest
+            .iter()
+            .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+            .map(char::from)
+            .collect();
+        self.dir.join(&hex[..2]).join(&hex[2..])
+    }
+
+    /// The cached findings at `key` for the file shown as `path`, if any.
+    pub(crate) fn load(key: &Path, path: &str) -> Option<Vec<Diagnostic>> {
+        let bytes = std::fs::read(key).ok()?;
+        let entries: Vec<Entry> = serde_json::from_slice(&bytes).ok()?;
+        Some(
+            entries
+                .into_iter()
+                .map(|e| Diagnostic {
+                    code: e.code,
+                    severity: e.severity,
+                    message: e.message,
+                    location: e.location.map(|l| Location {
+                        path: path.to_owned(),
+                        line: l.line,
+                        column: l.column,
+                        end_line: l.end_line,
+                        end_column: l.end_column,
+                        span: l.span.map(|(a, b)| a..b),
+                    }),
+                    label: None,
+                    help: e.help,
+                    fields: e.fields,
+                })
+                .collect(),
+        )
+    }
+
+    /// Stores findings. A cache that cannot be written only makes the next
+    /// run slower, so callers count failures rather than stop.
+    pub(crate) fn store(key: &Path, findings: &[Diagnostic]) -> std::io::Result<()> {
+        let entries: Vec<Entry> = findings
+            .iter()
+            .map(|d| Entry {
+                code: d.code.clone(),
+                severity: d.severity,
+                message: d.message.clone(),
+                help: d.help.clone(),
+                fields: d.fields.clone(),
+                location: d.location.as_ref().map(|l| CachedLocation {
+                    line: l.line,
+                    column: l.column,
+                    end_line: l.end_line,
+                    end_column: l.end_column,
+                    span: l.span.as_ref().map(|r| (r.start, r.end)),
+                }),
+            })
+            .collect();
+        write(key, &entries)
+    }
+}
+
+fn write(key: &Path, entries: &[Entry]) -> std::io::Result<()> {
+    let dir = key.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    // Write beside and rename: a concurrent reader sees all or nothing.
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(&serde_json::to_vec(entries).map_err(std::io::Error::other)?)?;
+    tmp.persist(key).map_err(|e| e.error)?;
+    Ok(())
+}
