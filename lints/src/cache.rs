@@ -13,6 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::engine::FileKind;
 
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// A cache directory and the salt (version + settings) of this run.
 #[derive(Debug, Clone)]
 pub struct Cache {
@@ -56,10 +58,14 @@ impl Cache {
         h.update([0, u8::from(kind == FileKind::Test)]);
         h.update(content);
         let digest = h.finalize();
-        const HEX: &[u8; 16] = b"0123456789abcdef";
         let hex: String = digest
             .iter()
-            .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]])
+            .flat_map(|b| {
+                [
+                    HEX_DIGITS[usize::from(b >> 4)],
+                    HEX_DIGITS[usize::from(b & 0xf)],
+                ]
+            })
             .map(char::from)
             .collect();
         self.dir.join(&hex[..2]).join(&hex[2..])
