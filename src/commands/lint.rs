@@ -298,18 +298,20 @@ fn workspace_root(ctx: &Context, config: &Config) -> PathBuf {
     if config.file.is_some() {
         return config.root.clone();
     }
-    cargo_metadata::MetadataCommand::new()
+    match cargo_metadata::MetadataCommand::new()
         .no_deps()
         .current_dir(&ctx.cwd)
         .exec()
-        .map(|m| m.workspace_root.into_std_path_buf())
-        .unwrap_or_else(|e| {
+    {
+        Ok(m) => m.workspace_root.into_std_path_buf(),
+        Err(e) => {
             tracing::debug!(
                 "not in a cargo workspace ({e}); linting {}",
                 ctx.cwd.display()
             );
             ctx.cwd.clone()
-        })
+        }
+    }
 }
 
 fn default_roots(config: &Config, root: &Path) -> Vec<PathBuf> {
