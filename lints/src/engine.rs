@@ -21,7 +21,7 @@ use crate::uses::UseMap;
 pub enum FileKind {
     /// Library or binary source.
     Library,
-    /// `tests/`, `benches/`, `examples/`.
+    /// `tests/`, `benches/`, `examples/`, `fuzz_targets/`.
     Test,
 }
 

@@ -21,13 +21,13 @@ pub struct SourceFile {
 }
 
 impl SourceFile {
-    /// A file, classified by its path: under `tests/`, `benches/` or
-    /// `examples/` it is test code.
+    /// A file, classified by its path: under `tests/`, `benches/`,
+    /// `examples/` or cargo-fuzz's `fuzz_targets/` it is test code.
     #[must_use]
     pub fn new(path: PathBuf, display: String) -> Self {
         let kind = if display
             .split('/')
-            .any(|c| matches!(c, "tests" | "benches" | "examples"))
+            .any(|c| matches!(c, "tests" | "benches" | "examples" | "fuzz_targets"))
         {
             FileKind::Test
         } else {
