@@ -24,10 +24,10 @@ fn sources() -> Vec<(String, String)> {
         };
         for e in entries.flatten() {
             let p = e.path();
-            if p.extension().is_some_and(|x| x == "rs") {
-                if let Ok(text) = std::fs::read_to_string(&p) {
-                    out.push((format!("{dir}/{}", e.file_name().to_string_lossy()), text));
-                }
+            if p.extension().is_some_and(|x| x == "rs")
+                && let Ok(text) = std::fs::read_to_string(&p)
+            {
+                out.push((format!("{dir}/{}", e.file_name().to_string_lossy()), text));
             }
         }
     }

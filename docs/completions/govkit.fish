@@ -1,0 +1,177 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_govkit_global_optspecs
+    string join \n config= color= format= q/quiet v/verbose h/help V/version
+end
+
+function __fish_govkit_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_govkit_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_govkit_using_subcommand
+    set -l cmd (__fish_govkit_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c govkit -n "__fish_govkit_needs_command" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_needs_command" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_needs_command" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_needs_command" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_needs_command" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_needs_command" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_needs_command" -f -a "check" -d 'Run every gate configured in govkit.toml, in order: the CI step'
+complete -c govkit -n "__fish_govkit_needs_command" -f -a "lint" -d 'Check Rust code against the organisation\'s lint rules'
+complete -c govkit -n "__fish_govkit_needs_command" -f -a "init" -d 'Write a commented starter govkit.toml in the current directory'
+complete -c govkit -n "__fish_govkit_needs_command" -f -a "hook" -d 'Manage the git pre-commit hook that runs `govkit lint --staged`'
+complete -c govkit -n "__fish_govkit_needs_command" -f -a "completions" -d 'Print a shell completion script'
+complete -c govkit -n "__fish_govkit_needs_command" -f -a "man" -d 'Print govkit\'s man page (roff) to stdout'
+complete -c govkit -n "__fish_govkit_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand check" -l gate -d 'Run only these gates (by name), still in configuration order' -r
+complete -c govkit -n "__fish_govkit_using_subcommand check" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand check" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand check" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand check" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand check" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand check" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l rule -d 'Run only this rule (repeatable)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l explain -d 'Print a rule\'s documentation: what it flags, why, and what to write instead' -r
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l baseline -d 'Report only findings that are not in this baseline file (see --write-baseline); findings move with their code, not their line' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l write-baseline -d 'Record every current finding in FILE and exit 0: adopt govkit on existing code, then gate only new findings with --baseline' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l new-from-rev -d 'Report only findings on lines changed since the git revision REV (committed, staged or not, plus untracked files)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l list-rules -d 'List the rules with their default level and summary'
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l staged -d 'Lint the staged content of staged files (the git index, not the work tree): what the pre-commit hook runs'
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l statistics -d 'After the findings, print how many each rule produced'
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l fix -d 'Apply unambiguous fixes (e.g. remove `dbg!`) to the files, then report what remains'
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l no-cache -d 'Do not read or write the result cache (kept under the workspace\'s target directory, keyed on file content, settings and govkit version)'
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand init" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand init" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand init" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand init" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand init" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand init" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -f -a "install" -d 'Write the pre-commit hook into this repository\'s hooks directory (honours core.hooksPath and worktrees)'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -f -a "uninstall" -d 'Remove the pre-commit hook, if govkit wrote it'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from install" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from install" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from install" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from install" -l force -d 'Replace an existing pre-commit hook that govkit did not write'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from install" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "install" -d 'Write the pre-commit hook into this repository\'s hooks directory (honours core.hooksPath and worktrees)'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "uninstall" -d 'Remove the pre-commit hook, if govkit wrote it'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand completions" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand completions" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand completions" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand completions" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand completions" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand man" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand man" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand man" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand man" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand man" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand man" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "check" -d 'Run every gate configured in govkit.toml, in order: the CI step'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "lint" -d 'Check Rust code against the organisation\'s lint rules'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "init" -d 'Write a commented starter govkit.toml in the current directory'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "hook" -d 'Manage the git pre-commit hook that runs `govkit lint --staged`'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "man" -d 'Print govkit\'s man page (roff) to stdout'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "install" -d 'Write the pre-commit hook into this repository\'s hooks directory (honours core.hooksPath and worktrees)'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "uninstall" -d 'Remove the pre-commit hook, if govkit wrote it'
