@@ -118,3 +118,21 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<
         .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
     Ok(())
 }
+
+/// A progress bar on stderr for `len` items of long work; hidden unless
+/// stderr is a terminal (CI logs and pipes get no control sequences) and
+/// under `-q`.
+#[must_use]
+pub fn progress(ctx: &crate::Context, len: usize, what: &'static str) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    // Small jobs finish before a bar would be readable.
+    if ctx.global.quiet > 0 || len < 200 || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(len as u64), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{msg} {wide_bar} {pos}/{len} files") {
+        bar.set_style(style);
+    }
+    bar.set_message(what);
+    bar
+}

@@ -389,9 +389,13 @@ fn lint_roots(
     let files = lints::discover(roots, &ctx.cwd)
         .map_err(|e| UserError::new(e.to_string(), "check the paths given to `govkit lint`"))?;
     tracing::info!("linting {} files", files.len());
-    finish(lints::lint_files(linter, &files, cache, |f| {
+    let progress = crate::output::progress(ctx, files.len(), "linting");
+    let run = lints::lint_files(linter, &files, cache, |f| {
+        progress.inc(1);
         std::fs::read(&f.path)
-    }))
+    });
+    progress.finish_and_clear();
+    finish(run)
 }
 
 /// Lints the index version of every staged (added, copied, modified,
