@@ -136,10 +136,18 @@ where
     // syn parses recursively; give workers deep stacks so pathological but
     // legal nesting (up to the engine's limit) cannot overflow them.
     let pool = rayon::ThreadPoolBuilder::new().stack_size(64 << 20).build();
+    // Largest files first: on few cores, a big file picked up last would
+    // leave the other workers idle while it finishes.
+    let mut order: Vec<(u64, &SourceFile)> = files
+        .iter()
+        .filter(|f| !linter.excluded(&f.display))
+        .map(|f| (std::fs::metadata(&f.path).map_or(0, |m| m.len()), f))
+        .collect();
+    order.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
     let work = || {
-        files
+        order
             .par_iter()
-            .filter(|f| !linter.excluded(&f.display))
+            .map(|(_, f)| *f)
             .map(|f| match read(f) {
                 Err(source) => Err(FileError {
                     path: f.display.clone(),
