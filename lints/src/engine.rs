@@ -7,7 +7,6 @@ use std::ops::Range;
 use diagnostics::{Diagnostic, Location, Severity};
 use proc_macro2::{Delimiter, Spacing, Span, TokenStream, TokenTree};
 use syn::parse::{ParseStream, Parser};
-use syn::spanned::Spanned;
 use syn::visit::{self, Visit};
 
 use crate::rules::{self, RuleMeta};
@@ -287,7 +286,10 @@ impl Linter {
         if let Some(d) = nesting_error(path, source) {
             return (vec![d], Vec::new());
         }
-        let file = match syn::parse_file(source) {
+        // Parse the text with doc comments made plain (same byte offsets);
+        // rules and locations keep using the original text.
+        let stripped = crate::undoc::strip_doc_comments(source);
+        let file = match syn::parse_file(stripped.as_deref().unwrap_or(source)) {
             Ok(file) => file,
             Err(e) => return (vec![parse_error(path, source, &e)], Vec::new()),
         };
@@ -666,7 +668,7 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
     }
 
     fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
-        self.with_stmt_line(s.span(), |w| {
+        self.with_stmt_line(crate::anchor::stmt(s), |w| {
             w.emit(&Node::Stmt(s));
             visit::visit_stmt(w, s);
         });
@@ -754,7 +756,7 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
             _ => &[],
         };
         self.with_attrs(attrs, |w| {
-            w.with_stmt_line(i.span(), |w| {
+            w.with_stmt_line(crate::anchor::item(i), |w| {
                 match i {
                     syn::Item::Impl(imp) if imp.unsafety.is_some() => {
                         w.emit(&Node::UnsafeImpl(imp));
@@ -785,7 +787,7 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {
         self.with_attrs(&f.attrs, |w| {
-            w.with_stmt_line(f.span(), |w| {
+            w.with_stmt_line(crate::anchor::impl_fn(f), |w| {
                 let was_async = w.cx.async_depth;
                 w.cx.async_depth = usize::from(f.sig.asyncness.is_some());
                 visit::visit_impl_item_fn(w, f);

@@ -147,6 +147,7 @@ where
     let work = || {
         order
             .par_iter()
+            .with_max_len(1)
             .map(|(_, f)| *f)
             .map(|f| match read(f) {
                 Err(source) => Err(FileError {

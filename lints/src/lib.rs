@@ -12,6 +12,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod anchor;
 pub mod baseline;
 mod cache;
 mod engine;
@@ -19,6 +20,7 @@ mod files;
 pub mod rules;
 mod settings;
 mod suppress;
+mod undoc;
 mod uses;
 
 pub use cache::Cache;

@@ -35,9 +35,12 @@ for name, x in r.items():
     print(f"{name:28} median {x['median']:.3f} s  min {x['min']:.3f} s  user {x['user']:.3f} s  "
           f"ast-grep/this (median) {ag['median'] / x['median']:.2f}")
 PY
-for cmd in "$govkit lint --no-cache --format json ." "$astgrep scan --inline-rules '$rules' --json=stream ."; do
-    /usr/bin/time -f "max RSS %M KB  ${cmd%% *}" bash -c "$cmd > /dev/null" 2>&1 | tail -1
-done
+rss=$(mktemp)
+/usr/bin/time -o "$rss" -f "%M" "$govkit" lint --no-cache --format json . > /dev/null || true
+echo "max RSS govkit   $(cat "$rss") KB"
+/usr/bin/time -o "$rss" -f "%M" "$astgrep" scan --inline-rules "$rules" --json=stream . > /dev/null || true
+echo "max RSS ast-grep $(cat "$rss") KB"
+rm -f "$rss"
 if [ "$instructions" = 1 ]; then
     for cmd in "$govkit lint --no-cache --format json ." "$astgrep scan --inline-rules '$rules' --json=stream ."; do
         n=$(bash -c "valgrind --tool=callgrind --callgrind-out-file=/dev/null $cmd" 2>&1 >/dev/null | sed -n 's/.*Collected : //p')

@@ -386,15 +386,21 @@ fn lint_roots(
     roots: &[PathBuf],
     cache: Option<&lints::Cache>,
 ) -> anyhow::Result<Report> {
+    let start = std::time::Instant::now();
     let files = lints::discover(roots, &ctx.cwd)
         .map_err(|e| UserError::new(e.to_string(), "check the paths given to `govkit lint`"))?;
-    tracing::info!("linting {} files", files.len());
+    tracing::info!(
+        "linting {} files (found in {:.0?})",
+        files.len(),
+        start.elapsed()
+    );
     let progress = crate::output::progress(ctx, files.len(), "linting");
     let run = lints::lint_files(linter, &files, cache, |f| {
         progress.inc(1);
         std::fs::read(&f.path)
     });
     progress.finish_and_clear();
+    tracing::info!("linted in {} ms", start.elapsed().as_millis());
     finish(run)
 }
 
