@@ -37,9 +37,9 @@ for name, x in r.items():
 PY
 rss=$(mktemp)
 /usr/bin/time -o "$rss" -f "%M" "$govkit" lint --no-cache --format json . > /dev/null || true
-echo "max RSS govkit   $(cat "$rss") KB"
+echo "max RSS govkit   $(tail -1 "$rss") KB"
 /usr/bin/time -o "$rss" -f "%M" "$astgrep" scan --inline-rules "$rules" --json=stream . > /dev/null || true
-echo "max RSS ast-grep $(cat "$rss") KB"
+echo "max RSS ast-grep $(tail -1 "$rss") KB"
 rm -f "$rss"
 if [ "$instructions" = 1 ]; then
     for cmd in "$govkit lint --no-cache --format json ." "$astgrep scan --inline-rules '$rules' --json=stream ."; do
