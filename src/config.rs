@@ -353,6 +353,14 @@ pub(crate) struct RawError {
     message: String,
 }
 
+impl fmt::Display for RawError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for RawError {}
+
 impl RawError {
     fn in_file(self, path: &Path, text: String) -> ConfigError {
         ConfigError {

@@ -287,7 +287,7 @@ fn keep_changed_lines(ctx: &Context, report: &mut Report, rev: &str) -> anyhow::
 fn lint_settings(config: &Config) -> anyhow::Result<lints::Settings> {
     match &config.gates.lint {
         // Validated when the configuration was loaded.
-        Some(section) => Ok(section.settings().map_err(|e| anyhow::anyhow!("{e:?}"))?),
+        Some(section) => Ok(section.settings()?),
         None => Ok(lints::Settings::default()),
     }
 }

@@ -20,6 +20,8 @@ pub fn govkit(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .current_dir(dir)
         .env_remove("NO_COLOR")
+        // Each scratch project keeps its own lint cache under its target/.
+        .env_remove("CARGO_TARGET_DIR")
         .output()
         .unwrap_or_else(|e| panic!("cannot run govkit: {e}"))
 }
