@@ -154,7 +154,17 @@ where
                     path: f.display.clone(),
                     source,
                 }),
-                Ok(bytes) => Ok(lint_cached(linter, cache, f, bytes)),
+                // A bug in the engine (or syn) on one file must not take the
+                // run down or look like a pass: it becomes an error naming
+                // the file, and the gate cannot pass.
+                Ok(bytes) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lint_cached(linter, cache, f, bytes)))
+                    .map_err(|payload| FileError {
+                        path: f.display.clone(),
+                        source: std::io::Error::other(format!(
+                            "internal error while linting this file (a govkit bug; please report it with the file): {}",
+                            panic_message(payload.as_ref())
+                        )),
+                    }),
             })
             .collect::<Vec<_>>()
     };
@@ -181,6 +191,15 @@ where
         }
     }
     run
+}
+
+/// The text a panic was raised with, when it has one.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("no message")
 }
 
 enum CacheOutcome {
