@@ -288,7 +288,8 @@ impl Linter {
         }
         // Parse the text with doc comments made plain (same byte offsets);
         // rules and locations keep using the original text.
-        let stripped = crate::undoc::strip_doc_comments(source);
+        let comments = crate::comments::scan(source);
+        let stripped = crate::undoc::strip_doc_comments(source, &comments);
         let file = match syn::parse_file(stripped.as_deref().unwrap_or(source)) {
             Ok(file) => file,
             Err(e) => return (vec![parse_error(path, source, &e)], Vec::new()),
@@ -330,7 +331,7 @@ impl Linter {
         };
         walker.visit_file(&file);
 
-        let mut suppressions = Suppressions::parse(source);
+        let mut suppressions = Suppressions::parse(source, &lines, &comments);
         let mut out = Vec::new();
         let mut fixes = Vec::new();
         let mut raw = std::mem::take(&mut cx.raw);

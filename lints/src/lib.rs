@@ -15,6 +15,7 @@
 mod anchor;
 pub mod baseline;
 mod cache;
+mod comments;
 mod engine;
 mod files;
 pub mod rules;

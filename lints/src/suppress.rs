@@ -4,8 +4,9 @@
 //! suppression that suppresses nothing is itself reported, so suppressions
 //! cannot silently outlive the code they excused.
 
-use diagnostics::{Diagnostic, Location, Severity};
+use diagnostics::{Diagnostic, LineIndex, Location, Severity};
 
+use crate::comments::Comment;
 use crate::rules;
 
 const MARKER: &str = "govkit: allow(";
@@ -30,21 +31,17 @@ pub(crate) struct Suppressions {
 }
 
 impl Suppressions {
-    pub(crate) fn parse(source: &str) -> Self {
+    pub(crate) fn parse(source: &str, lines: &LineIndex, comments: &[Comment]) -> Self {
         let mut items = Vec::new();
-        let mut offset = 0;
-        for (i, line) in source.split_inclusive('\n').enumerate() {
-            let start = offset;
-            offset += line.len();
-            let Some(comment_at) = comment_start(line) else {
+        for c in comments.iter().filter(|c| !c.block && !c.doc) {
+            let Some(rest) = source[c.start + 2..c.end].trim_start().strip_prefix(MARKER) else {
                 continue;
             };
-            let Some(rest) = line[comment_at + 2..].trim_start().strip_prefix(MARKER) else {
-                continue;
-            };
-            let span = start + comment_at..start + line.trim_end().len();
-            let trailing = !line[..comment_at].trim().is_empty();
-            let lineno = i + 1;
+            let span = c.start..c.start + source[c.start..c.end].trim_end().len();
+            let lineno = lines.line_column(source, c.start).0;
+            // Code before the comment on its line: it suppresses that line.
+            let line_start = source[..c.start].rfind('\n').map_or(0, |i| i + 1);
+            let trailing = !source[line_start..c.start].trim().is_empty();
             let Some(close) = rest.find(')') else {
                 items.push(Suppression {
                     line: lineno,
@@ -140,48 +137,15 @@ impl Suppressions {
     }
 }
 
-/// Byte offset of the `//` that starts a plain line comment (not a doc
-/// comment, not inside a string literal on this line).
-fn comment_start(line: &str) -> Option<usize> {
-    let bytes = line.as_bytes();
-    let mut in_string = false;
-    let mut i = 0;
-    while i + 1 < bytes.len() {
-        match bytes[i] {
-            b'\\' if in_string => i += 1,
-            b'r' if !in_string && matches!(bytes.get(i + 1), Some(b'#' | b'"')) => {
-                // A raw string: skip to its closing `"` plus as many `#`.
-                let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
-                if bytes.get(i + 1 + hashes) == Some(&b'"') {
-                    let close: Vec<u8> = std::iter::once(b'"')
-                        .chain(std::iter::repeat_n(b'#', hashes))
-                        .collect();
-                    let body = i + 2 + hashes;
-                    match bytes[body.min(bytes.len())..]
-                        .windows(close.len())
-                        .position(|w| w == close.as_slice())
-                    {
-                        Some(end) => i = body + end + close.len() - 1,
-                        // The raw string continues on the next line.
-                        None => return None,
-                    }
-                }
-            }
-            b'"' => in_string = !in_string,
-            b'/' if !in_string && bytes[i + 1] == b'/' => {
-                let doc = matches!(bytes.get(i + 2), Some(b'/' | b'!'));
-                return if doc { None } else { Some(i) };
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
 #[cfg(test)]
 mod tests {
-    use super::*;
+    /// Offset of the first plain line comment, as the parser sees it.
+    fn comment_start(line: &str) -> Option<usize> {
+        crate::comments::scan(line)
+            .into_iter()
+            .find(|c| !c.block && !c.doc)
+            .map(|c| c.start)
+    }
 
     #[test]
     fn comments_in_strings_and_docs_are_not_suppressions() {

@@ -1,0 +1,154 @@
+//! One lexical scan for comments, shared by everything that reads them
+//! (the doc-comment pre-pass and inline suppressions), so string and
+//! character literals are told apart from comments in one place.
+
+/// A comment: its byte range (a line comment ends before its newline) and kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Comment {
+    pub start: usize,
+    pub end: usize,
+    /// `/* .. */` rather than `// ..`.
+    pub block: bool,
+    /// `///`, `//!`, `/** .. */` or `/*! .. */`.
+    pub doc: bool,
+}
+
+/// Every comment of `source`, in order, found by a scan that skips string,
+/// raw-string and character literals.
+pub(crate) fn scan(source: &str) -> Vec<Comment> {
+    let b = source.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                let third = b.get(i + 2).copied();
+                let doc =
+                    third == Some(b'!') || (third == Some(b'/') && b.get(i + 3) != Some(&b'/'));
+                let start = i;
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+                out.push(Comment {
+                    start,
+                    end: i,
+                    block: false,
+                    doc,
+                });
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let third = b.get(i + 2).copied();
+                let doc = third == Some(b'!')
+                    || (third == Some(b'*') && !matches!(b.get(i + 3), Some(b'*' | b'/')));
+                let start = i;
+                i = skip_block_comment(b, i);
+                out.push(Comment {
+                    start,
+                    end: i.min(b.len()),
+                    block: true,
+                    doc,
+                });
+            }
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'r' if (i == 0
+                || !ident(b[i - 1])
+                || (b[i - 1] == b'b' && (i < 2 || !ident(b[i - 2]))))
+                && matches!(b.get(i + 1), Some(b'#' | b'"')) =>
+            {
+                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                i = if b.get(i + 1 + hashes) == Some(&b'"') {
+                    skip_raw_string(b, i + 2 + hashes, hashes)
+                } else {
+                    i + 1
+                };
+            }
+            b'\'' => {
+                // A character literal ('a', '\n', '\u{..}', 'é') or a lifetime.
+                if b.get(i + 1) == Some(&b'\\') {
+                    i += 2;
+                    while i < b.len() && b[i] != b'\'' && b[i] != b'\n' {
+                        i += 1;
+                    }
+                    i += 1;
+                } else {
+                    let width = source[i + 1..].chars().next().map_or(1, char::len_utf8);
+                    if b.get(i + 1 + width) == Some(&b'\'') {
+                        i += 2 + width;
+                    } else {
+                        i += 1;
+                    }
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+/// Index just past the block comment starting at `i` (they nest).
+fn skip_block_comment(b: &[u8], mut i: usize) -> usize {
+    let mut depth = 0usize;
+    while i < b.len() {
+        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            depth += 1;
+            i += 2;
+        } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+            depth -= 1;
+            i += 2;
+            if depth == 0 {
+                break;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    i
+}
+
+/// Index just past a raw string whose body starts at `i`, closed by `"`
+/// and `hashes` `#`s.
+fn skip_raw_string(b: &[u8], mut i: usize, hashes: usize) -> usize {
+    while i < b.len() {
+        if b[i] == b'"'
+            && b[i + 1..]
+                .iter()
+                .take(hashes)
+                .filter(|&&c| c == b'#')
+                .count()
+                == hashes
+        {
+            return i + 1 + hashes;
+        }
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn comments_and_their_kinds() {
+        let src = "a // x\n/// d\n/* b /* nested */ */ '\"' \"// no\" r#\"// no\"#\n";
+        let found: Vec<(&str, bool, bool)> = scan(src)
+            .iter()
+            .map(|c| (&src[c.start..c.end], c.block, c.doc))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("// x", false, false),
+                ("/// d", false, true),
+                ("/* b /* nested */ */", true, false)
+            ]
+        );
+    }
+}
