@@ -14,6 +14,7 @@ mod commands;
 pub mod config;
 pub mod error;
 mod gates;
+mod git;
 pub mod output;
 
 use cli::{Cli, GlobalArgs};

@@ -1,5 +1,4 @@
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
@@ -101,28 +100,12 @@ pub fn run(ctx: &Context, args: &HookArgs) -> anyhow::Result<Outcome> {
 
 /// The hooks directory git uses for this work tree.
 fn hooks_dir(cwd: &Path) -> anyhow::Result<PathBuf> {
-    let out = Command::new("git")
-        .args(["rev-parse", "--git-path", "hooks"])
-        .current_dir(cwd)
-        .output()
-        .map_err(|e| {
-            UserError::new(
-                format!("cannot run git: {e}"),
-                "install git and run this inside a repository",
-            )
-        })?;
-    if !out.status.success() {
-        return Err(UserError::new(
-            format!(
-                "{} is not inside a git repository: {}",
-                cwd.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-            "run `govkit hook install` from inside the repository",
-        )
-        .into());
-    }
-    let path = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    let out = crate::git::run(
+        cwd,
+        &["rev-parse", "--git-path", "hooks"],
+        "run `govkit hook install` from inside the repository",
+    )?;
+    let path = out.trim().to_owned();
     Ok(cwd.join(path))
 }
 

@@ -232,16 +232,19 @@ fn apply_fixes(ctx: &Context, linter: &Linter, roots: &[PathBuf]) -> anyhow::Res
 /// Keeps only findings on lines changed since `rev` (per `git diff`), plus
 /// everything in untracked files.
 fn keep_changed_lines(ctx: &Context, report: &mut Report, rev: &str) -> anyhow::Result<()> {
-    let top = PathBuf::from(git(&ctx.cwd, &["rev-parse", "--show-toplevel"])?.trim());
-    git(&top, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")]).map_err(|source| {
+    let top = PathBuf::from(
+        crate::git::run(&ctx.cwd, &["rev-parse", "--show-toplevel"], REV_HINT)?.trim(),
+    );
+    crate::git::run(&top, &["rev-parse", "--verify", "--quiet", &format!("{rev}^{{commit}}")], REV_HINT).map_err(|source| {
         UserError::new(
             format!("`{rev}` is not a commit in this repository ({source:#})"),
             "pass a branch, tag or commit that exists (in CI, fetch enough history, e.g. fetch-depth: 0)",
         )
     })?;
-    let diff = git(
+    let diff = crate::git::run(
         &top,
         &["diff", "--no-ext-diff", "--no-color", "-U0", rev, "--"],
+        REV_HINT,
     )?;
     let mut changed: std::collections::HashMap<PathBuf, Vec<(usize, usize)>> =
         std::collections::HashMap::new();
@@ -267,7 +270,11 @@ fn keep_changed_lines(ctx: &Context, report: &mut Report, rev: &str) -> anyhow::
             }
         }
     }
-    let untracked = git(&top, &["ls-files", "--others", "--exclude-standard", "-z"])?;
+    let untracked = crate::git::run(
+        &top,
+        &["ls-files", "--others", "--exclude-standard", "-z"],
+        REV_HINT,
+    )?;
     let untracked: std::collections::HashSet<PathBuf> = untracked
         .split('\0')
         .filter(|s| !s.is_empty())
@@ -411,9 +418,9 @@ fn lint_staged(
     linter: &Linter,
     cache: Option<&lints::Cache>,
 ) -> anyhow::Result<Report> {
-    let top = git(&ctx.cwd, &["rev-parse", "--show-toplevel"])?;
+    let top = crate::git::run(&ctx.cwd, &["rev-parse", "--show-toplevel"], STAGED_HINT)?;
     let top = PathBuf::from(top.trim());
-    let names = git(
+    let names = crate::git::run(
         &top,
         &[
             "diff",
@@ -424,6 +431,7 @@ fn lint_staged(
             "--",
             "*.rs",
         ],
+        STAGED_HINT,
     )?;
     let staged: Vec<&str> = names.split('\0').filter(|s| !s.is_empty()).collect();
     let blobs = read_index_blobs(&top, &staged)?;
@@ -451,27 +459,8 @@ fn lint_staged(
     finish(run)
 }
 
-fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .map_err(|e| {
-            UserError::new(format!("cannot run git: {e}"), "--staged needs git on PATH")
-        })?;
-    if !out.status.success() {
-        return Err(UserError::new(
-            format!(
-                "git {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ),
-            "--staged must run inside a git repository",
-        )
-        .into());
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
+const STAGED_HINT: &str = "--staged must run inside a git repository";
+const REV_HINT: &str = "--new-from-rev must run inside a git repository";
 
 fn read_index_blobs(top: &Path, paths: &[&str]) -> anyhow::Result<Vec<Vec<u8>>> {
     if paths.is_empty() {
