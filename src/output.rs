@@ -95,10 +95,24 @@ pub fn status(quiet: u8, message: &str) {
     if writeln!(stderr, "{message}").is_err() {}
 }
 
+/// What [`write_file`] does when `path` already exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// Replace it, keeping its permissions.
+    Replace,
+    /// Fail: never overwrite (e.g. a user's govkit.toml).
+    Keep,
+}
+
 /// Writes `bytes` to `path` through a temporary file in the same directory
-/// and a rename: readers see the old content or the new, never a half-written
-/// file.
-pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// and a rename: readers see the old content or the new, never a
+/// half-written file. `executable` sets mode 0755 (hooks).
+pub fn write_file(
+    path: &std::path::Path,
+    bytes: &[u8],
+    existing: Existing,
+    executable: bool,
+) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let dir = path
         .parent()
@@ -109,14 +123,43 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<
     tmp.write_all(bytes)
         .and_then(|()| tmp.as_file().sync_all())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    if let Ok(meta) = std::fs::metadata(path) {
+    let permissions = if executable {
+        executable_permissions()
+    } else {
         // Keep the replaced file's permissions.
-        std::fs::set_permissions(tmp.path(), meta.permissions())
-            .with_context(|| format!("cannot copy permissions of {}", path.display()))?;
+        std::fs::metadata(path).ok().map(|m| m.permissions())
+    };
+    if let Some(p) = permissions {
+        std::fs::set_permissions(tmp.path(), p)
+            .with_context(|| format!("cannot set permissions for {}", path.display()))?;
     }
-    tmp.persist(path)
-        .map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
+    let persisted = match existing {
+        Existing::Replace => tmp.persist(path),
+        Existing::Keep => tmp.persist_noclobber(path),
+    };
+    persisted.map_err(|e| anyhow::anyhow!("cannot write {}: {}", path.display(), e.error))?;
     Ok(())
+}
+
+#[cfg(unix)]
+#[expect(
+    clippy::unnecessary_wraps,
+    reason = "mirrors the non-unix variant, which has no execute bit to set"
+)]
+fn executable_permissions() -> Option<std::fs::Permissions> {
+    use std::os::unix::fs::PermissionsExt;
+    Some(std::fs::Permissions::from_mode(0o755))
+}
+
+/// Windows has no execute bit: git runs any hook file there.
+#[cfg(not(unix))]
+fn executable_permissions() -> Option<std::fs::Permissions> {
+    None
+}
+
+/// [`write_file`] replacing whatever is there.
+pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    write_file(path, bytes, Existing::Replace, false)
 }
 
 /// A progress bar on stderr for `len` items of long work; hidden unless

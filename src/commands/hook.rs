@@ -65,12 +65,12 @@ pub fn run(ctx: &Context, args: &HookArgs) -> anyhow::Result<Outcome> {
             std::fs::create_dir_all(&hooks)
                 .with_context(|| format!("cannot create {}", hooks.display()))?;
             let exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("govkit"));
-            let mut tmp = tempfile::NamedTempFile::new_in(&hooks)
-                .with_context(|| format!("cannot create a file in {}", hooks.display()))?;
-            std::io::Write::write_all(&mut tmp, script(&exe).as_bytes())?;
-            set_executable(tmp.path())?;
-            tmp.persist(&hook)
-                .map_err(|e| anyhow::anyhow!("cannot write {}: {}", hook.display(), e.error))?;
+            crate::output::write_file(
+                &hook,
+                script(&exe).as_bytes(),
+                crate::output::Existing::Replace,
+                true,
+            )?;
             crate::output::status(ctx.global.quiet, &format!("installed {}", hook.display()));
         }
         HookAction::Uninstall => {
@@ -107,16 +107,4 @@ fn hooks_dir(cwd: &Path) -> anyhow::Result<PathBuf> {
     )?;
     let path = out.trim().to_owned();
     Ok(cwd.join(path))
-}
-
-#[cfg(unix)]
-fn set_executable(path: &Path) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755))
-        .with_context(|| format!("cannot make {} executable", path.display()))
-}
-
-#[cfg(not(unix))]
-fn set_executable(_: &Path) -> anyhow::Result<()> {
-    Ok(())
 }

@@ -1,7 +1,5 @@
-use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::Context as _;
 use clap::Args;
 
 use crate::Context;
@@ -60,13 +58,12 @@ pub fn run(ctx: &Context, args: &InitArgs) -> anyhow::Result<Outcome> {
     // Write a temporary file beside the target and link it into place
     // without clobbering: a crash leaves no half-written govkit.toml, and a
     // file created meanwhile by someone else is not overwritten.
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir)
-        .with_context(|| format!("cannot create a file in {}", dir.display()))?;
-    tmp.write_all(STARTER.as_bytes())
-        .and_then(|()| tmp.as_file().sync_all())
-        .with_context(|| format!("cannot write {}", tmp.path().display()))?;
-    tmp.persist_noclobber(&target)
-        .map_err(|e| anyhow::anyhow!("cannot create {}: {}", target.display(), e.error))?;
+    crate::output::write_file(
+        &target,
+        STARTER.as_bytes(),
+        crate::output::Existing::Keep,
+        false,
+    )?;
     crate::output::status(
         ctx.global.quiet,
         &format!(
