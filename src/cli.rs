@@ -103,6 +103,9 @@ pub enum Command {
     Check(commands::check::CheckArgs),
     /// Check Rust code against the organisation's lint rules.
     Lint(commands::lint::LintArgs),
+    /// Verify vendored dependencies against Cargo.lock, every file checksum
+    /// and a signature.
+    Vendor(commands::vendor::VendorArgs),
     /// Write a commented starter govkit.toml in the current directory.
     Init(commands::init::InitArgs),
     /// Manage the git pre-commit hook that runs `govkit lint --staged`.

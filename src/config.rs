@@ -31,6 +31,8 @@ pub struct Config {
 pub struct Gates {
     /// `[lint]`: the lint gate.
     pub lint: Option<LintSection>,
+    /// `[vendor]`: the vendored-dependencies gate.
+    pub vendor: Option<VendorSection>,
 }
 
 impl Gates {
@@ -41,6 +43,9 @@ impl Gates {
         if self.lint.is_some() {
             out.push("lint");
         }
+        if self.vendor.is_some() {
+            out.push("vendor");
+        }
         out
     }
 
@@ -48,6 +53,9 @@ impl Gates {
     fn validate(&self) -> Result<(), RawError> {
         if let Some(lint) = &self.lint {
             lint.settings()?;
+        }
+        if let Some(vendor) = &self.vendor {
+            vendor.validate()?;
         }
         Ok(())
     }
@@ -185,6 +193,93 @@ fn check_glob(glob: &toml::Spanned<String>) -> Result<(), RawError> {
             span: Some(glob.span()),
             message: format!("invalid glob `{}`: {}", glob.get_ref(), e.kind()),
         })
+}
+
+/// `[vendor]`: where the vendor tree is and who must have signed it. Paths
+/// are relative to the configuration's directory.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct VendorSection {
+    /// The vendor directory (default: cargo's source replacement in
+    /// `.cargo/config.toml`, else `vendor`).
+    pub dir: Option<String>,
+    /// The lock file (default: `Cargo.lock`).
+    pub lockfile: Option<String>,
+    /// PEM public key: with `signature`, a keyed (cosign `--key`) signature;
+    /// with `bundle`, the key of a managed-key bundle.
+    pub public_key: Option<toml::Spanned<String>>,
+    /// Detached signature file over the manifest (base64 or DER).
+    pub signature: Option<toml::Spanned<String>>,
+    /// Sigstore bundle over the manifest.
+    pub bundle: Option<toml::Spanned<String>>,
+    /// Trusted root for bundles (default: the Sigstore public-good root
+    /// built into govkit).
+    pub trusted_root: Option<String>,
+    /// Signers a keyless bundle may come from.
+    #[serde(default)]
+    pub identities: Vec<IdentityEntry>,
+}
+
+/// One `[[vendor.identities]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityEntry {
+    /// The certificate's SAN: an email or a CI workflow URI, exact.
+    pub identity: toml::Spanned<String>,
+    /// The OIDC issuer URL, exact.
+    pub issuer: toml::Spanned<String>,
+}
+
+impl VendorSection {
+    /// Checks the combinations: a signature needs a key, a keyless bundle
+    /// needs identities.
+    fn validate(&self) -> Result<(), RawError> {
+        let bad = |span: Range<usize>, message: &str| RawError {
+            span: Some(span),
+            message: message.to_owned(),
+        };
+        if let Some(sig) = &self.signature {
+            if self.bundle.is_some() {
+                return Err(bad(
+                    sig.span(),
+                    "give `signature` (with `public-key`) or `bundle`, not both",
+                ));
+            }
+            if self.public_key.is_none() {
+                return Err(bad(
+                    sig.span(),
+                    "a `signature` needs the `public-key` that verifies it",
+                ));
+            }
+        }
+        if let Some(bundle) = &self.bundle
+            && self.public_key.is_none()
+            && self.identities.is_empty()
+        {
+            return Err(bad(
+                bundle.span(),
+                "a keyless `bundle` needs at least one [[vendor.identities]] entry (identity and issuer), or `public-key` for a managed-key bundle",
+            ));
+        }
+        if let Some(key) = &self.public_key
+            && self.signature.is_none()
+            && self.bundle.is_none()
+        {
+            return Err(bad(
+                key.span(),
+                "`public-key` needs a `signature` or a `bundle` to verify",
+            ));
+        }
+        for id in &self.identities {
+            if id.identity.get_ref().trim().is_empty() {
+                return Err(bad(id.identity.span(), "empty identity"));
+            }
+            if !id.issuer.get_ref().starts_with("https://") {
+                return Err(bad(id.issuer.span(), "an OIDC issuer is an https:// URL"));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A configuration file that could not be used: unreadable, not TOML, an

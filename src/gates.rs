@@ -10,6 +10,7 @@ use crate::config::Config;
 pub fn run(name: &str, ctx: &Context, config: &Config) -> anyhow::Result<Report> {
     match name {
         "lint" => crate::commands::lint::gate(ctx, config),
+        "vendor" => crate::commands::vendor::gate(ctx, config),
         other => Err(anyhow::anyhow!("unknown gate `{other}`")),
     }
 }

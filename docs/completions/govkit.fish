@@ -39,6 +39,7 @@ complete -c govkit -n "__fish_govkit_needs_command" -s h -l help -d 'Print help 
 complete -c govkit -n "__fish_govkit_needs_command" -s V -l version -d 'Print version'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "check" -d 'Run every gate configured in govkit.toml, in order: the CI step'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "lint" -d 'Check Rust code against the organisation\'s lint rules'
+complete -c govkit -n "__fish_govkit_needs_command" -f -a "vendor" -d 'Verify vendored dependencies against Cargo.lock, every file checksum and a signature'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "init" -d 'Write a commented starter govkit.toml in the current directory'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "hook" -d 'Manage the git pre-commit hook that runs `govkit lint --staged`'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -81,6 +82,102 @@ complete -c govkit -n "__fish_govkit_using_subcommand lint" -s q -l quiet -d 'Pr
 complete -c govkit -n "__fish_govkit_using_subcommand lint" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
 complete -c govkit -n "__fish_govkit_using_subcommand lint" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand lint" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -f -a "verify" -d 'Check the vendor tree against Cargo.lock and every file\'s sha256, and the signature over its manifest when one is given or configured'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -f -a "manifest" -d 'Print the canonical manifest of a verified tree: the bytes that are signed (every crate and the computed sha256 of every file)'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -f -a "sign" -d 'Verify the tree, then sign its manifest with an ECDSA P-256 key (cosign `sign-blob --key` compatible: base64 DER over SHA-256)'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -f -a "verify-blob" -d 'Verify a signature or sigstore bundle over any file, offline (like `cosign verify-blob`)'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l vendor-dir -d 'The vendor directory (default: `[vendor] dir`, else the directory source that `.cargo/config.toml` replaces crates-io with, else `vendor/` next to Cargo.lock)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l lockfile -d 'The lock file (default: `[vendor] lockfile`, else the workspace\'s Cargo.lock)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l key -d 'PEM public key: verifies --signature, or a managed-key --bundle' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l signature -d 'Detached signature (base64 as cosign writes it, or DER as openssl does)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l bundle -d 'Sigstore bundle (JSON) to verify offline' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l trusted-root -d 'Sigstore trusted root (`trusted_root.json`) for --bundle (default: the Sigstore public-good root built into govkit)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l identity -d 'Signer identity a keyless bundle must carry (certificate SAN, exact)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l issuer -d 'OIDC issuer of that identity (exact URL)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -l vendor-dir -d 'The vendor directory (default: `[vendor] dir`, else the directory source that `.cargo/config.toml` replaces crates-io with, else `vendor/` next to Cargo.lock)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -l lockfile -d 'The lock file (default: `[vendor] lockfile`, else the workspace\'s Cargo.lock)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -s o -l output -d 'Write the manifest to FILE instead of stdout' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -l vendor-dir -d 'The vendor directory (default: `[vendor] dir`, else the directory source that `.cargo/config.toml` replaces crates-io with, else `vendor/` next to Cargo.lock)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -l lockfile -d 'The lock file (default: `[vendor] lockfile`, else the workspace\'s Cargo.lock)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -l key -d 'PEM private key (PKCS#8 or SEC1, ECDSA P-256; mode 600 or stricter)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -s o -l output -d 'Write the signature to SIG instead of stdout' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -l key -d 'PEM public key: verifies --signature, or a managed-key --bundle' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -l signature -d 'Detached signature (base64 as cosign writes it, or DER as openssl does)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -l bundle -d 'Sigstore bundle (JSON) to verify offline' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -l trusted-root -d 'Sigstore trusted root (`trusted_root.json`) for --bundle (default: the Sigstore public-good root built into govkit)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -l identity -d 'Signer identity a keyless bundle must carry (certificate SAN, exact)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -l issuer -d 'OIDC issuer of that identity (exact URL)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Check the vendor tree against Cargo.lock and every file\'s sha256, and the signature over its manifest when one is given or configured'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from help" -f -a "manifest" -d 'Print the canonical manifest of a verified tree: the bytes that are signed (every crate and the computed sha256 of every file)'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from help" -f -a "sign" -d 'Verify the tree, then sign its manifest with an ECDSA P-256 key (cosign `sign-blob --key` compatible: base64 DER over SHA-256)'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from help" -f -a "verify-blob" -d 'Verify a signature or sigstore bundle over any file, offline (like `cosign verify-blob`)'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c govkit -n "__fish_govkit_using_subcommand init" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand init" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
@@ -166,12 +263,17 @@ complete -c govkit -n "__fish_govkit_using_subcommand man" -s q -l quiet -d 'Pri
 complete -c govkit -n "__fish_govkit_using_subcommand man" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
 complete -c govkit -n "__fish_govkit_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand man" -s V -l version -d 'Print version'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "check" -d 'Run every gate configured in govkit.toml, in order: the CI step'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "lint" -d 'Check Rust code against the organisation\'s lint rules'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "init" -d 'Write a commented starter govkit.toml in the current directory'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "hook" -d 'Manage the git pre-commit hook that runs `govkit lint --staged`'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "man" -d 'Print govkit\'s man page (roff) to stdout'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint init hook completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "check" -d 'Run every gate configured in govkit.toml, in order: the CI step'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "lint" -d 'Check Rust code against the organisation\'s lint rules'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "vendor" -d 'Verify vendored dependencies against Cargo.lock, every file checksum and a signature'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "init" -d 'Write a commented starter govkit.toml in the current directory'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "hook" -d 'Manage the git pre-commit hook that runs `govkit lint --staged`'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "man" -d 'Print govkit\'s man page (roff) to stdout'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from vendor" -f -a "verify" -d 'Check the vendor tree against Cargo.lock and every file\'s sha256, and the signature over its manifest when one is given or configured'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from vendor" -f -a "manifest" -d 'Print the canonical manifest of a verified tree: the bytes that are signed (every crate and the computed sha256 of every file)'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from vendor" -f -a "sign" -d 'Verify the tree, then sign its manifest with an ECDSA P-256 key (cosign `sign-blob --key` compatible: base64 DER over SHA-256)'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from vendor" -f -a "verify-blob" -d 'Verify a signature or sigstore bundle over any file, offline (like `cosign verify-blob`)'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "install" -d 'Write the pre-commit hook into this repository\'s hooks directory (honours core.hooksPath and worktrees)'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "uninstall" -d 'Remove the pre-commit hook, if govkit wrote it'

@@ -9,6 +9,7 @@ mod check;
 mod config;
 mod lint;
 mod setup;
+mod vendor;
 
 use std::path::Path;
 use std::process::{Command, Output};

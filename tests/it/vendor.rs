@@ -1,0 +1,814 @@
+//! `govkit vendor` on real `cargo vendor` trees.
+//!
+//! Each test vendors a scratch project with `cargo vendor`: two registry
+//! crates that govkit itself depends on (so they are in the local cargo
+//! cache and no network is needed) and one git dependency from a local
+//! repository. Then it tampers with the tree the way an attacker or a
+//! careless edit would.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::{code, govkit, stderr, stdout};
+
+/// A vendored scratch project: `dir/Cargo.lock`, `dir/vendor/{gitdep,hex,itoa}`.
+struct Vendored {
+    dir: tempfile::TempDir,
+}
+
+impl Vendored {
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+    fn vendor(&self, rel: &str) -> PathBuf {
+        self.path().join("vendor").join(rel)
+    }
+}
+
+/// The version govkit's own Cargo.lock has for `name` (so it is cached).
+fn locked_version(name: &str) -> String {
+    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.lock"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let needle = format!("name = \"{name}\"\nversion = \"");
+    let at = lock
+        .find(&needle)
+        .unwrap_or_else(|| panic!("{name} not in Cargo.lock"))
+        + needle.len();
+    lock[at..].split('"').next().unwrap_or_default().to_owned()
+}
+
+fn run(dir: &Path, program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.com")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.com")
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn write(path: &Path, text: &str) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+fn vendored() -> Vendored {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = dir.path();
+    // A git dependency in a local repository.
+    let git = root.join("gitdep");
+    write(
+        &git.join("Cargo.toml"),
+        "[package]\nname = \"gitdep\"\nversion = \"0.2.0\"\nedition = \"2021\"\n",
+    );
+    write(&git.join("src/lib.rs"), "pub fn f() {}\n");
+    run(&git, "git", &["init", "-q"]);
+    run(&git, "git", &["add", "."]);
+    run(&git, "git", &["commit", "-qm", "init"]);
+    let rev = run(&git, "git", &["rev-parse", "HEAD"]);
+
+    let app = root.join("app");
+    let (itoa, hex) = (locked_version("itoa"), locked_version("hex"));
+    write(
+        &app.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nitoa = \"={itoa}\"\nhex = \"={hex}\"\n"
+        ),
+    );
+    write(&app.join("src/lib.rs"), "");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    // Registry crates resolve from the local cache; the git package is
+    // added to the lock by hand (cargo --offline refuses to fetch even a
+    // local git repository) and `cargo vendor --locked` checks it.
+    run(&app, &cargo, &["generate-lockfile", "--offline"]);
+    let mut lock = std::fs::read_to_string(app.join("Cargo.lock")).unwrap_or_default();
+    lock = lock.replace(
+        "name = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n",
+        "name = \"app\"\nversion = \"0.1.0\"\ndependencies = [\n \"gitdep\",\n",
+    );
+    let url = format!("file://{}", git.display());
+    lock = format!(
+        "{lock}\n[[package]]\nname = \"gitdep\"\nversion = \"0.2.0\"\nsource = \"git+{url}#{}\"\n",
+        rev.trim()
+    );
+    write(&app.join("Cargo.lock"), &lock);
+    let mut manifest = std::fs::read_to_string(app.join("Cargo.toml")).unwrap_or_default();
+    manifest = format!("{manifest}gitdep = {{ git = \"{url}\" }}\n");
+    write(&app.join("Cargo.toml"), &manifest);
+    run(&app, &cargo, &["vendor", "--locked", "--quiet"]);
+
+    // Move the app to the tempdir root so paths are short.
+    for entry in ["Cargo.toml", "Cargo.lock", "src", "vendor"] {
+        std::fs::rename(app.join(entry), root.join(entry)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    Vendored { dir }
+}
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(out))
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", stdout(out), stderr(out)))
+}
+
+/// `(kind, path)` of every problem.
+fn problems(v: &Value) -> BTreeSet<(String, String)> {
+    v["problems"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no problems array: {v}"))
+        .iter()
+        .map(|p| {
+            (
+                p["kind"].as_str().unwrap_or_default().to_owned(),
+                p["path"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn set(items: &[(&str, &str)]) -> BTreeSet<(String, String)> {
+    items
+        .iter()
+        .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+        .collect()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let out = Command::new("sha256sum")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .map(|mut stdin| stdin.write_all(bytes))
+                .transpose()?;
+            child.wait_with_output()
+        })
+        .unwrap_or_else(|e| panic!("sha256sum: {e}"));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn edit_checksums(v: &Vendored, krate: &str, f: impl FnOnce(&mut Value)) {
+    let path = v.vendor(krate).join(".cargo-checksum.json");
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    f(&mut doc);
+    write(&path, &doc.to_string());
+}
+
+#[test]
+fn a_clean_cargo_vendor_tree_passes() {
+    let v = vendored();
+    let out = govkit(v.path(), &["vendor", "verify", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["ok"], true);
+    assert_eq!(doc["crates"], 3);
+    assert!(doc["files"].as_u64().unwrap_or(0) > 10, "{doc}");
+    assert_eq!(doc["problems"], Value::Array(vec![]));
+
+    let out = govkit(v.path(), &["vendor", "verify"]);
+    assert_eq!(code(&out), 0);
+    assert!(
+        stdout(&out).contains("vendor: ok: 3 crates"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn every_tampering_is_reported_in_one_run() {
+    let v = vendored();
+    let itoa = format!("itoa@{}", locked_version("itoa"));
+    // Edited file, added file, deleted file.
+    let lib = v.vendor("itoa/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap_or_default();
+    write(&lib, &format!("{text}\n// injected\n"));
+    write(&v.vendor("itoa/src/extra.rs"), "pub fn x() {}\n");
+    std::fs::remove_file(v.vendor("hex/README.md")).unwrap_or_else(|e| panic!("{e}"));
+    // A symlink pointing outside the tree, and a FIFO (never opened: a read
+    // would block forever).
+    std::os::unix::fs::symlink("/etc/passwd", v.vendor("hex/src/passwd"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let fifo = v.vendor("hex/fifo");
+    run(v.path(), "mkfifo", &[&fifo.to_string_lossy()]);
+    // A listed path escaping the crate, and a changed package checksum.
+    edit_checksums(&v, "gitdep", |d| {
+        d["files"]["../../../etc/passwd"] = Value::String("0".repeat(64));
+    });
+    edit_checksums(&v, "hex", |d| d["package"] = Value::String("1".repeat(64)));
+    // A crate that is not in the lock, and a directory cargo ignores.
+    run(
+        v.path(),
+        "cp",
+        &["-r", "vendor/gitdep", "vendor/gitdep-copy"],
+    );
+    let copy = v.vendor("gitdep-copy/Cargo.toml");
+    let text = std::fs::read_to_string(&copy).unwrap_or_default();
+    write(
+        &copy,
+        &text.replace("name = \"gitdep\"", "name = \"intruder\""),
+    );
+    let sum = sha256_hex(&std::fs::read(&copy).unwrap_or_default());
+    edit_checksums(&v, "gitdep-copy", |d| {
+        d["files"]["Cargo.toml"] = Value::String(sum);
+        d["files"]
+            .as_object_mut()
+            .map(|m| m.remove("../../../etc/passwd"));
+    });
+    std::fs::create_dir(v.vendor("leftover")).unwrap_or_else(|e| panic!("{e}"));
+
+    let out = govkit(v.path(), &["vendor", "verify", "--format", "json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["ok"], false);
+    assert_eq!(
+        problems(&doc),
+        set(&[
+            ("file-checksum-mismatch", "vendor/itoa/src/lib.rs"),
+            ("unlisted-file", "vendor/itoa/src/extra.rs"),
+            ("missing-file", "vendor/hex/README.md"),
+            ("symlink", "vendor/hex/src/passwd"),
+            ("special-file", "vendor/hex/fifo"),
+            ("unsafe-path", "vendor/gitdep/../../../etc/passwd"),
+            (
+                "package-checksum-mismatch",
+                "vendor/hex/.cargo-checksum.json"
+            ),
+            ("unlisted-crate", "vendor/gitdep-copy"),
+            ("stray-directory", "vendor/leftover"),
+        ])
+    );
+    let mismatch = doc["problems"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["kind"] == "file-checksum-mismatch"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(mismatch["crate"], itoa.as_str());
+    assert!(
+        mismatch["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("sha256 is "),
+        "{mismatch}"
+    );
+    // The stray directory alone is a warning.
+    let warnings = doc["summary"]["warnings"].as_u64();
+    assert_eq!(warnings, Some(1));
+}
+
+#[test]
+fn crates_are_matched_by_manifest_not_directory_name() {
+    let v = vendored();
+    // cargo names a second version `name-version`; a rename changes nothing.
+    std::fs::rename(v.vendor("hex"), v.vendor("hex-renamed")).unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit(v.path(), &["vendor", "verify", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+
+    // A missing crate, and a version that differs from the lock's.
+    std::fs::remove_dir_all(v.vendor("gitdep")).unwrap_or_else(|e| panic!("{e}"));
+    let manifest = v.vendor("itoa/Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).unwrap_or_default();
+    let version = locked_version("itoa");
+    write(
+        &manifest,
+        &text.replace(&format!("version = \"{version}\""), "version = \"99.0.0\""),
+    );
+    let sum = sha256_hex(&std::fs::read(&manifest).unwrap_or_default());
+    edit_checksums(&v, "itoa", |d| {
+        d["files"]["Cargo.toml"] = Value::String(sum);
+    });
+    let out = govkit(v.path(), &["vendor", "verify", "--format", "json"]);
+    assert_eq!(code(&out), 1);
+    let doc = json(&out);
+    assert_eq!(
+        problems(&doc),
+        set(&[
+            ("missing-crate", "Cargo.lock"),
+            ("version-mismatch", "vendor/itoa"),
+        ])
+    );
+}
+
+#[test]
+fn unreadable_inputs_are_exit_2_naming_the_file() {
+    let v = vendored();
+    write(&v.vendor("itoa/.cargo-checksum.json"), "{\"files\": {");
+    let out = govkit(v.path(), &["vendor", "verify", "--format", "json"]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(stdout(&out), "", "no partial output");
+    assert!(
+        stderr(&out).contains("vendor/itoa/.cargo-checksum.json"),
+        "{}",
+        stderr(&out)
+    );
+
+    let v = vendored();
+    edit_checksums(&v, "itoa", |d| {
+        d["files"]["src/lib.rs"] = Value::String("not-a-digest".into());
+    });
+    let out = govkit(v.path(), &["vendor", "verify"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("files.\"src/lib.rs\": `not-a-digest` is not a sha256 hex digest"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = govkit(v.path(), &["vendor", "verify", "--vendor-dir", "nope"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("error: nope: not found"),
+        "{}",
+        stderr(&out)
+    );
+
+    write(
+        &v.path().join("Cargo.lock"),
+        "[[package]]\nname = \"a\"\nversion = 3\n",
+    );
+    let out = govkit(v.path(), &["vendor", "verify"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("error: Cargo.lock: line 3, column 11"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_vendor_dir_comes_from_cargo_source_replacement() {
+    let v = vendored();
+    std::fs::create_dir(v.path().join("third_party")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(v.vendor(""), v.path().join("third_party/crates"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    write(
+        &v.path().join(".cargo/config.toml"),
+        "[source.crates-io]\nreplace-with = \"vendored-sources\"\n\n[source.vendored-sources]\ndirectory = \"third_party/crates\"\n",
+    );
+    // From a subdirectory, as a developer would run it.
+    let out = govkit(
+        &v.path().join("src"),
+        &["vendor", "verify", "--format", "json"],
+    );
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        json(&out)["vendor_dir"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("third_party/crates"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+fn openssl(dir: &Path, args: &[&str]) {
+    run(dir, "openssl", args);
+}
+
+/// An ECDSA P-256 key pair made by openssl: `key.pem` (SEC1, mode 600),
+/// `key8.pem` (PKCS#8, mode 600), `pub.pem`.
+fn keys(dir: &Path) {
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "key.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "pkcs8", "-topk8", "-nocrypt", "-in", "key.pem", "-out", "key8.pem",
+        ],
+    );
+    openssl(dir, &["ec", "-in", "key.pem", "-pubout", "-out", "pub.pem"]);
+    for k in ["key.pem", "key8.pem"] {
+        std::fs::set_permissions(dir.join(k), std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+}
+
+#[test]
+#[expect(clippy::too_many_lines, reason = "one scenario, step by step")]
+fn keyed_signatures_interoperate_with_openssl_both_ways() {
+    let v = vendored();
+    let dir = v.path();
+    keys(dir);
+    // govkit signs (PKCS#8 key), openssl verifies the manifest.
+    let out = govkit(
+        dir,
+        &[
+            "vendor", "sign", "--key", "key8.pem", "--output", "tree.sig",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let out = govkit(dir, &["vendor", "manifest", "--output", "manifest.txt"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let manifest = std::fs::read_to_string(dir.join("manifest.txt")).unwrap_or_default();
+    assert!(manifest.starts_with("govkit-vendor-manifest 1\ncrate gitdep 0.2.0 git+file://"));
+    run(dir, "sh", &["-c", "base64 -d tree.sig > tree.der"]);
+    openssl(
+        dir,
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            "pub.pem",
+            "-signature",
+            "tree.der",
+            "manifest.txt",
+        ],
+    );
+    let out = govkit(
+        dir,
+        &[
+            "vendor",
+            "verify",
+            "--key",
+            "pub.pem",
+            "--signature",
+            "tree.sig",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert_eq!(json(&out)["signature"]["verified"], true);
+
+    // openssl signs (SEC1 key, raw DER), govkit verifies tree and blob.
+    openssl(
+        dir,
+        &[
+            "dgst",
+            "-sha256",
+            "-sign",
+            "key.pem",
+            "-out",
+            "openssl.der",
+            "manifest.txt",
+        ],
+    );
+    let out = govkit(
+        dir,
+        &[
+            "vendor",
+            "verify",
+            "--key",
+            "pub.pem",
+            "--signature",
+            "openssl.der",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let out = govkit(
+        dir,
+        &[
+            "vendor",
+            "verify-blob",
+            "manifest.txt",
+            "--key",
+            "pub.pem",
+            "--signature",
+            "openssl.der",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+
+    // Another key: fails.
+    openssl(
+        dir,
+        &[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "other.pem",
+        ],
+    );
+    openssl(
+        dir,
+        &["ec", "-in", "other.pem", "-pubout", "-out", "other.pub"],
+    );
+    let out = govkit(
+        dir,
+        &[
+            "vendor",
+            "verify",
+            "--key",
+            "other.pub",
+            "--signature",
+            "tree.sig",
+        ],
+    );
+    assert_eq!(code(&out), 1);
+    assert!(
+        stdout(&out).contains("does not verify with key other.pub"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn a_file_rewritten_with_its_checksum_passes_unsigned_but_fails_signed() {
+    let v = vendored();
+    let dir = v.path();
+    keys(dir);
+    let out = govkit(
+        dir,
+        &["vendor", "sign", "--key", "key.pem", "-o", "tree.sig"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+
+    let lib = v.vendor("hex/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap_or_default();
+    write(&lib, &format!("{text}\npub fn backdoor() {{}}\n"));
+    let sum = sha256_hex(&std::fs::read(&lib).unwrap_or_default());
+    edit_checksums(&v, "hex", |d| d["files"]["src/lib.rs"] = Value::String(sum));
+
+    let out = govkit(dir, &["vendor", "verify"]);
+    assert_eq!(code(&out), 0, "cargo's own checks pass: {}", stdout(&out));
+    let out = govkit(
+        dir,
+        &[
+            "vendor",
+            "verify",
+            "--key",
+            "pub.pem",
+            "--signature",
+            "tree.sig",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&out), 1);
+    let doc = json(&out);
+    assert_eq!(problems(&doc), set(&[("signature", "vendor")]));
+    assert_eq!(doc["signature"]["verified"], false);
+}
+
+#[test]
+fn private_keys_must_be_private_and_well_formed() {
+    let v = vendored();
+    let dir = v.path();
+    keys(dir);
+    std::fs::set_permissions(dir.join("key.pem"), std::fs::Permissions::from_mode(0o644))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit(dir, &["vendor", "sign", "--key", "key.pem"]);
+    assert_eq!(code(&out), 2);
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("mode 644"), "{}", stderr(&out));
+
+    let out = govkit(dir, &["vendor", "sign", "--key", "pub.pem"]);
+    assert_eq!(code(&out), 2);
+    std::fs::set_permissions(dir.join("pub.pem"), std::fs::Permissions::from_mode(0o600))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit(dir, &["vendor", "sign", "--key", "pub.pem"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("found `PUBLIC KEY`"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::set_permissions(dir.join("key.pem"), std::fs::Permissions::from_mode(0o600))
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    // A tree with problems is never signed.
+    std::fs::remove_file(v.vendor("itoa/Cargo.toml.orig")).unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit(
+        dir,
+        &["vendor", "sign", "--key", "key.pem", "-o", "tree.sig"],
+    );
+    assert_eq!(code(&out), 1);
+    assert!(!dir.join("tree.sig").exists());
+    assert!(stderr(&out).contains("missing-file"), "{}", stderr(&out));
+}
+
+#[test]
+fn check_runs_the_vendor_gate_from_config() {
+    let v = vendored();
+    let dir = v.path();
+    keys(dir);
+    let out = govkit(
+        dir,
+        &["vendor", "sign", "--key", "key.pem", "-o", "vendor.sig"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    write(
+        &dir.join("govkit.toml"),
+        "[vendor]\npublic-key = \"pub.pem\"\nsignature = \"vendor.sig\"\n",
+    );
+    let out = govkit(dir, &["check"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("vendor"), "{}", stdout(&out));
+
+    write(&v.vendor("itoa/src/extra.rs"), "");
+    let out = govkit(dir, &["check", "--format", "json"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+
+    write(
+        &dir.join("govkit.toml"),
+        "[vendor]\nsignature = \"vendor.sig\"\n",
+    );
+    let out = govkit(dir, &["check"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("govkit.toml:2:13: a `signature` needs the `public-key`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// The sigstore-verify crate ships real bundles and trusted roots in
+/// `test_data/`; find it through cargo metadata.
+fn sigstore_test_data() -> PathBuf {
+    let out = Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap_or_else(|e| panic!("cargo metadata: {e}"));
+    let meta: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let manifest = meta["packages"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "sigstore-verify"))
+        .and_then(|p| p["manifest_path"].as_str())
+        .unwrap_or_else(|| panic!("sigstore-verify not in cargo metadata"));
+    Path::new(manifest).with_file_name("test_data")
+}
+
+const BLOB_IDENTITY: &str = "w.vollprecht@gmail.com";
+const BLOB_ISSUER: &str = "https://github.com/login/oauth";
+
+fn verify_bundle(
+    dir: &Path,
+    artifact: &Path,
+    bundle: &Path,
+    id: &str,
+    issuer: &str,
+) -> (i32, String) {
+    let artifact = artifact.to_string_lossy();
+    let bundle = bundle.to_string_lossy();
+    let out = govkit(
+        dir,
+        &[
+            "vendor",
+            "verify-blob",
+            &artifact,
+            "--bundle",
+            &bundle,
+            "--identity",
+            id,
+            "--issuer",
+            issuer,
+            "--format",
+            "json",
+        ],
+    );
+    let doc = json(&out);
+    (
+        code(&out),
+        doc["signature"]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    )
+}
+
+#[test]
+fn keyless_bundles_verify_offline_and_each_failure_says_why() {
+    let data = sigstore_test_data();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let artifact = data.join("bundles/cosign-v3-blob.txt");
+    let bundle = data.join("bundles/cosign-v3-blob.sigstore.json");
+
+    let (c, detail) = verify_bundle(dir.path(), &artifact, &bundle, BLOB_IDENTITY, BLOB_ISSUER);
+    assert_eq!(c, 0, "{detail}");
+    assert!(
+        detail.contains("signed by w.vollprecht@gmail.com"),
+        "{detail}"
+    );
+
+    let (c, detail) = verify_bundle(
+        dir.path(),
+        &artifact,
+        &bundle,
+        "mallory@example.com",
+        BLOB_ISSUER,
+    );
+    assert_eq!(c, 1);
+    assert!(detail.contains("wrong identity"), "{detail}");
+
+    let (c, detail) = verify_bundle(
+        dir.path(),
+        &artifact,
+        &bundle,
+        BLOB_IDENTITY,
+        "https://accounts.google.com",
+    );
+    assert_eq!(c, 1);
+    assert!(detail.contains("wrong issuer"), "{detail}");
+
+    let tampered = dir.path().join("artifact.txt");
+    let mut bytes = std::fs::read(&artifact).unwrap_or_default();
+    bytes.push(b'!');
+    std::fs::write(&tampered, bytes).unwrap_or_else(|e| panic!("{e}"));
+    let (c, detail) = verify_bundle(dir.path(), &tampered, &bundle, BLOB_IDENTITY, BLOB_ISSUER);
+    assert_eq!(c, 1);
+    assert!(
+        detail.contains("does not describe this content"),
+        "{detail}"
+    );
+
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&bundle).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let entry = "/verificationMaterial/tlogEntries/0";
+    // Inclusion proof: replace the first sibling hash.
+    let mut proof = doc.clone();
+    let hashes = proof
+        .pointer_mut(&format!("{entry}/inclusionProof/hashes/0"))
+        .unwrap_or_else(|| panic!("bundle has no inclusion proof"));
+    *hashes = Value::String("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=".into());
+    // SET: flip the signed entry timestamp, and nothing else.
+    let mut set = doc.clone();
+    let promise = set
+        .pointer_mut(&format!("{entry}/inclusionPromise/signedEntryTimestamp"))
+        .unwrap_or_else(|| panic!("bundle has no SET"));
+    let sig = promise.as_str().unwrap_or_default().to_owned();
+    let flipped = if sig.starts_with('M') {
+        sig.replacen('M', "N", 1)
+    } else {
+        format!("M{}", &sig[1..])
+    };
+    *promise = Value::String(flipped);
+    for (name, tampered, expect) in [
+        ("proof.json", proof, "invalid inclusion proof"),
+        (
+            "set.json",
+            set,
+            "invalid inclusion promise: SET verification failed",
+        ),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, tampered.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        let (c, detail) = verify_bundle(dir.path(), &artifact, &path, BLOB_IDENTITY, BLOB_ISSUER);
+        assert_eq!(c, 1, "{name}: {detail}");
+        assert!(detail.contains(expect), "{name}: {detail}");
+    }
+}
+
+#[test]
+fn managed_key_bundles_verify_with_their_key() {
+    let data = sigstore_test_data().join("managed-key");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let run_with = |key: &Path| {
+        govkit(
+            dir.path(),
+            &[
+                "vendor",
+                "verify-blob",
+                &data.join("artifact.txt").to_string_lossy(),
+                "--bundle",
+                &data.join("bundle.sigstore.json").to_string_lossy(),
+                "--key",
+                &key.to_string_lossy(),
+            ],
+        )
+    };
+    let out = run_with(&data.join("key.pub"));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+
+    keys(dir.path());
+    let out = run_with(&dir.path().join("pub.pem"));
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("signature invalid"),
+        "{}",
+        stdout(&out)
+    );
+}

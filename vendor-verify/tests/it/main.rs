@@ -1,0 +1,1 @@
+//! Integration tests of vendor-verify on real `cargo vendor` trees.
