@@ -11,6 +11,7 @@ use std::io::Read;
 use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
 use serde::Deserialize;
 
 use crate::lockfile::{is_sha256_hex, toml_message};
@@ -55,67 +56,87 @@ pub(crate) fn scan(vendor: &Path, problems: &mut Vec<Problem>) -> Result<Vec<Sca
         });
     }
     let mut entries = read_dir_sorted(vendor)?;
-    entries.retain(|(name, _)| !name.starts_with('.'));
+    entries.retain(|(name, _, _)| !name.starts_with('.'));
+    // Crates are independent: walk and parse them in parallel, then merge
+    // in directory order so the result does not depend on scheduling.
+    let scanned: Vec<Result<EntryScan, Error>> = entries
+        .par_iter()
+        .map(|(name, path, ft)| {
+            let mut found = Vec::new();
+            let krate = scan_entry(name, path, *ft, &mut found)?;
+            Ok((krate, found))
+        })
+        .collect();
     let mut crates = Vec::new();
-    for (name, path) in entries {
-        let ft = fs::symlink_metadata(&path)
-            .map_err(|e| Error::read(&path, &e))?
-            .file_type();
-        if ft.is_symlink() {
-            problems.push(problem(Kind::Symlink, None, &name, link_detail(&path)));
-            continue;
-        }
-        if !ft.is_dir() {
-            // cargo ignores loose files here (READMEs, notes).
-            if !ft.is_file() {
-                problems.push(problem(Kind::SpecialFile, None, &name, special(ft)));
-            }
-            continue;
-        }
-        let manifest = path.join("Cargo.toml");
-        let manifest_type = fs::symlink_metadata(&manifest).ok().map(|m| m.file_type());
-        if manifest_type.is_none() {
-            problems.push(problem(
-                Kind::StrayDirectory,
-                None,
-                &name,
-                "directory has no Cargo.toml; cargo ignores it".to_owned(),
-            ));
-            continue;
-        }
-        let first_problem = problems.len();
-        let mut scanned = scan_crate(&path, &name, problems)?;
-        if !scanned.files.iter().any(|f| f == "Cargo.toml") {
-            // A symlinked or special Cargo.toml: already reported, and we
-            // never read through it.
-            continue;
-        }
-        let text = read_text(&manifest)?;
-        let (pkg_name, version) = package_id(&text).map_err(|message| Error::Parse {
-            path: manifest.clone(),
-            message,
-        })?;
-        scanned.name = pkg_name;
-        scanned.version = version;
-        let id = format!("{}@{}", scanned.name, scanned.version);
-        for p in &mut problems[first_problem..] {
-            p.krate.get_or_insert_with(|| id.clone());
-        }
-        let checksum_path = path.join(CHECKSUM_FILE);
-        if scanned.files.iter().any(|f| f == CHECKSUM_FILE) {
-            scanned.checksums = Some(read_checksums(&checksum_path)?);
-        } else {
-            problems.push(problem(
-                Kind::MissingChecksumFile,
-                Some(format!("{}@{}", scanned.name, scanned.version)),
-                &format!("{name}/{CHECKSUM_FILE}"),
-                "cargo refuses a vendored crate without it".to_owned(),
-            ));
-        }
-        scanned.files.retain(|f| f != CHECKSUM_FILE);
-        crates.push(scanned);
+    for result in scanned {
+        let (krate, found) = result?;
+        problems.extend(found);
+        crates.extend(krate);
     }
     Ok(crates)
+}
+
+/// What one entry of the vendor directory held, and its problems.
+type EntryScan = (Option<ScannedCrate>, Vec<Problem>);
+
+/// One entry of the vendor directory: a crate, or a problem, or nothing
+/// (loose files, which cargo ignores).
+fn scan_entry(
+    name: &str,
+    path: &Path,
+    ft: fs::FileType,
+    problems: &mut Vec<Problem>,
+) -> Result<Option<ScannedCrate>, Error> {
+    if ft.is_symlink() {
+        problems.push(problem(Kind::Symlink, None, name, link_detail(path)));
+        return Ok(None);
+    }
+    if !ft.is_dir() {
+        // cargo ignores loose files here (READMEs, notes).
+        if !ft.is_file() {
+            problems.push(problem(Kind::SpecialFile, None, name, special(ft)));
+        }
+        return Ok(None);
+    }
+    let manifest = path.join("Cargo.toml");
+    if fs::symlink_metadata(&manifest).is_err() {
+        problems.push(problem(
+            Kind::StrayDirectory,
+            None,
+            name,
+            "directory has no Cargo.toml; cargo ignores it".to_owned(),
+        ));
+        return Ok(None);
+    }
+    let mut scanned = scan_crate(path, name, problems)?;
+    if !scanned.files.iter().any(|f| f == "Cargo.toml") {
+        // A symlinked or special Cargo.toml: already reported, and we
+        // never read through it.
+        return Ok(None);
+    }
+    let text = read_text(&manifest)?;
+    let (pkg_name, version) = package_id(&text).map_err(|message| Error::Parse {
+        path: manifest.clone(),
+        message,
+    })?;
+    scanned.name = pkg_name;
+    scanned.version = version;
+    let id = format!("{}@{}", scanned.name, scanned.version);
+    for p in problems.iter_mut() {
+        p.krate.get_or_insert_with(|| id.clone());
+    }
+    if scanned.files.iter().any(|f| f == CHECKSUM_FILE) {
+        scanned.checksums = Some(read_checksums(&path.join(CHECKSUM_FILE))?);
+    } else {
+        problems.push(problem(
+            Kind::MissingChecksumFile,
+            Some(id),
+            &format!("{name}/{CHECKSUM_FILE}"),
+            "cargo refuses a vendored crate without it".to_owned(),
+        ));
+    }
+    scanned.files.retain(|f| f != CHECKSUM_FILE);
+    Ok(Some(scanned))
 }
 
 fn scan_crate(
@@ -127,15 +148,12 @@ fn scan_crate(
     // (absolute dir, relative prefix)
     let mut stack = vec![(dir.to_path_buf(), String::new())];
     while let Some((abs, rel)) = stack.pop() {
-        for (name, path) in read_dir_sorted(&abs)? {
+        for (name, path, ft) in read_dir_sorted(&abs)? {
             let rel_path = if rel.is_empty() {
                 name.clone()
             } else {
                 format!("{rel}/{name}")
             };
-            let ft = fs::symlink_metadata(&path)
-                .map_err(|e| Error::read(&path, &e))?
-                .file_type();
             let shown = format!("{dir_name}/{rel_path}");
             if ft.is_symlink() {
                 problems.push(problem(Kind::Symlink, None, &shown, link_detail(&path)));
@@ -161,16 +179,18 @@ fn scan_crate(
 /// Entries of `dir` sorted by name. A name that is not UTF-8 is kept in
 /// lossy form: it can never match a checksum entry, so it shows up as
 /// unlisted rather than vanishing.
-fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, PathBuf)>, Error> {
+///
+/// The file type is the directory entry's (`d_type`, never following a
+/// symlink; `lstat` only where the file system does not fill it in).
+fn read_dir_sorted(dir: &Path) -> Result<Vec<(String, PathBuf, fs::FileType)>, Error> {
     let mut out = Vec::new();
     for entry in fs::read_dir(dir).map_err(|e| Error::read(dir, &e))? {
         let entry = entry.map_err(|e| Error::read(dir, &e))?;
-        out.push((
-            entry.file_name().to_string_lossy().into_owned(),
-            entry.path(),
-        ));
+        let path = entry.path();
+        let ft = entry.file_type().map_err(|e| Error::read(&path, &e))?;
+        out.push((entry.file_name().to_string_lossy().into_owned(), path, ft));
     }
-    out.sort();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 
