@@ -106,6 +106,9 @@ pub enum Command {
     /// Verify vendored dependencies against Cargo.lock, every file checksum
     /// and a signature.
     Vendor(commands::vendor::VendorArgs),
+    /// NUMA topology, where a process's threads and memory live, and
+    /// pinning them to their node.
+    Numa(commands::numa::NumaArgs),
     /// Write a commented starter govkit.toml in the current directory.
     Init(commands::init::InitArgs),
     /// Manage the git pre-commit hook that runs `govkit lint --staged`.

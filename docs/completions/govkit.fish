@@ -40,6 +40,7 @@ complete -c govkit -n "__fish_govkit_needs_command" -s V -l version -d 'Print ve
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "check" -d 'Run every gate configured in govkit.toml, in order: the CI step'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "lint" -d 'Check Rust code against the organisation\'s lint rules'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "vendor" -d 'Verify vendored dependencies against Cargo.lock, every file checksum and a signature'
+complete -c govkit -n "__fish_govkit_needs_command" -f -a "numa" -d 'NUMA topology, where a process\'s threads and memory live, and pinning them to their node'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "init" -d 'Write a commented starter govkit.toml in the current directory'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "hook" -d 'Manage the git pre-commit hook that runs `govkit lint --staged`'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "completions" -d 'Print a shell completion script'
@@ -178,6 +179,124 @@ complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_su
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from help" -f -a "sign" -d 'Verify the tree, then sign its manifest with an ECDSA P-256 key (cosign `sign-blob --key` compatible: base64 DER over SHA-256)'
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from help" -f -a "verify-blob" -d 'Verify a signature or sigstore bundle over any file, offline (like `cosign verify-blob`)'
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -f -a "topology" -d 'The host\'s nodes: CPUs, memory, distances, packages and SMT'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -f -a "inspect" -d 'Where each thread of PID runs, its allowed CPUs and cpuset, and the process\'s memory per node, with a locality score'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -f -a "plan" -d 'Which node PID\'s threads should run on, and why'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -f -a "apply" -d 'Pin PID\'s threads to the planned node (never outside their cpuset), recording the old affinities so `revert` can restore them'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -f -a "revert" -d 'Restore the affinities `apply` changed'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -f -a "exec" -d 'Run a command on one node\'s CPUs (and memory with --membind), like `numactl --cpunodebind=N --membind=N`'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l state-dir -d 'Where the record of changed affinities is kept' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l dry-run -d 'Show what would change without changing anything'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l migrate-memory -d 'Also move the process\'s pages from other nodes to the planned node'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -l state-dir -d 'Where `apply` kept its record' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l node -d 'The node whose CPUs the command runs on' -r
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l membind -d 'Also allocate the command\'s memory only on that node'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "topology" -d 'The host\'s nodes: CPUs, memory, distances, packages and SMT'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "inspect" -d 'Where each thread of PID runs, its allowed CPUs and cpuset, and the process\'s memory per node, with a locality score'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "plan" -d 'Which node PID\'s threads should run on, and why'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "apply" -d 'Pin PID\'s threads to the planned node (never outside their cpuset), recording the old affinities so `revert` can restore them'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "revert" -d 'Restore the affinities `apply` changed'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "exec" -d 'Run a command on one node\'s CPUs (and memory with --membind), like `numactl --cpunodebind=N --membind=N`'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c govkit -n "__fish_govkit_using_subcommand init" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand init" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
@@ -263,17 +382,24 @@ complete -c govkit -n "__fish_govkit_using_subcommand man" -s q -l quiet -d 'Pri
 complete -c govkit -n "__fish_govkit_using_subcommand man" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
 complete -c govkit -n "__fish_govkit_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand man" -s V -l version -d 'Print version'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "check" -d 'Run every gate configured in govkit.toml, in order: the CI step'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "lint" -d 'Check Rust code against the organisation\'s lint rules'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "vendor" -d 'Verify vendored dependencies against Cargo.lock, every file checksum and a signature'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "init" -d 'Write a commented starter govkit.toml in the current directory'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "hook" -d 'Manage the git pre-commit hook that runs `govkit lint --staged`'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "man" -d 'Print govkit\'s man page (roff) to stdout'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor init hook completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "check" -d 'Run every gate configured in govkit.toml, in order: the CI step'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "lint" -d 'Check Rust code against the organisation\'s lint rules'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "vendor" -d 'Verify vendored dependencies against Cargo.lock, every file checksum and a signature'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "numa" -d 'NUMA topology, where a process\'s threads and memory live, and pinning them to their node'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "init" -d 'Write a commented starter govkit.toml in the current directory'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "hook" -d 'Manage the git pre-commit hook that runs `govkit lint --staged`'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "man" -d 'Print govkit\'s man page (roff) to stdout'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from vendor" -f -a "verify" -d 'Check the vendor tree against Cargo.lock and every file\'s sha256, and the signature over its manifest when one is given or configured'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from vendor" -f -a "manifest" -d 'Print the canonical manifest of a verified tree: the bytes that are signed (every crate and the computed sha256 of every file)'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from vendor" -f -a "sign" -d 'Verify the tree, then sign its manifest with an ECDSA P-256 key (cosign `sign-blob --key` compatible: base64 DER over SHA-256)'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from vendor" -f -a "verify-blob" -d 'Verify a signature or sigstore bundle over any file, offline (like `cosign verify-blob`)'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from numa" -f -a "topology" -d 'The host\'s nodes: CPUs, memory, distances, packages and SMT'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from numa" -f -a "inspect" -d 'Where each thread of PID runs, its allowed CPUs and cpuset, and the process\'s memory per node, with a locality score'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from numa" -f -a "plan" -d 'Which node PID\'s threads should run on, and why'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from numa" -f -a "apply" -d 'Pin PID\'s threads to the planned node (never outside their cpuset), recording the old affinities so `revert` can restore them'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from numa" -f -a "revert" -d 'Restore the affinities `apply` changed'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from numa" -f -a "exec" -d 'Run a command on one node\'s CPUs (and memory with --membind), like `numactl --cpunodebind=N --membind=N`'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "install" -d 'Write the pre-commit hook into this repository\'s hooks directory (honours core.hooksPath and worktrees)'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "uninstall" -d 'Remove the pre-commit hook, if govkit wrote it'

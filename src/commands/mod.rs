@@ -6,6 +6,7 @@ pub mod completions;
 pub mod hook;
 pub mod init;
 pub mod lint;
+pub mod numa;
 pub mod vendor;
 
 use crate::Context;
@@ -19,6 +20,7 @@ pub fn run(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
         Command::Init(args) => init::run(ctx, &args),
         Command::Lint(args) => lint::run(ctx, &args),
         Command::Vendor(args) => vendor::run(ctx, &args),
+        Command::Numa(args) => numa::run(ctx, &args),
         Command::Hook(args) => hook::run(ctx, &args),
         Command::Completions(args) => completions::run(&args),
         Command::Man => completions::run_man(),

@@ -8,6 +8,7 @@
 mod check;
 mod config;
 mod lint;
+mod numa;
 mod setup;
 mod vendor;
 

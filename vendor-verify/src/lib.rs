@@ -29,6 +29,22 @@ pub mod verify;
 
 pub use verify::{CrateRecord, Verification, verify_tree};
 
+/// Every parser of untrusted bytes, for the fuzz target (`vendor-verify/fuzz`):
+/// none may panic, whatever the input.
+#[doc(hidden)]
+pub fn fuzz_parsers(data: &[u8]) {
+    if let Ok(text) = std::str::from_utf8(data) {
+        std::hint::black_box(lockfile::Lockfile::parse(text).is_ok());
+        std::hint::black_box(tree::parse_checksums(text).is_ok());
+        std::hint::black_box(tree::package_id(text).is_ok());
+        std::hint::black_box(tree::unsafe_reason(text));
+        std::hint::black_box(signature::SigningKey::from_pem(text).is_ok());
+        std::hint::black_box(signature::PublicKey::from_pem(text, Path::new("fuzz")).is_ok());
+        std::hint::black_box(locate::directory_source_of(text));
+    }
+    std::hint::black_box(signature::decode_signature(data.to_vec()).is_ok());
+}
+
 /// Inputs that could not be read or parsed: the run cannot give a verdict.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -32,6 +32,13 @@ pub fn vendor_dir_from_cargo_config(root: &Path) -> Result<Option<PathBuf>, Erro
     Ok(None)
 }
 
+/// [`directory_source`] of a config file's text (for the fuzz target).
+#[doc(hidden)]
+#[must_use]
+pub fn directory_source_of(text: &str) -> Option<String> {
+    directory_source(&toml::from_str(text).ok()?)
+}
+
 /// Follows `source.crates-io.replace-with` to a source with `directory`.
 fn directory_source(config: &toml::Table) -> Option<String> {
     let sources = config.get("source")?.as_table()?;

@@ -204,14 +204,19 @@ impl SigningKey {
 /// Reads a signature file: base64 (cosign) or raw DER (openssl).
 pub fn read_signature(path: &Path) -> Result<SignatureBytes, Error> {
     let bytes = std::fs::read(path).map_err(|e| Error::read(path, &e))?;
+    decode_signature(bytes).map_err(|message| Error::Parse {
+        path: path.to_path_buf(),
+        message,
+    })
+}
+
+/// A signature file's bytes: base64 text, or DER as is.
+pub fn decode_signature(bytes: Vec<u8>) -> Result<SignatureBytes, String> {
     match STANDARD.decode(bytes.trim_ascii()) {
         Ok(der) => Ok(SignatureBytes::new(der)),
         // DER is binary and never valid base64; an ASN.1 SEQUENCE starts 0x30.
         Err(_) if bytes.first() == Some(&0x30) => Ok(SignatureBytes::new(bytes)),
-        Err(e) => Err(Error::Parse {
-            path: path.to_path_buf(),
-            message: format!("neither base64 nor a DER signature ({e})"),
-        }),
+        Err(e) => Err(format!("neither base64 nor a DER signature ({e})")),
     }
 }
 

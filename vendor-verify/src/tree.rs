@@ -253,27 +253,33 @@ fn read_text(path: &Path) -> Result<String, Error> {
 }
 
 fn read_checksums(path: &Path) -> Result<ChecksumFile, Error> {
-    let text = read_text(path)?;
-    let parse_err = |message: String| Error::Parse {
+    parse_checksums(&read_text(path)?).map_err(|message| Error::Parse {
         path: path.to_path_buf(),
         message,
-    };
-    let raw: RawChecksum = serde_json::from_str(&text).map_err(|e| parse_err(e.to_string()))?;
+    })
+}
+
+/// Parses a `.cargo-checksum.json`: `{"files": {path: sha256}, "package":
+/// sha256 | null}`, nothing else.
+pub(crate) fn parse_checksums(text: &str) -> Result<ChecksumFile, String> {
+    let raw: RawChecksum = serde_json::from_str(text).map_err(|e| e.to_string())?;
     for (file, sum) in &raw.files {
         if !is_sha256_hex(sum) {
-            return Err(parse_err(format!(
-                "files.\"{}\": `{sum}` is not a sha256 hex digest",
-                file.escape_debug()
-            )));
+            return Err(format!(
+                "files.\"{}\": `{}` is not a sha256 hex digest",
+                file.escape_debug(),
+                sum.escape_debug()
+            ));
         }
     }
     if let Some(p) = &raw.package
         && !p.is_empty()
         && !is_sha256_hex(p)
     {
-        return Err(parse_err(format!(
-            "package: `{p}` is not a sha256 hex digest"
-        )));
+        return Err(format!(
+            "package: `{}` is not a sha256 hex digest",
+            p.escape_debug()
+        ));
     }
     Ok(ChecksumFile {
         files: raw.files,
@@ -296,7 +302,7 @@ struct RawManifestPackage {
 /// `[package] name` and `version` of a vendored Cargo.toml (cargo vendor
 /// writes normalized manifests, so both are plain strings; a missing
 /// version means 0.0.0 as in cargo).
-fn package_id(text: &str) -> Result<(String, String), String> {
+pub(crate) fn package_id(text: &str) -> Result<(String, String), String> {
     let raw: RawManifest = toml::from_str(text).map_err(|e| toml_message(text, &e))?;
     let package = raw
         .package

@@ -1,0 +1,537 @@
+//! `govkit numa`: fixture sysfs trees for hosts this machine is not, and
+//! live runs on this host (real /proc, real affinity, a real cgroup v1
+//! cpuset, real mempolicy).
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+
+use serde_json::Value;
+
+use crate::{code, govkit, stderr, stdout};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("numa-tune/tests/fixtures")
+        .join(name)
+}
+
+fn topology_json(sysfs: &Path) -> Value {
+    let out = govkit(
+        Path::new("/"),
+        &[
+            "numa",
+            "topology",
+            "--sysfs-root",
+            &sysfs.to_string_lossy(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
+}
+
+/// `(id, cpus, memory_bytes, distances)` of each node.
+fn nodes(doc: &Value) -> Vec<(u64, Vec<u64>, u64, Vec<u64>)> {
+    let ids = |v: &Value| -> Vec<u64> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default()
+    };
+    doc["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no nodes: {doc}"))
+        .iter()
+        .map(|n| {
+            (
+                n["id"].as_u64().unwrap_or(u64::MAX),
+                ids(&n["cpus"]),
+                n["memory_bytes"].as_u64().unwrap_or(0),
+                ids(&n["distances"]),
+            )
+        })
+        .collect()
+}
+
+const GIB16: u64 = 16 * 1024 * 1024 * 1024;
+
+#[test]
+fn fixture_hosts_give_their_topologies() {
+    let doc = topology_json(&fixture("two-socket"));
+    assert_eq!(
+        nodes(&doc),
+        vec![
+            (0, vec![0, 1, 2, 3, 8, 9, 10, 11], GIB16, vec![10, 21]),
+            (1, vec![4, 5, 6, 7, 12, 13, 14, 15], GIB16, vec![21, 10]),
+        ]
+    );
+    assert_eq!(doc["smt"], true);
+    assert_eq!(
+        doc["packages"][1]["cpus"],
+        serde_json::json!([4, 5, 6, 7, 12, 13, 14, 15])
+    );
+    assert_eq!(doc["cpus"][0]["siblings"], serde_json::json!([0, 8]));
+
+    let doc = topology_json(&fixture("snc4"));
+    let n = nodes(&doc);
+    assert_eq!(n.len(), 4);
+    assert_eq!(n[1].3, vec![11, 10, 21, 21]);
+    assert_eq!(doc["packages"].as_array().map(Vec::len), Some(2));
+    assert_eq!(doc["smt"], false);
+
+    let doc = topology_json(&fixture("memory-only-node"));
+    let n = nodes(&doc);
+    assert_eq!(n[2], (2, vec![], 4 * GIB16, vec![14, 24, 10]));
+
+    let doc = topology_json(&fixture("offline-cpus"));
+    let n = nodes(&doc);
+    assert_eq!(n[0].1, vec![0, 1, 2]);
+    assert_eq!(n[1].1, vec![4, 5, 7]);
+    assert_eq!(doc["offline_cpus"], serde_json::json!([3, 6]));
+
+    let doc = topology_json(&fixture("odd-formats"));
+    let n = nodes(&doc);
+    assert_eq!(
+        n.iter().map(|n| (n.0, n.1.clone())).collect::<Vec<_>>(),
+        vec![(0, vec![0, 1, 2, 3]), (2, vec![4, 5, 6, 7])]
+    );
+}
+
+#[test]
+fn malformed_trees_are_exit_2_naming_the_file() {
+    for (name, file, words) in [
+        (
+            "bad-distance",
+            "node0/distance",
+            "1 distances for 2 online nodes",
+        ),
+        ("bad-cpulist", "node0/cpulist", "not a CPU list"),
+        (
+            "cpu-in-two-nodes",
+            "node1/cpulist",
+            "CPU 1 is also listed under node 0",
+        ),
+        ("bad-meminfo", "node0/meminfo", "expected `N kB`"),
+    ] {
+        let root = fixture(name);
+        let out = govkit(
+            Path::new("/"),
+            &["numa", "topology", "--sysfs-root", &root.to_string_lossy()],
+        );
+        assert_eq!(code(&out), 2, "{name}: {}", stdout(&out));
+        assert_eq!(stdout(&out), "", "{name}: no partial output");
+        let err = stderr(&out);
+        assert!(err.contains(file) && err.contains(words), "{name}: {err}");
+    }
+    let out = govkit(
+        Path::new("/"),
+        &["numa", "topology", "--sysfs-root", "/nonexistent"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("/nonexistent/devices/system/node: missing"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn tool(program: &str, args: &[&str]) -> String {
+    let out = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("{program} is needed for this test (.ci/run installs numactl and hwloc): {e}")
+        });
+    assert!(
+        out.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn this_hosts_topology_agrees_with_numactl_and_lstopo() {
+    let doc = topology_json(Path::new("/sys"));
+    let ours = nodes(&doc);
+
+    // numactl --hardware: "node 0 cpus: 0 1", "node 0 size: 9306 MB",
+    // and the distance matrix rows "  0:  10".
+    let hw = tool("numactl", &["--hardware"]);
+    for (id, cpus, bytes, distances) in &ours {
+        let cpu_line = format!("node {id} cpus:");
+        let listed: Vec<u64> = hw
+            .lines()
+            .find_map(|l| l.strip_prefix(&cpu_line))
+            .unwrap_or_else(|| panic!("numactl lists no node {id}: {hw}"))
+            .split_whitespace()
+            .filter_map(|c| c.parse().ok())
+            .collect();
+        assert_eq!(&listed, cpus, "node {id} cpus");
+        let size: u64 = hw
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("node {id} size: ")))
+            .and_then(|s| s.trim_end_matches(" MB").parse().ok())
+            .unwrap_or_else(|| panic!("no size for node {id}: {hw}"));
+        assert_eq!(size, bytes >> 20, "node {id} size in MB");
+        let row: Vec<u64> = hw
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix(&format!("{id}:")))
+            .unwrap_or_else(|| panic!("no distance row for node {id}: {hw}"))
+            .split_whitespace()
+            .filter_map(|d| d.parse().ok())
+            .collect();
+        assert_eq!(&row, distances, "node {id} distances");
+    }
+
+    // hwloc: the number of NUMA nodes, and each node's PUs (physical ids).
+    let count: usize = tool("hwloc-calc", &["--number-of", "numanode", "machine:0"])
+        .trim()
+        .parse()
+        .unwrap_or(0);
+    assert_eq!(count, ours.len(), "hwloc-calc node count");
+    for (id, cpus, _, _) in &ours {
+        let pus = tool(
+            "hwloc-calc",
+            &["--physical", "--intersect", "pu", &format!("numanode:{id}")],
+        );
+        let pus: Vec<u64> = pus
+            .trim()
+            .split(',')
+            .filter_map(|p| p.parse().ok())
+            .collect();
+        assert_eq!(&pus, cpus, "hwloc PUs of node {id}");
+    }
+}
+
+/// The test binary re-run as a helper: a process with four extra threads
+/// that sleep until killed.
+#[test]
+#[ignore = "helper process for the numa tests, not a test"]
+fn numa_helper_threads() {
+    if std::env::var_os("GOVKIT_NUMA_HELPER").is_none() {
+        return;
+    }
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            std::thread::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn(|| std::thread::sleep(std::time::Duration::from_mins(2)))
+        })
+        .collect();
+    // Touch some memory so numa_maps has pages to count.
+    let block = vec![1u8; 8 << 20];
+    std::hint::black_box(&block);
+    #[expect(clippy::print_stdout, reason = "the parent waits for this line")]
+    {
+        println!("ready");
+    }
+    for h in handles.into_iter().flatten() {
+        let _ = h.join(); // govkit: allow(let-underscore-result) -- a helper thread's result is irrelevant
+    }
+}
+
+struct Helper(Child);
+
+impl Drop for Helper {
+    fn drop(&mut self) {
+        let _ = self.0.kill(); // govkit: allow(let-underscore-result) -- best-effort cleanup
+        let _ = self.0.wait(); // govkit: allow(let-underscore-result) -- best-effort cleanup
+    }
+}
+
+impl Helper {
+    fn start(pre: Option<&dyn Fn(u32)>) -> Helper {
+        use std::io::BufRead;
+        let mut child = Command::new(std::env::current_exe().unwrap_or_default())
+            .args([
+                "numa::numa_helper_threads",
+                "--exact",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("GOVKIT_NUMA_HELPER", "1")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("helper: {e}"));
+        if let Some(f) = pre {
+            f(child.id());
+        }
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        assert!(
+            lines.any(|l| l.is_ok_and(|l| l.contains("ready"))),
+            "helper did not start"
+        );
+        Helper(child)
+    }
+    fn pid(&self) -> String {
+        self.0.id().to_string()
+    }
+}
+
+fn json_of(out: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(out))
+        .unwrap_or_else(|e| panic!("{e}: {}{}", stdout(out), stderr(out)))
+}
+
+fn allowed_lists(pid: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+        if let Some(l) = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+        {
+            out.push(l.trim().to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn inspect_sees_every_thread_and_the_memory_of_a_live_process() {
+    let helper = Helper::start(None);
+    let pid = helper.pid();
+    let out = govkit(
+        Path::new("/"),
+        &["numa", "inspect", &pid, "--format", "json"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json_of(&out);
+    let names: Vec<&str> = doc["threads"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|t| t["comm"].as_str()).collect())
+        .unwrap_or_default();
+    for i in 0..4 {
+        assert!(names.contains(&format!("worker-{i}").as_str()), "{names:?}");
+    }
+    assert!(
+        doc["memory_bytes"].as_u64().unwrap_or(0) >= 8 << 20,
+        "{doc}"
+    );
+    // One node here: everything is local.
+    assert_eq!(doc["locality"].as_f64(), Some(1.0));
+
+    let out = govkit(Path::new("/"), &["numa", "plan", &pid]);
+    assert_eq!(code(&out), 0);
+    assert!(stdout(&out).contains("nothing to gain"), "{}", stdout(&out));
+
+    // A PID that does not exist.
+    let out = govkit(Path::new("/"), &["numa", "inspect", "4000000"]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("process 4000000 does not exist"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A two-node topology over this host's two CPUs: node 0 = CPU 0, node 1 =
+/// CPU 1. Real /proc and real affinity calls, a topology this host lacks.
+fn split_host(dir: &Path) -> PathBuf {
+    let root = dir.join("sys");
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap_or(&root)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    };
+    write("devices/system/node/online", "0-1\n");
+    write("devices/system/cpu/online", "0-1\n");
+    for n in 0..2 {
+        write(
+            &format!("devices/system/node/node{n}/cpulist"),
+            &format!("{n}\n"),
+        );
+        write(
+            &format!("devices/system/node/node{n}/meminfo"),
+            &format!("Node {n} MemTotal: 1048576 kB\nNode {n} MemFree: 524288 kB\n"),
+        );
+        write(
+            &format!("devices/system/node/node{n}/distance"),
+            if n == 0 { "10 20\n" } else { "20 10\n" },
+        );
+    }
+    // The cgroup tree lives under the real /sys.
+    std::os::unix::fs::symlink("/sys/fs", root.join("fs")).unwrap_or_else(|e| panic!("{e}"));
+    root
+}
+
+#[test]
+fn apply_pins_every_thread_and_revert_restores_them() {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    assert!(cpus >= 2, "this test needs two CPUs");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let sys = split_host(dir.path());
+    let state = dir.path().join("state");
+    let helper = Helper::start(None);
+    let pid = helper.pid();
+    let before = allowed_lists(&pid);
+    assert!(before.iter().all(|l| l == "0-1"), "{before:?}");
+
+    let root = sys.to_string_lossy();
+    let state_s = state.to_string_lossy();
+    let out = govkit(
+        Path::new("/"),
+        &[
+            "numa",
+            "--sysfs-root",
+            &root,
+            "apply",
+            &pid,
+            "--state-dir",
+            &state_s,
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json_of(&out);
+    // All memory is on the one real node, node 0, so node 0 = CPU 0.
+    assert_eq!(doc["node"], 0, "{doc}");
+    let after = allowed_lists(&pid);
+    assert!(
+        after.len() >= 5 && after.iter().all(|l| l == "0"),
+        "{after:?}"
+    );
+
+    let out = govkit(
+        Path::new("/"),
+        &["numa", "revert", &pid, "--state-dir", &state_s],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(allowed_lists(&pid).iter().all(|l| l == "0-1"));
+    let out = govkit(
+        Path::new("/"),
+        &["numa", "revert", &pid, "--state-dir", &state_s],
+    );
+    assert_eq!(code(&out), 2, "a second revert has nothing to restore");
+}
+
+struct Cleanup(PathBuf);
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir(&self.0); // govkit: allow(let-underscore-result) -- best-effort cleanup
+    }
+}
+
+#[test]
+fn a_process_in_a_cpuset_is_never_widened() {
+    let cpuset = Path::new("/sys/fs/cgroup/cpuset");
+    assert!(
+        cpuset.join("cpuset.cpus").exists(),
+        "this test needs the cgroup v1 cpuset controller at {} (root)",
+        cpuset.display()
+    );
+    let group = cpuset.join(format!("govkit-test-{}", std::process::id()));
+    std::fs::create_dir(&group).unwrap_or_else(|e| panic!("{}: {e}", group.display()));
+    let _cleanup = Cleanup(group.clone());
+    std::fs::write(group.join("cpuset.cpus"), "1").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(group.join("cpuset.mems"), "0").unwrap_or_else(|e| panic!("{e}"));
+    let procs = group.join("cgroup.procs");
+    let helper = Helper::start(Some(&|pid| {
+        std::fs::write(&procs, pid.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    }));
+    let pid = helper.pid();
+
+    let out = govkit(
+        Path::new("/"),
+        &["numa", "inspect", &pid, "--format", "json"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json_of(&out);
+    assert_eq!(doc["cpuset"]["version"], "cgroup v1", "{doc}");
+    assert_eq!(doc["cpuset"]["cpus"], serde_json::json!([1]));
+
+    // Node 0 (CPU 0) holds the memory, but the cpuset allows only CPU 1:
+    // apply leaves every thread alone instead of widening or failing.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let sys = split_host(dir.path());
+    let root = sys.to_string_lossy();
+    let state = dir.path().join("state");
+    let out = govkit(
+        Path::new("/"),
+        &[
+            "numa",
+            "--sysfs-root",
+            &root,
+            "apply",
+            &pid,
+            "--state-dir",
+            &state.to_string_lossy(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        allowed_lists(&pid).iter().all(|l| l == "1"),
+        "{:?}",
+        allowed_lists(&pid)
+    );
+    drop(helper);
+}
+
+#[test]
+fn exec_binds_cpus_and_memory() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let sys = split_host(dir.path());
+    let root = sys.to_string_lossy();
+    let out = govkit(
+        Path::new("/"),
+        &[
+            "numa",
+            "--sysfs-root",
+            &root,
+            "exec",
+            "--node",
+            "1",
+            "--",
+            "cat",
+            "/proc/self/status",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Cpus_allowed_list:\t1\n"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Memory binding needs a real node: node 0 of this host.
+    let out = govkit(
+        Path::new("/"),
+        &[
+            "numa",
+            "exec",
+            "--node",
+            "0",
+            "--membind",
+            "--",
+            "cat",
+            "/proc/self/numa_maps",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).lines().any(|l| l.contains(" bind:0 ")),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = govkit(
+        Path::new("/"),
+        &["numa", "exec", "--node", "7", "--", "true"],
+    );
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("node 7 does not exist"),
+        "{}",
+        stderr(&out)
+    );
+}
