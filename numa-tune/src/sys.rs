@@ -91,6 +91,24 @@ pub fn bind_memory(nodes: &CpuSet) -> io::Result<()> {
     Ok(())
 }
 
+/// Restores the default memory policy (local allocation) of the calling
+/// thread.
+pub fn reset_memory_policy() -> io::Result<()> {
+    // SAFETY: MPOL_DEFAULT takes no node mask (NULL, 0).
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_set_mempolicy,
+            0 as libc::c_int,
+            std::ptr::null::<libc::c_ulong>(),
+            0 as libc::c_ulong,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 /// Moves the pages of process `pid` that are on `from` to `to`
 /// (`migrate_pages(2)`); returns the number of pages that could not move.
 pub fn migrate_pages(pid: u32, from: &CpuSet, to: &CpuSet) -> io::Result<u64> {

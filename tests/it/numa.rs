@@ -209,8 +209,25 @@ fn this_hosts_topology_agrees_with_numactl_and_lstopo() {
 #[test]
 #[ignore = "helper process for the numa tests, not a test"]
 fn numa_helper_threads() {
-    if std::env::var_os("GOVKIT_NUMA_HELPER").is_none() {
+    let Some(mode) = std::env::var_os("GOVKIT_NUMA_HELPER") else {
         return;
+    };
+    if mode == "churn" {
+        // Threads that start and exit all the time, as under apply.
+        std::thread::spawn(|| {
+            loop {
+                let short: Vec<_> = (0..8)
+                    .map(|_| {
+                        std::thread::spawn(|| {
+                            std::thread::sleep(std::time::Duration::from_millis(1));
+                        })
+                    })
+                    .collect();
+                for t in short {
+                    let _ = t.join(); // govkit: allow(let-underscore-result) -- a helper thread's result is irrelevant
+                }
+            }
+        });
     }
     let handles: Vec<_> = (0..4)
         .map(|i| {
@@ -242,6 +259,10 @@ impl Drop for Helper {
 
 impl Helper {
     fn start(pre: Option<&dyn Fn(u32)>) -> Helper {
+        Helper::start_mode("1", pre)
+    }
+
+    fn start_mode(mode: &str, pre: Option<&dyn Fn(u32)>) -> Helper {
         use std::io::BufRead;
         let mut child = Command::new(std::env::current_exe().unwrap_or_default())
             .args([
@@ -251,7 +272,7 @@ impl Helper {
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env("GOVKIT_NUMA_HELPER", "1")
+            .env("GOVKIT_NUMA_HELPER", mode)
             .stdout(std::process::Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("helper: {e}"));
@@ -475,6 +496,55 @@ fn a_process_in_a_cpuset_is_never_widened() {
         allowed_lists(&pid)
     );
     drop(helper);
+}
+
+#[test]
+fn apply_copes_with_threads_that_come_and_go() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let sys = split_host(dir.path());
+    let root = sys.to_string_lossy();
+    let state = dir.path().join("state");
+    let helper = Helper::start_mode("churn", None);
+    let pid = helper.pid();
+    for _ in 0..5 {
+        let out = govkit(
+            Path::new("/"),
+            &[
+                "numa",
+                "--sysfs-root",
+                &root,
+                "apply",
+                &pid,
+                "--state-dir",
+                &state.to_string_lossy(),
+                "--format",
+                "json",
+            ],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        let doc = json_of(&out);
+        assert!(
+            doc["pinned"].is_array() && doc["vanished"].is_array(),
+            "{doc}"
+        );
+        let out = govkit(
+            Path::new("/"),
+            &[
+                "numa",
+                "revert",
+                &pid,
+                "--state-dir",
+                &state.to_string_lossy(),
+            ],
+        );
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    // The long-lived threads ended up back where they were.
+    let lists = allowed_lists(&pid);
+    assert!(
+        lists.iter().filter(|l| *l == "0-1").count() >= 5,
+        "{lists:?}"
+    );
 }
 
 #[test]

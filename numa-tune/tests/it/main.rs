@@ -42,3 +42,56 @@ fn malformed_trees_name_the_file() {
         assert!(err.path.ends_with(file), "{name}: {err}");
     }
 }
+
+/// The service hook on a two-node topology laid over this host's two CPUs
+/// (node 0 = CPU 0, node 1 = CPU 1): real affinity calls, threads alternate.
+#[test]
+fn the_spreader_alternates_threads_over_nodes() {
+    use numa_tune::hook::Spreader;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let write = |rel: &str, text: &str| {
+        let p = dir.path().join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write("devices/system/node/online", "0-1\n");
+    write("devices/system/cpu/online", "0-1\n");
+    for n in 0..2 {
+        write(
+            &format!("devices/system/node/node{n}/cpulist"),
+            &format!("{n}\n"),
+        );
+        write(
+            &format!("devices/system/node/node{n}/meminfo"),
+            &format!("Node {n} MemTotal: 1024 kB\nNode {n} MemFree: 512 kB\n"),
+        );
+        let distance = if n == 0 { "10 20\n" } else { "20 10\n" };
+        write(&format!("devices/system/node/node{n}/distance"), distance);
+    }
+    let topo = Topology::read(dir.path()).expect("topology");
+    let spread = std::sync::Arc::new(Spreader::with_topology(&topo).expect("spreader"));
+    assert_eq!(spread.nodes(), vec![0, 1]);
+    let pinned: Vec<(Option<u32>, String)> = (0..4)
+        .map(|_| {
+            let s = std::sync::Arc::clone(&spread);
+            std::thread::spawn(move || {
+                let node = s.pin_next();
+                let cpus = numa_tune::sys::get_affinity(0)
+                    .expect("affinity")
+                    .to_string();
+                (node, cpus)
+            })
+            .join()
+            .expect("thread")
+        })
+        .collect();
+    assert_eq!(
+        pinned,
+        vec![
+            (Some(0), "0".to_owned()),
+            (Some(1), "1".to_owned()),
+            (Some(0), "0".to_owned()),
+            (Some(1), "1".to_owned()),
+        ]
+    );
+}
