@@ -163,8 +163,10 @@ impl fmt::Display for CpuSet {
         let mut iter = self.0.iter().copied().peekable();
         while let Some(start) = iter.next() {
             let mut end = start;
-            while iter.peek() == Some(&(end + 1)) {
-                end += 1;
+            while let Some(next) = end.checked_add(1)
+                && iter.peek() == Some(&next)
+            {
+                end = next;
                 iter.next();
             }
             if !first {
@@ -201,6 +203,10 @@ mod tests {
         assert_eq!(
             CpuSet::parse("0-3,8,10-11").map(|c| c.to_string()),
             Ok("0-3,8,10-11".to_owned())
+        );
+        assert_eq!(
+            CpuSet::from_ids([u32::MAX - 1, u32::MAX]).to_string(),
+            "4294967294-4294967295"
         );
         assert_eq!(
             CpuSet::parse_mask("00000001,00000003").map(|c| c.to_string()),

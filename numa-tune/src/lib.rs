@@ -19,6 +19,22 @@ pub mod topology;
 pub use cpulist::CpuSet;
 pub use topology::{Cpu, Node, Topology};
 
+/// Every parser of kernel text, for the fuzz target (`numa-tune/fuzz`):
+/// none may panic, whatever the input.
+#[doc(hidden)]
+pub fn fuzz_parsers(text: &str) {
+    if let Ok(set) = CpuSet::parse(text) {
+        std::hint::black_box(set.to_string());
+    }
+    if let Ok(set) = CpuSet::parse_mask(text) {
+        std::hint::black_box(set.to_string());
+    }
+    std::hint::black_box(process::parse_numa_maps(text).is_ok());
+    std::hint::black_box(process::stat_processor(text));
+    std::hint::black_box(topology::parse_meminfo(text, 0).is_ok());
+    std::hint::black_box(topology::parse_distances(text, 2).is_ok());
+}
+
 /// An input that could not be read or does not say what it must: names the
 /// file (or process) and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

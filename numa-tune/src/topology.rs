@@ -227,44 +227,46 @@ fn node_dirs(node_dir: &Path) -> Result<CpuSet, Error> {
 
 /// `MemTotal` and `MemFree` of `Node N MemTotal:  123 kB` lines, in bytes.
 fn read_meminfo(path: &Path, node: u32) -> Result<(u64, u64), Error> {
-    let text = read(path)?;
-    let field = |name: &str| -> Result<u64, Error> {
+    parse_meminfo(&read(path)?, node).map_err(|m| Error::new(path, m))
+}
+
+/// Parses a node's `meminfo` text.
+pub(crate) fn parse_meminfo(text: &str, node: u32) -> Result<(u64, u64), String> {
+    let field = |name: &str| -> Result<u64, String> {
         let prefix = format!("Node {node} {name}:");
         let line = text
             .lines()
             .find(|l| l.starts_with(&prefix))
-            .ok_or_else(|| Error::new(path, format!("no `{prefix}` line")))?;
+            .ok_or_else(|| format!("no `{prefix}` line"))?;
         let rest = line[prefix.len()..].trim();
         let kb = rest
             .strip_suffix("kB")
             .map(str::trim)
             .and_then(|n| n.parse::<u64>().ok())
-            .ok_or_else(|| {
-                Error::new(path, format!("`{}`: expected `N kB`", line.escape_debug()))
-            })?;
+            .ok_or_else(|| format!("`{}`: expected `N kB`", line.escape_debug()))?;
         kb.checked_mul(1024)
-            .ok_or_else(|| Error::new(path, format!("`{line}`: too large")))
+            .ok_or_else(|| format!("`{}`: too large", line.escape_debug()))
     };
     Ok((field("MemTotal")?, field("MemFree")?))
 }
 
 fn read_distances(path: &Path, nodes: usize) -> Result<Vec<u32>, Error> {
-    let text = read(path)?;
+    parse_distances(&read(path)?, nodes).map_err(|m| Error::new(path, m))
+}
+
+/// Parses a node's `distance` text: one distance per online node.
+pub(crate) fn parse_distances(text: &str, nodes: usize) -> Result<Vec<u32>, String> {
     let distances = text
         .split_whitespace()
         .map(|d| {
-            d.parse::<u32>().map_err(|e| {
-                Error::new(
-                    path,
-                    format!("`{}` is not a distance ({e})", d.escape_debug()),
-                )
-            })
+            d.parse::<u32>()
+                .map_err(|e| format!("`{}` is not a distance ({e})", d.escape_debug()))
         })
         .collect::<Result<Vec<_>, _>>()?;
     if distances.len() != nodes {
-        return Err(Error::new(
-            path,
-            format!("{} distances for {nodes} online nodes", distances.len()),
+        return Err(format!(
+            "{} distances for {nodes} online nodes",
+            distances.len()
         ));
     }
     Ok(distances)

@@ -139,8 +139,9 @@ fn numa_error(e: numa_tune::Error) -> anyhow::Error {
         message,
         permission,
     } = e;
-    let hint = permission
-        .then(|| "reading another user's process needs root (or CAP_SYS_PTRACE)".to_owned());
+    let hint = permission.then(|| {
+        "reading a process's numa_maps needs ptrace access to it: run as its user, or as root with CAP_SYS_PTRACE (a container or Yama's ptrace_scope can still deny it)".to_owned()
+    });
     UserError {
         message: format!("{}: {message}", path.display()),
         hint,
