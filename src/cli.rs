@@ -106,6 +106,8 @@ pub enum Command {
     /// Verify vendored dependencies against Cargo.lock, every file checksum
     /// and a signature.
     Vendor(commands::vendor::VendorArgs),
+    /// Run criterion benchmarks with allocation budgets and a regression gate.
+    Bench(commands::bench::BenchArgs),
     /// NUMA topology, where a process's threads and memory live, and
     /// pinning them to their node.
     Numa(commands::numa::NumaArgs),

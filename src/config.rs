@@ -33,6 +33,8 @@ pub struct Gates {
     pub lint: Option<LintSection>,
     /// `[vendor]`: the vendored-dependencies gate.
     pub vendor: Option<VendorSection>,
+    /// `[bench]`: the benchmark gate.
+    pub bench: Option<BenchSection>,
 }
 
 impl Gates {
@@ -46,6 +48,9 @@ impl Gates {
         if self.vendor.is_some() {
             out.push("vendor");
         }
+        if self.bench.is_some() {
+            out.push("bench");
+        }
         out
     }
 
@@ -56,6 +61,9 @@ impl Gates {
         }
         if let Some(vendor) = &self.vendor {
             vendor.validate()?;
+        }
+        if let Some(bench) = &self.bench {
+            bench.validate()?;
         }
         Ok(())
     }
@@ -277,6 +285,86 @@ impl VendorSection {
             if !id.issuer.get_ref().starts_with("https://") {
                 return Err(bad(id.issuer.span(), "an OIDC issuer is an https:// URL"));
             }
+        }
+        Ok(())
+    }
+}
+
+/// `[bench]`: criterion benchmarks written with bench-gate.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BenchSection {
+    /// Timing runs per benchmark (default 5).
+    pub count: Option<u32>,
+    /// Allocation budget per operation (default 5).
+    pub max_allocs: Option<u64>,
+    /// Per-benchmark budgets; the first `id` pattern (`*`, `?`) that
+    /// matches wins.
+    #[serde(default)]
+    pub budgets: Vec<BudgetEntry>,
+    /// Smallest relative time change that counts as a regression (default 0.05).
+    pub min_effect: Option<toml::Spanned<f64>>,
+    /// Significance level (default 0.05).
+    pub alpha: Option<toml::Spanned<f64>>,
+    /// `fail` (default) or `advisory`: whether time regressions fail the gate.
+    pub time_regressions: Option<toml::Spanned<String>>,
+    /// Baseline file compared against under `govkit check`.
+    pub baseline: Option<String>,
+    /// The cargo workspace to benchmark, relative to this file (default:
+    /// this file's directory).
+    pub workspace: Option<String>,
+    /// Packages whose benches run (default: all in the workspace).
+    #[serde(default)]
+    pub packages: Vec<String>,
+    /// Bench targets to run (default: all).
+    #[serde(default)]
+    pub benches: Vec<String>,
+    /// Criterion's measurement time per benchmark and run, seconds.
+    pub measurement_time: Option<f64>,
+    /// Criterion's warm-up time per benchmark and run, seconds.
+    pub warm_up_time: Option<f64>,
+    /// Criterion's sample count per benchmark and run (at least 10).
+    pub sample_size: Option<toml::Spanned<u32>>,
+}
+
+/// One `[[bench.budgets]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct BudgetEntry {
+    /// Benchmark id pattern.
+    pub id: toml::Spanned<String>,
+    /// Its allocation budget per operation.
+    pub max_allocs: u64,
+}
+
+impl BenchSection {
+    fn validate(&self) -> Result<(), RawError> {
+        let bad = |span: Range<usize>, message: &str| RawError {
+            span: Some(span),
+            message: message.to_owned(),
+        };
+        if let Some(t) = &self.time_regressions
+            && !matches!(t.get_ref().as_str(), "fail" | "advisory")
+        {
+            return Err(bad(t.span(), "expected \"fail\" or \"advisory\""));
+        }
+        if let Some(m) = &self.min_effect
+            && !(0.0..1.0).contains(m.get_ref())
+        {
+            return Err(bad(
+                m.span(),
+                "a relative change between 0 and 1 (0.05 = 5 %)",
+            ));
+        }
+        if let Some(a) = &self.alpha
+            && !(*a.get_ref() > 0.0 && *a.get_ref() < 0.5)
+        {
+            return Err(bad(a.span(), "a significance level between 0 and 0.5"));
+        }
+        if let Some(n) = &self.sample_size
+            && *n.get_ref() < 10
+        {
+            return Err(bad(n.span(), "criterion needs at least 10 samples"));
         }
         Ok(())
     }

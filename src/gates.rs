@@ -11,6 +11,7 @@ pub fn run(name: &str, ctx: &Context, config: &Config) -> anyhow::Result<Report>
     match name {
         "lint" => crate::commands::lint::gate(ctx, config),
         "vendor" => crate::commands::vendor::gate(ctx, config),
+        "bench" => crate::commands::bench::gate(ctx, config),
         other => Err(anyhow::anyhow!("unknown gate `{other}`")),
     }
 }

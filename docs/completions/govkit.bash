@@ -16,6 +16,9 @@ _govkit() {
             ",$1")
                 cmd="govkit"
                 ;;
+            govkit,bench)
+                cmd="govkit__subcmd__bench"
+                ;;
             govkit,check)
                 cmd="govkit__subcmd__check"
                 ;;
@@ -42,6 +45,9 @@ _govkit() {
                 ;;
             govkit,vendor)
                 cmd="govkit__subcmd__vendor"
+                ;;
+            govkit__subcmd__help,bench)
+                cmd="govkit__subcmd__help__subcmd__bench"
                 ;;
             govkit__subcmd__help,check)
                 cmd="govkit__subcmd__help__subcmd__check"
@@ -203,12 +209,78 @@ _govkit() {
 
     case "${cmd}" in
         govkit)
-            opts="-q -v -h -V --config --color --format --quiet --verbose --help --version check lint vendor numa init hook completions man help"
+            opts="-q -v -h -V --config --color --format --quiet --verbose --help --version check lint vendor bench numa init hook completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json sarif github junit" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__bench)
+            opts="-p -q -v -h -V --package --bench --count --max-allocs --baseline --save-baseline --markdown --measurement-time --warm-up-time --sample-size --config --color --format --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --package)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -p)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --bench)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-allocs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --save-baseline)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --measurement-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --warm-up-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sample-size)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -285,8 +357,22 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__help)
-            opts="check lint vendor numa init hook completions man help"
+            opts="check lint vendor bench numa init hook completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__help__subcmd__bench)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

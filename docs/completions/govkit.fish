@@ -40,6 +40,7 @@ complete -c govkit -n "__fish_govkit_needs_command" -s V -l version -d 'Print ve
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "check" -d 'Run every gate configured in govkit.toml, in order: the CI step'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "lint" -d 'Check Rust code against the organisation\'s lint rules'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "vendor" -d 'Verify vendored dependencies against Cargo.lock, every file checksum and a signature'
+complete -c govkit -n "__fish_govkit_needs_command" -f -a "bench" -d 'Run criterion benchmarks with allocation budgets and a regression gate'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "numa" -d 'NUMA topology, where a process\'s threads and memory live, and pinning them to their node'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "init" -d 'Write a commented starter govkit.toml in the current directory'
 complete -c govkit -n "__fish_govkit_needs_command" -f -a "hook" -d 'Manage the git pre-commit hook that runs `govkit lint --staged`'
@@ -179,6 +180,29 @@ complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_su
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from help" -f -a "sign" -d 'Verify the tree, then sign its manifest with an ECDSA P-256 key (cosign `sign-blob --key` compatible: base64 DER over SHA-256)'
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from help" -f -a "verify-blob" -d 'Verify a signature or sigstore bundle over any file, offline (like `cosign verify-blob`)'
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -s p -l package -d 'Only benchmarks of this package (repeatable)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l bench -d 'Only this bench target (repeatable)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l count -d 'Timing runs per benchmark (default: `[bench] count`, else 5)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l max-allocs -d 'Allocation budget per operation (default: `[bench] max-allocs`, else 5)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l baseline -d 'Compare with this baseline file' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l save-baseline -d 'Write this run\'s results as a baseline file' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l measurement-time -d 'Criterion\'s measurement time per benchmark and run, in seconds' -r
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l warm-up-time -d 'Criterion\'s warm-up time per benchmark and run, in seconds' -r
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l sample-size -d 'Criterion\'s samples per benchmark and run' -r
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l markdown -d 'Print a markdown table (for a pull-request comment) instead of the human table'
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -s V -l version -d 'Print version'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
@@ -382,15 +406,16 @@ complete -c govkit -n "__fish_govkit_using_subcommand man" -s q -l quiet -d 'Pri
 complete -c govkit -n "__fish_govkit_using_subcommand man" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
 complete -c govkit -n "__fish_govkit_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand man" -s V -l version -d 'Print version'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "check" -d 'Run every gate configured in govkit.toml, in order: the CI step'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "lint" -d 'Check Rust code against the organisation\'s lint rules'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "vendor" -d 'Verify vendored dependencies against Cargo.lock, every file checksum and a signature'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "numa" -d 'NUMA topology, where a process\'s threads and memory live, and pinning them to their node'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "init" -d 'Write a commented starter govkit.toml in the current directory'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "hook" -d 'Manage the git pre-commit hook that runs `govkit lint --staged`'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "completions" -d 'Print a shell completion script'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "man" -d 'Print govkit\'s man page (roff) to stdout'
-complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor numa init hook completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor bench numa init hook completions man help" -f -a "check" -d 'Run every gate configured in govkit.toml, in order: the CI step'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor bench numa init hook completions man help" -f -a "lint" -d 'Check Rust code against the organisation\'s lint rules'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor bench numa init hook completions man help" -f -a "vendor" -d 'Verify vendored dependencies against Cargo.lock, every file checksum and a signature'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor bench numa init hook completions man help" -f -a "bench" -d 'Run criterion benchmarks with allocation budgets and a regression gate'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor bench numa init hook completions man help" -f -a "numa" -d 'NUMA topology, where a process\'s threads and memory live, and pinning them to their node'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor bench numa init hook completions man help" -f -a "init" -d 'Write a commented starter govkit.toml in the current directory'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor bench numa init hook completions man help" -f -a "hook" -d 'Manage the git pre-commit hook that runs `govkit lint --staged`'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor bench numa init hook completions man help" -f -a "completions" -d 'Print a shell completion script'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor bench numa init hook completions man help" -f -a "man" -d 'Print govkit\'s man page (roff) to stdout'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and not __fish_seen_subcommand_from check lint vendor bench numa init hook completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from vendor" -f -a "verify" -d 'Check the vendor tree against Cargo.lock and every file\'s sha256, and the signature over its manifest when one is given or configured'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from vendor" -f -a "manifest" -d 'Print the canonical manifest of a verified tree: the bytes that are signed (every crate and the computed sha256 of every file)'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from vendor" -f -a "sign" -d 'Verify the tree, then sign its manifest with an ECDSA P-256 key (cosign `sign-blob --key` compatible: base64 DER over SHA-256)'

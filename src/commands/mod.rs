@@ -1,6 +1,7 @@
 //! One file per subcommand: its argument struct (whose doc comments are the
 //! help text) and its `run` function.
 
+pub mod bench;
 pub mod check;
 pub mod completions;
 pub mod hook;
@@ -20,6 +21,7 @@ pub fn run(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
         Command::Init(args) => init::run(ctx, &args),
         Command::Lint(args) => lint::run(ctx, &args),
         Command::Vendor(args) => vendor::run(ctx, &args),
+        Command::Bench(args) => bench::run(ctx, &args),
         Command::Numa(args) => numa::run(ctx, &args),
         Command::Hook(args) => hook::run(ctx, &args),
         Command::Completions(args) => completions::run(&args),

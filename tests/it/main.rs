@@ -5,6 +5,7 @@
     reason = "test helpers panic on setup failure by design"
 )]
 
+mod bench;
 mod check;
 mod config;
 mod lint;

@@ -1,0 +1,175 @@
+//! The statistics of the regression gate: medians and the Mann–Whitney U
+//! test (as benchstat uses), exact for small samples.
+
+/// Median of `values` (NaN-free); `None` when empty.
+#[must_use]
+pub fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        f64::midpoint(v[n / 2 - 1], v[n / 2])
+    })
+}
+
+/// Two-sided p-value of the Mann–Whitney U test that `a` and `b` come from
+/// the same distribution. Exact (by counting every arrangement) when both
+/// samples have at most 20 values and there are no ties; otherwise the
+/// normal approximation with tie correction and continuity correction.
+#[must_use]
+#[expect(
+    clippy::many_single_char_names,
+    reason = "the test's textbook notation"
+)]
+#[expect(clippy::float_cmp, reason = "ties are exactly equal values")]
+pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
+    let (n1, n2) = (a.len(), b.len());
+    if n1 == 0 || n2 == 0 {
+        return 1.0;
+    }
+    // Ranks of the pooled sample, ties get their average rank.
+    let mut pooled: Vec<(f64, usize)> = a
+        .iter()
+        .map(|&x| (x, 0))
+        .chain(b.iter().map(|&x| (x, 1)))
+        .collect();
+    pooled.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let n = pooled.len();
+    let mut ranks = vec![0.0; n];
+    let mut tie_term = 0.0;
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && pooled[j + 1].0 == pooled[i].0 {
+            j += 1;
+        }
+        #[expect(clippy::cast_precision_loss, reason = "ranks of small samples")]
+        let avg = (i + j) as f64 / 2.0 + 1.0;
+        for r in &mut ranks[i..=j] {
+            *r = avg;
+        }
+        #[expect(clippy::cast_precision_loss, reason = "tie sizes of small samples")]
+        let t = (j - i + 1) as f64;
+        tie_term += t * t * t - t;
+        i = j + 1;
+    }
+    let r1: f64 = pooled
+        .iter()
+        .zip(&ranks)
+        .filter(|((_, g), _)| *g == 0)
+        .map(|(_, r)| r)
+        .sum();
+    #[expect(clippy::cast_precision_loss, reason = "small sample sizes")]
+    let (n1f, n2f) = (n1 as f64, n2 as f64);
+    let u1 = r1 - n1f * (n1f + 1.0) / 2.0;
+    let u = u1.min(n1f * n2f - u1);
+    if tie_term == 0.0 && n1 <= 20 && n2 <= 20 {
+        // P(U <= u) under H0 by counting, doubled for two sides.
+        let dist = u_distribution(n1, n2);
+        let total: f64 = dist.iter().sum();
+        #[expect(
+            clippy::cast_possible_truncation,
+            clippy::cast_sign_loss,
+            reason = "u is a non-negative integer here"
+        )]
+        let k = u.floor() as usize;
+        let tail: f64 = dist.iter().take(k + 1).sum();
+        return (2.0 * tail / total).min(1.0);
+    }
+    let nf = n1f + n2f;
+    let mean = n1f * n2f / 2.0;
+    let var = n1f * n2f / 12.0 * ((nf + 1.0) - tie_term / (nf * (nf - 1.0)));
+    if var <= 0.0 {
+        return 1.0;
+    }
+    let z = ((u - mean).abs() - 0.5).max(0.0) / var.sqrt();
+    (2.0 * normal_sf(z)).min(1.0)
+}
+
+/// Number of arrangements giving each U value, for sizes `n1`, `n2`.
+fn u_distribution(n1: usize, n2: usize) -> Vec<f64> {
+    // f[i][j][u]: arrangements of i and j elements with statistic u; built
+    // by the recurrence f(i,j,u) = f(i-1,j,u-j) + f(i,j-1,u).
+    let max_u = n1 * n2;
+    let mut prev: Vec<Vec<f64>> = vec![vec![0.0; max_u + 1]; n2 + 1];
+    for row in &mut prev {
+        row[0] = 1.0;
+    }
+    for _i in 1..=n1 {
+        let mut cur: Vec<Vec<f64>> = vec![vec![0.0; max_u + 1]; n2 + 1];
+        cur[0][0] = 1.0;
+        for j in 1..=n2 {
+            for u in 0..=max_u {
+                let from_i = if u >= j { prev[j][u - j] } else { 0.0 };
+                cur[j][u] = from_i + cur[j - 1][u];
+            }
+        }
+        prev = cur;
+    }
+    prev.swap_remove(n2)
+}
+
+/// Survival function of the standard normal distribution.
+fn normal_sf(z: f64) -> f64 {
+    0.5 * erfc(z / std::f64::consts::SQRT_2)
+}
+
+/// Complementary error function (W. J. Cody's rational approximation via
+/// Numerical Recipes' erfcc; relative error below 1.2e-7).
+fn erfc(x: f64) -> f64 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let r = t
+        * (-z * z - 1.265_512_23
+            + t * (1.000_023_68
+                + t * (0.374_091_96
+                    + t * (0.096_784_18
+                        + t * (-0.186_288_06
+                            + t * (0.278_868_07
+                                + t * (-1.135_203_98
+                                    + t * (1.488_515_87
+                                        + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+            .exp();
+    if x >= 0.0 { r } else { 2.0 - r }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn medians() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn exact_p_values_match_tables() {
+        // 5 vs 5, complete separation: p = 2/252 (benchstat's minimum).
+        let p = mann_whitney_p(&[1.0, 2.0, 3.0, 4.0, 5.0], &[6.0, 7.0, 8.0, 9.0, 10.0]);
+        assert!((p - 2.0 / 252.0).abs() < 1e-12, "{p}");
+        // Interleaved: no evidence.
+        let p = mann_whitney_p(&[1.0, 3.0, 5.0, 7.0, 9.0], &[2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert!(p > 0.5, "{p}");
+        // One swap from complete separation, 4 vs 5: U = 1; of the
+        // C(9,4) = 126 arrangements, U = 0 and U = 1 have one each, so the
+        // two-sided p is 2 * 2/126.
+        let p = mann_whitney_p(&[1.0, 2.0, 3.0, 4.0], &[3.5, 5.0, 6.0, 7.0, 8.0]);
+        assert!((p - 4.0 / 126.0).abs() < 1e-12, "{p}");
+    }
+
+    #[test]
+    fn ties_use_the_normal_approximation() {
+        let p = mann_whitney_p(&[1.0, 1.0, 1.0], &[1.0, 1.0, 1.0]);
+        assert!((p - 1.0).abs() < 1e-9, "{p}");
+        let a: Vec<f64> = (0..30).map(f64::from).collect();
+        let b: Vec<f64> = (0..30).map(|x| f64::from(x) + 100.0).collect();
+        assert!(mann_whitney_p(&a, &b) < 1e-6);
+    }
+}

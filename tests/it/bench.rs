@@ -1,0 +1,247 @@
+//! `govkit bench` on real criterion benchmarks: the bench-gate-fixture
+//! workspace member, whose allocation counts are known by construction.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::{code, govkit, stderr, stdout};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Short criterion runs: counts are exact whatever the duration.
+const QUICK: [&str; 6] = [
+    "--measurement-time",
+    "0.1",
+    "--warm-up-time",
+    "0.05",
+    "--sample-size",
+    "10",
+];
+
+fn bench(dir: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "bench",
+        "--package",
+        "bench-gate-fixture",
+        "--bench",
+        "known",
+    ];
+    args.extend(QUICK);
+    args.extend(extra);
+    govkit(dir, &args)
+}
+
+fn json(out: &std::process::Output) -> Value {
+    serde_json::from_str(&stdout(out))
+        .unwrap_or_else(|e| panic!("{e}:\n{}\n{}", stdout(out), stderr(out)))
+}
+
+fn by_id(doc: &Value) -> std::collections::BTreeMap<String, Value> {
+    doc["benchmarks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no benchmarks: {doc}"))
+        .iter()
+        .map(|b| (b["id"].as_str().unwrap_or_default().to_owned(), b.clone()))
+        .collect()
+}
+
+#[test]
+fn allocation_counts_are_exact() {
+    let out = bench(
+        root(),
+        &["--count", "1", "--max-allocs", "100", "--format", "json"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let b = by_id(&json(&out));
+    let allocs = |id: &str| {
+        let entry = &b[id];
+        assert_eq!(entry["allocs_exact"], true, "{id}: {entry}");
+        entry["allocs_per_op"].as_u64().unwrap_or(u64::MAX)
+    };
+    assert_eq!(allocs("zero"), 0);
+    assert_eq!(allocs("one"), 1);
+    assert_eq!(allocs("three"), 3);
+    // 1 alloc + 5 reallocs growing 4 → 128 slots.
+    assert_eq!(allocs("grow_vec"), 6);
+    assert_eq!(
+        b["grow_vec"]["bytes_per_op"],
+        (4 + 8 + 16 + 32 + 64 + 128) * 8
+    );
+    // iter_batched's setup (a Vec of 1000) is not counted.
+    assert_eq!(allocs("batched/setup_excluded"), 0);
+    // The 8 boxes made on the spawned thread count, on top of what
+    // spawning a thread costs.
+    assert_eq!(allocs("thread"), allocs("thread_overhead") + 8);
+    assert_eq!(allocs("spin"), 0);
+    assert!(
+        b["one"]["time_ns"]["median"].as_f64().unwrap_or(0.0) > 0.0,
+        "{}",
+        b["one"]
+    );
+}
+
+#[test]
+fn budgets_fail_the_gate_and_can_be_raised_per_benchmark() {
+    let out = bench(root(), &["--count", "1"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("error[allocation-budget]: grow_vec: 6 allocations per operation, budget 5"),
+        "{text}"
+    );
+    assert!(text.contains("thread: "), "{text}");
+
+    // The same through govkit check, with per-benchmark budgets.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let config = dir.path().join("govkit.toml");
+    std::fs::write(
+        &config,
+        format!("[bench]\nworkspace = \"{}\"\npackages = [\"bench-gate-fixture\"]\nbenches = [\"known\"]\ncount = 1\nmeasurement-time = 0.1\nwarm-up-time = 0.05\nsample-size = 10\n\n[[bench.budgets]]\nid = \"grow_vec\"\nmax-allocs = 6\n\n[[bench.budgets]]\nid = \"thread*\"\nmax-allocs = 20\n",
+            root().display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit(dir.path(), &["check", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["ok"], true, "{doc}");
+}
+
+#[test]
+fn baselines_catch_allocation_increases_and_slowdowns() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let base = dir.path().join("base.json");
+    let out = bench(
+        root(),
+        &[
+            "--count",
+            "5",
+            "--max-allocs",
+            "100",
+            "--save-baseline",
+            &base.to_string_lossy(),
+            "^one$",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(doc["benchmarks"]["one"]["allocs_per_op"]["value"], 1);
+    assert_eq!(
+        doc["benchmarks"]["one"]["time_runs_ns"]
+            .as_array()
+            .map(Vec::len),
+        Some(5)
+    );
+
+    // A baseline that allocated less and ran 1000x faster.
+    doc["benchmarks"]["one"]["allocs_per_op"]["value"] = 0.into();
+    let runs: Vec<f64> = doc["benchmarks"]["one"]["time_runs_ns"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_f64)
+                .map(|t| t / 1000.0)
+                .collect()
+        })
+        .unwrap_or_default();
+    doc["benchmarks"]["one"]["time_runs_ns"] = serde_json::json!(runs);
+    let faster = dir.path().join("faster.json");
+    std::fs::write(&faster, doc.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let out = bench(
+        root(),
+        &[
+            "--count",
+            "5",
+            "--baseline",
+            &faster.to_string_lossy(),
+            "--format",
+            "json",
+            "^one$",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let report = json(&out);
+    let kinds: Vec<&str> = report["problems"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        kinds,
+        vec!["allocation-increase", "time-regression"],
+        "{report}"
+    );
+    let one = &by_id(&report)["one"];
+    assert_eq!(one["change"]["verdict"], "regressed");
+    assert!(
+        one["change"]["p_value"].as_f64().unwrap_or(1.0) < 0.05,
+        "{one}"
+    );
+
+    // The markdown form for a pull request.
+    let out = bench(
+        root(),
+        &[
+            "--count",
+            "5",
+            "--baseline",
+            &faster.to_string_lossy(),
+            "--markdown",
+            "^one$",
+        ],
+    );
+    assert!(
+        stdout(&out).starts_with(
+            "| benchmark | allocs/op | bytes/op | time/op | old | delta | p | result |"
+        ),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn crashes_and_non_bench_gate_benches_are_exit_2() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_govkit"))
+        .args([
+            "bench",
+            "--package",
+            "bench-gate-fixture",
+            "--bench",
+            "crash",
+        ])
+        .args(QUICK)
+        .current_dir(root())
+        .env("BENCH_GATE_FIXTURE_CRASH", "1")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert_eq!(stdout(&out), "");
+    assert!(
+        stderr(&out).contains("deliberate crash for govkit's tests"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = govkit(
+        root(),
+        &[
+            "bench",
+            "--package",
+            "bench-gate-fixture",
+            "--bench",
+            "plain",
+            "--count",
+            "1",
+        ],
+    );
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("bench_gate::main!"),
+        "{}",
+        stderr(&out)
+    );
+}
