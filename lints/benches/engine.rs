@@ -2,10 +2,13 @@
 //! locations. Input: the rule fixtures and the engine's own sources (real,
 //! varied Rust that ships with the repository). The side-by-side comparison
 //! with ast-grep on a 440k-line corpus is scripts/lint-bench/run.sh.
+//!
+//! Written with bench-gate, so `govkit bench` (and `govkit check`, see
+//! `[bench]` in govkit.toml) also holds the engine to an allocation budget.
 
 use std::path::Path;
 
-use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use criterion::{Criterion, Throughput};
 use lints::{FileKind, Linter, Settings};
 
 fn sources() -> Vec<(String, String)> {
@@ -35,7 +38,9 @@ fn sources() -> Vec<(String, String)> {
     out
 }
 
-fn engine(c: &mut Criterion) {
+bench_gate::counting_allocator!();
+
+fn engine<M: bench_gate::Measure>(c: &mut Criterion<M>) {
     let files = sources();
     let bytes: usize = files.iter().map(|(_, t)| t.len()).sum();
     let all = Linter::new(&Settings::default()).unwrap_or_else(|e| panic!("{e}"));
@@ -64,7 +69,19 @@ fn engine(c: &mut Criterion) {
         });
     });
     group.finish();
+
+    // One real file, the engine's own walker: the per-file cost.
+    let (path, text) = files
+        .iter()
+        .find(|(p, _)| p == "src/engine.rs")
+        .cloned()
+        .unwrap_or_default();
+    let mut group = c.benchmark_group("lint_file");
+    group.throughput(Throughput::Bytes(text.len() as u64));
+    group.bench_function("engine_rs", |b| {
+        b.iter(|| all.lint_source(&path, &text, FileKind::Library).len());
+    });
+    group.finish();
 }
 
-criterion_group!(benches, engine);
-criterion_main!(benches);
+bench_gate::main!(engine);

@@ -269,13 +269,22 @@ fn build(plan: &Plan) -> anyhow::Result<Vec<Executable>> {
     Ok(exes)
 }
 
+/// The package name out of a package id: `name 0.1.0 (source)` (old
+/// cargo), `source#name@0.1.0`, or `path+file:///…/name#0.1.0` (the name
+/// left out when it is the directory's).
 fn short_package(repr: &str) -> String {
-    repr.rsplit_once('#')
-        .map_or_else(|| repr.split(' ').next().unwrap_or(repr), |(_, tail)| tail)
-        .split('@')
-        .next()
-        .unwrap_or(repr)
-        .to_owned()
+    let Some((source, fragment)) = repr.rsplit_once('#') else {
+        return repr.split(' ').next().unwrap_or(repr).to_owned();
+    };
+    match fragment.split_once('@') {
+        Some((name, _)) => name.to_owned(),
+        None => source
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(source)
+            .to_owned(),
+    }
 }
 
 fn measure(ctx: &Context, plan: &Plan) -> anyhow::Result<Vec<Measured>> {
@@ -558,4 +567,18 @@ fn write_markdown(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn package_names() {
+        use super::short_package;
+        assert_eq!(short_package("path+file:///work/main/lints#0.1.0"), "lints");
+        assert_eq!(
+            short_package("path+file:///w/bench-gate/fixture#bench-gate-fixture@0.0.0"),
+            "bench-gate-fixture"
+        );
+        assert_eq!(short_package("lints 0.1.0 (path+file:///w/lints)"), "lints");
+    }
 }

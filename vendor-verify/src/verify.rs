@@ -297,8 +297,9 @@ fn check_package_checksum(p: &LockedPackage, c: &ScannedCrate, problems: &mut Ve
     });
 }
 
-/// sha256 (lowercase hex) and length of a file of the tree.
-fn sha256_file(path: &Path) -> Result<(String, u64), Error> {
+/// sha256 (lowercase hex) and length of a file of the tree, opened with
+/// `O_NOFOLLOW` (the hashing loop `verify_tree` runs on every file).
+pub fn sha256_file(path: &Path) -> Result<(String, u64), Error> {
     let mut file = tree::open_regular(path)?;
     let mut ctx = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
     let mut buf = vec![0u8; 64 * 1024];
