@@ -423,7 +423,7 @@ mod tests {
     fn per_op_counts() {
         let s = Samples {
             iters: vec![10.0, 20.0, 30.0],
-            times: vec![30.0, 60.0, 90.0],
+            times: vec![31.0, 61.0, 91.0],
         };
         assert_eq!(
             per_op(&s),
@@ -432,9 +432,21 @@ mod tests {
                 exact: true
             }
         );
+        // Samples carry SAMPLE_OFFSET: a routine that allocates nothing.
+        let zero = Samples {
+            iters: vec![10.0, 20.0],
+            times: vec![1.0, 1.0],
+        };
+        assert_eq!(
+            per_op(&zero),
+            PerOp {
+                value: 0,
+                exact: true
+            }
+        );
         let s = Samples {
             iters: vec![10.0, 20.0],
-            times: vec![30.0, 61.0],
+            times: vec![31.0, 62.0],
         };
         assert_eq!(
             per_op(&s),
