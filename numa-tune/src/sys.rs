@@ -109,6 +109,39 @@ pub fn reset_memory_policy() -> io::Result<()> {
     Ok(())
 }
 
+/// The node each page of `buf` is on (`move_pages(2)` in query mode: no
+/// page moves); a negative entry is `-errno` for that page (e.g. -ENOENT
+/// for a page not yet touched).
+pub fn page_nodes(buf: &[u8]) -> io::Result<Vec<i32>> {
+    // SAFETY: sysconf has no preconditions.
+    let page =
+        usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).map_err(io::Error::other)?;
+    let start = buf.as_ptr() as usize;
+    let first = start - start % page;
+    let pages: Vec<*const libc::c_void> = (first..start + buf.len())
+        .step_by(page)
+        .map(|a| a as *const libc::c_void)
+        .collect();
+    let mut status = vec![0 as libc::c_int; pages.len()];
+    // SAFETY: with a NULL node array the kernel only reports where each
+    // page is; `pages` and `status` have the same length, which is passed.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_move_pages,
+            0 as libc::pid_t,
+            pages.len() as libc::c_ulong,
+            pages.as_ptr(),
+            std::ptr::null::<libc::c_int>(),
+            status.as_mut_ptr(),
+            0 as libc::c_int,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(status)
+}
+
 /// Moves the pages of process `pid` that are on `from` to `to`
 /// (`migrate_pages(2)`); returns the number of pages that could not move.
 pub fn migrate_pages(pid: u32, from: &CpuSet, to: &CpuSet) -> io::Result<u64> {

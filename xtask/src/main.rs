@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
+mod vm;
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args
@@ -18,7 +20,10 @@ fn main() -> ExitCode {
     {
         ["gen"] => generate(false),
         ["gen", "--check"] => generate(true),
-        _ => Err(anyhow::anyhow!("usage: cargo xtask gen [--check]")),
+        ["vm-test", rest @ ..] => vm::run(&repo(), rest),
+        _ => Err(anyhow::anyhow!(
+            "usage: cargo xtask gen [--check] | cargo xtask vm-test [--topology NAME]…"
+        )),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

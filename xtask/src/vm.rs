@@ -1,0 +1,425 @@
+//! `cargo xtask vm-test`: numa-tune's VM tests inside QEMU guests with
+//! emulated NUMA topologies (../shared/VM.md).
+//!
+//! Installs QEMU, busybox-static and cpio from Debian when missing, unpacks
+//! Debian's cloud kernel into `target/vm/kernel` (never touching /boot;
+//! cached), builds the `vm` test binary, packs it with its shared libraries
+//! and busybox into an initramfs per topology, boots each guest under TCG,
+//! streams the console, and turns the guest's result markers into an exit
+//! code. Every guest also runs the deliberately broken `canary` test, which
+//! must fail: a harness that cannot see a failure proves nothing.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+
+/// A guest: name and the QEMU arguments that shape its NUMA topology.
+struct Topology {
+    name: &'static str,
+    args: &'static [&'static str],
+}
+
+const TOPOLOGIES: &[Topology] = &[
+    Topology {
+        name: "2node",
+        args: &[
+            "-smp",
+            "4,sockets=2,cores=2,threads=1",
+            "-m",
+            "1024M",
+            "-object",
+            "memory-backend-ram,id=m0,size=512M",
+            "-object",
+            "memory-backend-ram,id=m1,size=512M",
+            "-numa",
+            "node,nodeid=0,cpus=0-1,memdev=m0",
+            "-numa",
+            "node,nodeid=1,cpus=2-3,memdev=m1",
+            "-numa",
+            "dist,src=0,dst=1,val=21",
+        ],
+    },
+    Topology {
+        name: "4node",
+        args: &[
+            "-smp",
+            "4,sockets=4,cores=1,threads=1",
+            "-m",
+            "1024M",
+            "-object",
+            "memory-backend-ram,id=m0,size=256M",
+            "-object",
+            "memory-backend-ram,id=m1,size=256M",
+            "-object",
+            "memory-backend-ram,id=m2,size=256M",
+            "-object",
+            "memory-backend-ram,id=m3,size=256M",
+            "-numa",
+            "node,nodeid=0,cpus=0,memdev=m0",
+            "-numa",
+            "node,nodeid=1,cpus=1,memdev=m1",
+            "-numa",
+            "node,nodeid=2,cpus=2,memdev=m2",
+            "-numa",
+            "node,nodeid=3,cpus=3,memdev=m3",
+            "-numa",
+            "dist,src=0,dst=1,val=21",
+            "-numa",
+            "dist,src=2,dst=3,val=21",
+            "-numa",
+            "dist,src=0,dst=2,val=31",
+            "-numa",
+            "dist,src=0,dst=3,val=31",
+            "-numa",
+            "dist,src=1,dst=2,val=31",
+            "-numa",
+            "dist,src=1,dst=3,val=31",
+        ],
+    },
+    Topology {
+        name: "memonly",
+        args: &[
+            "-smp",
+            "4,sockets=2,cores=2,threads=1",
+            "-m",
+            "1536M",
+            "-object",
+            "memory-backend-ram,id=m0,size=512M",
+            "-object",
+            "memory-backend-ram,id=m1,size=512M",
+            "-object",
+            "memory-backend-ram,id=m2,size=512M",
+            "-numa",
+            "node,nodeid=0,cpus=0-1,memdev=m0",
+            "-numa",
+            "node,nodeid=1,cpus=2-3,memdev=m1",
+            "-numa",
+            "node,nodeid=2,memdev=m2",
+            "-numa",
+            "dist,src=0,dst=1,val=21",
+            "-numa",
+            "dist,src=0,dst=2,val=17",
+            "-numa",
+            "dist,src=1,dst=2,val=28",
+        ],
+    },
+];
+
+const BOOT_TIMEOUT: Duration = Duration::from_mins(10);
+
+pub fn run(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let mut wanted: Vec<&str> = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match *a {
+            "--topology" => wanted.push(it.next().context("--topology needs a name")?),
+            other => bail!(
+                "unknown argument `{other}`; usage: cargo xtask vm-test [--topology 2node|4node|memonly]…"
+            ),
+        }
+    }
+    let selected: Vec<&Topology> = if wanted.is_empty() {
+        TOPOLOGIES.iter().collect()
+    } else {
+        wanted
+            .iter()
+            .map(|w| {
+                TOPOLOGIES
+                    .iter()
+                    .find(|t| t.name == *w)
+                    .with_context(|| format!("unknown topology `{w}`"))
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    let work = repo.join("target/vm");
+    std::fs::create_dir_all(&work)?;
+    install_tools()?;
+    let kernel = kernel(&work)?;
+    let test_bin = build_tests(repo)?;
+    let govkit_bin = build_govkit(repo)?;
+    let start = Instant::now();
+    let mut failures = Vec::new();
+    for topo in &selected {
+        let initrd = initramfs(
+            &work,
+            topo.name,
+            &[(&test_bin, "vm-tests"), (&govkit_bin, "govkit")],
+        )?;
+        let t0 = Instant::now();
+        let outcome = boot(&kernel, &initrd, topo)?;
+        let secs = t0.elapsed().as_secs_f64();
+        report(&format!("vm-test {}: {outcome} ({secs:.1} s)", topo.name));
+        if outcome != "pass" {
+            failures.push(topo.name);
+        }
+    }
+    report(&format!(
+        "vm-test: {} guest(s) in {:.1} s, {} failed",
+        selected.len(),
+        start.elapsed().as_secs_f64(),
+        failures.len()
+    ));
+    if !failures.is_empty() {
+        bail!("failed in: {}", failures.join(", "));
+    }
+    Ok(())
+}
+
+#[expect(
+    clippy::print_stdout,
+    reason = "the suite's report for the developer's terminal"
+)]
+fn report(line: &str) {
+    // govkit: allow(print-stdout) -- the suite's report goes to the developer's terminal
+    println!("{line}");
+}
+
+fn sh(cmd: &mut Command) -> anyhow::Result<String> {
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn install_tools() -> anyhow::Result<()> {
+    let missing: Vec<&str> = [
+        ("qemu-system-x86_64", "qemu-system-x86"),
+        ("busybox", "busybox-static"),
+        ("cpio", "cpio"),
+    ]
+    .into_iter()
+    .filter(|(bin, _)| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {bin}")])
+            .output()
+            .map_or(true, |o| !o.status.success())
+    })
+    .map(|(_, pkg)| pkg)
+    .collect();
+    if !missing.is_empty() {
+        sh(Command::new("apt-get").args(["update", "-q"]))?;
+        sh(Command::new("apt-get")
+            .args(["install", "-y", "-q"])
+            .args(&missing))?;
+    }
+    Ok(())
+}
+
+/// Debian's cloud kernel unpacked under `work/kernel` (downloaded once).
+fn kernel(work: &Path) -> anyhow::Result<PathBuf> {
+    let dir = work.join("kernel");
+    if let Some(found) = find_vmlinuz(&dir) {
+        return Ok(found);
+    }
+    let deps = sh(Command::new("apt-cache").args(["depends", "linux-image-cloud-amd64"]))?;
+    let package = deps
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Depends: linux-image-"))
+        .map(|p| format!("linux-image-{p}"))
+        .context(
+            "apt-cache names no linux-image package for linux-image-cloud-amd64 (apt-get update?)",
+        )?;
+    let dl = work.join("dl");
+    std::fs::create_dir_all(&dl)?;
+    sh(Command::new("apt-get")
+        .args(["download", &package])
+        .current_dir(&dl))?;
+    let deb = std::fs::read_dir(&dl)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .context("apt-get download produced no .deb")?;
+    sh(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&dir))?;
+    find_vmlinuz(&dir).context("the kernel package has no boot/vmlinuz-*")
+}
+
+fn find_vmlinuz(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir.join("boot"))
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("vmlinuz-"))
+        })
+}
+
+/// Builds numa-tune's `vm` test binary; returns its path.
+fn build_tests(repo: &Path) -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = sh(Command::new(cargo)
+        .args([
+            "test",
+            "-p",
+            "numa-tune",
+            "--test",
+            "vm",
+            "--no-run",
+            "--locked",
+            "--message-format=json",
+        ])
+        .current_dir(repo))?;
+    out.lines()
+        .filter(|l| l.contains("\"executable\":\"") && l.contains("\"name\":\"vm\""))
+        .find_map(|l| {
+            let at = l.find("\"executable\":\"")? + "\"executable\":\"".len();
+            l[at..].split('"').next().map(PathBuf::from)
+        })
+        .context("cargo built no `vm` test executable")
+}
+
+/// The govkit binary (debug build), for the tests that drive the CLI.
+fn build_govkit(repo: &Path) -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    sh(Command::new(cargo)
+        .args(["build", "-p", "govkit", "--bin", "govkit", "--locked"])
+        .current_dir(repo))?;
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo.join("target"), PathBuf::from);
+    Ok(target.join("debug/govkit"))
+}
+
+/// An initramfs with busybox, the binaries and their libraries, and an
+/// /init that runs the tests and prints markers.
+fn initramfs(work: &Path, topology: &str, binaries: &[(&Path, &str)]) -> anyhow::Result<PathBuf> {
+    let root = work.join(format!("root-{topology}"));
+    if root.exists() {
+        std::fs::remove_dir_all(&root)?;
+    }
+    for d in ["bin", "proc", "sys", "dev", "tmp"] {
+        std::fs::create_dir_all(root.join(d))?;
+    }
+    let busybox = sh(Command::new("sh").args(["-c", "command -v busybox"]))?;
+    std::fs::copy(busybox.trim(), root.join("bin/busybox"))?;
+    for (bin, name) in binaries {
+        std::fs::copy(bin, root.join(name))
+            .with_context(|| format!("copying {}", bin.display()))?;
+        // The binaries are dynamic: copy what the loader will look for.
+        let ldd = sh(Command::new("ldd").arg(bin))?;
+        for lib in ldd.split_whitespace().filter(|w| w.starts_with('/')) {
+            let dest = root.join(lib.trim_start_matches('/'));
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::copy(lib, &dest).with_context(|| format!("copying {lib}"))?;
+        }
+    }
+    let init = format!(
+        "#!/bin/busybox sh\n\
+         /bin/busybox --install -s /bin\n\
+         mount -t proc proc /proc\n\
+         mount -t sysfs sysfs /sys\n\
+         mount -t devtmpfs devtmpfs /dev\n\
+         mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup\n\
+         export GOVKIT_VM_TOPOLOGY={topology} GOVKIT_BIN=/govkit RUST_BACKTRACE=1 PATH=/bin\n\
+         echo GOVKIT-VM-BEGIN\n\
+         /vm-tests --ignored --test-threads=1 --skip canary\n\
+         echo \"GOVKIT-VM-EXIT $?\"\n\
+         GOVKIT_VM_CANARY=1 /vm-tests --ignored --exact canary\n\
+         echo \"GOVKIT-VM-CANARY $?\"\n\
+         poweroff -f\n"
+    );
+    let init_path = root.join("init");
+    std::fs::write(&init_path, init)?;
+    sh(Command::new("chmod").arg("755").arg(&init_path))?;
+    let image = work.join(format!("initrd-{topology}.gz"));
+    sh(Command::new("sh").arg("-c").arg(format!(
+        "cd '{}' && find . | cpio -o -H newc --quiet | gzip -1 > '{}'",
+        root.display(),
+        image.display()
+    )))?;
+    Ok(image)
+}
+
+/// Boots one guest; "pass", or what went wrong.
+fn boot(kernel: &Path, initrd: &Path, topo: &Topology) -> anyhow::Result<String> {
+    let mut child = Command::new("qemu-system-x86_64")
+        .args(["-machine", "q35", "-accel", "tcg", "-cpu", "max"])
+        .args(topo.args)
+        .arg("-kernel")
+        .arg(kernel)
+        .arg("-initrd")
+        .arg(initrd)
+        .args([
+            "-append",
+            "console=ttyS0 panic=-1 loglevel=4",
+            "-nographic",
+            "-no-reboot",
+            "-nodefaults",
+            "-serial",
+            "stdio",
+            "-net",
+            "none",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start qemu-system-x86_64")?;
+    let stdout = child.stdout.take().context("no console")?;
+    // Bounded: the reader waits for us rather than buffering a runaway console.
+    let (tx, rx) = std::sync::mpsc::sync_channel(1024);
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + BOOT_TIMEOUT;
+    let (mut exit, mut canary) = (None, None);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(line) => {
+                report(&format!("[{}] {line}", topo.name));
+                if let Some(code) = marker(&line, "GOVKIT-VM-EXIT ") {
+                    exit = Some(code);
+                }
+                if let Some(code) = marker(&line, "GOVKIT-VM-CANARY ") {
+                    canary = Some(code);
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                // The guest is hung; the verdict is the timeout either way.
+                if let Err(e) = child.kill().and_then(|()| child.wait().map(drop)) {
+                    report(&format!("cannot stop qemu: {e}"));
+                }
+                return Ok(format!(
+                    "TIMEOUT after {} s (console above)",
+                    BOOT_TIMEOUT.as_secs()
+                ));
+            }
+        }
+    }
+    child.wait().context("waiting for qemu")?;
+    if reader.join().is_err() {
+        bail!("the console reader panicked");
+    }
+    Ok(match (exit, canary) {
+        (Some(0), Some(c)) if c != 0 => "pass".to_owned(),
+        (Some(0), Some(_)) => {
+            "FAIL: the deliberately broken canary test passed, so the harness cannot be trusted"
+                .to_owned()
+        }
+        (Some(code), _) => format!("FAIL: tests exited {code} (console above)"),
+        (None, _) => {
+            "FAIL: the guest never reported a result (boot failure? console above)".to_owned()
+        }
+    })
+}
+
+/// The exit code after a marker, matched anywhere in the line (QEMU wraps
+/// the first lines in terminal escape codes).
+fn marker(line: &str, prefix: &str) -> Option<i32> {
+    let at = line.find(prefix)? + prefix.len();
+    line[at..].split_whitespace().next()?.parse().ok()
+}
