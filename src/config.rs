@@ -220,6 +220,9 @@ pub struct VendorSection {
     pub signature: Option<toml::Spanned<String>>,
     /// Sigstore bundle over the manifest.
     pub bundle: Option<toml::Spanned<String>>,
+    /// The signed manifest shipped with the tree: the signature is checked
+    /// over it and differences from the tree are named.
+    pub manifest: Option<String>,
     /// Trusted root for bundles (default: the Sigstore public-good root
     /// built into govkit).
     pub trusted_root: Option<String>,

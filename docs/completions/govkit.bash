@@ -1443,7 +1443,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__vendor__subcmd__verify)
-            opts="-q -v -h -V --vendor-dir --lockfile --key --signature --bundle --trusted-root --identity --issuer --config --color --format --quiet --verbose --help --version"
+            opts="-q -v -h -V --vendor-dir --lockfile --key --signature --bundle --trusted-root --identity --issuer --manifest --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1478,6 +1478,10 @@ _govkit() {
                     return 0
                     ;;
                 --issuer)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --manifest)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

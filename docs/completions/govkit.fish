@@ -110,6 +110,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_su
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l trusted-root -d 'Sigstore trusted root (`trusted_root.json`) for --bundle (default: the Sigstore public-good root built into govkit)' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l identity -d 'Signer identity a keyless bundle must carry (certificate SAN, exact)' -r
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l issuer -d 'OIDC issuer of that identity (exact URL)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l manifest -d 'The signed manifest shipped with the tree (`govkit vendor manifest -o` at signing time): the signature is checked over it, and every difference from the tree is reported by crate and file' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'

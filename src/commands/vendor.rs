@@ -102,6 +102,11 @@ struct VerifyArgs {
     tree: TreeArgs,
     #[command(flatten)]
     signature: SignatureArgs,
+    /// The signed manifest shipped with the tree (`govkit vendor manifest
+    /// -o` at signing time): the signature is checked over it, and every
+    /// difference from the tree is reported by crate and file.
+    #[arg(long, value_name = "FILE")]
+    manifest: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -148,7 +153,8 @@ pub fn gate(ctx: &Context, config: &Config) -> anyhow::Result<Report> {
     let section = config.gates.vendor.clone().unwrap_or_default();
     let tree = Tree::locate(ctx, config, &section, &TreeArgs::none())?;
     let trust = trust(ctx, config, &section, None, TrustFor::Manifest)?;
-    check_tree(ctx, &tree, trust.as_ref())
+    let manifest = section.manifest.as_ref().map(|m| config.root.join(m));
+    check_tree(ctx, &tree, trust.as_ref(), manifest.as_deref())
 }
 
 impl TreeArgs {
@@ -171,7 +177,12 @@ fn verify(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<Outcome> {
         Some(&args.signature),
         TrustFor::Manifest,
     )?;
-    let report = check_tree(ctx, &tree, trust.as_ref())?;
+    let manifest = args
+        .manifest
+        .as_ref()
+        .map(|m| ctx.cwd.join(m))
+        .or_else(|| section.manifest.as_ref().map(|m| config.root.join(m)));
+    let report = check_tree(ctx, &tree, trust.as_ref(), manifest.as_deref())?;
     render(ctx, &report)
 }
 
@@ -433,7 +444,12 @@ fn trust(
 
 /// Verifies the tree and, if it passes and a signature is configured, the
 /// signature over its manifest.
-fn check_tree(ctx: &Context, tree: &Tree, trust: Option<&Trust>) -> anyhow::Result<Report> {
+fn check_tree(
+    ctx: &Context,
+    tree: &Tree,
+    trust: Option<&Trust>,
+    signed_manifest: Option<&Path>,
+) -> anyhow::Result<Report> {
     let verification = run_verification(ctx, tree)?;
     let mut report = report_for(ctx, tree, &verification);
     let signature = match trust {
@@ -442,8 +458,43 @@ fn check_tree(ctx: &Context, tree: &Tree, trust: Option<&Trust>) -> anyhow::Resu
             json!({"verified": false, "detail": "not checked: the tree has problems"})
         }
         Some(trust) => {
-            let text = vendor_verify::manifest::render(&verification);
+            let text = match signed_manifest {
+                Some(path) => std::fs::read_to_string(path).map_err(|e| {
+                    UserError::new(
+                        format!("cannot read the signed manifest {}: {e}", shown(ctx, path)),
+                        "it is the file `govkit vendor manifest -o FILE` wrote when the tree was signed",
+                    )
+                })?,
+                None => vendor_verify::manifest::render(&verification),
+            };
             match signature::verify(text.as_bytes(), trust) {
+                Ok(v) if signed_manifest.is_some() => {
+                    // The signature covers the file; now the tree against it.
+                    let changes =
+                        vendor_verify::manifest::diff(&text, &verification).map_err(|m| {
+                            UserError::new(
+                                format!(
+                                    "{}: {m}",
+                                    shown(ctx, signed_manifest.unwrap_or(Path::new("")))
+                                ),
+                                "the signed manifest is not in govkit's manifest format",
+                            )
+                        })?;
+                    let vendor_shown = shown(ctx, &tree.vendor);
+                    for p in &changes {
+                        let path = p.path.as_ref().map_or_else(
+                            || vendor_shown.clone(),
+                            |rel| format!("{}/{rel}", vendor_shown.trim_end_matches('/')),
+                        );
+                        push_problem(&mut report, p, &path);
+                    }
+                    if changes.is_empty() {
+                        json!({"verified": true, "detail": v.description})
+                    } else {
+                        report.set_field("ok", false);
+                        json!({"verified": false, "detail": format!("{}; but the tree differs from the signed manifest in {} place(s)", v.description, changes.len())})
+                    }
+                }
                 Ok(v) => json!({"verified": true, "detail": v.description}),
                 Err(f) => {
                     let p = Problem {
@@ -595,7 +646,10 @@ fn help(kind: Kind) -> Option<&'static str> {
             "vendored sources must not be edited; patch with [patch] in Cargo.toml instead, then re-run `cargo vendor`"
         }
         Kind::Signature => {
-            "the tree is not the one that was signed; get the signed tree from the mirror or have it re-signed"
+            "the tree is not the one that was signed; get the signed tree from the mirror or have it re-signed (--manifest with the signed manifest names what changed)"
+        }
+        Kind::ChangedSinceSigning => {
+            "the tree changed after it was signed; restore the signed tree from the mirror or have it re-signed"
         }
         _ => return None,
     })

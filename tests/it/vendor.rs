@@ -545,6 +545,23 @@ fn a_file_rewritten_with_its_checksum_passes_unsigned_but_fails_signed() {
         &["vendor", "sign", "--key", "key.pem", "-o", "tree.sig"],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The mirror ships the signed manifest next to the signature.
+    let out = govkit(dir, &["vendor", "manifest", "-o", "signed.manifest"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let with_manifest = [
+        "vendor",
+        "verify",
+        "--key",
+        "pub.pem",
+        "--signature",
+        "tree.sig",
+        "--manifest",
+        "signed.manifest",
+        "--format",
+        "json",
+    ];
+    let out = govkit(dir, &with_manifest);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
 
     let lib = v.vendor("hex/src/lib.rs");
     let text = std::fs::read_to_string(&lib).unwrap_or_default();
@@ -571,6 +588,22 @@ fn a_file_rewritten_with_its_checksum_passes_unsigned_but_fails_signed() {
     let doc = json(&out);
     assert_eq!(problems(&doc), set(&[("signature", "vendor")]));
     assert_eq!(doc["signature"]["verified"], false);
+
+    // With the signed manifest, the signature holds and the change is named.
+    let out = govkit(dir, &with_manifest);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let doc = json(&out);
+    assert_eq!(
+        problems(&doc),
+        set(&[("changed-since-signing", "vendor/hex/src/lib.rs")])
+    );
+    assert!(
+        doc["problems"][0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("content changed since signing"),
+        "{doc}"
+    );
 }
 
 #[test]

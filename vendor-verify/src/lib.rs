@@ -129,11 +129,14 @@ pub enum Kind {
     StrayDirectory,
     /// The signature over the manifest does not verify.
     Signature,
+    /// The tree differs from the signed manifest (a file, crate or checksum
+    /// changed after signing).
+    ChangedSinceSigning,
 }
 
 impl Kind {
     /// Every kind, for rule tables.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::MissingCrate,
         Kind::UnlistedCrate,
         Kind::VersionMismatch,
@@ -148,6 +151,7 @@ impl Kind {
         Kind::SpecialFile,
         Kind::StrayDirectory,
         Kind::Signature,
+        Kind::ChangedSinceSigning,
     ];
 
     /// The kebab-case name used in reports.
@@ -168,6 +172,7 @@ impl Kind {
             Kind::SpecialFile => "special-file",
             Kind::StrayDirectory => "stray-directory",
             Kind::Signature => "signature",
+            Kind::ChangedSinceSigning => "changed-since-signing",
         }
     }
 
@@ -193,6 +198,7 @@ impl Kind {
             Kind::SpecialFile => "a FIFO, socket or device node inside the vendor tree",
             Kind::StrayDirectory => "a directory without Cargo.toml in the vendor tree",
             Kind::Signature => "the signature over the vendor manifest does not verify",
+            Kind::ChangedSinceSigning => "the tree differs from the signed manifest",
         }
     }
 

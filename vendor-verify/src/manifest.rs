@@ -25,7 +25,10 @@
 //!
 //! The same tree gives the same bytes on any machine.
 
+use std::collections::BTreeMap;
+
 use crate::verify::Verification;
+use crate::{Kind, Problem};
 
 /// The first line, naming the format version.
 pub const HEADER: &str = "govkit-vendor-manifest 1";
@@ -59,6 +62,126 @@ pub fn render(verification: &Verification) -> String {
         }
     }
     out
+}
+
+/// One crate of a manifest: source, package checksum, files.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Entry<'a> {
+    head: &'a str,
+    files: BTreeMap<&'a str, &'a str>,
+}
+
+/// Parses manifest text into `name@version` → entry; `Err` names the line.
+fn parse(text: &str) -> Result<BTreeMap<String, Entry<'_>>, String> {
+    let mut lines = text.lines().enumerate();
+    match lines.next() {
+        Some((_, HEADER)) => {}
+        _ => return Err(format!("line 1: expected `{HEADER}`")),
+    }
+    let mut out: BTreeMap<String, Entry<'_>> = BTreeMap::new();
+    let mut current: Option<String> = None;
+    for (i, line) in lines {
+        if let Some(rest) = line.strip_prefix("crate ") {
+            let mut parts = rest.splitn(3, ' ');
+            let (Some(name), Some(version), Some(head)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(format!(
+                    "line {}: a crate line is `crate NAME VERSION SOURCE SUM`",
+                    i + 1
+                ));
+            };
+            let id = format!("{name}@{version}");
+            out.insert(
+                id.clone(),
+                Entry {
+                    head,
+                    files: BTreeMap::new(),
+                },
+            );
+            current = Some(id);
+        } else if let Some(rest) = line.strip_prefix("file ") {
+            let (Some((sum, path)), Some(id)) = (rest.split_once(' '), current.as_ref()) else {
+                return Err(format!(
+                    "line {}: a file line is `file SHA256 PATH` after a crate line",
+                    i + 1
+                ));
+            };
+            if let Some(e) = out.get_mut(id) {
+                e.files.insert(path, sum);
+            }
+        } else {
+            return Err(format!("line {}: not a crate or file line", i + 1));
+        }
+    }
+    Ok(out)
+}
+
+/// What differs between a signed manifest and the tree's current one, as
+/// problems naming the crate and file: a precise answer to "the signature
+/// does not verify".
+pub fn diff(signed: &str, verification: &Verification) -> Result<Vec<Problem>, String> {
+    let current_text = render(verification);
+    let old = parse(signed)?;
+    let new = parse(&current_text)?;
+    let dir_of = |id: &str| {
+        verification
+            .crates
+            .iter()
+            .find(|c| format!("{}@{}", c.name, c.version) == id)
+            .map(|c| c.dir.clone())
+    };
+    let problem = |id: &str, path: Option<String>, detail: String| Problem {
+        kind: Kind::ChangedSinceSigning,
+        krate: Some(id.to_owned()),
+        path,
+        detail,
+    };
+    let mut out = Vec::new();
+    for (id, o) in &old {
+        let Some(n) = new.get(id) else {
+            out.push(problem(
+                id,
+                None,
+                "signed, but no longer vendored".to_owned(),
+            ));
+            continue;
+        };
+        let dir = dir_of(id);
+        let at = |p: &str| dir.as_ref().map(|d| format!("{d}/{p}"));
+        if o.head != n.head {
+            out.push(problem(
+                id,
+                dir.clone(),
+                format!(
+                    "source or package checksum changed: signed `{}`, now `{}`",
+                    o.head, n.head
+                ),
+            ));
+        }
+        for (path, sum) in &o.files {
+            match n.files.get(path) {
+                None => out.push(problem(
+                    id,
+                    at(path),
+                    "signed, but the file is gone".to_owned(),
+                )),
+                Some(now) if now != sum => out.push(problem(
+                    id,
+                    at(path),
+                    format!("content changed since signing: signed sha256 {sum}, now {now}"),
+                )),
+                Some(_) => {}
+            }
+        }
+        for path in n.files.keys().filter(|p| !o.files.contains_key(*p)) {
+            out.push(problem(id, at(path), "added after signing".to_owned()));
+        }
+    }
+    for id in new.keys().filter(|id| !old.contains_key(*id)) {
+        out.push(problem(id, dir_of(id), "vendored after signing".to_owned()));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
