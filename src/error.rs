@@ -15,6 +15,16 @@ pub enum Outcome {
 pub const EXIT_ERROR: u8 = 2;
 
 impl Outcome {
+    /// A gate's verdict: failed when the report has an error-level finding.
+    #[must_use]
+    pub fn of(report: &diagnostics::Report) -> Outcome {
+        if report.failed() {
+            Outcome::GateFailed
+        } else {
+            Outcome::Pass
+        }
+    }
+
     /// The process exit code.
     #[must_use]
     pub fn code(self) -> u8 {

@@ -160,21 +160,16 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> anyhow::Result<Outcome> {
     let format = ctx.global.format.unwrap_or(OutputFormat::Human);
     if args.markdown {
         write_markdown(&mut out, &judged, baseline.is_some())?;
-    } else if format == OutputFormat::Human {
-        write_table(&mut out, &judged, baseline.is_some())?;
-        writeln!(out)?;
-        let options = super::render_options(ctx, stdout_color(ctx.global.color));
-        diagnostics::render::render(format.into(), &[&report], &options, &mut out)?;
     } else {
+        if format == OutputFormat::Human {
+            write_table(&mut out, &judged, baseline.is_some())?;
+            writeln!(out)?;
+        }
         let options = super::render_options(ctx, stdout_color(ctx.global.color));
         diagnostics::render::render(format.into(), &[&report], &options, &mut out)?;
     }
     out.flush()?;
-    Ok(if report.failed() {
-        Outcome::GateFailed
-    } else {
-        Outcome::Pass
-    })
+    Ok(Outcome::of(&report))
 }
 
 /// The bench gate for `govkit check`: `[bench]` decides everything.

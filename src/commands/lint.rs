@@ -153,11 +153,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
         diagnostics::render::render(format.into(), &[&report], &options, &mut out)?;
     }
     out.flush()?;
-    Ok(if report.failed() {
-        Outcome::GateFailed
-    } else {
-        Outcome::Pass
-    })
+    Ok(Outcome::of(&report))
 }
 
 /// The lint gate for `govkit check`: the configured paths, every rule.

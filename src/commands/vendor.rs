@@ -664,11 +664,7 @@ fn render(ctx: &Context, report: &Report) -> anyhow::Result<Outcome> {
         writeln!(out, "{}", human_summary(report))?;
     }
     out.flush()?;
-    Ok(if report.failed() {
-        Outcome::GateFailed
-    } else {
-        Outcome::Pass
-    })
+    Ok(Outcome::of(report))
 }
 
 /// One line: what was checked and the verdict.
