@@ -162,12 +162,7 @@ fn threads(proc_dir: &Path, topo: &Topology) -> Result<Vec<Thread>, Error> {
 fn read_if_alive(path: &Path) -> Result<Option<String>, Error> {
     match std::fs::read_to_string(path) {
         Ok(t) => Ok(Some(t)),
-        Err(e)
-            if e.kind() == std::io::ErrorKind::NotFound
-                || e.raw_os_error() == Some(libc::ESRCH) =>
-        {
-            Ok(None)
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound || crate::sys::is_gone(&e) => Ok(None),
         Err(e) => Err(Error::io(path, &e)),
     }
 }

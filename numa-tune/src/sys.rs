@@ -17,6 +17,13 @@ use crate::cpulist::CpuSet;
 /// `MPOL_BIND` from `<linux/mempolicy.h>`.
 const MPOL_BIND: libc::c_int = 2;
 
+/// Whether a call on a thread or process failed because it no longer
+/// exists (`ESRCH`): it exited meanwhile, which callers report, not fail on.
+#[must_use]
+pub fn is_gone(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ESRCH)
+}
+
 /// The thread's (0 = calling thread) CPU affinity.
 pub fn get_affinity(tid: u32) -> io::Result<CpuSet> {
     let pid =

@@ -449,7 +449,7 @@ fn pin_threads(
         for tid in new {
             let before = match sys::get_affinity(tid) {
                 Ok(a) => a,
-                Err(e) if e.raw_os_error() == Some(libc_esrch()) => {
+                Err(e) if sys::is_gone(&e) => {
                     vanished.push(tid);
                     continue;
                 }
@@ -473,7 +473,7 @@ fn pin_threads(
                     record.threads.push((tid, before.to_string()));
                     pinned.push((tid, before, after));
                 }
-                Err(e) if e.raw_os_error() == Some(libc_esrch()) => vanished.push(tid),
+                Err(e) if sys::is_gone(&e) => vanished.push(tid),
                 Err(e) => return Err(affinity_error(tid, &e)),
             }
         }
@@ -483,10 +483,6 @@ fn pin_threads(
         vanished,
         left,
     })
-}
-
-fn libc_esrch() -> i32 {
-    3 // ESRCH on Linux
 }
 
 fn affinity_error(tid: u32, e: &std::io::Error) -> anyhow::Error {
@@ -532,7 +528,7 @@ fn revert(ctx: &Context, args: &RevertArgs) -> anyhow::Result<Outcome> {
         })?;
         match sys::set_affinity(*tid, &set) {
             Ok(()) => restored += 1,
-            Err(e) if e.raw_os_error() == Some(libc_esrch()) => gone += 1,
+            Err(e) if sys::is_gone(&e) => gone += 1,
             Err(e) => return Err(affinity_error(*tid, &e)),
         }
     }
