@@ -111,6 +111,9 @@ pub enum Command {
     /// NUMA topology, where a process's threads and memory live, and
     /// pinning them to their node.
     Numa(commands::numa::NumaArgs),
+    /// eBPF tracers for live hosts: leaked TCP connections with the stack
+    /// that opened them.
+    Trace(commands::trace::TraceArgs),
     /// Write a commented starter govkit.toml in the current directory.
     Init(commands::init::InitArgs),
     /// Manage the git pre-commit hook that runs `govkit lint --staged`.

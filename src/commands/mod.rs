@@ -8,6 +8,7 @@ pub mod hook;
 pub mod init;
 pub mod lint;
 pub mod numa;
+pub mod trace;
 pub mod vendor;
 
 use crate::Context;
@@ -23,6 +24,7 @@ pub fn run(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
         Command::Vendor(args) => vendor::run(ctx, &args),
         Command::Bench(args) => bench::run(ctx, &args),
         Command::Numa(args) => numa::run(ctx, &args),
+        Command::Trace(args) => trace::run(ctx, &args),
         Command::Hook(args) => hook::run(ctx, &args),
         Command::Completions(args) => completions::run(&args),
         Command::Man => completions::run_man(),

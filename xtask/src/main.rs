@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
+mod ebpf;
 mod vm;
 
 fn main() -> ExitCode {
@@ -21,8 +22,9 @@ fn main() -> ExitCode {
         ["gen"] => generate(false),
         ["gen", "--check"] => generate(true),
         ["vm-test", rest @ ..] => vm::run(&repo(), rest),
+        ["build-ebpf"] => ebpf::build(&repo()),
         _ => Err(anyhow::anyhow!(
-            "usage: cargo xtask gen [--check] | cargo xtask vm-test [--topology NAME]…"
+            "usage: cargo xtask gen [--check] | cargo xtask build-ebpf | cargo xtask vm-test [--topology NAME]…"
         )),
     };
     match result {

@@ -1,0 +1,231 @@
+//! Types shared by govkit's kernel-side eBPF programs (`ebpf-programs/`) and
+//! the user-space tracer (`tracebpf/`). Every type is `#[repr(C)]`, has no
+//! padding the kernel could leave uninitialised, and the same layout on both
+//! sides; the sizes are asserted at compile time below.
+#![no_std]
+
+/// Maximum user frames one stack holds.
+pub const MAX_FRAMES: usize = 32;
+/// Bytes of user stack copied for a call site the kernel cannot unwind yet.
+pub const CAPTURE_STACK_BYTES: usize = 16384;
+/// The copy is made in chunks of this size; it stops at the first unreadable one.
+pub const CAPTURE_CHUNK: usize = 1024;
+
+/// TCP states as the kernel numbers them (`include/net/tcp_states.h`).
+pub mod tcp_state {
+    pub const ESTABLISHED: u8 = 1;
+    pub const SYN_SENT: u8 = 2;
+    pub const SYN_RECV: u8 = 3;
+    pub const FIN_WAIT1: u8 = 4;
+    pub const FIN_WAIT2: u8 = 5;
+    pub const TIME_WAIT: u8 = 6;
+    pub const CLOSE: u8 = 7;
+    pub const CLOSE_WAIT: u8 = 8;
+    pub const LAST_ACK: u8 = 9;
+    pub const LISTEN: u8 = 10;
+    pub const CLOSING: u8 = 11;
+    pub const NEW_SYN_RECV: u8 = 12;
+}
+
+/// How a tracked socket came to be.
+pub mod origin {
+    /// Accepted by the kernel (three-way handshake done), not yet `accept`ed.
+    pub const UNOWNED: u8 = 0;
+    /// Opened by `connect` in the owner's context.
+    pub const CONNECT: u8 = 1;
+    /// Returned by `accept`/`accept4` in the owner's context.
+    pub const ACCEPT: u8 = 2;
+}
+
+/// Flags on a socket's stack.
+pub mod stack_flags {
+    /// The kernel walked the whole stack with learned unwind rows.
+    pub const COMPLETE: u8 = 1;
+    /// A capture was sent: user space completes the stack from it.
+    pub const CAPTURED: u8 = 2;
+    /// The walk stopped at a frame it could not unwind (unsupported CFI,
+    /// unreadable stack, depth limit); frames so far are kept.
+    pub const TRUNCATED: u8 = 4;
+    /// The walk hit a call site not learned yet and the capture budget was
+    /// spent: frames so far are kept.
+    pub const THROTTLED: u8 = 8;
+}
+
+/// Value of the `SOCKS` map, keyed by the kernel socket address.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SockInfo {
+    /// `bpf_ktime_get_ns` when the socket was opened (connect) or established.
+    pub open_ns: u64,
+    /// When the socket entered `state`.
+    pub state_ns: u64,
+    /// Key into `STACKS`, 0 when the owner is not known yet.
+    pub stack_id: u64,
+    /// Sequence number of the capture sent for this socket, 0 when none.
+    pub capture_id: u64,
+    pub cgroup_id: u64,
+    pub tgid: u32,
+    pub tid: u32,
+    pub comm: [u8; 16],
+    pub state: u8,
+    pub family: u8,
+    pub origin: u8,
+    pub stack_flags: u8,
+    pub sport: u16,
+    pub dport: u16,
+    pub saddr: [u8; 16],
+    pub daddr: [u8; 16],
+}
+
+/// Value of the `STACKS` map: user return addresses, innermost first
+/// (`frames[0]` is the instruction after the syscall).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct StackTrace {
+    pub tgid: u32,
+    pub len: u32,
+    pub frames: [u64; MAX_FRAMES],
+}
+
+/// Key of the `UNWIND` map: one learned call-frame row per process and pc.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UnwindKey {
+    pub pc: u64,
+    pub tgid: u32,
+    /// 1 when `pc` is the interrupted instruction (frame 0), 0 when it is a
+    /// return address (the row then describes `pc - 1`).
+    pub exact: u32,
+}
+
+pub mod unwind_kind {
+    /// CFA = register + offset, return address at CFA - 8.
+    pub const FRAME: u8 = 1;
+    /// The outermost frame: stop, the stack is complete.
+    pub const END: u8 = 2;
+    /// CFI the kernel cannot evaluate: stop, the stack is truncated.
+    pub const UNSUPPORTED: u8 = 3;
+}
+
+/// x86-64 registers a row can use as its CFA base.
+pub mod reg {
+    pub const RSP: u8 = 7;
+    pub const RBP: u8 = 6;
+}
+
+/// Value of the `UNWIND` map.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnwindRow {
+    pub kind: u8,
+    /// `reg::RSP` or `reg::RBP`.
+    pub cfa_reg: u8,
+    /// 1 when the caller's rbp was saved at CFA + `rbp_offset`.
+    pub rbp_saved: u8,
+    pub _pad: u8,
+    pub cfa_offset: i32,
+    pub rbp_offset: i32,
+    pub _pad2: u32,
+}
+
+pub mod event_kind {
+    /// A call site the kernel could not unwind: registers + stack copy.
+    pub const CAPTURE: u32 = 1;
+    /// A process called exec: its learned unwind rows are stale.
+    pub const EXEC: u32 = 2;
+}
+
+/// Header of every ring-buffer record.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct EventHeader {
+    pub kind: u32,
+    pub tgid: u32,
+}
+
+/// A ring-buffer record of kind `CAPTURE`. The frames the kernel did unwind
+/// come first; the registers describe the frame where it stopped, and the
+/// stack copy starts at that frame's rsp.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct Capture {
+    pub header: EventHeader,
+    pub tid: u32,
+    pub nframes: u32,
+    pub capture_id: u64,
+    pub sock: u64,
+    /// The pc where the walk stopped; `exact` as in `UnwindKey`.
+    pub pc: u64,
+    pub sp: u64,
+    pub bp: u64,
+    pub exact: u32,
+    pub stack_len: u32,
+    pub frames: [u64; MAX_FRAMES],
+    pub stack: [u8; CAPTURE_STACK_BYTES],
+}
+
+/// Indices into the per-CPU `COUNTERS` array.
+pub mod counter {
+    /// Ring-buffer records that could not be reserved (buffer full).
+    pub const RINGBUF_DROPS: u32 = 0;
+    /// Sockets not tracked because `SOCKS` was full.
+    pub const SOCKS_FULL: u32 = 1;
+    /// Stacks not stored because `STACKS` was full.
+    pub const STACKS_FULL: u32 = 2;
+    /// Stack captures sent to user space.
+    pub const CAPTURES: u32 = 3;
+    /// Call sites not captured because the capture budget was spent.
+    pub const CAPTURES_THROTTLED: u32 = 4;
+    /// Socket state changes seen (TCP).
+    pub const STATE_CHANGES: u32 = 5;
+    /// Sockets opened by connect or accept in a traced process.
+    pub const OPENS: u32 = 6;
+    /// accept() results whose socket could not be read from the fd table.
+    pub const ACCEPT_LOOKUP_FAILED: u32 = 7;
+    pub const COUNT: u32 = 8;
+}
+
+/// Per-CPU capture budget state (`CAPTURE_BUDGET` map).
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct Budget {
+    pub window_ns: u64,
+    pub used: u64,
+}
+
+/// Kernel structure offsets the accept path needs, resolved by user space
+/// from the running kernel's BTF and written into the program's read-only
+/// data before it is loaded (CO-RE without compiler support).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct KernelOffsets {
+    pub task_files: u32,
+    pub files_fdt: u32,
+    pub fdtable_fd: u32,
+    pub fdtable_max_fds: u32,
+    pub file_private_data: u32,
+    pub socket_sk: u32,
+}
+
+const _: () = assert!(core::mem::size_of::<SockInfo>() == 104);
+const _: () = assert!(core::mem::size_of::<StackTrace>() == 8 + 8 * MAX_FRAMES);
+const _: () = assert!(core::mem::size_of::<UnwindKey>() == 16);
+const _: () = assert!(core::mem::size_of::<UnwindRow>() == 16);
+const _: () = assert!(core::mem::size_of::<Capture>() == 64 + 8 * MAX_FRAMES + CAPTURE_STACK_BYTES);
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: all of these are repr(C), contain only integers and arrays of
+    // integers, and have no padding (sizes asserted above), so every bit
+    // pattern is a valid value.
+    #[allow(unsafe_code, reason = "aya::Pod is an unsafe marker trait")]
+    mod impls {
+        use super::super::{Budget, KernelOffsets, SockInfo, StackTrace, UnwindKey, UnwindRow};
+        unsafe impl aya::Pod for SockInfo {}
+        unsafe impl aya::Pod for StackTrace {}
+        unsafe impl aya::Pod for UnwindKey {}
+        unsafe impl aya::Pod for UnwindRow {}
+        unsafe impl aya::Pod for Budget {}
+        unsafe impl aya::Pod for KernelOffsets {}
+    }
+}

@@ -1,0 +1,504 @@
+//! Kernel side of `govkit trace connections`.
+//!
+//! Socket lifetimes are tracked entirely in kernel maps: `SOCKS` holds one
+//! entry per live TCP socket of a traced process (inserted when it is opened,
+//! updated in place on each state change, removed when it reaches CLOSE), so
+//! a short-lived connection never produces a ring-buffer record. User space
+//! reads `SOCKS` periodically to find the long-lived ones.
+//!
+//! The opening user stack is unwound here with call-frame rows that user
+//! space learned from the binaries' DWARF CFI (`UNWIND`, keyed by process
+//! and pc). When the walk reaches a pc with no row yet, the registers and a
+//! copy of the user stack from that frame go to user space (`EVENTS`), which
+//! unwinds them with gimli and installs the rows: each call site is unwound
+//! in user space once, then by the kernel with a few map lookups.
+#![no_std]
+#![no_main]
+#![allow(unsafe_code, reason = "eBPF programs read kernel and user memory through helpers")]
+
+use aya_ebpf::{
+    helpers::{
+        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
+        bpf_get_current_task, bpf_ktime_get_ns, bpf_probe_read_kernel, bpf_probe_read_user,
+        bpf_probe_read_user_buf,
+    },
+    macros::{map, tracepoint},
+    maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
+    programs::TracePointContext,
+};
+use aya_log_ebpf::warn;
+use govkit_ebpf_common::{
+    Budget, CAPTURE_CHUNK, CAPTURE_STACK_BYTES, Capture, EventHeader, KernelOffsets, MAX_FRAMES,
+    SockInfo, StackTrace, UnwindKey, UnwindRow, counter, event_kind, origin, reg, stack_flags,
+    tcp_state, unwind_kind,
+};
+
+// ---- configuration written by user space before load (.rodata) ----
+
+/// Offsets of the fields of `sock:inet_sock_set_state`, from its format file.
+#[unsafe(no_mangle)]
+static SOCK_STATE_FIELDS: [u32; 10] = [8, 16, 20, 24, 26, 28, 30, 32, 40, 56];
+/// Offset of `ret` in `syscalls:sys_exit_accept4` / `sys_exit_accept`.
+#[unsafe(no_mangle)]
+static SYS_EXIT_RET: u32 = 16;
+/// Kernel struct offsets for the accept path, from BTF.
+#[unsafe(no_mangle)]
+static OFFSETS: KernelOffsets = KernelOffsets {
+    task_files: 0,
+    files_fdt: 0,
+    fdtable_fd: 0,
+    fdtable_max_fds: 0,
+    file_private_data: 0,
+    socket_sk: 0,
+};
+/// 1 when only the processes in `TARGETS` are traced.
+#[unsafe(no_mangle)]
+static FILTER_PIDS: u32 = 0;
+/// Captures allowed per CPU per second.
+#[unsafe(no_mangle)]
+static CAPTURES_PER_SEC: u64 = 200;
+
+const F_SKADDR: usize = 0;
+const F_OLDSTATE: usize = 1;
+const F_NEWSTATE: usize = 2;
+const F_SPORT: usize = 3;
+const F_DPORT: usize = 4;
+const F_FAMILY: usize = 5;
+const F_PROTOCOL: usize = 6;
+const F_SADDR: usize = 7;
+const F_SADDR6: usize = 8;
+const F_DADDR6: usize = 9;
+
+const AF_INET: u16 = 2;
+const AF_INET6: u16 = 10;
+const IPPROTO_TCP: u16 = 6;
+/// Don't wake the reader: it polls, so no irq_work per record.
+const BPF_RB_NO_WAKEUP: u64 = 1;
+
+// ---- maps ----
+
+#[map]
+static SOCKS: HashMap<u64, SockInfo> = HashMap::with_max_entries(262_144, 0);
+#[map]
+static STACKS: HashMap<u64, StackTrace> = HashMap::with_max_entries(16_384, 0);
+#[map]
+static UNWIND: LruHashMap<UnwindKey, UnwindRow> = LruHashMap::with_max_entries(65_536, 0);
+#[map]
+static TARGETS: HashMap<u32, u8> = HashMap::with_max_entries(1024, 0);
+#[map]
+static EVENTS: RingBuf = RingBuf::with_byte_size(4 << 20, 0);
+#[map]
+static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::COUNT, 0);
+#[map]
+static CAPTURE_BUDGET: PerCpuArray<Budget> = PerCpuArray::with_max_entries(1, 0);
+/// Per-CPU scratch space for the stack being unwound (too big for the BPF stack).
+#[map]
+static SCRATCH: PerCpuArray<StackTrace> = PerCpuArray::with_max_entries(1, 0);
+/// Per-CPU capture sequence numbers (combined with the CPU id in user space).
+#[map]
+static CAPTURE_SEQ: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
+#[inline(always)]
+fn count(index: u32) {
+    if let Some(c) = COUNTERS.get_ptr_mut(index) {
+        // SAFETY: per-CPU slot, programs do not preempt each other on a CPU.
+        unsafe { *c += 1 };
+    }
+}
+
+#[inline(always)]
+fn rodata<T: Copy>(v: &T) -> T {
+    // SAFETY: reading our own static; volatile keeps the compiler from
+    // folding the placeholder value user space overwrites before load.
+    unsafe { core::ptr::read_volatile(v) }
+}
+
+#[inline(always)]
+fn traced(tgid: u32) -> bool {
+    if rodata(&FILTER_PIDS) == 0 {
+        return true;
+    }
+    // SAFETY: the value is not used, only its presence.
+    unsafe { TARGETS.get(&tgid) }.is_some()
+}
+
+// ---- socket lifecycle ----
+
+#[tracepoint]
+pub fn sock_state(ctx: TracePointContext) -> u32 {
+    let _ = try_sock_state(&ctx);
+    0
+}
+
+#[inline(always)]
+fn field<T>(ctx: &TracePointContext, index: usize) -> Result<T, i32> {
+    let offsets = rodata(&SOCK_STATE_FIELDS);
+    // SAFETY: the offset comes from the tracepoint's own format file.
+    unsafe { ctx.read_at::<T>(offsets[index] as usize) }
+}
+
+fn try_sock_state(ctx: &TracePointContext) -> Result<(), i32> {
+    let protocol: u16 = field(ctx, F_PROTOCOL)?;
+    if protocol != IPPROTO_TCP {
+        return Ok(());
+    }
+    count(counter::STATE_CHANGES);
+    let sk: u64 = field(ctx, F_SKADDR)?;
+    let old: i32 = field(ctx, F_OLDSTATE)?;
+    let new: i32 = field(ctx, F_NEWSTATE)?;
+    let (old, new) = (old as u8, new as u8);
+    if new == tcp_state::CLOSE {
+        let _ = SOCKS.remove(&sk);
+        return Ok(());
+    }
+    let now = unsafe { bpf_ktime_get_ns() };
+    if let Some(info) = SOCKS.get_ptr_mut(&sk) {
+        // SAFETY: map value pointer from a successful lookup.
+        let info = unsafe { &mut *info };
+        info.state = new;
+        info.state_ns = now;
+        if new == tcp_state::ESTABLISHED {
+            read_endpoints(ctx, info)?;
+        }
+        return Ok(());
+    }
+    if old == tcp_state::CLOSE && new == tcp_state::SYN_SENT {
+        // connect(): this runs in the connecting task's context.
+        let pid_tgid = bpf_get_current_pid_tgid();
+        let tgid = (pid_tgid >> 32) as u32;
+        if !traced(tgid) {
+            return Ok(());
+        }
+        let mut info = new_info(now, new, origin::CONNECT);
+        owner(&mut info, pid_tgid);
+        read_endpoints(ctx, &mut info)?;
+        open_stack(&mut info, sk, tgid, pid_tgid as u32);
+        insert_sock(ctx, sk, &info);
+        count(counter::OPENS);
+    } else if old == tcp_state::SYN_RECV && new == tcp_state::ESTABLISHED {
+        // A passive open completed (softirq): the owner is known at accept().
+        let mut info = new_info(now, new, origin::UNOWNED);
+        read_endpoints(ctx, &mut info)?;
+        insert_sock(ctx, sk, &info);
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn insert_sock(ctx: &TracePointContext, sk: u64, info: &SockInfo) {
+    if SOCKS.insert(&sk, info, 0).is_err() {
+        count(counter::SOCKS_FULL);
+        warn!(ctx, "SOCKS map full: socket of pid {} not tracked", info.tgid);
+    }
+}
+
+#[inline(always)]
+fn new_info(now: u64, state: u8, origin: u8) -> SockInfo {
+    SockInfo {
+        open_ns: now,
+        state_ns: now,
+        stack_id: 0,
+        capture_id: 0,
+        cgroup_id: 0,
+        tgid: 0,
+        tid: 0,
+        comm: [0; 16],
+        state,
+        family: 0,
+        origin,
+        stack_flags: 0,
+        sport: 0,
+        dport: 0,
+        saddr: [0; 16],
+        daddr: [0; 16],
+    }
+}
+
+#[inline(always)]
+fn owner(info: &mut SockInfo, pid_tgid: u64) {
+    info.tgid = (pid_tgid >> 32) as u32;
+    info.tid = pid_tgid as u32;
+    info.comm = bpf_get_current_comm().unwrap_or([0; 16]);
+    info.cgroup_id = unsafe { bpf_get_current_cgroup_id() };
+}
+
+#[inline(always)]
+fn read_endpoints(ctx: &TracePointContext, info: &mut SockInfo) -> Result<(), i32> {
+    let family: u16 = field(ctx, F_FAMILY)?;
+    info.family = family as u8;
+    info.sport = field(ctx, F_SPORT)?;
+    info.dport = field(ctx, F_DPORT)?;
+    if family == AF_INET {
+        let s: [u8; 8] = field(ctx, F_SADDR)?; // saddr then daddr
+        info.saddr[..4].copy_from_slice(&s[..4]);
+        info.daddr[..4].copy_from_slice(&s[4..]);
+    } else if family == AF_INET6 {
+        info.saddr = field(ctx, F_SADDR6)?;
+        info.daddr = field(ctx, F_DADDR6)?;
+    }
+    Ok(())
+}
+
+// ---- accept(): link the socket to its owner ----
+
+#[tracepoint]
+pub fn accept_exit(ctx: TracePointContext) -> u32 {
+    let _ = try_accept_exit(&ctx);
+    0
+}
+
+fn try_accept_exit(ctx: &TracePointContext) -> Result<(), i32> {
+    // SAFETY: offset from the event's format file.
+    let fd: i64 = unsafe { ctx.read_at(rodata(&SYS_EXIT_RET) as usize)? };
+    if fd < 0 {
+        return Ok(());
+    }
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    if !traced(tgid) {
+        return Ok(());
+    }
+    let Some(sk) = socket_of_fd(fd as u64) else {
+        count(counter::ACCEPT_LOOKUP_FAILED);
+        return Ok(());
+    };
+    let now = unsafe { bpf_ktime_get_ns() };
+    let mut info = match SOCKS.get_ptr(&sk) {
+        // SAFETY: map value pointer from a successful lookup.
+        Some(existing) => unsafe { *existing },
+        None => new_info(now, tcp_state::ESTABLISHED, origin::ACCEPT),
+    };
+    info.origin = origin::ACCEPT;
+    owner(&mut info, pid_tgid);
+    open_stack(&mut info, sk, tgid, pid_tgid as u32);
+    insert_sock(ctx, sk, &info);
+    count(counter::OPENS);
+    Ok(())
+}
+
+/// current->files->fdt->fd[fd]->private_data (struct socket)->sk
+#[inline(always)]
+fn socket_of_fd(fd: u64) -> Option<u64> {
+    let o = rodata(&OFFSETS);
+    if o.task_files == 0 {
+        return None;
+    }
+    // SAFETY: every pointer is read with bpf_probe_read_kernel, which fails
+    // cleanly on a bad address.
+    unsafe {
+        let task = bpf_get_current_task();
+        let files: u64 = bpf_probe_read_kernel((task + o.task_files as u64) as *const u64).ok()?;
+        let fdt: u64 = bpf_probe_read_kernel((files + o.files_fdt as u64) as *const u64).ok()?;
+        let max: u32 = bpf_probe_read_kernel((fdt + o.fdtable_max_fds as u64) as *const u32).ok()?;
+        if fd >= max as u64 {
+            return None;
+        }
+        let fds: u64 = bpf_probe_read_kernel((fdt + o.fdtable_fd as u64) as *const u64).ok()?;
+        let file: u64 = bpf_probe_read_kernel((fds + fd * 8) as *const u64).ok()?;
+        let socket: u64 =
+            bpf_probe_read_kernel((file + o.file_private_data as u64) as *const u64).ok()?;
+        let sk: u64 = bpf_probe_read_kernel((socket + o.socket_sk as u64) as *const u64).ok()?;
+        (sk != 0).then_some(sk)
+    }
+}
+
+// ---- exec(): learned rows of the old image are stale ----
+
+#[tracepoint]
+pub fn process_exec(_ctx: TracePointContext) -> u32 {
+    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    if !traced(tgid) {
+        return 0;
+    }
+    match EVENTS.reserve::<EventHeader>(0) {
+        Some(mut e) => {
+            e.write(EventHeader { kind: event_kind::EXEC, tgid });
+            e.submit(BPF_RB_NO_WAKEUP);
+        }
+        None => count(counter::RINGBUF_DROPS),
+    }
+    0
+}
+
+// ---- user stacks ----
+
+/// Unwinds the current task's user stack with the learned rows and stores it
+/// in `STACKS`; on an unknown pc sends a capture (budget permitting).
+#[inline(always)]
+fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32) {
+    let Some(scratch) = SCRATCH.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: per-CPU scratch slot.
+    let trace = unsafe { &mut *scratch };
+    // SAFETY: bpf_get_current_task returns the running task; the pt_regs
+    // at the top of its kernel stack hold the user registers of the syscall.
+    let regs = unsafe { user_regs() };
+    let Some((ip, mut sp, mut bp)) = regs else {
+        info.stack_flags = stack_flags::TRUNCATED;
+        return;
+    };
+    trace.tgid = tgid;
+    trace.len = 0;
+    let mut pc = ip;
+    let mut exact = 1u32;
+    let mut flags = stack_flags::TRUNCATED;
+    let mut missed = false;
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325 ^ tgid as u64;
+    for i in 0..MAX_FRAMES {
+        trace.frames[i] = pc;
+        trace.len = i as u32 + 1;
+        hash = (hash ^ pc).wrapping_mul(0x0000_0100_0000_01b3);
+        let key = UnwindKey { pc, tgid, exact };
+        // SAFETY: rows are plain data.
+        let Some(row) = (unsafe { UNWIND.get(&key) }) else {
+            missed = true;
+            break;
+        };
+        if row.kind == unwind_kind::END {
+            flags = stack_flags::COMPLETE;
+            break;
+        }
+        if row.kind != unwind_kind::FRAME {
+            break;
+        }
+        let base = if row.cfa_reg == reg::RBP { bp } else { sp };
+        let cfa = base.wrapping_add(row.cfa_offset as i64 as u64);
+        // SAFETY: user memory read through the helper.
+        let Ok(ra) = (unsafe { bpf_probe_read_user((cfa - 8) as *const u64) }) else {
+            break;
+        };
+        if row.rbp_saved != 0 {
+            let at = cfa.wrapping_add(row.rbp_offset as i64 as u64);
+            match unsafe { bpf_probe_read_user(at as *const u64) } {
+                Ok(v) => bp = v,
+                Err(_) => break,
+            }
+        }
+        if ra == 0 {
+            flags = stack_flags::COMPLETE;
+            break;
+        }
+        sp = cfa;
+        pc = ra;
+        exact = 0;
+    }
+    if missed {
+        if take_budget() {
+            if let Some(id) = send_capture(sk, tgid, tid, trace, pc, sp, bp, exact) {
+                info.capture_id = id;
+                flags = stack_flags::CAPTURED;
+            }
+        } else {
+            count(counter::CAPTURES_THROTTLED);
+            flags = stack_flags::THROTTLED;
+        }
+    }
+    hash ^= flags as u64;
+    info.stack_flags = flags;
+    info.stack_id = hash;
+    // SAFETY: presence check only.
+    if unsafe { STACKS.get(&hash) }.is_none() && STACKS.insert(&hash, &*trace, 0).is_err() {
+        count(counter::STACKS_FULL);
+    }
+}
+
+/// (ip, sp, bp) of the current task's user context.
+#[inline(always)]
+unsafe fn user_regs() -> Option<(u64, u64, u64)> {
+    let task = unsafe { aya_ebpf::helpers::bpf_get_current_task_btf() };
+    let regs = unsafe { aya_ebpf::helpers::generated::bpf_task_pt_regs(task) } as u64;
+    if regs == 0 {
+        return None;
+    }
+    // struct pt_regs (x86-64): bp at 4*8, ip at 16*8, sp at 19*8.
+    let r: [u64; 20] = unsafe { bpf_probe_read_kernel(regs as *const [u64; 20]) }.ok()?;
+    Some((r[16], r[19], r[4]))
+}
+
+#[inline(always)]
+fn take_budget() -> bool {
+    let Some(b) = CAPTURE_BUDGET.get_ptr_mut(0) else {
+        return false;
+    };
+    // SAFETY: per-CPU slot.
+    let b = unsafe { &mut *b };
+    let now = unsafe { bpf_ktime_get_ns() };
+    if now.wrapping_sub(b.window_ns) > 1_000_000_000 {
+        b.window_ns = now;
+        b.used = 0;
+    }
+    if b.used >= rodata(&CAPTURES_PER_SEC) {
+        return false;
+    }
+    b.used += 1;
+    true
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments, reason = "one call site, all plain values")]
+fn send_capture(
+    sk: u64,
+    tgid: u32,
+    tid: u32,
+    trace: &StackTrace,
+    pc: u64,
+    sp: u64,
+    bp: u64,
+    exact: u32,
+) -> Option<u64> {
+    let Some(mut entry) = EVENTS.reserve::<Capture>(0) else {
+        count(counter::RINGBUF_DROPS);
+        return None;
+    };
+    let seq = match CAPTURE_SEQ.get_ptr_mut(0) {
+        // SAFETY: per-CPU slot.
+        Some(s) => unsafe {
+            *s += 1;
+            *s
+        },
+        None => 0,
+    };
+    let cpu = unsafe { aya_ebpf::helpers::bpf_get_smp_processor_id() } as u64;
+    let id = (cpu << 48) | (seq & 0xffff_ffff_ffff);
+    let c = entry.as_mut_ptr();
+    // SAFETY: the reserved record is sizeof(Capture) bytes; every field is
+    // written before submit.
+    unsafe {
+        (*c).header = EventHeader { kind: event_kind::CAPTURE, tgid };
+        (*c).tid = tid;
+        (*c).nframes = trace.len.saturating_sub(1);
+        (*c).capture_id = id;
+        (*c).sock = sk;
+        (*c).pc = pc;
+        (*c).sp = sp;
+        (*c).bp = bp;
+        (*c).exact = exact;
+        (*c).frames = trace.frames;
+        let mut len = 0u32;
+        let stack: &mut [u8; CAPTURE_STACK_BYTES] = &mut (*c).stack;
+        for i in 0..(CAPTURE_STACK_BYTES / CAPTURE_CHUNK) {
+            let dst = &mut stack[i * CAPTURE_CHUNK..(i + 1) * CAPTURE_CHUNK];
+            if bpf_probe_read_user_buf((sp + (i * CAPTURE_CHUNK) as u64) as *const u8, dst)
+                .is_err()
+            {
+                break;
+            }
+            len += CAPTURE_CHUNK as u32;
+        }
+        (*c).stack_len = len;
+    }
+    entry.submit(BPF_RB_NO_WAKEUP);
+    count(counter::CAPTURES);
+    Some(id)
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 4] = *b"GPL\0";

@@ -1,0 +1,607 @@
+//! `govkit trace connections`: loads the kernel programs, learns call sites
+//! from captures, and reports sockets leaked in CLOSE_WAIT with the user
+//! stack that opened them.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use aya::maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
+use aya::programs::TracePoint;
+use aya::{Ebpf, EbpfLoader};
+use govkit_ebpf_common::{
+    CAPTURE_STACK_BYTES, KernelOffsets, MAX_FRAMES, SockInfo, StackTrace, UnwindKey, counter,
+    event_kind, origin, stack_flags, tcp_state,
+};
+use serde::Serialize;
+
+use crate::procfs::{self, Mapping, TcpSocket};
+use crate::symbolize::Symbolizer;
+use crate::unwind::{FrameCache, walk};
+use crate::{TraceError, env, object_bytes};
+
+/// What to trace and what counts as a leak.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Only these processes (empty: every process).
+    pub pids: Vec<u32>,
+    /// A socket is leaked once it has been in CLOSE_WAIT this long.
+    pub min_age: Duration,
+    /// Stack captures (new call sites) allowed per CPU per second.
+    pub captures_per_sec: u64,
+}
+
+/// One group of leaked sockets: same process, same opening stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct Leak {
+    pub pid: u32,
+    pub comm: String,
+    pub state: &'static str,
+    pub count: usize,
+    /// Age of the oldest socket of the group since it was opened (for
+    /// sockets opened before tracing: since tracing started, a lower bound).
+    pub oldest_age_s: f64,
+    /// Longest time a socket of the group has spent in CLOSE_WAIT.
+    pub oldest_in_state_s: f64,
+    /// "connect", "accept" or "before-tracing".
+    pub opened_by: &'static str,
+    /// User stack that opened the sockets, innermost first.
+    pub stack: Vec<String>,
+    /// Whether `stack` reaches the outermost frame.
+    pub stack_complete: bool,
+    pub sockets: Vec<LeakedSocket>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakedSocket {
+    pub local: String,
+    pub remote: String,
+    pub inode: u64,
+    pub age_s: f64,
+}
+
+/// Kernel-side counters, summed over CPUs.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Counters {
+    pub ringbuf_drops: u64,
+    pub socks_map_full: u64,
+    pub stacks_map_full: u64,
+    pub captures: u64,
+    pub captures_throttled: u64,
+    pub state_changes: u64,
+    pub opens: u64,
+    pub accept_lookup_failed: u64,
+}
+
+/// Run time of each program, from the kernel's BPF stats.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProgramCost {
+    pub program: String,
+    pub runs: u64,
+    pub run_time_ns: u64,
+    pub ns_per_run: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub leaks: Vec<Leak>,
+    /// Events the kernel side could not deliver or record: ring-buffer
+    /// drops plus sockets and stacks not stored because a map was full.
+    pub lost_events: u64,
+    /// Sockets the kernel side tracks right now.
+    pub tracked_sockets: usize,
+    pub duration_s: f64,
+    pub counters: Counters,
+    pub programs: Vec<ProgramCost>,
+    /// Call sites unwound in user space (each once).
+    pub call_sites_learned: u64,
+}
+
+struct CaptureResult {
+    frames: Vec<u64>,
+    complete: bool,
+    seen: Instant,
+}
+
+/// Maps snapshot of a process, kept after it exits.
+struct Proc {
+    maps: Vec<Mapping>,
+}
+
+/// A running tracer.
+pub struct Tracer {
+    ebpf: Ebpf,
+    socks: BpfHashMap<MapData, u64, SockInfo>,
+    stacks: BpfHashMap<MapData, u64, StackTrace>,
+    unwind: BpfHashMap<MapData, UnwindKey, govkit_ebpf_common::UnwindRow>,
+    events: RingBuf<MapData>,
+    counters: PerCpuArray<MapData, u64>,
+    logger: Option<aya_log::EbpfLogger<TracingLog>>,
+    _stats: Option<std::os::fd::OwnedFd>,
+    options: Options,
+    started: Instant,
+    /// ktime (CLOCK_MONOTONIC ns) when tracing started.
+    started_ktime: u64,
+    captures: HashMap<u64, CaptureResult>,
+    procs: HashMap<u32, Proc>,
+    frame_cache: FrameCache,
+    symbolizer: Symbolizer,
+    /// Socket inodes that existed before tracing, and when each was first
+    /// seen in CLOSE_WAIT.
+    preexisting: HashSet<u64>,
+    close_wait_seen: HashMap<u64, Instant>,
+    learned: u64,
+    pub host: env::Host,
+}
+
+impl std::fmt::Debug for Tracer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tracer").field("options", &self.options).finish_non_exhaustive()
+    }
+}
+
+/// Forwards aya-log records from the kernel side to `tracing`.
+#[derive(Debug, Clone, Copy)]
+pub struct TracingLog;
+
+impl log::Log for TracingLog {
+    fn enabled(&self, _: &log::Metadata<'_>) -> bool {
+        true
+    }
+    fn log(&self, record: &log::Record<'_>) {
+        tracing::warn!(target: "govkit::ebpf", "{}", record.args());
+    }
+    fn flush(&self) {}
+}
+
+fn ktime_ns() -> u64 {
+    // CLOCK_MONOTONIC is bpf_ktime_get_ns's clock; /proc/uptime is not
+    // precise enough, so read it from /proc/timer_list's "now at" line.
+    std::fs::read_to_string("/proc/timer_list")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("now at ")?.strip_suffix(" nsecs")?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn load_error(what: &str, e: impl std::fmt::Display) -> TraceError {
+    TraceError::Environment(format!("{what}: {e}"))
+}
+
+impl Tracer {
+    /// Checks the host, loads and attaches the programs, and records the
+    /// sockets that already exist.
+    pub fn start(options: Options) -> Result<Self, TraceError> {
+        for &pid in &options.pids {
+            if !procfs::exists(pid) {
+                return Err(TraceError::Input(format!("process {pid} does not exist")));
+            }
+        }
+        let bytes = object_bytes()?;
+        let host = env::preflight()?;
+        let fields = env::tracepoint_fields(
+            &host.tracefs,
+            "sock",
+            "inet_sock_set_state",
+            &[
+                "skaddr", "oldstate", "newstate", "sport", "dport", "family", "protocol", "saddr",
+                "saddr_v6", "daddr_v6",
+            ],
+        )?;
+        let mut sock_fields = [0u32; 10];
+        sock_fields.copy_from_slice(&fields);
+        let ret = env::tracepoint_fields(&host.tracefs, "syscalls", "sys_exit_accept4", &["ret"])?[0];
+        let vmlinux = std::fs::read(env::BTF)
+            .map_err(|e| load_error(&format!("reading {}", env::BTF), e))?;
+        let btf = crate::btf::Btf::parse(&vmlinux)
+            .map_err(|e| load_error(&format!("parsing {}", env::BTF), e))?;
+        let off = |s: &str, m: &str| {
+            btf.member_offset(s, m)
+                .map_err(|e| load_error(&format!("{} (kernel {})", env::BTF, host.kernel), e))
+        };
+        let offsets = KernelOffsets {
+            task_files: off("task_struct", "files")?,
+            files_fdt: off("files_struct", "fdt")?,
+            fdtable_fd: off("fdtable", "fd")?,
+            fdtable_max_fds: off("fdtable", "max_fds")?,
+            file_private_data: off("file", "private_data")?,
+            socket_sk: off("socket", "sk")?,
+        };
+        let filter: u32 = u32::from(!options.pids.is_empty());
+        let mut ebpf = EbpfLoader::new()
+            .override_global("SOCK_STATE_FIELDS", &sock_fields, true)
+            .override_global("SYS_EXIT_RET", &ret, true)
+            .override_global("OFFSETS", &offsets, true)
+            .override_global("FILTER_PIDS", &filter, true)
+            .override_global("CAPTURES_PER_SEC", &options.captures_per_sec, true)
+            .load(&bytes)
+            .map_err(|e| load_error("loading the eBPF object", e))?;
+        let logger = aya_log::EbpfLogger::init_with_logger(&mut ebpf, TracingLog).ok();
+        {
+            let mut targets: BpfHashMap<_, u32, u8> = BpfHashMap::try_from(
+                ebpf.map_mut("TARGETS").ok_or_else(|| load_error("map", "TARGETS missing"))?,
+            )
+            .map_err(|e| load_error("map TARGETS", e))?;
+            for &pid in &options.pids {
+                targets.insert(pid, 1, 0).map_err(|e| load_error("map TARGETS", e))?;
+            }
+        }
+        // Program run-time statistics for the cost report (best effort).
+        let stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).ok();
+        let started_ktime = ktime_ns();
+        for (prog, attach) in [
+            ("sock_state", &[("sock", "inet_sock_set_state")][..]),
+            (
+                "accept_exit",
+                &[("syscalls", "sys_exit_accept4"), ("syscalls", "sys_exit_accept")][..],
+            ),
+            ("process_exec", &[("sched", "sched_process_exec")][..]),
+        ] {
+            let p: &mut TracePoint = ebpf
+                .program_mut(prog)
+                .ok_or_else(|| load_error("eBPF object", format!("no program {prog}")))?
+                .try_into()
+                .map_err(|e| load_error(prog, e))?;
+            p.load().map_err(|e| load_error(&format!("loading program {prog}"), verifier(e)))?;
+            for (cat, name) in attach {
+                p.attach(cat, name)
+                    .map_err(|e| load_error(&format!("attaching {prog} to {cat}:{name}"), e))?;
+            }
+        }
+        let take = |ebpf: &mut Ebpf, name: &str| {
+            ebpf.take_map(name).ok_or_else(|| load_error("eBPF object", format!("no map {name}")))
+        };
+        let socks = BpfHashMap::try_from(take(&mut ebpf, "SOCKS")?).map_err(|e| load_error("map SOCKS", e))?;
+        let stacks = BpfHashMap::try_from(take(&mut ebpf, "STACKS")?).map_err(|e| load_error("map STACKS", e))?;
+        let unwind = BpfHashMap::try_from(take(&mut ebpf, "UNWIND")?).map_err(|e| load_error("map UNWIND", e))?;
+        let events = RingBuf::try_from(take(&mut ebpf, "EVENTS")?).map_err(|e| load_error("map EVENTS", e))?;
+        let counters = PerCpuArray::try_from(take(&mut ebpf, "COUNTERS")?).map_err(|e| load_error("map COUNTERS", e))?;
+        // Sockets already open: no stack can be had for them, but they are
+        // reported too. One already in CLOSE_WAIT has been there at least
+        // since now.
+        let now = Instant::now();
+        let before = procfs::tcp_sockets();
+        let close_wait_seen = before
+            .iter()
+            .filter(|s| s.state == tcp_state::CLOSE_WAIT)
+            .map(|s| (s.inode, now))
+            .collect();
+        let preexisting = before.into_iter().map(|s| s.inode).collect();
+        Ok(Self {
+            ebpf,
+            socks,
+            stacks,
+            unwind,
+            events,
+            counters,
+            logger,
+            _stats: stats,
+            options,
+            started: now,
+            started_ktime,
+            captures: HashMap::new(),
+            procs: HashMap::new(),
+            frame_cache: FrameCache::default(),
+            symbolizer: Symbolizer::default(),
+            preexisting,
+            close_wait_seen,
+            learned: 0,
+            host,
+        })
+    }
+
+    /// Drains the ring buffer: unwinds new call sites and installs their
+    /// rows. Call often (every few ms) so that call sites are learned fast.
+    pub fn poll(&mut self) -> usize {
+        if let Some(l) = self.logger.as_mut() {
+            l.flush();
+        }
+        let mut records = Vec::new();
+        while let Some(item) = self.events.next() {
+            records.push(item.to_vec());
+        }
+        for r in &records {
+            self.handle(r);
+        }
+        records.len()
+    }
+
+    fn handle(&mut self, rec: &[u8]) {
+        let u32_at = |o: usize| rec.get(o..o + 4).map_or(0, |b| u32::from_ne_bytes(b.try_into().unwrap_or_default()));
+        let u64_at = |o: usize| rec.get(o..o + 8).map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap_or_default()));
+        let kind = u32_at(0);
+        let tgid = u32_at(4);
+        if kind == event_kind::EXEC {
+            self.forget_process(tgid);
+            return;
+        }
+        if kind != event_kind::CAPTURE || rec.len() < 64 + 8 * MAX_FRAMES {
+            return;
+        }
+        let nframes = (u32_at(12) as usize).min(MAX_FRAMES);
+        let capture_id = u64_at(16);
+        let (pc, sp, bp, exact) = (u64_at(32), u64_at(40), u64_at(48), u32_at(56) != 0);
+        let stack_len = (u32_at(60) as usize).min(CAPTURE_STACK_BYTES);
+        let frames: Vec<u64> = (0..nframes).map(|i| u64_at(64 + 8 * i)).collect();
+        let stack_start = 64 + 8 * MAX_FRAMES;
+        let stack = rec.get(stack_start..stack_start + stack_len).unwrap_or_default();
+        let maps = self.maps(tgid, pc);
+        let cache = &mut self.frame_cache;
+        let w = walk(pc, sp, bp, exact, stack, MAX_FRAMES - nframes, &maps, |m| {
+            let via = format!("/proc/{tgid}/map_files/{:x}-{:x}", m.start, m.end);
+            cache.get(&m.path, || std::fs::read(&via).or_else(|_| std::fs::read(&m.path)).ok())
+        });
+        for s in &w.steps {
+            let key = UnwindKey { pc: s.pc, tgid, exact: u32::from(s.exact) };
+            // An LRU map: inserting never fails for lack of room.
+            let _ = self.unwind.insert(key, s.row, 0);
+        }
+        self.learned += 1;
+        let mut all = frames;
+        all.extend(w.steps.iter().map(|s| s.pc));
+        self.captures.insert(
+            capture_id,
+            CaptureResult { frames: all, complete: w.complete, seen: Instant::now() },
+        );
+    }
+
+    /// The maps of `tgid`, re-read when `pc` is outside the snapshot.
+    fn maps(&mut self, tgid: u32, pc: u64) -> Vec<Mapping> {
+        let stale = self
+            .procs
+            .get(&tgid)
+            .is_none_or(|p| !p.maps.iter().any(|m| pc >= m.start && pc < m.end));
+        if stale && let Ok(maps) = procfs::read_maps(tgid) {
+            self.procs.insert(tgid, Proc { maps });
+        }
+        self.procs.get(&tgid).map(|p| p.maps.clone()).unwrap_or_default()
+    }
+
+    fn forget_process(&mut self, tgid: u32) {
+        self.procs.remove(&tgid);
+        let keys: Vec<UnwindKey> = self.unwind.keys().filter_map(Result::ok).filter(|k| k.tgid == tgid).collect();
+        for k in keys {
+            let _ = self.unwind.remove(&k);
+        }
+    }
+
+    pub fn counters(&self) -> Counters {
+        let sum = |i: u32| self.counters.get(&i, 0).map_or(0, |v| v.iter().sum());
+        Counters {
+            ringbuf_drops: sum(counter::RINGBUF_DROPS),
+            socks_map_full: sum(counter::SOCKS_FULL),
+            stacks_map_full: sum(counter::STACKS_FULL),
+            captures: sum(counter::CAPTURES),
+            captures_throttled: sum(counter::CAPTURES_THROTTLED),
+            state_changes: sum(counter::STATE_CHANGES),
+            opens: sum(counter::OPENS),
+            accept_lookup_failed: sum(counter::ACCEPT_LOOKUP_FAILED),
+        }
+    }
+
+    fn program_costs(&self) -> Vec<ProgramCost> {
+        self.ebpf
+            .programs()
+            .filter_map(|(name, p)| {
+                let info = p.info().ok()?;
+                let runs = info.run_count();
+                let ns = u64::try_from(info.run_time().as_nanos()).unwrap_or(u64::MAX);
+                Some(ProgramCost {
+                    program: name.to_owned(),
+                    runs,
+                    run_time_ns: ns,
+                    ns_per_run: if runs == 0 { 0.0 } else { ns as f64 / runs as f64 },
+                })
+            })
+            .collect()
+    }
+
+    /// Reads the kernel's socket table, checks it against /proc/net/tcp and
+    /// groups the leaks.
+    pub fn report(&mut self) -> Report {
+        self.poll();
+        let now_k = ktime_ns();
+        let now = Instant::now();
+        let live = procfs::tcp_sockets();
+        let by_endpoints: HashMap<(SocketAddr, SocketAddr), &TcpSocket> =
+            live.iter().map(|s| ((s.local, s.remote), s)).collect();
+        let entries: Vec<(u64, SockInfo)> = self.socks.iter().filter_map(Result::ok).collect();
+        let tracked = entries.len();
+        let mut groups: BTreeMap<(u32, Vec<String>, &'static str), Leak> = BTreeMap::new();
+        let mut kernel_inodes = HashSet::new();
+        let mut referenced = HashSet::new();
+        for (sk, info) in &entries {
+            if info.capture_id != 0 {
+                referenced.insert(info.capture_id);
+            }
+            let (local, remote) = endpoints(info);
+            let Some(sock) = by_endpoints.get(&(local, remote)) else {
+                // Gone without a CLOSE transition we saw (or not yet
+                // established): drop stale entries that are old.
+                if info.state != tcp_state::SYN_SENT && now_k.saturating_sub(info.state_ns) > 5_000_000_000 {
+                    let _ = self.socks.remove(sk);
+                }
+                continue;
+            };
+            kernel_inodes.insert(sock.inode);
+            if info.origin == origin::UNOWNED || sock.state != tcp_state::CLOSE_WAIT || info.state != tcp_state::CLOSE_WAIT {
+                continue;
+            }
+            let in_state = Duration::from_nanos(now_k.saturating_sub(info.state_ns));
+            if in_state < self.options.min_age {
+                continue;
+            }
+            let (stack, complete) = self.stack_of(info);
+            let opened_by = if info.origin == origin::CONNECT { "connect" } else { "accept" };
+            let age = Duration::from_nanos(now_k.saturating_sub(info.open_ns)).as_secs_f64();
+            let leak = groups.entry((info.tgid, stack.clone(), opened_by)).or_insert_with(|| Leak {
+                pid: info.tgid,
+                comm: procfs::comm(info.tgid).unwrap_or_else(|| comm_of(info)),
+                state: "CLOSE_WAIT",
+                count: 0,
+                oldest_age_s: 0.0,
+                oldest_in_state_s: 0.0,
+                opened_by,
+                stack,
+                stack_complete: complete,
+                sockets: Vec::new(),
+            });
+            leak.count += 1;
+            leak.oldest_age_s = leak.oldest_age_s.max(age);
+            leak.oldest_in_state_s = leak.oldest_in_state_s.max(in_state.as_secs_f64());
+            leak.sockets.push(LeakedSocket {
+                local: local.to_string(),
+                remote: remote.to_string(),
+                inode: sock.inode,
+                age_s: age,
+            });
+        }
+        // Sockets that existed before tracing: /proc only, no stack.
+        let close_wait: Vec<&TcpSocket> = live
+            .iter()
+            .filter(|s| s.state == tcp_state::CLOSE_WAIT && self.preexisting.contains(&s.inode) && !kernel_inodes.contains(&s.inode))
+            .collect();
+        self.close_wait_seen.retain(|inode, _| close_wait.iter().any(|s| s.inode == *inode));
+        for s in &close_wait {
+            self.close_wait_seen.entry(s.inode).or_insert(now);
+        }
+        if !close_wait.is_empty() {
+            let pids = (!self.options.pids.is_empty()).then_some(self.options.pids.as_slice());
+            let owners = procfs::socket_owners(pids);
+            let since_start = now.duration_since(self.started).as_secs_f64();
+            for s in close_wait {
+                let seen = self.close_wait_seen.get(&s.inode).copied().unwrap_or(now);
+                let in_state = now.duration_since(seen);
+                if in_state < self.options.min_age {
+                    continue;
+                }
+                let Some(&(pid, _fd)) = owners.get(&s.inode).and_then(|o| o.first()) else {
+                    continue;
+                };
+                let leak = groups
+                    .entry((pid, Vec::new(), "before-tracing"))
+                    .or_insert_with(|| Leak {
+                        pid,
+                        comm: procfs::comm(pid).unwrap_or_default(),
+                        state: "CLOSE_WAIT",
+                        count: 0,
+                        oldest_age_s: since_start,
+                        oldest_in_state_s: 0.0,
+                        opened_by: "before-tracing",
+                        stack: vec!["[opened before tracing started: no stack]".to_owned()],
+                        stack_complete: false,
+                        sockets: Vec::new(),
+                    });
+                leak.count += 1;
+                leak.oldest_in_state_s = leak.oldest_in_state_s.max(in_state.as_secs_f64());
+                leak.sockets.push(LeakedSocket {
+                    local: s.local.to_string(),
+                    remote: s.remote.to_string(),
+                    inode: s.inode,
+                    age_s: since_start,
+                });
+            }
+        }
+        // Captures nobody refers to any more (their socket closed).
+        self.captures
+            .retain(|id, c| referenced.contains(id) || now.duration_since(c.seen) < Duration::from_secs(10));
+        let counters = self.counters();
+        let mut leaks: Vec<Leak> = groups.into_values().collect();
+        leaks.sort_by(|a, b| b.count.cmp(&a.count).then(a.pid.cmp(&b.pid)));
+        Report {
+            leaks,
+            lost_events: counters.ringbuf_drops + counters.socks_map_full + counters.stacks_map_full,
+            tracked_sockets: tracked,
+            duration_s: now.duration_since(self.started).as_secs_f64(),
+            programs: self.program_costs(),
+            call_sites_learned: self.learned,
+            counters,
+        }
+    }
+
+    /// The symbolized opening stack of a socket, and whether it is complete.
+    fn stack_of(&mut self, info: &SockInfo) -> (Vec<String>, bool) {
+        let tgid = info.tgid;
+        let (pcs, mut complete, note) = if info.stack_flags == stack_flags::CAPTURED {
+            match self.captures.get(&info.capture_id) {
+                Some(c) => (c.frames.clone(), c.complete, None),
+                None => (Vec::new(), false, Some("[stack capture lost]")),
+            }
+        } else {
+            match self.stacks.get(&info.stack_id, 0) {
+                Ok(t) => (
+                    t.frames[..(t.len as usize).min(MAX_FRAMES)].to_vec(),
+                    info.stack_flags == stack_flags::COMPLETE,
+                    match info.stack_flags {
+                        stack_flags::THROTTLED => Some("[… call site not learned yet: capture budget spent]"),
+                        stack_flags::TRUNCATED => Some("[… unwinding stopped here]"),
+                        _ => None,
+                    },
+                ),
+                Err(_) => (Vec::new(), false, Some("[stack not recorded]")),
+            }
+        };
+        let maps = self.procs.get(&tgid).map(|p| p.maps.clone()).or_else(|| {
+            let m = procfs::read_maps(tgid).ok()?;
+            self.procs.insert(tgid, Proc { maps: m.clone() });
+            Some(m)
+        });
+        let maps = maps.unwrap_or_default();
+        let mut out = Vec::new();
+        for (i, pc) in pcs.iter().enumerate() {
+            out.extend(self.symbolizer.frames(tgid, &maps, *pc, i == 0));
+        }
+        if !complete && note.is_none() && !pcs.is_empty() {
+            out.push("[… stack truncated]".to_owned());
+        }
+        if let Some(n) = note {
+            out.push(n.to_owned());
+            complete = false;
+        }
+        (out, complete)
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    pub fn started_ktime(&self) -> u64 {
+        self.started_ktime
+    }
+}
+
+fn comm_of(info: &SockInfo) -> String {
+    let end = info.comm.iter().position(|&b| b == 0).unwrap_or(info.comm.len());
+    String::from_utf8_lossy(&info.comm[..end]).into_owned()
+}
+
+fn endpoints(info: &SockInfo) -> (SocketAddr, SocketAddr) {
+    let ip = |b: &[u8; 16]| -> IpAddr {
+        if info.family == 2 {
+            IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+        } else {
+            IpAddr::V6(Ipv6Addr::from(*b))
+        }
+    };
+    (
+        SocketAddr::new(ip(&info.saddr), info.sport),
+        SocketAddr::new(ip(&info.daddr), info.dport),
+    )
+}
+
+/// The verifier log is long; keep its tail, where the reason is.
+fn verifier(e: aya::programs::ProgramError) -> String {
+    let s = format!("{e:?}");
+    let tail: Vec<&str> = s.lines().rev().take(12).collect();
+    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
+/// Shared for tests: the endpoints of a kernel entry.
+pub fn entry_endpoints(info: &SockInfo) -> (SocketAddr, SocketAddr) {
+    endpoints(info)
+}
+
+pub type SharedSymbolizer = Arc<Symbolizer>;

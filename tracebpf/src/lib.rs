@@ -1,0 +1,42 @@
+//! User-space side of govkit's eBPF tracer: preflight, loading the kernel
+//! programs of `ebpf-programs/kernel` (embedded at build time), socket
+//! tracking, DWARF unwinding and symbolization.
+pub mod btf;
+pub mod connections;
+pub mod env;
+pub mod procfs;
+pub mod symbolize;
+pub mod unwind;
+
+/// Errors that end a trace before it starts (all exit 2).
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// The host lacks something: privilege, BTF, tracefs, a kernel feature.
+    #[error("{0}")]
+    Environment(String),
+    /// Bad input: a PID that does not exist.
+    #[error("{0}")]
+    Input(String),
+    /// This govkit was built without the kernel-side programs.
+    #[error(
+        "this govkit was built without its eBPF programs: run `cargo xtask build-ebpf` \
+         (installs a pinned nightly and bpf-linker), then rebuild govkit"
+    )]
+    NotBuilt,
+}
+
+static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/govkit-trace.bpf.o"));
+
+/// The embedded kernel-side object, 8-byte aligned for the ELF parser.
+pub fn object_bytes() -> Result<Vec<u8>, TraceError> {
+    if OBJECT.is_empty() {
+        return Err(TraceError::NotBuilt);
+    }
+    Ok(OBJECT.to_vec())
+}
+
+/// Whether the kernel-side programs are embedded.
+#[must_use]
+pub fn programs_embedded() -> bool {
+    !OBJECT.is_empty()
+}

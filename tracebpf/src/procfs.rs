@@ -1,0 +1,188 @@
+//! What /proc says: memory maps (for symbolization), TCP sockets
+//! (`/proc/net/tcp{,6}`: the ground truth every report is checked against)
+//! and which process holds which socket inode.
+
+use std::collections::HashMap;
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+/// One file-backed mapping of a process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub start: u64,
+    pub end: u64,
+    pub offset: u64,
+    pub executable: bool,
+    pub path: PathBuf,
+}
+
+/// Parses `/proc/PID/maps` text; anonymous and special (`[vdso]`, …)
+/// mappings are skipped.
+pub fn parse_maps(text: &str) -> Vec<Mapping> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.split_ascii_whitespace();
+            let range = f.next()?;
+            let perms = f.next()?;
+            let offset = u64::from_str_radix(f.next()?, 16).ok()?;
+            let _dev = f.next()?;
+            let _inode = f.next()?;
+            let path: Vec<&str> = f.collect();
+            let path = path.join(" ");
+            if !path.starts_with('/') {
+                return None;
+            }
+            let (s, e) = range.split_once('-')?;
+            Some(Mapping {
+                start: u64::from_str_radix(s, 16).ok()?,
+                end: u64::from_str_radix(e, 16).ok()?,
+                offset,
+                executable: perms.as_bytes().get(2) == Some(&b'x'),
+                path: PathBuf::from(path.trim_end_matches(" (deleted)")),
+            })
+        })
+        .collect()
+}
+
+pub fn read_maps(pid: u32) -> std::io::Result<Vec<Mapping>> {
+    Ok(parse_maps(&fs::read_to_string(format!("/proc/{pid}/maps"))?))
+}
+
+/// A TCP socket as /proc/net/tcp{,6} lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TcpSocket {
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    pub state: u8,
+    pub inode: u64,
+}
+
+fn parse_addr(s: &str) -> Option<SocketAddr> {
+    let (ip, port) = s.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    let ip = match ip.len() {
+        8 => IpAddr::V4(Ipv4Addr::from(
+            u32::from_str_radix(ip, 16).ok()?.to_ne_bytes(),
+        )),
+        32 => {
+            let mut bytes = [0u8; 16];
+            for (i, chunk) in bytes.chunks_mut(4).enumerate() {
+                let word = u32::from_str_radix(ip.get(i * 8..i * 8 + 8)?, 16).ok()?;
+                chunk.copy_from_slice(&word.to_ne_bytes());
+            }
+            IpAddr::V6(Ipv6Addr::from(bytes))
+        }
+        _ => return None,
+    };
+    Some(SocketAddr::new(ip, port))
+}
+
+/// Parses the text of /proc/net/tcp or /proc/net/tcp6.
+pub fn parse_net_tcp(text: &str) -> Vec<TcpSocket> {
+    text.lines()
+        .skip(1)
+        .filter_map(|line| {
+            let f: Vec<&str> = line.split_ascii_whitespace().collect();
+            Some(TcpSocket {
+                local: parse_addr(f.get(1)?)?,
+                remote: parse_addr(f.get(2)?)?,
+                state: u8::from_str_radix(f.get(3)?, 16).ok()?,
+                inode: f.get(9)?.parse().ok()?,
+            })
+        })
+        .collect()
+}
+
+/// All TCP sockets of the host's network namespace (the tracer's own).
+pub fn tcp_sockets() -> Vec<TcpSocket> {
+    let mut all = Vec::new();
+    for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        if let Ok(text) = fs::read_to_string(file) {
+            all.extend(parse_net_tcp(&text));
+        }
+    }
+    all
+}
+
+/// Socket inode → (pid, fd) of every process that holds it.
+pub fn socket_owners(pids: Option<&[u32]>) -> HashMap<u64, Vec<(u32, u32)>> {
+    let mut owners: HashMap<u64, Vec<(u32, u32)>> = HashMap::new();
+    let all: Vec<u32>;
+    let pids = if let Some(p) = pids {
+        p
+    } else {
+        all = fs::read_dir("/proc")
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        &all
+    };
+    for &pid in pids {
+        let Ok(dir) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        for entry in dir.flatten() {
+            let Some(fd) = entry.file_name().to_str().and_then(|s| s.parse().ok()) else {
+                continue;
+            };
+            let Ok(target) = fs::read_link(entry.path()) else {
+                continue;
+            };
+            if let Some(inode) = target
+                .to_str()
+                .and_then(|t| t.strip_prefix("socket:["))
+                .and_then(|t| t.strip_suffix(']'))
+                .and_then(|t| t.parse().ok())
+            {
+                owners.entry(inode).or_default().push((pid, fd));
+            }
+        }
+    }
+    owners
+}
+
+pub fn comm(pid: u32) -> Option<String> {
+    fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|s| s.trim_end().to_owned())
+}
+
+pub fn exists(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_keep_file_backed_mappings() {
+        let text = "55d0c0a00000-55d0c0a20000 r--p 00000000 fd:01 1234 /usr/bin/app\n\
+                    55d0c0a20000-55d0c0b00000 r-xp 00020000 fd:01 1234 /usr/bin/app\n\
+                    7ffd1000-7ffd2000 rw-p 00000000 00:00 0 [stack]\n\
+                    7f0000000000-7f0000001000 r-xp 00001000 fd:01 99 /tmp/my lib.so (deleted)\n";
+        let maps = parse_maps(text);
+        assert_eq!(maps.len(), 3);
+        assert!(maps[1].executable && !maps[0].executable);
+        assert_eq!(maps[1].offset, 0x20000);
+        assert_eq!(maps[2].path, PathBuf::from("/tmp/my lib.so"));
+    }
+
+    #[test]
+    fn net_tcp_lines() {
+        let v4 = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n\
+           0: 0100007F:1F90 0100007F:C350 08 00000000:00000000 00:00000000 00000000     0        0 4242 1 0000000000000000 20 4 0 10 -1\n";
+        let s = parse_net_tcp(v4);
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].local, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(s[0].remote, "127.0.0.1:50000".parse().unwrap());
+        assert_eq!((s[0].state, s[0].inode), (8, 4242));
+        let v6 = "header\n   0: 00000000000000000000000001000000:1F90 00000000000000000000000001000000:C350 01 00000000:00000000 00:00000000 00000000     0        0 77 1\n";
+        let s = parse_net_tcp(v6);
+        assert_eq!(s[0].local, "[::1]:8080".parse().unwrap());
+        assert!(parse_net_tcp("h\n garbage line\n").is_empty());
+    }
+}

@@ -1,0 +1,159 @@
+//! User-stack symbolization: pc → (binary, ELF address) through a process's
+//! maps snapshot, then DWARF (file:line, inlined frames) via addr2line, the
+//! `.symtab`/`.dynsym` symbols when there is no DWARF, and a separate debug
+//! file found by build id or `.gnu_debuglink`. Names are demangled (Rust v0
+//! and legacy, C++). Binaries are cached by build id (path when there is
+//! none); results per (binary, address).
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use object::{Object, ObjectSegment};
+
+use crate::procfs::Mapping;
+
+struct Binary {
+    main: Option<addr2line::Loader>,
+    debug: Option<addr2line::Loader>,
+    /// (file offset, vaddr, size) of PT_LOAD segments.
+    segments: Vec<(u64, u64, u64)>,
+}
+
+impl std::fmt::Debug for Binary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Binary")
+            .field("debug_file", &self.debug.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Symbolizes addresses; one per tracer session.
+#[derive(Debug, Default)]
+pub struct Symbolizer {
+    by_path: HashMap<PathBuf, Option<Arc<str>>>,
+    binaries: HashMap<Arc<str>, Option<Binary>>,
+    results: HashMap<(Arc<str>, u64), Vec<String>>,
+}
+
+/// Where a separate debug file for `path` may be.
+fn debug_file(path: &Path, build_id: Option<&[u8]>, debuglink: Option<&[u8]>) -> Option<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(id) = build_id.filter(|id| id.len() > 1) {
+        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        candidates.push(PathBuf::from(format!(
+            "/usr/lib/debug/.build-id/{}/{}.debug",
+            &hex[..2],
+            &hex[2..]
+        )));
+    }
+    if let Some(name) = debuglink.and_then(|n| std::str::from_utf8(n).ok()) {
+        let dir = path.parent().unwrap_or(Path::new("/"));
+        candidates.push(dir.join(name));
+        candidates.push(dir.join(".debug").join(name));
+        candidates.push(Path::new("/usr/lib/debug").join(dir.strip_prefix("/").unwrap_or(dir)).join(name));
+    }
+    candidates.into_iter().find(|c| c.is_file() && c != path)
+}
+
+impl Symbolizer {
+    /// The binary's cache key (build id in hex, else the path).
+    fn key(&mut self, path: &Path, open: &Path) -> Option<Arc<str>> {
+        if let Some(k) = self.by_path.get(path) {
+            return k.clone();
+        }
+        let key = fs::read(open).ok().and_then(|data| {
+            let file = object::File::parse(&*data).ok()?;
+            let id = file.build_id().ok().flatten();
+            let key: Arc<str> = match id {
+                Some(id) => id.iter().map(|b| format!("{b:02x}")).collect::<String>().into(),
+                None => path.to_string_lossy().into(),
+            };
+            if !self.binaries.contains_key(&key) {
+                let debuglink = file.gnu_debuglink().ok().flatten().map(|(n, _)| n.to_vec());
+                let segments = file
+                    .segments()
+                    .map(|s| {
+                        let (off, size) = s.file_range();
+                        (off, s.address(), size)
+                    })
+                    .collect();
+                let debug = debug_file(path, id, debuglink.as_deref())
+                    .and_then(|d| addr2line::Loader::new(d).ok());
+                let main = addr2line::Loader::new(open).ok();
+                self.binaries
+                    .insert(key.clone(), Some(Binary { main, debug, segments }));
+            }
+            Some(key)
+        });
+        self.by_path.insert(path.to_owned(), key.clone());
+        key
+    }
+
+    /// Frames for `pc` (several when inlined), innermost first. `exact` is
+    /// false for return addresses (looked up at pc - 1). `pid` is used to
+    /// open the binary through /proc/PID/map_files while it is alive.
+    pub fn frames(&mut self, pid: u32, maps: &[Mapping], pc: u64, exact: bool) -> Vec<String> {
+        let lookup = if exact { pc } else { pc.wrapping_sub(1) };
+        let Some(m) = maps.iter().find(|m| lookup >= m.start && lookup < m.end) else {
+            return vec![format!("[unknown] {pc:#x}")];
+        };
+        let via = PathBuf::from(format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end));
+        let open = if via.exists() { via } else { m.path.clone() };
+        let file_offset = lookup - m.start + m.offset;
+        let unknown = || vec![format!("[unknown] {}+{file_offset:#x}", m.path.display())];
+        let Some(key) = self.key(&m.path, &open) else {
+            return unknown();
+        };
+        let Some(Some(bin)) = self.binaries.get(&key) else {
+            return unknown();
+        };
+        let Some(vaddr) = bin
+            .segments
+            .iter()
+            .find(|(off, _, size)| file_offset >= *off && file_offset < off + size)
+            .map(|(off, vaddr, _)| file_offset - off + vaddr)
+        else {
+            return unknown();
+        };
+        if let Some(hit) = self.results.get(&(key.clone(), vaddr)) {
+            return hit.clone();
+        }
+        let mut out = Vec::new();
+        for loader in [bin.debug.as_ref(), bin.main.as_ref()].into_iter().flatten() {
+            if let Ok(mut iter) = loader.find_frames(vaddr) {
+                while let Ok(Some(frame)) = iter.next() {
+                    let Some(name) = frame.function.as_ref().and_then(|f| f.demangle().ok()) else {
+                        continue;
+                    };
+                    let loc = frame.location.as_ref().and_then(|l| {
+                        Some(format!("{}:{}", l.file?, l.line?))
+                    });
+                    out.push(match loc {
+                        Some(loc) => format!("{name} ({loc})"),
+                        None => name.into_owned(),
+                    });
+                }
+            }
+            if !out.is_empty() {
+                break;
+            }
+        }
+        if out.is_empty() {
+            let sym = [bin.debug.as_ref(), bin.main.as_ref()]
+                .into_iter()
+                .flatten()
+                .find_map(|l| l.find_symbol(vaddr).map(str::to_owned));
+            out.push(match sym {
+                Some(s) => {
+                    let name = addr2line::demangle_auto(s.into(), None).into_owned();
+                    format!("{name} ({})", m.path.display())
+                }
+                None => format!("[unknown] {}+{file_offset:#x}", m.path.display()),
+            });
+        }
+        self.results.insert((key, vaddr), out.clone());
+        out
+    }
+}
