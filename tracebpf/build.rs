@@ -9,11 +9,14 @@ fn main() {
         || manifest.join("../target/ebpf/govkit-trace.bpf.o"),
         PathBuf::from,
     );
+    // govkit: allow(print-stdout) -- the build-script protocol is stdout
     println!("cargo::rerun-if-env-changed=GOVKIT_EBPF_OBJECT");
+    // govkit: allow(print-stdout) -- the build-script protocol is stdout
     println!("cargo::rerun-if-changed={}", object.display());
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default()).join("govkit-trace.bpf.o");
     let bytes = fs::read(&object).unwrap_or_default();
     if let Err(e) = fs::write(&out, bytes) {
+        // govkit: allow(print-stdout) -- the build-script protocol is stdout
         println!("cargo::error=cannot write {}: {e}", out.display());
     }
 }

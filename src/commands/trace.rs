@@ -14,7 +14,7 @@ use crate::cli::OutputFormat;
 use crate::error::{Outcome, UserError};
 use crate::output::Stdout;
 
-/// eBPF tracers for live hosts (root, or CAP_BPF + CAP_PERFMON).
+/// eBPF tracers for live hosts (root, or the bpf and perfmon capabilities).
 #[derive(Debug, Args)]
 pub struct TraceArgs {
     #[command(subcommand)]
@@ -23,7 +23,7 @@ pub struct TraceArgs {
 
 #[derive(Debug, Subcommand)]
 enum TraceCommand {
-    /// Find leaked TCP connections (CLOSE_WAIT: the peer closed, the owner
+    /// Find leaked TCP connections (CLOSE-WAIT: the peer closed, the owner
     /// never did) and the user stack that opened each, until Ctrl-C or
     /// --duration. Exit 1 when leaks are found.
     Connections(ConnectionsArgs),
@@ -34,7 +34,7 @@ struct ConnectionsArgs {
     /// Only these processes (repeatable; default: every process).
     #[arg(long = "pid", value_name = "PID")]
     pids: Vec<u32>,
-    /// A socket counts as leaked once it has been in CLOSE_WAIT this long.
+    /// A socket counts as leaked once it has been in CLOSE-WAIT this long.
     #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
     min_age: Duration,
     /// Stop after this long (default: run until Ctrl-C or SIGTERM).
@@ -52,11 +52,13 @@ struct ConnectionsArgs {
 /// "30s", "500ms", "2m", "1h", or plain seconds.
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: f64 = num
         .parse()
-        .map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 500ms, 2m)"))?;
+        .map_err(|e| format!("`{s}` is not a duration (e.g. 30s, 500ms, 2m): {e}"))?;
     let secs = match unit {
         "" | "s" => n,
         "ms" => n / 1000.0,
@@ -84,11 +86,17 @@ fn format(ctx: &Context) -> anyhow::Result<OutputFormat> {
     }
 }
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "used as map_err(trace_error)"
+)]
 fn trace_error(e: TraceError) -> anyhow::Error {
     let hint = match &e {
         TraceError::NotBuilt => "see README.md, section `govkit trace`",
         TraceError::Input(_) => "check the PID with `ps -p PID`",
-        TraceError::Environment(_) => "govkit trace needs root (or CAP_BPF + CAP_PERFMON), BTF and tracefs",
+        TraceError::Environment(_) => {
+            "govkit trace needs root (or CAP_BPF + CAP_PERFMON), BTF and tracefs"
+        }
     };
     UserError::new(e.to_string(), hint).into()
 }
@@ -106,12 +114,19 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
     })
     .map_err(trace_error)?;
     for m in &tracer.host.mounted {
-        tracing::info!("mounted {m}");
+        crate::output::status(ctx.global.quiet, &format!("govkit: mounted {m}"));
     }
-    tracing::info!(
-        "tracing TCP connections{} (kernel {}); Ctrl-C for the report",
-        if args.pids.is_empty() { String::new() } else { format!(" of {:?}", args.pids) },
-        tracer.host.kernel
+    crate::output::status(
+        ctx.global.quiet,
+        &format!(
+            "tracing TCP connections{} (kernel {}); Ctrl-C for the report",
+            if args.pids.is_empty() {
+                String::new()
+            } else {
+                format!(" of pid {:?}", args.pids)
+            },
+            tracer.host.kernel
+        ),
     );
     let live = std::io::stderr().is_terminal() && format == OutputFormat::Human;
     let mut next_view = Instant::now() + args.interval;
@@ -130,9 +145,11 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
             next_view = Instant::now() + args.interval;
             let report = tracer.report();
             let mut err = std::io::stderr().lock();
-            // Clear the screen, then the current view.
-            let _ = write!(err, "\x1b[2J\x1b[H");
-            let _ = render_human(&mut err, &report, args, 5);
+            // Clear the screen, then the current view; a closed stderr
+            // must not stop the trace.
+            if write!(err, "\x1b[2J\x1b[H").is_ok() {
+                render_human(&mut err, &report, args, 5).unwrap_or_default();
+            }
         }
     }
     let report = tracer.report();
@@ -144,7 +161,11 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         }
         _ => render_human(&mut out, &report, args, usize::MAX)?,
     }
-    Ok(if report.leaks.is_empty() { Outcome::Pass } else { Outcome::GateFailed })
+    Ok(if report.leaks.is_empty() {
+        Outcome::Pass
+    } else {
+        Outcome::GateFailed
+    })
 }
 
 fn render_human(
@@ -180,8 +201,20 @@ fn leak(out: &mut impl Write, l: &Leak, max_frames: usize) -> std::io::Result<()
     writeln!(
         out,
         "\n{} socket(s) {} by pid {} ({}), {}: oldest {:.0}s old, {:.0}s in {}",
-        l.count, if l.opened_by == "before-tracing" { "opened before tracing" } else if l.opened_by == "connect" { "connected" } else { "accepted" },
-        l.pid, l.comm, l.state, l.oldest_age_s, l.oldest_in_state_s, l.state
+        l.count,
+        if l.opened_by == "before-tracing" {
+            "opened before tracing"
+        } else if l.opened_by == "connect" {
+            "connected"
+        } else {
+            "accepted"
+        },
+        l.pid,
+        l.comm,
+        l.state,
+        l.oldest_age_s,
+        l.oldest_in_state_s,
+        l.state
     )?;
     for s in l.sockets.iter().take(3) {
         writeln!(out, "    {} -> {}", s.local, s.remote)?;

@@ -11,6 +11,7 @@ mod config;
 mod lint;
 mod numa;
 mod setup;
+mod trace;
 mod vendor;
 
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! Just enough of the BTF format to find struct member offsets in the running
 //! kernel's `/sys/kernel/btf/vmlinux`: the accept path walks
-//! task_struct → files_struct → fdtable → file → socket, and those offsets
+//! `task_struct` → `files_struct` → `fdtable` → `file` → `socket`, and those offsets
 //! differ between kernels. They are resolved here and written into the
 //! program's read-only data before load (CO-RE without compiler support).
 //!
@@ -76,7 +76,7 @@ impl Btf {
         let mut types = vec![(0, Type::Other)];
         let mut at = 0;
         while at < types_bytes.len() {
-            let id = types.len() as u32;
+            let id = u32::try_from(types.len()).unwrap_or(u32::MAX);
             let name = u32_at(types_bytes, at)?;
             let info = u32_at(types_bytes, at + 4)?;
             at += 12;
@@ -129,7 +129,9 @@ impl Btf {
             if matches!(ty, Type::Composite(_)) && *name != 0 {
                 let n = btf.name(*name).to_owned();
                 // The first definition wins; vmlinux has one per name.
-                btf.by_name.entry(n).or_insert(id as u32);
+                btf.by_name
+                    .entry(n)
+                    .or_insert(u32::try_from(id).unwrap_or(u32::MAX));
             }
         }
         Ok(btf)
@@ -199,7 +201,11 @@ mod tests {
         push(&mut types, &[1, (4 << 24) | 2, 16, 7, 1, 0, 0, 2, 64]);
         let mut out = Vec::new();
         out.extend_from_slice(&[0x9f, 0xeb, 1, 0]);
-        for w in [24u32, 0, types.len() as u32, types.len() as u32, strings.len() as u32] {
+        let (tl, sl) = (
+            u32::try_from(types.len()).unwrap(),
+            u32::try_from(strings.len()).unwrap(),
+        );
+        for w in [24u32, 0, tl, tl, sl] {
             out.extend_from_slice(&w.to_le_bytes());
         }
         out.extend_from_slice(&types);
@@ -212,15 +218,24 @@ mod tests {
         let btf = Btf::parse(&blob()).unwrap();
         assert_eq!(btf.member_offset("outer", "a").unwrap(), 0);
         assert_eq!(btf.member_offset("outer", "c").unwrap(), 8);
-        assert!(matches!(btf.member_offset("outer", "zz"), Err(BtfError::NoMember(..))));
-        assert!(matches!(btf.member_offset("nope", "a"), Err(BtfError::NoStruct(_))));
+        assert!(matches!(
+            btf.member_offset("outer", "zz"),
+            Err(BtfError::NoMember(..))
+        ));
+        assert!(matches!(
+            btf.member_offset("nope", "a"),
+            Err(BtfError::NoStruct(_))
+        ));
     }
 
     #[test]
     fn truncated_blobs_are_errors() {
         let b = blob();
         for len in 0..b.len() {
-            let _ = Btf::parse(&b[..len]);
+            assert!(
+                Btf::parse(&b[..len]).is_err() || len >= 24,
+                "prefix of {len} bytes parsed"
+            );
         }
         assert!(Btf::parse(&b[..30]).is_err());
     }

@@ -1,10 +1,9 @@
 //! `govkit trace connections`: loads the kernel programs, learns call sites
-//! from captures, and reports sockets leaked in CLOSE_WAIT with the user
+//! from captures, and reports sockets leaked in `CLOSE_WAIT` with the user
 //! stack that opened them.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aya::maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
@@ -26,7 +25,7 @@ use crate::{TraceError, env, object_bytes};
 pub struct Options {
     /// Only these processes (empty: every process).
     pub pids: Vec<u32>,
-    /// A socket is leaked once it has been in CLOSE_WAIT this long.
+    /// A socket is leaked once it has been in `CLOSE_WAIT` this long.
     pub min_age: Duration,
     /// Stack captures (new call sites) allowed per CPU per second.
     pub captures_per_sec: u64,
@@ -42,7 +41,7 @@ pub struct Leak {
     /// Age of the oldest socket of the group since it was opened (for
     /// sockets opened before tracing: since tracing started, a lower bound).
     pub oldest_age_s: f64,
-    /// Longest time a socket of the group has spent in CLOSE_WAIT.
+    /// Longest time a socket of the group has spent in `CLOSE_WAIT`.
     pub oldest_in_state_s: f64,
     /// "connect", "accept" or "before-tracing".
     pub opened_by: &'static str,
@@ -72,6 +71,8 @@ pub struct Counters {
     pub state_changes: u64,
     pub opens: u64,
     pub accept_lookup_failed: u64,
+    /// Opens whose stack the kernel recognised from a cached call site.
+    pub site_hits: u64,
 }
 
 /// Run time of each program, from the kernel's BPF stats.
@@ -121,14 +122,12 @@ pub struct Tracer {
     _stats: Option<std::os::fd::OwnedFd>,
     options: Options,
     started: Instant,
-    /// ktime (CLOCK_MONOTONIC ns) when tracing started.
-    started_ktime: u64,
     captures: HashMap<u64, CaptureResult>,
     procs: HashMap<u32, Proc>,
     frame_cache: FrameCache,
     symbolizer: Symbolizer,
     /// Socket inodes that existed before tracing, and when each was first
-    /// seen in CLOSE_WAIT.
+    /// seen in `CLOSE_WAIT`.
     preexisting: HashSet<u64>,
     close_wait_seen: HashMap<u64, Instant>,
     learned: u64,
@@ -137,7 +136,9 @@ pub struct Tracer {
 
 impl std::fmt::Debug for Tracer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tracer").field("options", &self.options).finish_non_exhaustive()
+        f.debug_struct("Tracer")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }
 
@@ -161,10 +162,84 @@ fn ktime_ns() -> u64 {
     std::fs::read_to_string("/proc/timer_list")
         .ok()
         .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("now at ")?.strip_suffix(" nsecs")?.parse().ok())
+            t.lines().find_map(|l| {
+                l.strip_prefix("now at ")?
+                    .strip_suffix(" nsecs")?
+                    .parse()
+                    .ok()
+            })
         })
         .unwrap_or(0)
+}
+
+/// Kernel struct offsets from the running kernel's BTF.
+fn kernel_offsets(host: &env::Host) -> Result<KernelOffsets, TraceError> {
+    let vmlinux =
+        std::fs::read(env::BTF).map_err(|e| load_error(&format!("reading {}", env::BTF), e))?;
+    let btf = crate::btf::Btf::parse(&vmlinux)
+        .map_err(|e| load_error(&format!("parsing {}", env::BTF), e))?;
+    let off = |s: &str, m: &str| {
+        btf.member_offset(s, m)
+            .map_err(|e| load_error(&format!("{} (kernel {})", env::BTF, host.kernel), e))
+    };
+    let common = off("sock", "__sk_common")?;
+    Ok(KernelOffsets {
+        task_files: off("task_struct", "files")?,
+        files_fdt: off("files_struct", "fdt")?,
+        fdtable_fd: off("fdtable", "fd")?,
+        fdtable_max_fds: off("fdtable", "max_fds")?,
+        file_private_data: off("file", "private_data")?,
+        socket_sk: off("socket", "sk")?,
+        sk_protocol: off("sock", "sk_protocol")?,
+        skc_family: common + off("sock_common", "skc_family")?,
+        skc_num: common + off("sock_common", "skc_num")?,
+        skc_dport: common + off("sock_common", "skc_dport")?,
+        skc_rcv_saddr: common + off("sock_common", "skc_rcv_saddr")?,
+        skc_daddr: common + off("sock_common", "skc_daddr")?,
+        skc_v6_rcv_saddr: common + off("sock_common", "skc_v6_rcv_saddr")?,
+        skc_v6_daddr: common + off("sock_common", "skc_v6_daddr")?,
+        skc_state: common + off("sock_common", "skc_state")?,
+    })
+}
+
+/// Loads and attaches every program of the object.
+fn attach_programs(ebpf: &mut Ebpf) -> Result<(), TraceError> {
+    let p: &mut aya::programs::RawTracePoint = ebpf
+        .program_mut("sock_state")
+        .ok_or_else(|| load_error("eBPF object", "no program sock_state"))?
+        .try_into()
+        .map_err(|e| load_error("sock_state", e))?;
+    p.load()
+        .map_err(|e| load_error("loading program sock_state", verifier(&e)))?;
+    p.attach("inet_sock_set_state").map_err(|e| {
+        load_error(
+            "attaching sock_state to raw tracepoint inet_sock_set_state",
+            e,
+        )
+    })?;
+    for (prog, attach) in [
+        (
+            "accept_exit",
+            &[
+                ("syscalls", "sys_exit_accept4"),
+                ("syscalls", "sys_exit_accept"),
+            ][..],
+        ),
+        ("process_exec", &[("sched", "sched_process_exec")][..]),
+    ] {
+        let p: &mut TracePoint = ebpf
+            .program_mut(prog)
+            .ok_or_else(|| load_error("eBPF object", format!("no program {prog}")))?
+            .try_into()
+            .map_err(|e| load_error(prog, e))?;
+        p.load()
+            .map_err(|e| load_error(&format!("loading program {prog}"), verifier(&e)))?;
+        for (cat, name) in attach {
+            p.attach(cat, name)
+                .map_err(|e| load_error(&format!("attaching {prog} to {cat}:{name}"), e))?;
+        }
+    }
+    Ok(())
 }
 
 fn load_error(what: &str, e: impl std::fmt::Display) -> TraceError {
@@ -182,38 +257,17 @@ impl Tracer {
         }
         let bytes = object_bytes()?;
         let host = env::preflight()?;
-        let fields = env::tracepoint_fields(
-            &host.tracefs,
-            "sock",
-            "inet_sock_set_state",
-            &[
-                "skaddr", "oldstate", "newstate", "sport", "dport", "family", "protocol", "saddr",
-                "saddr_v6", "daddr_v6",
-            ],
-        )?;
-        let mut sock_fields = [0u32; 10];
-        sock_fields.copy_from_slice(&fields);
-        let ret = env::tracepoint_fields(&host.tracefs, "syscalls", "sys_exit_accept4", &["ret"])?[0];
-        let vmlinux = std::fs::read(env::BTF)
-            .map_err(|e| load_error(&format!("reading {}", env::BTF), e))?;
-        let btf = crate::btf::Btf::parse(&vmlinux)
-            .map_err(|e| load_error(&format!("parsing {}", env::BTF), e))?;
-        let off = |s: &str, m: &str| {
-            btf.member_offset(s, m)
-                .map_err(|e| load_error(&format!("{} (kernel {})", env::BTF, host.kernel), e))
-        };
-        let offsets = KernelOffsets {
-            task_files: off("task_struct", "files")?,
-            files_fdt: off("files_struct", "fdt")?,
-            fdtable_fd: off("fdtable", "fd")?,
-            fdtable_max_fds: off("fdtable", "max_fds")?,
-            file_private_data: off("file", "private_data")?,
-            socket_sk: off("socket", "sk")?,
-        };
+        let ret =
+            env::tracepoint_fields(&host.tracefs, "syscalls", "sys_exit_accept4", &["ret"])?[0];
+        if ret as usize != govkit_ebpf_common::SYS_EXIT_RET_OFFSET {
+            return Err(TraceError::Environment(format!(
+                "syscalls:sys_exit_accept4 has `ret` at offset {ret}, not {}: this kernel's syscall tracepoint layout is not supported",
+                govkit_ebpf_common::SYS_EXIT_RET_OFFSET
+            )));
+        }
+        let offsets = kernel_offsets(&host)?;
         let filter: u32 = u32::from(!options.pids.is_empty());
         let mut ebpf = EbpfLoader::new()
-            .override_global("SOCK_STATE_FIELDS", &sock_fields, true)
-            .override_global("SYS_EXIT_RET", &ret, true)
             .override_global("OFFSETS", &offsets, true)
             .override_global("FILTER_PIDS", &filter, true)
             .override_global("CAPTURES_PER_SEC", &options.captures_per_sec, true)
@@ -222,43 +276,33 @@ impl Tracer {
         let logger = aya_log::EbpfLogger::init_with_logger(&mut ebpf, TracingLog).ok();
         {
             let mut targets: BpfHashMap<_, u32, u8> = BpfHashMap::try_from(
-                ebpf.map_mut("TARGETS").ok_or_else(|| load_error("map", "TARGETS missing"))?,
+                ebpf.map_mut("TARGETS")
+                    .ok_or_else(|| load_error("map", "TARGETS missing"))?,
             )
             .map_err(|e| load_error("map TARGETS", e))?;
             for &pid in &options.pids {
-                targets.insert(pid, 1, 0).map_err(|e| load_error("map TARGETS", e))?;
+                targets
+                    .insert(pid, 1, 0)
+                    .map_err(|e| load_error("map TARGETS", e))?;
             }
         }
         // Program run-time statistics for the cost report (best effort).
         let stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).ok();
-        let started_ktime = ktime_ns();
-        for (prog, attach) in [
-            ("sock_state", &[("sock", "inet_sock_set_state")][..]),
-            (
-                "accept_exit",
-                &[("syscalls", "sys_exit_accept4"), ("syscalls", "sys_exit_accept")][..],
-            ),
-            ("process_exec", &[("sched", "sched_process_exec")][..]),
-        ] {
-            let p: &mut TracePoint = ebpf
-                .program_mut(prog)
-                .ok_or_else(|| load_error("eBPF object", format!("no program {prog}")))?
-                .try_into()
-                .map_err(|e| load_error(prog, e))?;
-            p.load().map_err(|e| load_error(&format!("loading program {prog}"), verifier(e)))?;
-            for (cat, name) in attach {
-                p.attach(cat, name)
-                    .map_err(|e| load_error(&format!("attaching {prog} to {cat}:{name}"), e))?;
-            }
-        }
+        attach_programs(&mut ebpf)?;
         let take = |ebpf: &mut Ebpf, name: &str| {
-            ebpf.take_map(name).ok_or_else(|| load_error("eBPF object", format!("no map {name}")))
+            ebpf.take_map(name)
+                .ok_or_else(|| load_error("eBPF object", format!("no map {name}")))
         };
-        let socks = BpfHashMap::try_from(take(&mut ebpf, "SOCKS")?).map_err(|e| load_error("map SOCKS", e))?;
-        let stacks = BpfHashMap::try_from(take(&mut ebpf, "STACKS")?).map_err(|e| load_error("map STACKS", e))?;
-        let unwind = BpfHashMap::try_from(take(&mut ebpf, "UNWIND")?).map_err(|e| load_error("map UNWIND", e))?;
-        let events = RingBuf::try_from(take(&mut ebpf, "EVENTS")?).map_err(|e| load_error("map EVENTS", e))?;
-        let counters = PerCpuArray::try_from(take(&mut ebpf, "COUNTERS")?).map_err(|e| load_error("map COUNTERS", e))?;
+        let socks = BpfHashMap::try_from(take(&mut ebpf, "SOCKS")?)
+            .map_err(|e| load_error("map SOCKS", e))?;
+        let stacks = BpfHashMap::try_from(take(&mut ebpf, "STACKS")?)
+            .map_err(|e| load_error("map STACKS", e))?;
+        let unwind = BpfHashMap::try_from(take(&mut ebpf, "UNWIND")?)
+            .map_err(|e| load_error("map UNWIND", e))?;
+        let events = RingBuf::try_from(take(&mut ebpf, "EVENTS")?)
+            .map_err(|e| load_error("map EVENTS", e))?;
+        let counters = PerCpuArray::try_from(take(&mut ebpf, "COUNTERS")?)
+            .map_err(|e| load_error("map COUNTERS", e))?;
         // Sockets already open: no stack can be had for them, but they are
         // reported too. One already in CLOSE_WAIT has been there at least
         // since now.
@@ -281,7 +325,6 @@ impl Tracer {
             _stats: stats,
             options,
             started: now,
-            started_ktime,
             captures: HashMap::new(),
             procs: HashMap::new(),
             frame_cache: FrameCache::default(),
@@ -310,8 +353,14 @@ impl Tracer {
     }
 
     fn handle(&mut self, rec: &[u8]) {
-        let u32_at = |o: usize| rec.get(o..o + 4).map_or(0, |b| u32::from_ne_bytes(b.try_into().unwrap_or_default()));
-        let u64_at = |o: usize| rec.get(o..o + 8).map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap_or_default()));
+        let u32_at = |o: usize| {
+            rec.get(o..o + 4)
+                .map_or(0, |b| u32::from_ne_bytes(b.try_into().unwrap_or_default()))
+        };
+        let u64_at = |o: usize| {
+            rec.get(o..o + 8)
+                .map_or(0, |b| u64::from_ne_bytes(b.try_into().unwrap_or_default()))
+        };
         let kind = u32_at(0);
         let tgid = u32_at(4);
         if kind == event_kind::EXEC {
@@ -327,24 +376,40 @@ impl Tracer {
         let stack_len = (u32_at(60) as usize).min(CAPTURE_STACK_BYTES);
         let frames: Vec<u64> = (0..nframes).map(|i| u64_at(64 + 8 * i)).collect();
         let stack_start = 64 + 8 * MAX_FRAMES;
-        let stack = rec.get(stack_start..stack_start + stack_len).unwrap_or_default();
+        let stack = rec
+            .get(stack_start..stack_start + stack_len)
+            .unwrap_or_default();
         let maps = self.maps(tgid, pc);
         let cache = &mut self.frame_cache;
-        let w = walk(pc, sp, bp, exact, stack, MAX_FRAMES - nframes, &maps, |m| {
+        let regs = crate::unwind::Regs { pc, sp, bp, exact };
+        let w = walk(regs, stack, MAX_FRAMES - nframes, &maps, |m| {
             let via = format!("/proc/{tgid}/map_files/{:x}-{:x}", m.start, m.end);
-            cache.get(&m.path, || std::fs::read(&via).or_else(|_| std::fs::read(&m.path)).ok())
+            cache.get(&m.path, || {
+                std::fs::read(&via).or_else(|_| std::fs::read(&m.path)).ok()
+            })
         });
         for s in &w.steps {
-            let key = UnwindKey { pc: s.pc, tgid, exact: u32::from(s.exact) };
-            // An LRU map: inserting never fails for lack of room.
-            let _ = self.unwind.insert(key, s.row, 0);
+            let key = UnwindKey {
+                pc: s.pc,
+                tgid,
+                exact: u32::from(s.exact),
+            };
+            // An LRU map: inserting only fails if the map is gone, and then
+            // the kernel just keeps sending captures.
+            if let Err(e) = self.unwind.insert(key, s.row, 0) {
+                tracing::debug!("installing an unwind row: {e}");
+            }
         }
         self.learned += 1;
         let mut all = frames;
         all.extend(w.steps.iter().map(|s| s.pc));
         self.captures.insert(
             capture_id,
-            CaptureResult { frames: all, complete: w.complete, seen: Instant::now() },
+            CaptureResult {
+                frames: all,
+                complete: w.complete,
+                seen: Instant::now(),
+            },
         );
     }
 
@@ -357,17 +422,27 @@ impl Tracer {
         if stale && let Ok(maps) = procfs::read_maps(tgid) {
             self.procs.insert(tgid, Proc { maps });
         }
-        self.procs.get(&tgid).map(|p| p.maps.clone()).unwrap_or_default()
+        self.procs
+            .get(&tgid)
+            .map(|p| p.maps.clone())
+            .unwrap_or_default()
     }
 
     fn forget_process(&mut self, tgid: u32) {
         self.procs.remove(&tgid);
-        let keys: Vec<UnwindKey> = self.unwind.keys().filter_map(Result::ok).filter(|k| k.tgid == tgid).collect();
+        let keys: Vec<UnwindKey> = self
+            .unwind
+            .keys()
+            .filter_map(Result::ok)
+            .filter(|k| k.tgid == tgid)
+            .collect();
         for k in keys {
-            let _ = self.unwind.remove(&k);
+            // Gone already (LRU eviction) is fine.
+            self.unwind.remove(&k).unwrap_or_default();
         }
     }
 
+    #[must_use]
     pub fn counters(&self) -> Counters {
         let sum = |i: u32| self.counters.get(&i, 0).map_or(0, |v| v.iter().sum());
         Counters {
@@ -379,6 +454,7 @@ impl Tracer {
             state_changes: sum(counter::STATE_CHANGES),
             opens: sum(counter::OPENS),
             accept_lookup_failed: sum(counter::ACCEPT_LOOKUP_FAILED),
+            site_hits: sum(counter::SITE_HITS),
         }
     }
 
@@ -393,7 +469,12 @@ impl Tracer {
                     program: name.to_owned(),
                     runs,
                     run_time_ns: ns,
-                    ns_per_run: if runs == 0 { 0.0 } else { ns as f64 / runs as f64 },
+                    ns_per_run: if runs == 0 {
+                        0.0
+                    } else {
+                        info.run_time().as_secs_f64() * 1e9
+                            / f64::from(u32::try_from(runs).unwrap_or(u32::MAX))
+                    },
                 })
             })
             .collect()
@@ -417,17 +498,22 @@ impl Tracer {
             if info.capture_id != 0 {
                 referenced.insert(info.capture_id);
             }
+            // Endpoints are read when a socket enters CLOSE_WAIT, the only
+            // state reported.
+            if info.state != tcp_state::CLOSE_WAIT {
+                continue;
+            }
             let (local, remote) = endpoints(info);
             let Some(sock) = by_endpoints.get(&(local, remote)) else {
-                // Gone without a CLOSE transition we saw (or not yet
-                // established): drop stale entries that are old.
-                if info.state != tcp_state::SYN_SENT && now_k.saturating_sub(info.state_ns) > 5_000_000_000 {
-                    let _ = self.socks.remove(sk);
+                // Gone without a CLOSE transition seen: a stale entry.
+                if now_k.saturating_sub(info.state_ns) > 5_000_000_000 {
+                    // Gone already (closed meanwhile) is fine.
+                    self.socks.remove(sk).unwrap_or_default();
                 }
                 continue;
             };
             kernel_inodes.insert(sock.inode);
-            if info.origin == origin::UNOWNED || sock.state != tcp_state::CLOSE_WAIT || info.state != tcp_state::CLOSE_WAIT {
+            if info.origin == origin::UNOWNED || sock.state != tcp_state::CLOSE_WAIT {
                 continue;
             }
             let in_state = Duration::from_nanos(now_k.saturating_sub(info.state_ns));
@@ -435,20 +521,26 @@ impl Tracer {
                 continue;
             }
             let (stack, complete) = self.stack_of(info);
-            let opened_by = if info.origin == origin::CONNECT { "connect" } else { "accept" };
+            let opened_by = if info.origin == origin::CONNECT {
+                "connect"
+            } else {
+                "accept"
+            };
             let age = Duration::from_nanos(now_k.saturating_sub(info.open_ns)).as_secs_f64();
-            let leak = groups.entry((info.tgid, stack.clone(), opened_by)).or_insert_with(|| Leak {
-                pid: info.tgid,
-                comm: procfs::comm(info.tgid).unwrap_or_else(|| comm_of(info)),
-                state: "CLOSE_WAIT",
-                count: 0,
-                oldest_age_s: 0.0,
-                oldest_in_state_s: 0.0,
-                opened_by,
-                stack,
-                stack_complete: complete,
-                sockets: Vec::new(),
-            });
+            let leak = groups
+                .entry((info.tgid, stack.clone(), opened_by))
+                .or_insert_with(|| Leak {
+                    pid: info.tgid,
+                    comm: procfs::comm(info.tgid).unwrap_or_else(|| comm_of(info)),
+                    state: "CLOSE_WAIT",
+                    count: 0,
+                    oldest_age_s: 0.0,
+                    oldest_in_state_s: 0.0,
+                    opened_by,
+                    stack,
+                    stack_complete: complete,
+                    sockets: Vec::new(),
+                });
             leak.count += 1;
             leak.oldest_age_s = leak.oldest_age_s.max(age);
             leak.oldest_in_state_s = leak.oldest_in_state_s.max(in_state.as_secs_f64());
@@ -459,12 +551,45 @@ impl Tracer {
                 age_s: age,
             });
         }
-        // Sockets that existed before tracing: /proc only, no stack.
+        self.preexisting_leaks(&live, &kernel_inodes, now, &mut groups);
+        // Captures nobody refers to any more (their socket closed).
+        self.captures.retain(|id, c| {
+            referenced.contains(id) || now.duration_since(c.seen) < Duration::from_secs(10)
+        });
+        let counters = self.counters();
+        let mut leaks: Vec<Leak> = groups.into_values().collect();
+        leaks.sort_by(|a, b| b.count.cmp(&a.count).then(a.pid.cmp(&b.pid)));
+        Report {
+            leaks,
+            lost_events: counters.ringbuf_drops
+                + counters.socks_map_full
+                + counters.stacks_map_full,
+            tracked_sockets: tracked,
+            duration_s: now.duration_since(self.started).as_secs_f64(),
+            programs: self.program_costs(),
+            call_sites_learned: self.learned,
+            counters,
+        }
+    }
+
+    /// Leaks among the sockets that existed before tracing: /proc only, no stack.
+    fn preexisting_leaks(
+        &mut self,
+        live: &[TcpSocket],
+        kernel_inodes: &HashSet<u64>,
+        now: Instant,
+        groups: &mut BTreeMap<(u32, Vec<String>, &'static str), Leak>,
+    ) {
         let close_wait: Vec<&TcpSocket> = live
             .iter()
-            .filter(|s| s.state == tcp_state::CLOSE_WAIT && self.preexisting.contains(&s.inode) && !kernel_inodes.contains(&s.inode))
+            .filter(|s| {
+                s.state == tcp_state::CLOSE_WAIT
+                    && self.preexisting.contains(&s.inode)
+                    && !kernel_inodes.contains(&s.inode)
+            })
             .collect();
-        self.close_wait_seen.retain(|inode, _| close_wait.iter().any(|s| s.inode == *inode));
+        self.close_wait_seen
+            .retain(|inode, _| close_wait.iter().any(|s| s.inode == *inode));
         for s in &close_wait {
             self.close_wait_seen.entry(s.inode).or_insert(now);
         }
@@ -505,21 +630,6 @@ impl Tracer {
                 });
             }
         }
-        // Captures nobody refers to any more (their socket closed).
-        self.captures
-            .retain(|id, c| referenced.contains(id) || now.duration_since(c.seen) < Duration::from_secs(10));
-        let counters = self.counters();
-        let mut leaks: Vec<Leak> = groups.into_values().collect();
-        leaks.sort_by(|a, b| b.count.cmp(&a.count).then(a.pid.cmp(&b.pid)));
-        Report {
-            leaks,
-            lost_events: counters.ringbuf_drops + counters.socks_map_full + counters.stacks_map_full,
-            tracked_sockets: tracked,
-            duration_s: now.duration_since(self.started).as_secs_f64(),
-            programs: self.program_costs(),
-            call_sites_learned: self.learned,
-            counters,
-        }
     }
 
     /// The symbolized opening stack of a socket, and whether it is complete.
@@ -536,7 +646,9 @@ impl Tracer {
                     t.frames[..(t.len as usize).min(MAX_FRAMES)].to_vec(),
                     info.stack_flags == stack_flags::COMPLETE,
                     match info.stack_flags {
-                        stack_flags::THROTTLED => Some("[… call site not learned yet: capture budget spent]"),
+                        stack_flags::THROTTLED => {
+                            Some("[… call site not learned yet: capture budget spent]")
+                        }
                         stack_flags::TRUNCATED => Some("[… unwinding stopped here]"),
                         _ => None,
                     },
@@ -564,17 +676,18 @@ impl Tracer {
         (out, complete)
     }
 
+    #[must_use]
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
-    }
-
-    pub fn started_ktime(&self) -> u64 {
-        self.started_ktime
     }
 }
 
 fn comm_of(info: &SockInfo) -> String {
-    let end = info.comm.iter().position(|&b| b == 0).unwrap_or(info.comm.len());
+    let end = info
+        .comm
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(info.comm.len());
     String::from_utf8_lossy(&info.comm[..end]).into_owned()
 }
 
@@ -593,15 +706,8 @@ fn endpoints(info: &SockInfo) -> (SocketAddr, SocketAddr) {
 }
 
 /// The verifier log is long; keep its tail, where the reason is.
-fn verifier(e: aya::programs::ProgramError) -> String {
+fn verifier(e: &aya::programs::ProgramError) -> String {
     let s = format!("{e:?}");
     let tail: Vec<&str> = s.lines().rev().take(12).collect();
     tail.into_iter().rev().collect::<Vec<_>>().join("\n")
 }
-
-/// Shared for tests: the endpoints of a kernel entry.
-pub fn entry_endpoints(info: &SockInfo) -> (SocketAddr, SocketAddr) {
-    endpoints(info)
-}
-
-pub type SharedSymbolizer = Arc<Symbolizer>;

@@ -59,6 +59,7 @@ fn kernel_release() -> String {
 }
 
 /// (major, minor) of a release string like "6.1.0-28-cloud-amd64".
+#[must_use]
 pub fn kernel_version(release: &str) -> Option<(u32, u32)> {
     let mut parts = release.split(|c: char| !c.is_ascii_digit());
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
@@ -126,7 +127,11 @@ pub fn tracepoint_fields(
     name: &str,
     fields: &[&str],
 ) -> Result<Vec<u32>, TraceError> {
-    let path = tracefs.join("events").join(category).join(name).join("format");
+    let path = tracefs
+        .join("events")
+        .join(category)
+        .join(name)
+        .join("format");
     let text = fs::read_to_string(&path).map_err(|e| {
         TraceError::Environment(format!(
             "cannot read {} ({e}): the kernel has no tracepoint {category}:{name}",
@@ -147,11 +152,12 @@ pub fn tracepoint_fields(
 }
 
 /// Finds `field:<type> <name>[...];\toffset:N;` and returns N.
+#[must_use]
 pub fn parse_field_offset(format: &str, want: &str) -> Option<u32> {
     format.lines().find_map(|line| {
         let decl = line.trim().strip_prefix("field:")?;
         let (decl, rest) = decl.split_once(';')?;
-        let name = decl.rsplit(|c: char| c == ' ' || c == '*').next()?;
+        let name = decl.rsplit([' ', '*']).next()?;
         let name = name.split('[').next()?;
         if name != want {
             return None;

@@ -19,6 +19,7 @@ pub struct Mapping {
 
 /// Parses `/proc/PID/maps` text; anonymous and special (`[vdso]`, …)
 /// mappings are skipped.
+#[must_use]
 pub fn parse_maps(text: &str) -> Vec<Mapping> {
     text.lines()
         .filter_map(|line| {
@@ -46,7 +47,9 @@ pub fn parse_maps(text: &str) -> Vec<Mapping> {
 }
 
 pub fn read_maps(pid: u32) -> std::io::Result<Vec<Mapping>> {
-    Ok(parse_maps(&fs::read_to_string(format!("/proc/{pid}/maps"))?))
+    Ok(parse_maps(&fs::read_to_string(format!(
+        "/proc/{pid}/maps"
+    ))?))
 }
 
 /// A TCP socket as /proc/net/tcp{,6} lists it.
@@ -79,6 +82,7 @@ fn parse_addr(s: &str) -> Option<SocketAddr> {
 }
 
 /// Parses the text of /proc/net/tcp or /proc/net/tcp6.
+#[must_use]
 pub fn parse_net_tcp(text: &str) -> Vec<TcpSocket> {
     text.lines()
         .skip(1)
@@ -95,6 +99,7 @@ pub fn parse_net_tcp(text: &str) -> Vec<TcpSocket> {
 }
 
 /// All TCP sockets of the host's network namespace (the tracer's own).
+#[must_use]
 pub fn tcp_sockets() -> Vec<TcpSocket> {
     let mut all = Vec::new();
     for file in ["/proc/net/tcp", "/proc/net/tcp6"] {
@@ -106,6 +111,7 @@ pub fn tcp_sockets() -> Vec<TcpSocket> {
 }
 
 /// Socket inode → (pid, fd) of every process that holds it.
+#[must_use]
 pub fn socket_owners(pids: Option<&[u32]>) -> HashMap<u64, Vec<(u32, u32)>> {
     let mut owners: HashMap<u64, Vec<(u32, u32)>> = HashMap::new();
     let all: Vec<u32>;
@@ -144,12 +150,14 @@ pub fn socket_owners(pids: Option<&[u32]>) -> HashMap<u64, Vec<(u32, u32)>> {
     owners
 }
 
+#[must_use]
 pub fn comm(pid: u32) -> Option<String> {
     fs::read_to_string(format!("/proc/{pid}/comm"))
         .ok()
         .map(|s| s.trim_end().to_owned())
 }
 
+#[must_use]
 pub fn exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }

@@ -1,5 +1,5 @@
 //! User-stack symbolization: pc → (binary, ELF address) through a process's
-//! maps snapshot, then DWARF (file:line, inlined frames) via addr2line, the
+//! maps snapshot, then DWARF (`file:line`, inlined frames) via addr2line, the
 //! `.symtab`/`.dynsym` symbols when there is no DWARF, and a separate debug
 //! file found by build id or `.gnu_debuglink`. Names are demangled (Rust v0
 //! and legacy, C++). Binaries are cached by build id (path when there is
@@ -17,7 +17,7 @@ use crate::procfs::Mapping;
 struct Binary {
     main: Option<addr2line::Loader>,
     debug: Option<addr2line::Loader>,
-    /// (file offset, vaddr, size) of PT_LOAD segments.
+    /// (file offset, vaddr, size) of `PT_LOAD` segments.
     segments: Vec<(u64, u64, u64)>,
 }
 
@@ -37,11 +37,19 @@ pub struct Symbolizer {
     results: HashMap<(Arc<str>, u64), Vec<String>>,
 }
 
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
 /// Where a separate debug file for `path` may be.
 fn debug_file(path: &Path, build_id: Option<&[u8]>, debuglink: Option<&[u8]>) -> Option<PathBuf> {
     let mut candidates = Vec::new();
     if let Some(id) = build_id.filter(|id| id.len() > 1) {
-        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = hex(id);
         candidates.push(PathBuf::from(format!(
             "/usr/lib/debug/.build-id/{}/{}.debug",
             &hex[..2],
@@ -52,7 +60,11 @@ fn debug_file(path: &Path, build_id: Option<&[u8]>, debuglink: Option<&[u8]>) ->
         let dir = path.parent().unwrap_or(Path::new("/"));
         candidates.push(dir.join(name));
         candidates.push(dir.join(".debug").join(name));
-        candidates.push(Path::new("/usr/lib/debug").join(dir.strip_prefix("/").unwrap_or(dir)).join(name));
+        candidates.push(
+            Path::new("/usr/lib/debug")
+                .join(dir.strip_prefix("/").unwrap_or(dir))
+                .join(name),
+        );
     }
     candidates.into_iter().find(|c| c.is_file() && c != path)
 }
@@ -67,7 +79,7 @@ impl Symbolizer {
             let file = object::File::parse(&*data).ok()?;
             let id = file.build_id().ok().flatten();
             let key: Arc<str> = match id {
-                Some(id) => id.iter().map(|b| format!("{b:02x}")).collect::<String>().into(),
+                Some(id) => hex(id).into(),
                 None => path.to_string_lossy().into(),
             };
             if !self.binaries.contains_key(&key) {
@@ -82,8 +94,14 @@ impl Symbolizer {
                 let debug = debug_file(path, id, debuglink.as_deref())
                     .and_then(|d| addr2line::Loader::new(d).ok());
                 let main = addr2line::Loader::new(open).ok();
-                self.binaries
-                    .insert(key.clone(), Some(Binary { main, debug, segments }));
+                self.binaries.insert(
+                    key.clone(),
+                    Some(Binary {
+                        main,
+                        debug,
+                        segments,
+                    }),
+                );
             }
             Some(key)
         });
@@ -93,7 +111,7 @@ impl Symbolizer {
 
     /// Frames for `pc` (several when inlined), innermost first. `exact` is
     /// false for return addresses (looked up at pc - 1). `pid` is used to
-    /// open the binary through /proc/PID/map_files while it is alive.
+    /// open the binary through `/proc/PID/map_files` while it is alive.
     pub fn frames(&mut self, pid: u32, maps: &[Mapping], pc: u64, exact: bool) -> Vec<String> {
         let lookup = if exact { pc } else { pc.wrapping_sub(1) };
         let Some(m) = maps.iter().find(|m| lookup >= m.start && lookup < m.end) else {
@@ -121,15 +139,19 @@ impl Symbolizer {
             return hit.clone();
         }
         let mut out = Vec::new();
-        for loader in [bin.debug.as_ref(), bin.main.as_ref()].into_iter().flatten() {
+        for loader in [bin.debug.as_ref(), bin.main.as_ref()]
+            .into_iter()
+            .flatten()
+        {
             if let Ok(mut iter) = loader.find_frames(vaddr) {
                 while let Ok(Some(frame)) = iter.next() {
                     let Some(name) = frame.function.as_ref().and_then(|f| f.demangle().ok()) else {
                         continue;
                     };
-                    let loc = frame.location.as_ref().and_then(|l| {
-                        Some(format!("{}:{}", l.file?, l.line?))
-                    });
+                    let loc = frame
+                        .location
+                        .as_ref()
+                        .and_then(|l| Some(format!("{}:{}", l.file?, l.line?)));
                     out.push(match loc {
                         Some(loc) => format!("{name} ({loc})"),
                         None => name.into_owned(),

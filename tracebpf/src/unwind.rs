@@ -25,9 +25,9 @@ pub struct FrameInfo {
     eh_frame_addr: u64,
     debug_frame: Vec<u8>,
     text_addr: u64,
-    /// (file offset, vaddr, file size) of each PT_LOAD segment.
+    /// (file offset, vaddr, file size) of each `PT_LOAD` segment.
     segments: Vec<(u64, u64, u64)>,
-    /// Sorted (start, end, offset, in eh_frame) of every FDE.
+    /// Sorted (start, end, offset, in `.eh_frame`) of every FDE.
     index: Vec<(u64, u64, usize, bool)>,
 }
 
@@ -36,7 +36,14 @@ impl FrameInfo {
         let file = object::File::parse(data)?;
         let section = |name: &str| {
             file.section_by_name(name)
-                .map(|s| (s.uncompressed_data().map(|d| d.into_owned()).unwrap_or_default(), s.address()))
+                .map(|s| {
+                    (
+                        s.uncompressed_data()
+                            .map(std::borrow::Cow::into_owned)
+                            .unwrap_or_default(),
+                        s.address(),
+                    )
+                })
                 .unwrap_or_default()
         };
         let (eh_frame, eh_frame_addr) = section(".eh_frame");
@@ -95,6 +102,7 @@ impl FrameInfo {
     }
 
     /// ELF virtual address of a file offset.
+    #[must_use]
     pub fn vaddr_of_offset(&self, file_offset: u64) -> Option<u64> {
         self.segments
             .iter()
@@ -103,6 +111,7 @@ impl FrameInfo {
     }
 
     /// The kernel-evaluable row for `vaddr`, or why there is none.
+    #[must_use]
     pub fn row(&self, vaddr: u64) -> Row {
         let at = self.index.partition_point(|e| e.0 <= vaddr);
         let Some(&(start, end, offset, in_eh)) = at.checked_sub(1).and_then(|i| self.index.get(i))
@@ -116,18 +125,26 @@ impl FrameInfo {
         let mut ctx = UnwindContext::new();
         let found = if in_eh {
             let s = EhFrame::new(&self.eh_frame, LittleEndian);
-            s.fde_from_offset(&bases, gimli::EhFrameOffset(offset), EhFrame::cie_from_offset)
-                .and_then(|fde| {
-                    fde.unwind_info_for_address(&s, &bases, &mut ctx, vaddr)
-                        .map(|r| convert(r.cfa(), r.register(X86_64::RA), r.register(X86_64::RBP)))
-                })
+            s.fde_from_offset(
+                &bases,
+                gimli::EhFrameOffset(offset),
+                EhFrame::cie_from_offset,
+            )
+            .and_then(|fde| {
+                fde.unwind_info_for_address(&s, &bases, &mut ctx, vaddr)
+                    .map(|r| convert(r.cfa(), &r.register(X86_64::RA), &r.register(X86_64::RBP)))
+            })
         } else {
             let s = DebugFrame::new(&self.debug_frame, LittleEndian);
-            s.fde_from_offset(&bases, gimli::DebugFrameOffset(offset), DebugFrame::cie_from_offset)
-                .and_then(|fde| {
-                    fde.unwind_info_for_address(&s, &bases, &mut ctx, vaddr)
-                        .map(|r| convert(r.cfa(), r.register(X86_64::RA), r.register(X86_64::RBP)))
-                })
+            s.fde_from_offset(
+                &bases,
+                gimli::DebugFrameOffset(offset),
+                DebugFrame::cie_from_offset,
+            )
+            .and_then(|fde| {
+                fde.unwind_info_for_address(&s, &bases, &mut ctx, vaddr)
+                    .map(|r| convert(r.cfa(), &r.register(X86_64::RA), &r.register(X86_64::RBP)))
+            })
         };
         found.unwrap_or(Row::NoFde)
     }
@@ -147,10 +164,10 @@ pub enum Row {
 
 fn convert<T: gimli::ReaderOffset>(
     cfa: &CfaRule<T>,
-    ra: RegisterRule<T>,
-    rbp: RegisterRule<T>,
+    ra: &RegisterRule<T>,
+    rbp: &RegisterRule<T>,
 ) -> Row {
-    match ra {
+    match *ra {
         RegisterRule::Undefined => return Row::End,
         RegisterRule::Offset(-8) => {}
         _ => return Row::Unsupported,
@@ -164,7 +181,7 @@ fn convert<T: gimli::ReaderOffset>(
         }
         _ => return Row::Unsupported,
     };
-    let (rbp_saved, rbp_offset) = match rbp {
+    let (rbp_saved, rbp_offset) = match *rbp {
         RegisterRule::Undefined | RegisterRule::SameValue => (0, 0),
         RegisterRule::Offset(o) => (1, o),
         _ => return Row::Unsupported,
@@ -195,6 +212,7 @@ pub const FRAME_POINTER_ROW: UnwindRow = UnwindRow {
     _pad2: 0,
 };
 
+#[must_use]
 pub fn kernel_row(row: Row) -> UnwindRow {
     let kind = match row {
         Row::Frame(r) => return r,
@@ -219,8 +237,12 @@ pub struct FrameCache {
 }
 
 impl FrameCache {
-    /// `open` reads the file (through /proc/PID/map_files when the process is alive).
-    pub fn get(&mut self, path: &Path, open: impl FnOnce() -> Option<Vec<u8>>) -> Option<Arc<FrameInfo>> {
+    /// `open` reads the file (through `/proc/PID/map_files` when the process is alive).
+    pub fn get(
+        &mut self,
+        path: &Path,
+        open: impl FnOnce() -> Option<Vec<u8>>,
+    ) -> Option<Arc<FrameInfo>> {
         self.files
             .entry(path.to_owned())
             .or_insert_with(|| open().and_then(|d| FrameInfo::parse(&d).ok()).map(Arc::new))
@@ -244,18 +266,31 @@ pub struct Walk {
     pub complete: bool,
 }
 
-/// Walks from (pc, sp, bp) over `stack` (memory starting at `sp`), at most
-/// `max` frames. `resolve` maps a pc to the mapping that holds it.
+/// Registers where a walk starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Regs {
+    pub pc: u64,
+    pub sp: u64,
+    pub bp: u64,
+    /// `pc` is the interrupted instruction (frame 0), not a return address.
+    pub exact: bool,
+}
+
+/// Walks from `regs` over `stack` (memory starting at `regs.sp`), at most
+/// `max` frames. `frame_info` gives the CFI of a mapping's file.
 pub fn walk(
-    mut pc: u64,
-    mut sp: u64,
-    mut bp: u64,
-    mut exact: bool,
+    regs: Regs,
     stack: &[u8],
     max: usize,
     maps: &[Mapping],
     mut frame_info: impl FnMut(&Mapping) -> Option<Arc<FrameInfo>>,
 ) -> Walk {
+    let Regs {
+        mut pc,
+        mut sp,
+        mut bp,
+        mut exact,
+    } = regs;
     let base = sp;
     let read = |addr: u64| -> Option<u64> {
         let off = usize::try_from(addr.checked_sub(base)?).ok()?;
@@ -276,21 +311,28 @@ pub fn walk(
             .unwrap_or(Row::NoFde);
         let row = match row {
             // No CFI: a frame-pointer frame if rbp points into the stack.
-            Row::NoFde if bp > sp && read(bp.wrapping_add(8)).is_some() => Row::Frame(FRAME_POINTER_ROW),
+            Row::NoFde if bp > sp && read(bp.wrapping_add(8)).is_some() => {
+                Row::Frame(FRAME_POINTER_ROW)
+            }
             r => r,
         };
         let urow = kernel_row(row);
-        out.steps.push(Step { pc, exact, row: urow });
+        out.steps.push(Step {
+            pc,
+            exact,
+            row: urow,
+        });
         let Row::Frame(r) = row else {
             out.complete = row == Row::End;
             return out;
         };
-        let cfa = if r.cfa_reg == reg::RBP { bp } else { sp }.wrapping_add(i64::from(r.cfa_offset) as u64);
+        let cfa = if r.cfa_reg == reg::RBP { bp } else { sp }
+            .wrapping_add_signed(i64::from(r.cfa_offset));
         let Some(ra) = read(cfa.wrapping_sub(8)) else {
             return out;
         };
         if r.rbp_saved != 0 {
-            match read(cfa.wrapping_add(i64::from(r.rbp_offset) as u64)) {
+            match read(cfa.wrapping_add_signed(i64::from(r.rbp_offset))) {
                 Some(v) => bp = v,
                 None => return out,
             }
@@ -305,4 +347,3 @@ pub fn walk(
     }
     out
 }
-

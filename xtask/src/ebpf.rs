@@ -30,10 +30,7 @@ pub fn build(repo: &Path) -> anyhow::Result<()> {
     let kernel = repo.join("ebpf-programs/kernel");
     let pin = std::fs::read_to_string(kernel.join("nightly-pin"))
         .context("reading ebpf-programs/kernel/nightly-pin")?;
-    let path = format!(
-        "{tools}/bin:{}",
-        std::env::var("PATH").unwrap_or_default()
-    );
+    let path = format!("{tools}/bin:{}", std::env::var("PATH").unwrap_or_default());
     let target_dir = repo.join("target/ebpf/build");
     let status = Command::new("rustup")
         .args(["run", pin.trim(), "cargo", "build", "--release", "--locked"])

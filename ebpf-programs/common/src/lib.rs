@@ -182,7 +182,9 @@ pub mod counter {
     pub const OPENS: u32 = 6;
     /// accept() results whose socket could not be read from the fd table.
     pub const ACCEPT_LOOKUP_FAILED: u32 = 7;
-    pub const COUNT: u32 = 8;
+    /// Opens whose stack was recognised from a cached call site.
+    pub const SITE_HITS: u32 = 8;
+    pub const COUNT: u32 = 9;
 }
 
 /// Per-CPU capture budget state (`CAPTURE_BUDGET` map).
@@ -205,7 +207,22 @@ pub struct KernelOffsets {
     pub fdtable_max_fds: u32,
     pub file_private_data: u32,
     pub socket_sk: u32,
+    /// In `struct sock`.
+    pub sk_protocol: u32,
+    /// In `struct sock` (its `__sk_common` plus the member's offset).
+    pub skc_family: u32,
+    pub skc_num: u32,
+    pub skc_dport: u32,
+    pub skc_rcv_saddr: u32,
+    pub skc_daddr: u32,
+    pub skc_v6_rcv_saddr: u32,
+    pub skc_v6_daddr: u32,
+    pub skc_state: u32,
 }
+
+/// Offset of `ret` in every `syscalls:sys_exit_*` record (the kernel's
+/// `struct syscall_trace_exit`); checked against the format file at load.
+pub const SYS_EXIT_RET_OFFSET: usize = 16;
 
 const _: () = assert!(core::mem::size_of::<SockInfo>() == 104);
 const _: () = assert!(core::mem::size_of::<StackTrace>() == 8 + 8 * MAX_FRAMES);
@@ -221,11 +238,17 @@ mod pod {
     #[allow(unsafe_code, reason = "aya::Pod is an unsafe marker trait")]
     mod impls {
         use super::super::{Budget, KernelOffsets, SockInfo, StackTrace, UnwindKey, UnwindRow};
+        // SAFETY: integers and integer arrays only, no padding (see above).
         unsafe impl aya::Pod for SockInfo {}
+        // SAFETY: as above.
         unsafe impl aya::Pod for StackTrace {}
+        // SAFETY: as above.
         unsafe impl aya::Pod for UnwindKey {}
+        // SAFETY: as above.
         unsafe impl aya::Pod for UnwindRow {}
+        // SAFETY: as above.
         unsafe impl aya::Pod for Budget {}
+        // SAFETY: as above.
         unsafe impl aya::Pod for KernelOffsets {}
     }
 }

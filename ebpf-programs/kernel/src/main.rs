@@ -14,34 +14,32 @@
 //! in user space once, then by the kernel with a few map lookups.
 #![no_std]
 #![no_main]
-#![allow(unsafe_code, reason = "eBPF programs read kernel and user memory through helpers")]
+#![allow(
+    unsafe_code,
+    reason = "eBPF programs read kernel and user memory through helpers"
+)]
 
 use aya_ebpf::{
+    EbpfContext,
     helpers::{
         bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
         bpf_get_current_task, bpf_ktime_get_ns, bpf_probe_read_kernel, bpf_probe_read_user,
         bpf_probe_read_user_buf,
     },
-    macros::{map, tracepoint},
+    macros::{map, raw_tracepoint, tracepoint},
     maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
-    programs::TracePointContext,
+    programs::{RawTracePointContext, TracePointContext},
 };
 use aya_log_ebpf::warn;
 use govkit_ebpf_common::{
     Budget, CAPTURE_CHUNK, CAPTURE_STACK_BYTES, Capture, EventHeader, KernelOffsets, MAX_FRAMES,
-    SockInfo, StackTrace, UnwindKey, UnwindRow, counter, event_kind, origin, reg, stack_flags,
-    tcp_state, unwind_kind,
+    SYS_EXIT_RET_OFFSET, SockInfo, StackTrace, UnwindKey, UnwindRow, counter, event_kind, origin,
+    reg, stack_flags, tcp_state, unwind_kind,
 };
 
 // ---- configuration written by user space before load (.rodata) ----
 
-/// Offsets of the fields of `sock:inet_sock_set_state`, from its format file.
-#[unsafe(no_mangle)]
-static SOCK_STATE_FIELDS: [u32; 10] = [8, 16, 20, 24, 26, 28, 30, 32, 40, 56];
-/// Offset of `ret` in `syscalls:sys_exit_accept4` / `sys_exit_accept`.
-#[unsafe(no_mangle)]
-static SYS_EXIT_RET: u32 = 16;
-/// Kernel struct offsets for the accept path, from BTF.
+/// Kernel struct offsets, from the running kernel's BTF.
 #[unsafe(no_mangle)]
 static OFFSETS: KernelOffsets = KernelOffsets {
     task_files: 0,
@@ -50,6 +48,15 @@ static OFFSETS: KernelOffsets = KernelOffsets {
     fdtable_max_fds: 0,
     file_private_data: 0,
     socket_sk: 0,
+    sk_protocol: 0,
+    skc_family: 0,
+    skc_num: 0,
+    skc_dport: 0,
+    skc_rcv_saddr: 0,
+    skc_daddr: 0,
+    skc_v6_rcv_saddr: 0,
+    skc_v6_daddr: 0,
+    skc_state: 0,
 };
 /// 1 when only the processes in `TARGETS` are traced.
 #[unsafe(no_mangle)]
@@ -57,17 +64,6 @@ static FILTER_PIDS: u32 = 0;
 /// Captures allowed per CPU per second.
 #[unsafe(no_mangle)]
 static CAPTURES_PER_SEC: u64 = 200;
-
-const F_SKADDR: usize = 0;
-const F_OLDSTATE: usize = 1;
-const F_NEWSTATE: usize = 2;
-const F_SPORT: usize = 3;
-const F_DPORT: usize = 4;
-const F_FAMILY: usize = 5;
-const F_PROTOCOL: usize = 6;
-const F_SADDR: usize = 7;
-const F_SADDR6: usize = 8;
-const F_DADDR6: usize = 9;
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
@@ -98,6 +94,48 @@ static SCRATCH: PerCpuArray<StackTrace> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 static CAPTURE_SEQ: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
+/// A call site seen before, per process, user ip and sp at the syscall.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct SiteKey {
+    ip: u64,
+    sp: u64,
+    tgid: u32,
+    _pad: u32,
+}
+
+/// Where the return addresses of a known call site's stack are (offsets
+/// from sp) and what they were: if they are all unchanged the stack is the
+/// same, so it is checked with one user-memory read and no unwinding.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Site {
+    stack_id: u64,
+    n: u32,
+    span: u32,
+    flags: u32,
+    _pad: u32,
+    offsets: [u32; MAX_FRAMES],
+    ras: [u64; MAX_FRAMES],
+}
+
+/// Bytes of stack a cached site may span (the validation read).
+const SITE_SPAN: usize = 8192;
+
+#[map]
+static SITES: LruHashMap<SiteKey, Site> = LruHashMap::with_max_entries(16_384, 0);
+#[map]
+static SITE_SCRATCH: PerCpuArray<Site> = PerCpuArray::with_max_entries(1, 0);
+#[map]
+static SPAN_BUF: PerCpuArray<[u8; SITE_SPAN]> = PerCpuArray::with_max_entries(1, 0);
+
+/// `bpf_ktime_get_ns`, which takes no arguments and cannot fail.
+#[inline(always)]
+fn now_ns() -> u64 {
+    // SAFETY: a helper without arguments.
+    unsafe { bpf_ktime_get_ns() }
+}
+
 #[inline(always)]
 fn count(index: u32) {
     if let Some(c) = COUNTERS.get_ptr_mut(index) {
@@ -124,71 +162,76 @@ fn traced(tgid: u32) -> bool {
 
 // ---- socket lifecycle ----
 
-#[tracepoint]
-pub fn sock_state(ctx: TracePointContext) -> u32 {
-    let _ = try_sock_state(&ctx);
+/// Raw tracepoint `inet_sock_set_state(const struct sock *sk, int oldstate,
+/// int newstate)`: the arguments come straight from the call, without the
+/// record a perf tracepoint would format; the common case (a state change
+/// of a tracked socket) is one hash lookup and two stores.
+#[raw_tracepoint(tracepoint = "inet_sock_set_state")]
+pub fn sock_state(ctx: RawTracePointContext) -> i32 {
+    let sk: u64 = ctx.arg(0);
+    let old = ctx.arg::<u64>(1) as u8;
+    let new = ctx.arg::<u64>(2) as u8;
+    // govkit: allow(let-underscore-result) -- a tracepoint has nobody to report to; failures leave the socket untracked
+    let _ = try_sock_state(&ctx, sk, old, new);
     0
 }
 
 #[inline(always)]
-fn field<T>(ctx: &TracePointContext, index: usize) -> Result<T, i32> {
-    let offsets = rodata(&SOCK_STATE_FIELDS);
-    // SAFETY: the offset comes from the tracepoint's own format file.
-    unsafe { ctx.read_at::<T>(offsets[index] as usize) }
+fn kread<T>(addr: u64) -> Result<T, i32> {
+    // SAFETY: bpf_probe_read_kernel fails cleanly on a bad address.
+    unsafe { bpf_probe_read_kernel(addr as *const T) }
 }
 
-fn try_sock_state(ctx: &TracePointContext) -> Result<(), i32> {
-    let protocol: u16 = field(ctx, F_PROTOCOL)?;
-    if protocol != IPPROTO_TCP {
-        return Ok(());
-    }
+fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Result<(), i32> {
     count(counter::STATE_CHANGES);
-    let sk: u64 = field(ctx, F_SKADDR)?;
-    let old: i32 = field(ctx, F_OLDSTATE)?;
-    let new: i32 = field(ctx, F_NEWSTATE)?;
-    let (old, new) = (old as u8, new as u8);
     if new == tcp_state::CLOSE {
+        // govkit: allow(let-underscore-result) -- most closing sockets were never tracked
         let _ = SOCKS.remove(&sk);
         return Ok(());
     }
-    let now = unsafe { bpf_ktime_get_ns() };
     if let Some(info) = SOCKS.get_ptr_mut(&sk) {
         // SAFETY: map value pointer from a successful lookup.
         let info = unsafe { &mut *info };
         info.state = new;
-        info.state_ns = now;
-        if new == tcp_state::ESTABLISHED {
-            read_endpoints(ctx, info)?;
+        // Only CLOSE_WAIT is reported: its start time and endpoints are
+        // read when a socket enters it, nothing on other transitions.
+        if new == tcp_state::CLOSE_WAIT {
+            info.state_ns = now_ns();
+            read_endpoints(sk, info)?;
         }
         return Ok(());
     }
-    if old == tcp_state::CLOSE && new == tcp_state::SYN_SENT {
-        // connect(): this runs in the connecting task's context.
-        let pid_tgid = bpf_get_current_pid_tgid();
-        let tgid = (pid_tgid >> 32) as u32;
-        if !traced(tgid) {
-            return Ok(());
-        }
-        let mut info = new_info(now, new, origin::CONNECT);
-        owner(&mut info, pid_tgid);
-        read_endpoints(ctx, &mut info)?;
-        open_stack(&mut info, sk, tgid, pid_tgid as u32);
-        insert_sock(ctx, sk, &info);
-        count(counter::OPENS);
-    } else if old == tcp_state::SYN_RECV && new == tcp_state::ESTABLISHED {
-        // A passive open completed (softirq): the owner is known at accept().
-        let mut info = new_info(now, new, origin::UNOWNED);
-        read_endpoints(ctx, &mut info)?;
-        insert_sock(ctx, sk, &info);
+    // Passive opens are picked up at accept(), in the owner's context.
+    if !(old == tcp_state::CLOSE && new == tcp_state::SYN_SENT) {
+        return Ok(());
     }
+    // connect(): this runs in the connecting task's context.
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    if !traced(tgid) {
+        return Ok(());
+    }
+    let protocol: u16 = kread(sk + rodata(&OFFSETS).sk_protocol as u64)?;
+    if protocol != IPPROTO_TCP {
+        return Ok(());
+    }
+    let now = now_ns();
+    let mut info = new_info(now, new, origin::CONNECT);
+    owner(&mut info, pid_tgid);
+    open_stack(&mut info, sk, tgid, pid_tgid as u32);
+    insert_sock(ctx, sk, &info);
+    count(counter::OPENS);
     Ok(())
 }
 
 #[inline(always)]
-fn insert_sock(ctx: &TracePointContext, sk: u64, info: &SockInfo) {
+fn insert_sock<C: EbpfContext>(ctx: &C, sk: u64, info: &SockInfo) {
     if SOCKS.insert(&sk, info, 0).is_err() {
         count(counter::SOCKS_FULL);
-        warn!(ctx, "SOCKS map full: socket of pid {} not tracked", info.tgid);
+        warn!(
+            ctx,
+            "SOCKS map full: socket of pid {} not tracked", info.tgid
+        );
     }
 }
 
@@ -219,22 +262,25 @@ fn owner(info: &mut SockInfo, pid_tgid: u64) {
     info.tgid = (pid_tgid >> 32) as u32;
     info.tid = pid_tgid as u32;
     info.comm = bpf_get_current_comm().unwrap_or([0; 16]);
+    // SAFETY: a helper without arguments.
     info.cgroup_id = unsafe { bpf_get_current_cgroup_id() };
 }
 
 #[inline(always)]
-fn read_endpoints(ctx: &TracePointContext, info: &mut SockInfo) -> Result<(), i32> {
-    let family: u16 = field(ctx, F_FAMILY)?;
+fn read_endpoints(sk: u64, info: &mut SockInfo) -> Result<(), i32> {
+    let o = rodata(&OFFSETS);
+    let family: u16 = kread(sk + o.skc_family as u64)?;
     info.family = family as u8;
-    info.sport = field(ctx, F_SPORT)?;
-    info.dport = field(ctx, F_DPORT)?;
+    info.sport = kread(sk + o.skc_num as u64)?;
+    info.dport = u16::from_be(kread(sk + o.skc_dport as u64)?);
     if family == AF_INET {
-        let s: [u8; 8] = field(ctx, F_SADDR)?; // saddr then daddr
-        info.saddr[..4].copy_from_slice(&s[..4]);
-        info.daddr[..4].copy_from_slice(&s[4..]);
+        let s: [u8; 4] = kread(sk + o.skc_rcv_saddr as u64)?;
+        let d: [u8; 4] = kread(sk + o.skc_daddr as u64)?;
+        info.saddr[..4].copy_from_slice(&s);
+        info.daddr[..4].copy_from_slice(&d);
     } else if family == AF_INET6 {
-        info.saddr = field(ctx, F_SADDR6)?;
-        info.daddr = field(ctx, F_DADDR6)?;
+        info.saddr = kread(sk + o.skc_v6_rcv_saddr as u64)?;
+        info.daddr = kread(sk + o.skc_v6_daddr as u64)?;
     }
     Ok(())
 }
@@ -243,13 +289,23 @@ fn read_endpoints(ctx: &TracePointContext, info: &mut SockInfo) -> Result<(), i3
 
 #[tracepoint]
 pub fn accept_exit(ctx: TracePointContext) -> u32 {
+    // govkit: allow(let-underscore-result) -- a tracepoint has nobody to report to; failures are counted
     let _ = try_accept_exit(&ctx);
     0
 }
 
 fn try_accept_exit(ctx: &TracePointContext) -> Result<(), i32> {
-    // SAFETY: offset from the event's format file.
-    let fd: i64 = unsafe { ctx.read_at(rodata(&SYS_EXIT_RET) as usize)? };
+    // A direct context load (no helper call): the busy-polling servers this
+    // runs under return EAGAIN millions of times a second. The offset is
+    // the kernel's fixed `struct syscall_trace_exit` layout, checked
+    // against the format file by user space before load.
+    // SAFETY: tracepoint contexts are readable at constant offsets within
+    // the record.
+    let fd: i64 = unsafe {
+        *(ctx.as_ptr() as *const u8)
+            .add(SYS_EXIT_RET_OFFSET)
+            .cast::<i64>()
+    };
     if fd < 0 {
         return Ok(());
     }
@@ -262,13 +318,14 @@ fn try_accept_exit(ctx: &TracePointContext) -> Result<(), i32> {
         count(counter::ACCEPT_LOOKUP_FAILED);
         return Ok(());
     };
-    let now = unsafe { bpf_ktime_get_ns() };
-    let mut info = match SOCKS.get_ptr(&sk) {
-        // SAFETY: map value pointer from a successful lookup.
-        Some(existing) => unsafe { *existing },
-        None => new_info(now, tcp_state::ESTABLISHED, origin::ACCEPT),
-    };
-    info.origin = origin::ACCEPT;
+    let now = now_ns();
+    // The socket may have moved on since the handshake (the peer may have
+    // closed already): take its state now.
+    let state: u8 = kread(sk + rodata(&OFFSETS).skc_state as u64)?;
+    let mut info = new_info(now, state, origin::ACCEPT);
+    if state == tcp_state::CLOSE_WAIT {
+        read_endpoints(sk, &mut info)?;
+    }
     owner(&mut info, pid_tgid);
     open_stack(&mut info, sk, tgid, pid_tgid as u32);
     insert_sock(ctx, sk, &info);
@@ -289,7 +346,8 @@ fn socket_of_fd(fd: u64) -> Option<u64> {
         let task = bpf_get_current_task();
         let files: u64 = bpf_probe_read_kernel((task + o.task_files as u64) as *const u64).ok()?;
         let fdt: u64 = bpf_probe_read_kernel((files + o.files_fdt as u64) as *const u64).ok()?;
-        let max: u32 = bpf_probe_read_kernel((fdt + o.fdtable_max_fds as u64) as *const u32).ok()?;
+        let max: u32 =
+            bpf_probe_read_kernel((fdt + o.fdtable_max_fds as u64) as *const u32).ok()?;
         if fd >= max as u64 {
             return None;
         }
@@ -312,7 +370,10 @@ pub fn process_exec(_ctx: TracePointContext) -> u32 {
     }
     match EVENTS.reserve::<EventHeader>(0) {
         Some(mut e) => {
-            e.write(EventHeader { kind: event_kind::EXEC, tgid });
+            e.write(EventHeader {
+                kind: event_kind::EXEC,
+                tgid,
+            });
             e.submit(BPF_RB_NO_WAKEUP);
         }
         None => count(counter::RINGBUF_DROPS),
@@ -322,24 +383,71 @@ pub fn process_exec(_ctx: TracePointContext) -> u32 {
 
 // ---- user stacks ----
 
+/// Checks a cached site: every return address still where it was.
+#[inline(always)]
+fn site_matches(site: &Site, sp: u64) -> bool {
+    let Some(buf) = SPAN_BUF.get_ptr_mut(0) else {
+        return false;
+    };
+    // SAFETY: per-CPU buffer.
+    let buf = unsafe { &mut *buf };
+    let len = site.span as usize & (SITE_SPAN - 1);
+    // SAFETY: user memory read through the helper into our buffer.
+    if unsafe { bpf_probe_read_user_buf(sp as *const u8, &mut buf[..len]) }.is_err() {
+        return false;
+    }
+    for i in 0..MAX_FRAMES {
+        if i as u32 >= site.n {
+            break;
+        }
+        let off = site.offsets[i] as usize & (SITE_SPAN - 8);
+        // SAFETY: off + 8 <= SITE_SPAN by the mask.
+        let word = unsafe { core::ptr::read_unaligned(buf.as_ptr().add(off).cast::<u64>()) };
+        if word != site.ras[i] {
+            return false;
+        }
+    }
+    true
+}
+
 /// Unwinds the current task's user stack with the learned rows and stores it
-/// in `STACKS`; on an unknown pc sends a capture (budget permitting).
+/// in `STACKS`; on an unknown pc sends a capture (budget permitting). A call
+/// site seen before is recognised without unwinding (`SITES`).
 #[inline(always)]
 fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32) {
-    let Some(scratch) = SCRATCH.get_ptr_mut(0) else {
-        return;
-    };
-    // SAFETY: per-CPU scratch slot.
-    let trace = unsafe { &mut *scratch };
-    // SAFETY: bpf_get_current_task returns the running task; the pt_regs
-    // at the top of its kernel stack hold the user registers of the syscall.
+    // SAFETY: bpf_get_current_task_btf returns the running task; the
+    // pt_regs at the top of its kernel stack hold the user registers.
     let regs = unsafe { user_regs() };
-    let Some((ip, mut sp, mut bp)) = regs else {
+    let Some((ip, sp0, bp0)) = regs else {
         info.stack_flags = stack_flags::TRUNCATED;
         return;
     };
+    let site_key = SiteKey {
+        ip,
+        sp: sp0,
+        tgid,
+        _pad: 0,
+    };
+    if let Some(site) = SITES.get_ptr(&site_key) {
+        // SAFETY: map value pointer from a successful lookup.
+        let site = unsafe { &*site };
+        if site_matches(site, sp0) {
+            info.stack_id = site.stack_id;
+            info.stack_flags = site.flags as u8;
+            count(counter::SITE_HITS);
+            return;
+        }
+    }
+    let (Some(scratch), Some(site)) = (SCRATCH.get_ptr_mut(0), SITE_SCRATCH.get_ptr_mut(0)) else {
+        return;
+    };
+    // SAFETY: per-CPU scratch slots.
+    let (trace, site) = unsafe { (&mut *scratch, &mut *site) };
+    let (mut sp, mut bp) = (sp0, bp0);
     trace.tgid = tgid;
     trace.len = 0;
+    site.n = 0;
+    site.span = 0;
     let mut pc = ip;
     let mut exact = 1u32;
     let mut flags = stack_flags::TRUNCATED;
@@ -370,10 +478,20 @@ fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32) {
         };
         if row.rbp_saved != 0 {
             let at = cfa.wrapping_add(row.rbp_offset as i64 as u64);
+            // SAFETY: user memory read through the helper.
             match unsafe { bpf_probe_read_user(at as *const u64) } {
                 Ok(v) => bp = v,
                 Err(_) => break,
             }
+        }
+        let off = (cfa - 8).wrapping_sub(sp0);
+        if off < (SITE_SPAN - 8) as u64 && i < MAX_FRAMES {
+            site.offsets[i] = off as u32;
+            site.ras[i] = ra;
+            site.n = i as u32 + 1;
+            site.span = off as u32 + 8;
+        } else {
+            site.span = u32::MAX; // too deep to validate cheaply: not cached
         }
         if ra == 0 {
             flags = stack_flags::COMPLETE;
@@ -400,18 +518,29 @@ fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32) {
     // SAFETY: presence check only.
     if unsafe { STACKS.get(&hash) }.is_none() && STACKS.insert(&hash, &*trace, 0).is_err() {
         count(counter::STACKS_FULL);
+        return;
+    }
+    // Fully unwound by the kernel: remember the site.
+    if !missed && (site.span as usize) < SITE_SPAN {
+        site.stack_id = hash;
+        site.flags = flags as u32;
+        // govkit: allow(let-underscore-result) -- an LRU map: the cache is best effort
+        let _ = SITES.insert(&site_key, &*site, 0);
     }
 }
 
 /// (ip, sp, bp) of the current task's user context.
 #[inline(always)]
 unsafe fn user_regs() -> Option<(u64, u64, u64)> {
+    // SAFETY: the current task, as a BTF pointer the next helper accepts.
     let task = unsafe { aya_ebpf::helpers::bpf_get_current_task_btf() };
+    // SAFETY: `task` is the trusted pointer from the helper above.
     let regs = unsafe { aya_ebpf::helpers::generated::bpf_task_pt_regs(task) } as u64;
     if regs == 0 {
         return None;
     }
     // struct pt_regs (x86-64): bp at 4*8, ip at 16*8, sp at 19*8.
+    // SAFETY: read through the helper, which fails cleanly.
     let r: [u64; 20] = unsafe { bpf_probe_read_kernel(regs as *const [u64; 20]) }.ok()?;
     Some((r[16], r[19], r[4]))
 }
@@ -423,7 +552,7 @@ fn take_budget() -> bool {
     };
     // SAFETY: per-CPU slot.
     let b = unsafe { &mut *b };
-    let now = unsafe { bpf_ktime_get_ns() };
+    let now = now_ns();
     if now.wrapping_sub(b.window_ns) > 1_000_000_000 {
         b.window_ns = now;
         b.used = 0;
@@ -459,13 +588,17 @@ fn send_capture(
         },
         None => 0,
     };
+    // SAFETY: a helper without arguments.
     let cpu = unsafe { aya_ebpf::helpers::bpf_get_smp_processor_id() } as u64;
     let id = (cpu << 48) | (seq & 0xffff_ffff_ffff);
     let c = entry.as_mut_ptr();
     // SAFETY: the reserved record is sizeof(Capture) bytes; every field is
     // written before submit.
     unsafe {
-        (*c).header = EventHeader { kind: event_kind::CAPTURE, tgid };
+        (*c).header = EventHeader {
+            kind: event_kind::CAPTURE,
+            tgid,
+        };
         (*c).tid = tid;
         (*c).nframes = trace.len.saturating_sub(1);
         (*c).capture_id = id;
@@ -479,8 +612,7 @@ fn send_capture(
         let stack: &mut [u8; CAPTURE_STACK_BYTES] = &mut (*c).stack;
         for i in 0..(CAPTURE_STACK_BYTES / CAPTURE_CHUNK) {
             let dst = &mut stack[i * CAPTURE_CHUNK..(i + 1) * CAPTURE_CHUNK];
-            if bpf_probe_read_user_buf((sp + (i * CAPTURE_CHUNK) as u64) as *const u8, dst)
-                .is_err()
+            if bpf_probe_read_user_buf((sp + (i * CAPTURE_CHUNK) as u64) as *const u8, dst).is_err()
             {
                 break;
             }

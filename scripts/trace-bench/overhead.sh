@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Tracer overhead on a CPU-saturated loopback connect/close loop
+# (tracebpf/fixture/src/bin/connloop.rs: busy-polling listener + client on the 2 cores).
+# Alternates, in one run: untraced, `govkit trace connections` (every
+# process), and libbpf-tools `tcplife`; ROUNDS rounds of SECS seconds each.
+# Prints connections/s per run and the median ratio to untraced.
+# Needs root and libbpf-tools (apt-get install libbpf-tools).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROUNDS=${ROUNDS:-5}
+SECS=${SECS:-5}
+GOVKIT=${GOVKIT:-target/release/govkit}
+TCPLIFE=${TCPLIFE:-$(command -v tcplife || echo /usr/sbin/tcplife)}
+cargo build --release -q --bin govkit
+cargo build --release -q -p trace-fixture
+LOOP=target/release/connloop
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+wait_for() { # file pattern
+    for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+    echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
+}
+
+run() { # name
+    case $1 in
+    base) "$LOOP" "$SECS" ;;
+    govkit)
+        "$GOVKIT" trace connections --format json --min-age 1h >"$out/g.json" 2>"$out/g.err" &
+        local p=$!
+        wait_for "$out/g.err" "tracing TCP connections"
+        "$LOOP" "$SECS"
+        kill -INT $p; wait $p || true
+        cp "$out/g.json" "$out/govkit-last.json" ;;
+    tcplife)
+        "$TCPLIFE" >/dev/null 2>"$out/t.err" &
+        local p=$!
+        sleep 2
+        "$LOOP" "$SECS"
+        kill -INT $p; wait $p || true ;;
+    esac
+}
+
+declare -A rates
+for r in $(seq "$ROUNDS"); do
+    for name in base govkit tcplife; do
+        rate=$(run $name)
+        rates[$name]+="$rate "
+        echo "round $r $name $rate conn/s" >&2
+    done
+done
+python3 - "${rates[base]}" "${rates[govkit]}" "${rates[tcplife]}" <<'PY'
+import statistics, sys
+base, gov, tl = ([float(x) for x in a.split()] for a in sys.argv[1:4])
+mb = statistics.median(base)
+print(f"{'':10}{'median conn/s':>15}{'ratio':>8}   runs")
+for name, xs in (("untraced", base), ("govkit", gov), ("tcplife", tl)):
+    m = statistics.median(xs)
+    print(f"{name:10}{m:15.0f}{m / mb:8.3f}   {' '.join(f'{x:.0f}' for x in xs)}")
+PY
+if [ -f "$out/govkit-last.json" ]; then
+    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("govkit kernel side (last run):", json.dumps({"counters": r["counters"], "programs": r["programs"], "lost_events": r["lost_events"]}))' "$out/govkit-last.json"
+fi
