@@ -43,6 +43,9 @@ _govkit() {
             govkit,numa)
                 cmd="govkit__subcmd__numa"
                 ;;
+            govkit,trace)
+                cmd="govkit__subcmd__trace"
+                ;;
             govkit,vendor)
                 cmd="govkit__subcmd__vendor"
                 ;;
@@ -73,6 +76,9 @@ _govkit() {
             govkit__subcmd__help,numa)
                 cmd="govkit__subcmd__help__subcmd__numa"
                 ;;
+            govkit__subcmd__help,trace)
+                cmd="govkit__subcmd__help__subcmd__trace"
+                ;;
             govkit__subcmd__help,vendor)
                 cmd="govkit__subcmd__help__subcmd__vendor"
                 ;;
@@ -99,6 +105,9 @@ _govkit() {
                 ;;
             govkit__subcmd__help__subcmd__numa,topology)
                 cmd="govkit__subcmd__help__subcmd__numa__subcmd__topology"
+                ;;
+            govkit__subcmd__help__subcmd__trace,connections)
+                cmd="govkit__subcmd__help__subcmd__trace__subcmd__connections"
                 ;;
             govkit__subcmd__help__subcmd__vendor,manifest)
                 cmd="govkit__subcmd__help__subcmd__vendor__subcmd__manifest"
@@ -172,6 +181,18 @@ _govkit() {
             govkit__subcmd__numa__subcmd__help,topology)
                 cmd="govkit__subcmd__numa__subcmd__help__subcmd__topology"
                 ;;
+            govkit__subcmd__trace,connections)
+                cmd="govkit__subcmd__trace__subcmd__connections"
+                ;;
+            govkit__subcmd__trace,help)
+                cmd="govkit__subcmd__trace__subcmd__help"
+                ;;
+            govkit__subcmd__trace__subcmd__help,connections)
+                cmd="govkit__subcmd__trace__subcmd__help__subcmd__connections"
+                ;;
+            govkit__subcmd__trace__subcmd__help,help)
+                cmd="govkit__subcmd__trace__subcmd__help__subcmd__help"
+                ;;
             govkit__subcmd__vendor,help)
                 cmd="govkit__subcmd__vendor__subcmd__help"
                 ;;
@@ -209,7 +230,7 @@ _govkit() {
 
     case "${cmd}" in
         govkit)
-            opts="-q -v -h -V --config --color --format --quiet --verbose --help --version check lint vendor bench numa init hook completions man help"
+            opts="-q -v -h -V --config --color --format --quiet --verbose --help --version check lint vendor bench numa trace init hook completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -357,7 +378,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__help)
-            opts="check lint vendor bench numa init hook completions man help"
+            opts="check lint vendor bench numa trace init hook completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -595,6 +616,34 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__help__subcmd__numa__subcmd__topology)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__help__subcmd__trace)
+            opts="connections"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__help__subcmd__trace__subcmd__connections)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1237,6 +1286,120 @@ _govkit() {
                     COMPREPLY=($(compgen -W "human json sarif github junit" -- "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__trace)
+            opts="-q -v -h -V --config --color --format --quiet --verbose --help --version connections help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json sarif github junit" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__trace__subcmd__connections)
+            opts="-q -v -h -V --pid --min-age --duration --interval --captures-per-sec --config --color --format --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --captures-per-sec)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json sarif github junit" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__trace__subcmd__help)
+            opts="connections help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__trace__subcmd__help__subcmd__connections)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__trace__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
