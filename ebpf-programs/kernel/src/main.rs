@@ -215,13 +215,19 @@ fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Resu
     if protocol != IPPROTO_TCP {
         return Ok(());
     }
-    let now = now_ns();
-    let mut info = new_info(now, new, origin::CONNECT);
-    owner(&mut info, pid_tgid);
-    open_stack(&mut info, sk, tgid, pid_tgid as u32);
-    insert_sock(ctx, sk, &info);
-    count(counter::OPENS);
+    let mut info = new_info(now_ns(), new, origin::CONNECT);
+    record_open(ctx, sk, &mut info, pid_tgid);
     Ok(())
+}
+
+/// The opener of a socket (connect or accept, in its own context): owner,
+/// opening stack, then the entry.
+#[inline(always)]
+fn record_open<C: EbpfContext>(ctx: &C, sk: u64, info: &mut SockInfo, pid_tgid: u64) {
+    owner(info, pid_tgid);
+    open_stack(info, sk, (pid_tgid >> 32) as u32, pid_tgid as u32);
+    insert_sock(ctx, sk, info);
+    count(counter::OPENS);
 }
 
 #[inline(always)]
@@ -326,10 +332,7 @@ fn try_accept_exit(ctx: &TracePointContext) -> Result<(), i32> {
     if state == tcp_state::CLOSE_WAIT {
         read_endpoints(sk, &mut info)?;
     }
-    owner(&mut info, pid_tgid);
-    open_stack(&mut info, sk, tgid, pid_tgid as u32);
-    insert_sock(ctx, sk, &info);
-    count(counter::OPENS);
+    record_open(ctx, sk, &mut info, pid_tgid);
     Ok(())
 }
 
