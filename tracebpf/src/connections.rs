@@ -99,6 +99,9 @@ pub struct Report {
     pub call_sites_learned: u64,
 }
 
+/// A symbolized stack and whether it reaches the outermost frame.
+type Symbolized = (Vec<String>, bool);
+
 struct CaptureResult {
     frames: Vec<u64>,
     complete: bool,
@@ -156,20 +159,10 @@ impl log::Log for TracingLog {
     fn flush(&self) {}
 }
 
+/// `CLOCK_MONOTONIC`, the clock of `bpf_ktime_get_ns`, in ns.
 fn ktime_ns() -> u64 {
-    // CLOCK_MONOTONIC is bpf_ktime_get_ns's clock; /proc/uptime is not
-    // precise enough, so read it from /proc/timer_list's "now at" line.
-    std::fs::read_to_string("/proc/timer_list")
-        .ok()
-        .and_then(|t| {
-            t.lines().find_map(|l| {
-                l.strip_prefix("now at ")?
-                    .strip_suffix(" nsecs")?
-                    .parse()
-                    .ok()
-            })
-        })
-        .unwrap_or(0)
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
+    u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
 }
 
 /// Kernel struct offsets from the running kernel's BTF.
@@ -494,6 +487,8 @@ impl Tracer {
         let mut groups: BTreeMap<(u32, Vec<String>, &'static str), Leak> = BTreeMap::new();
         let mut kernel_inodes = HashSet::new();
         let mut referenced = HashSet::new();
+        // Sockets opened from one call site share a stack: symbolize it once.
+        let mut stacks: HashMap<(u32, u64, u64, u8), Symbolized> = HashMap::new();
         for (sk, info) in &entries {
             if info.capture_id != 0 {
                 referenced.insert(info.capture_id);
@@ -520,7 +515,14 @@ impl Tracer {
             if in_state < self.options.min_age {
                 continue;
             }
-            let (stack, complete) = self.stack_of(info);
+            let key = (info.tgid, info.stack_id, info.capture_id, info.stack_flags);
+            let (stack, complete) = if let Some(hit) = stacks.get(&key) {
+                hit.clone()
+            } else {
+                let fresh = self.stack_of(info);
+                stacks.insert(key, fresh.clone());
+                fresh
+            };
             let opened_by = if info.origin == origin::CONNECT {
                 "connect"
             } else {
