@@ -15,7 +15,14 @@ cargo build --release -q --bin govkit
 cargo build --release -q -p trace-fixture
 LOOP=target/release/connloop
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+# Every connection leaves a TIME_WAIT socket on the server side; after a
+# minute of this load tens of thousands of them make new SYNs to a reused
+# port pair slow, and later runs slower than earlier ones. With no
+# TIME_WAIT buckets the kernel closes those sockets at once (same state
+# transitions up to there); the setting is restored on exit.
+tw=$(sysctl -n net.ipv4.tcp_max_tw_buckets)
+sysctl -qw net.ipv4.tcp_max_tw_buckets=0
+trap 'sysctl -qw net.ipv4.tcp_max_tw_buckets=$tw; rm -rf "$out"' EXIT
 
 wait_for() { # file pattern
     for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
@@ -58,6 +65,19 @@ for name, xs in (("untraced", base), ("govkit", gov), ("tcplife", tl)):
     m = statistics.median(xs)
     print(f"{name:10}{m:15.0f}{m / mb:8.3f}   {' '.join(f'{x:.0f}' for x in xs)}")
 PY
-if [ -f "$out/govkit-last.json" ]; then
-    python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print("govkit kernel side (last run):", json.dumps({"counters": r["counters"], "programs": r["programs"], "lost_events": r["lost_events"]}))' "$out/govkit-last.json"
-fi
+# One more govkit run with the kernel's BPF statistics on (they cost every
+# program two clock reads per run, so the runs above leave them off): the
+# per-program cost per event.
+"$GOVKIT" trace connections --format json --min-age 1h --bpf-stats >"$out/s.json" 2>"$out/s.err" &
+p=$!
+wait_for "$out/s.err" "tracing TCP connections"
+stats_rate=$("$LOOP" "$SECS")
+kill -INT $p; wait $p || true
+python3 - "$out/govkit-last.json" "$out/s.json" "$stats_rate" <<'PY'
+import json, sys
+last, stats = (json.load(open(f)) for f in sys.argv[1:3])
+print("govkit kernel counters (last run):", json.dumps(last["counters"]), "lost_events:", last["lost_events"])
+print(f"with --bpf-stats ({float(sys.argv[3]):.0f} conn/s):")
+for p in stats["programs"]:
+    print(f"  {p['program']:14} {p['runs']:>10} runs {p['ns_per_run']:8.0f} ns/run")
+PY

@@ -47,6 +47,11 @@ struct ConnectionsArgs {
     /// opened from a not-yet-learned site beyond that get a partial stack.
     #[arg(long, value_name = "N", default_value_t = 200)]
     captures_per_sec: u64,
+    /// Report each eBPF program's runs and run time (turns on the kernel's
+    /// BPF statistics, which cost every BPF program on the host two clock
+    /// reads per run while tracing).
+    #[arg(long)]
+    bpf_stats: bool,
 }
 
 /// "30s", "500ms", "2m", "1h", or plain seconds.
@@ -111,6 +116,7 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         pids: args.pids.clone(),
         min_age: args.min_age,
         captures_per_sec: args.captures_per_sec,
+        bpf_stats: args.bpf_stats,
     })
     .map_err(trace_error)?;
     for m in &tracer.host.mounted {

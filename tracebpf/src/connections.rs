@@ -29,6 +29,10 @@ pub struct Options {
     pub min_age: Duration,
     /// Stack captures (new call sites) allowed per CPU per second.
     pub captures_per_sec: u64,
+    /// Turn on the kernel's BPF run-time statistics for the cost report.
+    /// They add two clock reads to every BPF program run on the host while
+    /// tracing, so they are off unless asked for.
+    pub bpf_stats: bool,
 }
 
 /// One group of leaked sockets: same process, same opening stack.
@@ -94,6 +98,7 @@ pub struct Report {
     pub tracked_sockets: usize,
     pub duration_s: f64,
     pub counters: Counters,
+    /// Per-program kernel cost; empty unless `--bpf-stats`.
     pub programs: Vec<ProgramCost>,
     /// Call sites unwound in user space (each once).
     pub call_sites_learned: u64,
@@ -122,7 +127,8 @@ pub struct Tracer {
     events: RingBuf<MapData>,
     counters: PerCpuArray<MapData, u64>,
     logger: Option<aya_log::EbpfLogger<TracingLog>>,
-    _stats: Option<std::os::fd::OwnedFd>,
+    /// Held while tracing when `--bpf-stats` is on.
+    stats: Option<std::os::fd::OwnedFd>,
     options: Options,
     started: Instant,
     captures: HashMap<u64, CaptureResult>,
@@ -279,8 +285,14 @@ impl Tracer {
                     .map_err(|e| load_error("map TARGETS", e))?;
             }
         }
-        // Program run-time statistics for the cost report (best effort).
-        let stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).ok();
+        let stats = if options.bpf_stats {
+            Some(
+                aya::sys::enable_stats(aya::sys::Stats::RunTime)
+                    .map_err(|e| load_error("enabling BPF run-time statistics", e))?,
+            )
+        } else {
+            None
+        };
         attach_programs(&mut ebpf)?;
         let take = |ebpf: &mut Ebpf, name: &str| {
             ebpf.take_map(name)
@@ -315,7 +327,7 @@ impl Tracer {
             events,
             counters,
             logger,
-            _stats: stats,
+            stats,
             options,
             started: now,
             captures: HashMap::new(),
@@ -452,6 +464,9 @@ impl Tracer {
     }
 
     fn program_costs(&self) -> Vec<ProgramCost> {
+        if self.stats.is_none() {
+            return Vec::new();
+        }
         self.ebpf
             .programs()
             .filter_map(|(name, p)| {

@@ -2,7 +2,8 @@
 //!
 //! Socket lifetimes are tracked entirely in kernel maps: `SOCKS` holds one
 //! entry per live TCP socket of a traced process (inserted when it is opened,
-//! updated in place on each state change, removed when it reaches CLOSE), so
+//! updated in place when it enters or leaves CLOSE_WAIT, removed when it
+//! reaches CLOSE), so
 //! a short-lived connection never produces a ring-buffer record. User space
 //! reads `SOCKS` periodically to find the long-lived ones.
 //!
@@ -189,23 +190,30 @@ fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Resu
         let _ = SOCKS.remove(&sk);
         return Ok(());
     }
+    if old == tcp_state::CLOSE && new == tcp_state::SYN_SENT {
+        return connect_open(ctx, sk);
+    }
+    // Only CLOSE_WAIT is reported: entering and leaving it are the only
+    // other transitions that touch the map (passive opens are picked up at
+    // accept(), in the owner's context). Every other change of a tracked
+    // socket costs no lookup at all.
+    if new != tcp_state::CLOSE_WAIT && old != tcp_state::CLOSE_WAIT {
+        return Ok(());
+    }
     if let Some(info) = SOCKS.get_ptr_mut(&sk) {
         // SAFETY: map value pointer from a successful lookup.
         let info = unsafe { &mut *info };
         info.state = new;
-        // Only CLOSE_WAIT is reported: its start time and endpoints are
-        // read when a socket enters it, nothing on other transitions.
         if new == tcp_state::CLOSE_WAIT {
             info.state_ns = now_ns();
             read_endpoints(sk, info)?;
         }
-        return Ok(());
     }
-    // Passive opens are picked up at accept(), in the owner's context.
-    if !(old == tcp_state::CLOSE && new == tcp_state::SYN_SENT) {
-        return Ok(());
-    }
-    // connect(): this runs in the connecting task's context.
+    Ok(())
+}
+
+/// connect(): CLOSE → SYN_SENT runs in the connecting task's context.
+fn connect_open(ctx: &RawTracePointContext, sk: u64) -> Result<(), i32> {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     if !traced(tgid) {
@@ -215,7 +223,7 @@ fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Resu
     if protocol != IPPROTO_TCP {
         return Ok(());
     }
-    let mut info = new_info(now_ns(), new, origin::CONNECT);
+    let mut info = new_info(now_ns(), tcp_state::SYN_SENT, origin::CONNECT);
     record_open(ctx, sk, &mut info, pid_tgid);
     Ok(())
 }
