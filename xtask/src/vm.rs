@@ -1,9 +1,11 @@
 //! `cargo xtask vm-test`: numa-tune's VM tests inside QEMU guests with
-//! emulated NUMA topologies (../shared/VM.md).
+//! emulated NUMA topologies (../shared/VM.md), and in the 2node guest the
+//! tracer's test on that kernel (Debian 6.1; the same eBPF object as on
+//! the host).
 //!
 //! Installs QEMU, busybox-static and cpio from Debian when missing, unpacks
 //! Debian's cloud kernel into `target/vm/kernel` (never touching /boot;
-//! cached), builds the `vm` test binary, packs it with its shared libraries
+//! cached), builds the `vm` test binaries, govkit and the leaker, packs them with its shared libraries
 //! and busybox into an initramfs per topology, boots each guest under TCG,
 //! streams the console, and turns the guest's result markers into an exit
 //! code. Every guest also runs the deliberately broken `canary` test, which
@@ -138,15 +140,22 @@ pub fn run(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&work)?;
     install_tools()?;
     let kernel = kernel(&work)?;
-    let test_bin = build_tests(repo)?;
+    let test_bin = build_tests(repo, "numa-tune")?;
+    let trace_bin = build_tests(repo, "tracebpf")?;
     let govkit_bin = build_govkit(repo)?;
+    let leaker = build_leaker(repo)?;
     let start = Instant::now();
     let mut failures = Vec::new();
     for topo in &selected {
         let initrd = initramfs(
             &work,
             topo.name,
-            &[(&test_bin, "vm-tests"), (&govkit_bin, "govkit")],
+            &[
+                (&test_bin, "vm-tests"),
+                (&trace_bin, "trace-vm-tests"),
+                (&govkit_bin, "govkit"),
+                (&leaker, "leaker"),
+            ],
         )?;
         let t0 = Instant::now();
         let outcome = boot(&kernel, &initrd, topo)?;
@@ -251,19 +260,14 @@ fn find_vmlinuz(dir: &Path) -> Option<PathBuf> {
 }
 
 /// Builds numa-tune's `vm` test binary; returns its path.
-fn build_tests(repo: &Path) -> anyhow::Result<PathBuf> {
+/// The `vm` integration-test executable of `package`.
+fn build_tests(repo: &Path, package: &str) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let out = sh(Command::new(cargo)
         .args([
-            "test",
-            "-p",
-            "numa-tune",
-            "--test",
-            "vm",
-            "--no-run",
-            "--locked",
-            "--message-format=json",
+            "test", "-p", package, "--test", "vm", "--no-run", "--locked",
         ])
+        .arg("--message-format=json")
         .current_dir(repo))?;
     out.lines()
         .filter(|l| l.contains("\"executable\":\"") && l.contains("\"name\":\"vm\""))
@@ -271,7 +275,7 @@ fn build_tests(repo: &Path) -> anyhow::Result<PathBuf> {
             let at = l.find("\"executable\":\"")? + "\"executable\":\"".len();
             l[at..].split('"').next().map(PathBuf::from)
         })
-        .context("cargo built no `vm` test executable")
+        .with_context(|| format!("cargo built no `vm` test executable for {package}"))
 }
 
 /// The govkit binary (debug build), for the tests that drive the CLI.
@@ -283,6 +287,25 @@ fn build_govkit(repo: &Path) -> anyhow::Result<PathBuf> {
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo.join("target"), PathBuf::from);
     Ok(target.join("debug/govkit"))
+}
+
+/// The trace tests' leaker (release: no frame pointers, like services).
+fn build_leaker(repo: &Path) -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    sh(Command::new(cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "trace-fixture",
+            "--bin",
+            "leaker",
+            "--locked",
+        ])
+        .current_dir(repo))?;
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo.join("target"), PathBuf::from);
+    Ok(target.join("release/leaker"))
 }
 
 /// An initramfs with busybox, the binaries and their libraries, and an
@@ -310,6 +333,13 @@ fn initramfs(work: &Path, topology: &str, binaries: &[(&Path, &str)]) -> anyhow:
             std::fs::copy(lib, &dest).with_context(|| format!("copying {lib}"))?;
         }
     }
+    // The tracer's test (another kernel, same eBPF object) runs in one
+    // guest: the topology does not matter to it and TCG is slow.
+    let trace = if topology == "2node" {
+        "/trace-vm-tests --ignored --test-threads=1\ntrace=$?\n"
+    } else {
+        ""
+    };
     let init = format!(
         "#!/bin/busybox sh\n\
          /bin/busybox --install -s /bin\n\
@@ -317,10 +347,14 @@ fn initramfs(work: &Path, topology: &str, binaries: &[(&Path, &str)]) -> anyhow:
          mount -t sysfs sysfs /sys\n\
          mount -t devtmpfs devtmpfs /dev\n\
          mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup\n\
-         export GOVKIT_VM_TOPOLOGY={topology} GOVKIT_BIN=/govkit RUST_BACKTRACE=1 PATH=/bin\n\
+         ip link set lo up\n\
+         export GOVKIT_VM_TOPOLOGY={topology} GOVKIT_BIN=/govkit GOVKIT_LEAKER=/leaker RUST_BACKTRACE=1 PATH=/bin\n\
          echo GOVKIT-VM-BEGIN\n\
          /vm-tests --ignored --test-threads=1 --skip canary\n\
-         echo \"GOVKIT-VM-EXIT $?\"\n\
+         numa=$?\n\
+         trace=0\n\
+         {trace}\
+         echo \"GOVKIT-VM-EXIT $((numa + trace))\"\n\
          GOVKIT_VM_CANARY=1 /vm-tests --ignored --exact canary\n\
          echo \"GOVKIT-VM-CANARY $?\"\n\
          poweroff -f\n"

@@ -1,0 +1,116 @@
+//! `govkit trace connections` inside a QEMU guest running another kernel
+//! (Debian's 6.1 cloud kernel; the host has 6.18): the same eBPF object must
+//! load and attach unchanged (offsets from that kernel's BTF), and the report
+//! must match the guest's own /proc/net/tcp{,6}. Run by `cargo xtask
+//! vm-test` inside the guest (`GOVKIT_BIN`, `GOVKIT_LEAKER`); ignored elsewhere.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+
+fn env(name: &str) -> String {
+    std::env::var(name)
+        .unwrap_or_else(|_| panic!("{name} is not set: this test runs inside the VM"))
+}
+
+/// (local, remote) of every `CLOSE_WAIT` socket in `/proc/net/tcp{,6}` whose
+/// inode is one of `pid`'s file descriptors.
+fn proc_close_wait(pid: u32) -> BTreeSet<(String, String)> {
+    let inodes: BTreeSet<u64> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap_or_else(|e| panic!("/proc/{pid}/fd: {e}"))
+        .filter_map(|e| {
+            let t = std::fs::read_link(e.ok()?.path()).ok()?;
+            t.to_str()?
+                .strip_prefix("socket:[")?
+                .strip_suffix(']')?
+                .parse()
+                .ok()
+        })
+        .collect();
+    tracebpf::procfs::tcp_sockets()
+        .into_iter()
+        .filter(|s| s.state == 8 && inodes.contains(&s.inode))
+        .map(|s| (s.local.to_string(), s.remote.to_string()))
+        .collect()
+}
+
+#[test]
+#[ignore = "runs inside the QEMU guests of cargo xtask vm-test"]
+fn connections_on_the_guest_kernel() {
+    let mut leaker = Command::new(env("GOVKIT_LEAKER"))
+        .args(["3", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(leaker.stdout.take().unwrap()).lines();
+    let ready = lines.next().unwrap().unwrap();
+    let pid: u32 = ready.strip_prefix("ready ").unwrap().parse().unwrap();
+    let mut tracer = Command::new(env("GOVKIT_BIN"))
+        .args([
+            "trace",
+            "connections",
+            "--format",
+            "json",
+            "--min-age",
+            "1s",
+            "--duration",
+            "8s",
+        ])
+        .args(["--pid", &pid.to_string()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(tracer.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("tracing TCP connections") {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "govkit trace said: {said}"
+        );
+        said.push_str(&line);
+    }
+    let mut stdin = leaker.stdin.take().unwrap();
+    writeln!(stdin, "go").unwrap();
+    assert!(lines.next().unwrap().unwrap().starts_with("leaked"));
+    let out = tracer.wait_with_output().unwrap();
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{said}{json}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let leaks = report["leaks"].as_array().unwrap();
+    let group = |by: &str| {
+        leaks
+            .iter()
+            .find(|l| l["opened_by"] == by)
+            .unwrap_or_else(|| panic!("no {by} group: {json}"))
+    };
+    let has = |l: &serde_json::Value, f: &str| {
+        l["stack"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s.as_str().unwrap_or("").starts_with(f))
+    };
+    assert_eq!(group("accept")["count"], 3, "{json}");
+    assert!(has(group("accept"), "leaker::leak_accepted"), "{json}");
+    assert_eq!(group("connect")["count"], 2, "{json}");
+    assert!(has(group("connect"), "leaker::leak_connected"), "{json}");
+    assert_eq!(group("before-tracing")["count"], 1, "{json}");
+    let reported: BTreeSet<(String, String)> = leaks
+        .iter()
+        .flat_map(|l| l["sockets"].as_array().unwrap().clone())
+        .map(|s| {
+            (
+                s["local"].as_str().unwrap().to_owned(),
+                s["remote"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(reported, proc_close_wait(pid));
+    assert_eq!(report["lost_events"], 0);
+    drop(stdin);
+    leaker.kill().unwrap_or_default();
+    leaker.wait().unwrap();
+}
