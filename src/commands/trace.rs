@@ -40,7 +40,8 @@ struct ConnectionsArgs {
     /// Stop after this long (default: run until Ctrl-C or SIGTERM).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     duration: Option<Duration>,
-    /// How often the live view (on a terminal) is refreshed.
+    /// How often the live view (on a terminal) is refreshed and state of
+    /// exited processes is dropped.
     #[arg(long, value_name = "DUR", default_value = "2s", value_parser = parse_duration)]
     interval: Duration,
     /// New call sites unwound in user space per CPU per second; sockets
@@ -147,8 +148,12 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         if tracer.poll() == 0 {
             std::thread::sleep(Duration::from_millis(10));
         }
-        if live && Instant::now() >= next_view {
+        if Instant::now() >= next_view {
             next_view = Instant::now() + args.interval;
+            tracer.maintain();
+            if !live {
+                continue;
+            }
             let report = tracer.report();
             let mut err = std::io::stderr().lock();
             // Clear the screen, then the current view; a closed stderr

@@ -434,7 +434,12 @@ impl Tracer {
     }
 
     fn forget_process(&mut self, tgid: u32) {
-        self.procs.remove(&tgid);
+        // Rows are only learned from captures, and every capture records its
+        // process here: an exec of any other process (most of them, when
+        // every process is traced) needs no walk over the row table.
+        if self.procs.remove(&tgid).is_none() {
+            return;
+        }
         let keys: Vec<UnwindKey> = self
             .unwind
             .keys()
@@ -488,6 +493,36 @@ impl Tracer {
             .collect()
     }
 
+    /// Keeps user-space and kernel state bounded on a long run: drops
+    /// captures no tracked socket refers to any more, and the maps snapshots
+    /// and stored stacks of processes that have exited (their sockets are
+    /// closed, so nothing can refer to them). Call every few seconds.
+    pub fn maintain(&mut self) {
+        let now = Instant::now();
+        let referenced: HashSet<u64> = self
+            .socks
+            .iter()
+            .filter_map(Result::ok)
+            .map(|(_, info)| info.capture_id)
+            .filter(|&id| id != 0)
+            .collect();
+        self.captures.retain(|id, c| {
+            referenced.contains(id) || now.duration_since(c.seen) < Duration::from_secs(10)
+        });
+        self.procs.retain(|&tgid, _| procfs::exists(tgid));
+        let dead: Vec<u64> = self
+            .stacks
+            .iter()
+            .filter_map(Result::ok)
+            .filter(|(_, t)| !procfs::exists(t.tgid))
+            .map(|(id, _)| id)
+            .collect();
+        for id in dead {
+            // Gone already is fine: the kernel never deletes stacks.
+            self.stacks.remove(&id).unwrap_or_default();
+        }
+    }
+
     /// Reads the kernel's socket table, checks it against /proc/net/tcp and
     /// groups the leaks.
     pub fn report(&mut self) -> Report {
@@ -501,13 +536,9 @@ impl Tracer {
         let tracked = entries.len();
         let mut groups: BTreeMap<(u32, Vec<String>, &'static str), Leak> = BTreeMap::new();
         let mut kernel_inodes = HashSet::new();
-        let mut referenced = HashSet::new();
         // Sockets opened from one call site share a stack: symbolize it once.
         let mut stacks: HashMap<(u32, u64, u64, u8), Symbolized> = HashMap::new();
         for (sk, info) in &entries {
-            if info.capture_id != 0 {
-                referenced.insert(info.capture_id);
-            }
             // Endpoints are read when a socket enters CLOSE_WAIT, the only
             // state reported.
             if info.state != tcp_state::CLOSE_WAIT {
@@ -569,10 +600,6 @@ impl Tracer {
             });
         }
         self.preexisting_leaks(&live, &kernel_inodes, now, &mut groups);
-        // Captures nobody refers to any more (their socket closed).
-        self.captures.retain(|id, c| {
-            referenced.contains(id) || now.duration_since(c.seen) < Duration::from_secs(10)
-        });
         let counters = self.counters();
         let mut leaks: Vec<Leak> = groups.into_values().collect();
         leaks.sort_by(|a, b| b.count.cmp(&a.count).then(a.pid.cmp(&b.pid)));
