@@ -1320,7 +1320,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace__subcmd__connections)
-            opts="-q -v -h -V --pid --min-age --duration --interval --captures-per-sec --config --color --format --quiet --verbose --help --version"
+            opts="-q -v -h -V --pid --min-age --duration --interval --captures-per-sec --bpf-stats --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -341,7 +341,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l pid -d 'Only these processes (repeatable; default: every process)' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l min-age -d 'A socket counts as leaked once it has been in CLOSE-WAIT this long' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l duration -d 'Stop after this long (default: run until Ctrl-C or SIGTERM)' -r
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l interval -d 'How often the live view (on a terminal) is refreshed' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l interval -d 'How often the live view (on a terminal) is refreshed and state of exited processes is dropped' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l captures-per-sec -d 'New call sites unwound in user space per CPU per second; sockets opened from a not-yet-learned site beyond that get a partial stack' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
@@ -352,6 +352,7 @@ json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
 junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l bpf-stats -d 'Report each eBPF program\'s runs and run time (turns on the kernel\'s BPF statistics, which cost every BPF program on the host two clock reads per run while tracing)'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -s h -l help -d 'Print help (see more with \'--help\')'
