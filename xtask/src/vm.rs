@@ -147,16 +147,18 @@ pub fn run(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
     let start = Instant::now();
     let mut failures = Vec::new();
     for topo in &selected {
-        let initrd = initramfs(
-            &work,
-            topo.name,
-            &[
-                (&test_bin, "vm-tests"),
-                (&trace_bin, "trace-vm-tests"),
-                (&govkit_bin, "govkit"),
-                (&leaker, "leaker"),
-            ],
-        )?;
+        let mut binaries = vec![
+            (test_bin.as_path(), "vm-tests"),
+            (govkit_bin.as_path(), "govkit"),
+        ];
+        // The tracer's test runs in the 2node guest only: its binaries make
+        // the in-memory root ~60 MB bigger, which the 256 MB nodes of the
+        // 4node guest cannot spare under MPOL_BIND (OOM kill seen in CI).
+        if topo.name == "2node" {
+            binaries.push((trace_bin.as_path(), "trace-vm-tests"));
+            binaries.push((leaker.as_path(), "leaker"));
+        }
+        let initrd = initramfs(&work, topo.name, &binaries)?;
         let t0 = Instant::now();
         let outcome = boot(&kernel, &initrd, topo)?;
         let secs = t0.elapsed().as_secs_f64();
