@@ -109,6 +109,9 @@ _govkit() {
             govkit__subcmd__help__subcmd__trace,connections)
                 cmd="govkit__subcmd__help__subcmd__trace__subcmd__connections"
                 ;;
+            govkit__subcmd__help__subcmd__trace,sched)
+                cmd="govkit__subcmd__help__subcmd__trace__subcmd__sched"
+                ;;
             govkit__subcmd__help__subcmd__vendor,manifest)
                 cmd="govkit__subcmd__help__subcmd__vendor__subcmd__manifest"
                 ;;
@@ -187,11 +190,17 @@ _govkit() {
             govkit__subcmd__trace,help)
                 cmd="govkit__subcmd__trace__subcmd__help"
                 ;;
+            govkit__subcmd__trace,sched)
+                cmd="govkit__subcmd__trace__subcmd__sched"
+                ;;
             govkit__subcmd__trace__subcmd__help,connections)
                 cmd="govkit__subcmd__trace__subcmd__help__subcmd__connections"
                 ;;
             govkit__subcmd__trace__subcmd__help,help)
                 cmd="govkit__subcmd__trace__subcmd__help__subcmd__help"
+                ;;
+            govkit__subcmd__trace__subcmd__help,sched)
+                cmd="govkit__subcmd__trace__subcmd__help__subcmd__sched"
                 ;;
             govkit__subcmd__vendor,help)
                 cmd="govkit__subcmd__vendor__subcmd__help"
@@ -630,7 +639,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__help__subcmd__trace)
-            opts="connections"
+            opts="connections sched"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -644,6 +653,20 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__help__subcmd__trace__subcmd__connections)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__help__subcmd__trace__subcmd__sched)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1294,7 +1317,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace)
-            opts="-q -v -h -V --config --color --format --quiet --verbose --help --version connections help"
+            opts="-q -v -h -V --config --color --format --quiet --verbose --help --version connections sched help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1366,7 +1389,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace__subcmd__help)
-            opts="connections help"
+            opts="connections sched help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1400,6 +1423,70 @@ _govkit() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__trace__subcmd__help__subcmd__sched)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__trace__subcmd__sched)
+            opts="-q -v -h -V --pid --comm --cgroup --per-thread --duration --interval --top --bpf-stats --config --color --format --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --comm)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cgroup)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --duration)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json sarif github junit" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

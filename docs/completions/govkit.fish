@@ -323,21 +323,22 @@ complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subc
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "revert" -d 'Restore the affinities `apply` changed'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "exec" -d 'Run a command on one node\'s CPUs (and memory with --membind), like `numactl --cpunodebind=N --membind=N`'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections help" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections help" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
 junit\t'`JUnit` XML, for CI test-report views'"
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections help" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections help" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections help" -s V -l version -d 'Print version'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections help" -f -a "connections" -d 'Find leaked TCP connections (CLOSE-WAIT: the peer closed, the owner never did) and the user stack that opened each, until Ctrl-C or --duration. Exit 1 when leaks are found'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -f -a "connections" -d 'Find leaked TCP connections (CLOSE-WAIT: the peer closed, the owner never did) and the user stack that opened each, until Ctrl-C or --duration. Exit 1 when leaks are found'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -f -a "sched" -d 'Scheduler latency per process: run-queue waits (histogram, p50/p99), off-CPU time, context switches, CPU and NUMA-node migrations; until Ctrl-C or --duration'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l pid -d 'Only these processes (repeatable; default: every process)' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l min-age -d 'A socket counts as leaked once it has been in CLOSE-WAIT this long' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l duration -d 'Stop after this long (default: run until Ctrl-C or SIGTERM)' -r
@@ -357,7 +358,29 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_sub
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l pid -d 'Only these processes (repeatable; filtered in the kernel; default: every process)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l comm -d 'Only processes with this command name (repeatable; exact match)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l cgroup -d 'Only processes in this cgroup v2 path or below it (e.g. /system.slice/nginx.service)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l duration -d 'Stop after this long (default: run until Ctrl-C or SIGTERM)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l interval -d 'How often the live view (on a terminal) is refreshed, showing the last interval' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l top -d 'Processes shown in the human report (most run-queue wait first); JSON has all' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l per-thread -d 'One entry per thread instead of per process'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l bpf-stats -d 'Report each eBPF program\'s runs and run time (turns on the kernel\'s BPF statistics while tracing)'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -s V -l version -d 'Print version'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "connections" -d 'Find leaked TCP connections (CLOSE-WAIT: the peer closed, the owner never did) and the user stack that opened each, until Ctrl-C or --duration. Exit 1 when leaks are found'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "sched" -d 'Scheduler latency per process: run-queue waits (histogram, p50/p99), off-CPU time, context switches, CPU and NUMA-node migrations; until Ctrl-C or --duration'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c govkit -n "__fish_govkit_using_subcommand init" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand init" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
@@ -466,5 +489,6 @@ complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subc
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from numa" -f -a "revert" -d 'Restore the affinities `apply` changed'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from numa" -f -a "exec" -d 'Run a command on one node\'s CPUs (and memory with --membind), like `numactl --cpunodebind=N --membind=N`'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from trace" -f -a "connections" -d 'Find leaked TCP connections (CLOSE-WAIT: the peer closed, the owner never did) and the user stack that opened each, until Ctrl-C or --duration. Exit 1 when leaks are found'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from trace" -f -a "sched" -d 'Scheduler latency per process: run-queue waits (histogram, p50/p99), off-CPU time, context switches, CPU and NUMA-node migrations; until Ctrl-C or --duration'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "install" -d 'Write the pre-commit hook into this repository\'s hooks directory (honours core.hooksPath and worktrees)'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "uninstall" -d 'Remove the pre-commit hook, if govkit wrote it'

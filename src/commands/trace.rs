@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use clap::{Args, Subcommand};
 use tracebpf::TraceError;
 use tracebpf::connections::{Leak, Options, Report, Tracer};
+use tracebpf::sched::{Latency, Options as SchedOptions, SchedReport, SchedTracer};
 
 use crate::Context;
 use crate::cli::OutputFormat;
@@ -27,6 +28,43 @@ enum TraceCommand {
     /// never did) and the user stack that opened each, until Ctrl-C or
     /// --duration. Exit 1 when leaks are found.
     Connections(ConnectionsArgs),
+    /// Scheduler latency per process: run-queue waits (histogram, p50/p99),
+    /// off-CPU time, context switches, CPU and NUMA-node migrations; until
+    /// Ctrl-C or --duration.
+    Sched(SchedArgs),
+}
+
+#[derive(Debug, Args)]
+struct SchedArgs {
+    /// Only these processes (repeatable; filtered in the kernel; default:
+    /// every process).
+    #[arg(long = "pid", value_name = "PID")]
+    pids: Vec<u32>,
+    /// Only processes with this command name (repeatable; exact match).
+    #[arg(long = "comm", value_name = "NAME")]
+    comms: Vec<String>,
+    /// Only processes in this cgroup v2 path or below it (e.g.
+    /// /system.slice/nginx.service).
+    #[arg(long, value_name = "PATH")]
+    cgroup: Option<String>,
+    /// One entry per thread instead of per process.
+    #[arg(long)]
+    per_thread: bool,
+    /// Stop after this long (default: run until Ctrl-C or SIGTERM).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    duration: Option<Duration>,
+    /// How often the live view (on a terminal) is refreshed, showing the
+    /// last interval.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
+    interval: Duration,
+    /// Processes shown in the human report (most run-queue wait first);
+    /// JSON has all.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    top: usize,
+    /// Report each eBPF program's runs and run time (turns on the kernel's
+    /// BPF statistics while tracing).
+    #[arg(long)]
+    bpf_stats: bool,
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +116,7 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 pub fn run(ctx: &Context, args: &TraceArgs) -> anyhow::Result<Outcome> {
     match &args.command {
         TraceCommand::Connections(a) => connections(ctx, a),
+        TraceCommand::Sched(a) => sched(ctx, a),
     }
 }
 
@@ -107,12 +146,157 @@ fn trace_error(e: TraceError) -> anyhow::Error {
     UserError::new(e.to_string(), hint).into()
 }
 
-fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome> {
-    let format = format(ctx)?;
+/// A flag set by SIGINT or SIGTERM.
+fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, Arc::clone(&stop))?;
     }
+    Ok(stop)
+}
+
+fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
+    let format = format(ctx)?;
+    let stop = stop_flag()?;
+    let tracer = SchedTracer::start(SchedOptions {
+        pids: args.pids.clone(),
+        per_thread: args.per_thread,
+        comms: args.comms.clone(),
+        cgroup: args.cgroup.clone(),
+        bpf_stats: args.bpf_stats,
+    })
+    .map_err(trace_error)?;
+    for m in &tracer.host.mounted {
+        crate::output::status(ctx.global.quiet, &format!("govkit: mounted {m}"));
+    }
+    crate::output::status(
+        ctx.global.quiet,
+        &format!(
+            "tracing the scheduler{} (kernel {}, {} NUMA node(s)); Ctrl-C for the report",
+            if args.pids.is_empty() {
+                String::new()
+            } else {
+                format!(" for pid {:?}", args.pids)
+            },
+            tracer.host.kernel,
+            tracer.nodes
+        ),
+    );
+    let live = std::io::stderr().is_terminal() && format == OutputFormat::Human;
+    let mut last = tracer.snapshot();
+    let mut next_view = Instant::now() + args.interval;
+    while !stop.load(Ordering::Relaxed) {
+        if args.duration.is_some_and(|d| tracer.started.elapsed() >= d) {
+            break;
+        }
+        if !args.pids.is_empty() && args.pids.iter().all(|&p| !tracebpf::procfs::exists(p)) {
+            tracing::warn!("every traced process has exited");
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        if live && Instant::now() >= next_view {
+            next_view = Instant::now() + args.interval;
+            let now = tracer.snapshot();
+            let report = tracer.report(&now, Some(&last));
+            last = now;
+            let mut err = std::io::stderr().lock();
+            if write!(err, "\x1b[2J\x1b[H").is_ok() {
+                render_sched(&mut err, &report, 5).unwrap_or_default();
+            }
+        }
+    }
+    let report = tracer.report(&tracer.snapshot(), None);
+    let mut out = Stdout::new();
+    match format {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        _ => render_sched(&mut out, &report, args.top)?,
+    }
+    Ok(Outcome::Pass)
+}
+
+fn render_sched(out: &mut impl Write, r: &SchedReport, top: usize) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{} process(es) over {:.1}s, {} scheduler events, lost events: {}",
+        r.processes.len(),
+        r.duration_s,
+        r.counters.events,
+        r.lost_events
+    )?;
+    for p in r.processes.iter().take(top) {
+        writeln!(
+            out,
+            "\npid {}{} ({}){}: {} context switches ({} involuntary), {} migrations ({} across NUMA nodes), {}.{:03}s on CPU",
+            p.pid,
+            p.tid.map(|t| format!(" tid {t}")).unwrap_or_default(),
+            p.comm,
+            if p.alive { "" } else { " [exited]" },
+            p.context_switches,
+            p.involuntary_switches,
+            p.migrations,
+            p.numa_migrations,
+            p.oncpu_us / 1_000_000,
+            p.oncpu_us / 1000 % 1000
+        )?;
+        latency(out, "run-queue latency", &p.runq_latency_us)?;
+        latency(out, "off-CPU (blocked)", &p.offcpu_us)?;
+    }
+    if r.processes.len() > top {
+        writeln!(
+            out,
+            "\n… {} more (--top N, or --format json for all)",
+            r.processes.len() - top
+        )?;
+    }
+    for c in &r.programs {
+        writeln!(
+            out,
+            "bpf program {}: {} runs, {:.0} ns/run",
+            c.program, c.runs, c.ns_per_run
+        )?;
+    }
+    Ok(())
+}
+
+/// A histogram drawn like runqlat's.
+fn latency(out: &mut impl Write, what: &str, l: &Latency) -> std::io::Result<()> {
+    if l.count == 0 {
+        return writeln!(out, "  {what}: none");
+    }
+    writeln!(
+        out,
+        "  {what}: {} samples, p50 {:.0} µs, p99 {:.0} µs, mean {:.1} µs",
+        l.count, l.p50, l.p99, l.mean
+    )?;
+    writeln!(out, "{:>15}{:<13} : count    distribution", "usecs", "")?;
+    let max = l
+        .histogram
+        .iter()
+        .map(|b| b.count)
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    // From the first non-empty bucket (JSON has them all from 0).
+    for b in l.histogram.iter().skip_while(|b| b.count == 0) {
+        let stars = usize::try_from(b.count * 40 / max).unwrap_or(40);
+        writeln!(
+            out,
+            "{:>12} -> {:<12} : {:<8} |{:<40}|",
+            b.low_us,
+            b.high_us,
+            b.count,
+            "*".repeat(stars)
+        )?;
+    }
+    Ok(())
+}
+
+fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome> {
+    let format = format(ctx)?;
+    let stop = stop_flag()?;
     let mut tracer = Tracer::start(Options {
         pids: args.pids.clone(),
         min_age: args.min_age,

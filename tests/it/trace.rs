@@ -308,3 +308,273 @@ fn connections_input_and_privilege_errors_exit_2_with_nothing_on_stdout() {
     assert!(stderr(&out).contains("run it as root"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
 }
+
+/// The contended workload of tracebpf/fixture: workers parked until `go`,
+/// then the kernel's own counters for the run.
+struct Contend {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+    pid: u32,
+}
+
+impl Contend {
+    fn start(bin: &Path) -> Self {
+        let mut child = Command::new(bin.join("contend"))
+            .args(["4", "1500"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("contend: {e}"));
+        let stdin = child.stdin.take();
+        let mut lines =
+            BufReader::new(child.stdout.take().unwrap_or_else(|| panic!("stdout"))).lines();
+        let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+        let pid = ready
+            .strip_prefix("ready ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("contend said {ready:?}"));
+        Contend {
+            child,
+            stdin,
+            lines,
+            pid,
+        }
+    }
+
+    /// Runs the workload; returns the kernel's counters for it.
+    fn run(&mut self) -> std::collections::BTreeMap<String, u64> {
+        let stdin = self.stdin.as_mut().unwrap_or_else(|| panic!("stdin"));
+        writeln!(stdin, "go").unwrap_or_else(|e| panic!("{e}"));
+        let line = self.lines.next().and_then(Result::ok).unwrap_or_default();
+        let fields = line
+            .strip_prefix("done ")
+            .unwrap_or_else(|| panic!("contend said {line:?}"));
+        fields
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_owned(), v.parse().unwrap_or(0)))
+            .collect()
+    }
+
+    fn finish(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.wait(); // govkit: allow(let-underscore-result) -- exit status does not matter
+    }
+}
+
+impl Drop for Contend {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill(); // govkit: allow(let-underscore-result) -- best-effort cleanup
+        let _ = self.child.wait(); // govkit: allow(let-underscore-result) -- best-effort cleanup
+    }
+}
+
+/// Spawns a tracer and waits for its first stderr/stdout line (it prints
+/// one when its programs are attached). The rest of stderr is drained by a
+/// thread (a closed pipe would make the tracer's next message fail).
+fn spawn_ready(
+    cmd: &mut Command,
+    ready_on_stdout: bool,
+    expect: &str,
+) -> (Child, std::thread::JoinHandle<String>) {
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    let mut first = String::new();
+    if ready_on_stdout {
+        let out = child.stdout.as_mut().unwrap_or_else(|| panic!("stdout"));
+        // Byte by byte: a BufReader would swallow later output.
+        let mut b = [0u8; 1];
+        while std::io::Read::read(out, &mut b).unwrap_or(0) == 1 && b[0] != b'\n' {
+            first.push(char::from(b[0]));
+        }
+    }
+    let mut err = BufReader::new(child.stderr.take().unwrap_or_else(|| panic!("stderr")));
+    if !ready_on_stdout {
+        err.read_line(&mut first).unwrap_or_else(|e| panic!("{e}"));
+    }
+    assert!(first.contains(expect), "{cmd:?} said: {first}");
+    let rest = std::thread::spawn(move || {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut err, &mut s).unwrap_or_default();
+        s
+    });
+    (child, rest)
+}
+
+/// Sum of the counts of a runqlat histogram.
+fn runqlat_total(text: &str) -> u64 {
+    text.lines()
+        .filter(|l| l.contains("->"))
+        .filter_map(|l| {
+            l.split(':')
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum()
+}
+
+fn within(what: &str, got: u64, want: u64, pct: u64) {
+    let diff = got.abs_diff(want);
+    assert!(
+        diff * 100 <= want * pct,
+        "{what}: govkit {got}, reference {want} (more than {pct}% apart)"
+    );
+}
+
+#[test]
+fn sched_agrees_with_runqlat_and_the_kernels_own_counters() {
+    assert_programs_embedded();
+    let bins = fixture_bins();
+    let mut work = Contend::start(&bins);
+    let pid = work.pid.to_string();
+    let (runqlat, _) = spawn_ready(
+        Command::new("stdbuf").args(["-oL", "runqlat", "-p", &pid]),
+        true,
+        "Tracing run queue latency",
+    );
+    let (govkit, govkit_err) = spawn_ready(
+        Command::new(env!("CARGO_BIN_EXE_govkit"))
+            .args(["trace", "sched", "--format", "json", "--pid", &pid]),
+        false,
+        "tracing the scheduler",
+    );
+    let kernel = work.run();
+    // The tracer ends by itself when the traced process exits.
+    work.finish();
+    let out = govkit.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let err = govkit_err.join().unwrap_or_default();
+    assert_eq!(code(&out), 0, "{err}");
+    // SIGINT makes runqlat print its histogram and exit.
+    let status = Command::new("kill")
+        .args(["-INT", &runqlat.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(status.success());
+    let rq = runqlat.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let runqlat_count = runqlat_total(&String::from_utf8_lossy(&rq.stdout));
+
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
+    assert_eq!(report["lost_events"], 0);
+    let procs = report["processes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(procs.len(), 1, "--pid filters in the kernel: {report:#}");
+    let p = &procs[0];
+    assert_eq!(p["pid"], work.pid);
+    assert_eq!(p["comm"], "contend");
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or_else(|| panic!("{v} in {p:#}"));
+    // Thousands of events: the workload alone fills the window.
+    assert!(runqlat_count > 1000, "runqlat saw {runqlat_count}");
+    within(
+        "run-queue waits vs runqlat",
+        n(&p["runq_latency_us"]["count"]),
+        runqlat_count,
+        10,
+    );
+    within(
+        "voluntary switches vs /proc",
+        n(&p["voluntary_switches"]),
+        kernel["voluntary"],
+        10,
+    );
+    within(
+        "involuntary switches vs /proc",
+        n(&p["involuntary_switches"]),
+        kernel["involuntary"],
+        10,
+    );
+    assert_eq!(
+        n(&p["context_switches"]),
+        n(&p["voluntary_switches"]) + n(&p["involuntary_switches"])
+    );
+    let migrations = n(&p["migrations"]);
+    assert!(
+        migrations.abs_diff(kernel["migrations"]) <= 3.max(kernel["migrations"] / 10),
+        "migrations: govkit {migrations}, /proc/PID/task/*/sched {}",
+        kernel["migrations"]
+    );
+    // A single-node host has no cross-node migrations.
+    assert_eq!(p["numa_migrations"], 0);
+    let hist = p["runq_latency_us"]["histogram"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{p:#}"));
+    let total: u64 = hist.iter().map(|b| n(&b["count"])).sum();
+    assert_eq!(total, n(&p["runq_latency_us"]["count"]));
+    let p50 = p["runq_latency_us"]["p50"].as_f64().unwrap_or(-1.0);
+    let p99 = p["runq_latency_us"]["p99"].as_f64().unwrap_or(-1.0);
+    assert!(0.0 < p50 && p50 <= p99, "p50 {p50} p99 {p99}");
+}
+
+#[test]
+fn sched_filters_and_errors() {
+    assert_programs_embedded();
+    // --comm that matches nothing: an empty report, exit 0; human output.
+    let out = Command::new(env!("CARGO_BIN_EXE_govkit"))
+        .args([
+            "trace",
+            "sched",
+            "--duration",
+            "1s",
+            "--comm",
+            "no-such-comm",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("0 process(es)"),
+        "{}",
+        stdout(&out)
+    );
+    // --per-thread: the contended workload's threads separately.
+    let bins = fixture_bins();
+    let mut work = Contend::start(&bins);
+    let pid = work.pid.to_string();
+    let (govkit, govkit_err) = spawn_ready(
+        Command::new(env!("CARGO_BIN_EXE_govkit")).args([
+            "trace",
+            "sched",
+            "--format",
+            "json",
+            "--per-thread",
+            "--pid",
+            &pid,
+        ]),
+        false,
+        "tracing the scheduler",
+    );
+    work.run();
+    work.finish();
+    let out = govkit.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let err = govkit_err.join().unwrap_or_default();
+    assert_eq!(code(&out), 0, "{err}");
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
+    let procs = report["processes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report}"));
+    let tids: BTreeSet<u64> = procs.iter().filter_map(|p| p["tid"].as_u64()).collect();
+    assert!(tids.len() >= 4, "4 workers at least: {report:#}");
+    assert!(procs.iter().all(|p| p["pid"] == work.pid));
+    // Bad input: exit 2, nothing on stdout.
+    for args in [
+        &["trace", "sched", "--pid", "999999999"][..],
+        &["trace", "sched", "--duration", "soon"][..],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_govkit"))
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}");
+    }
+}

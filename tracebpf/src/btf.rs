@@ -37,6 +37,10 @@ struct Member {
 enum Type {
     /// struct or union with its members.
     Composite(Vec<Member>),
+    /// typedef, pointer, const, volatile, restrict: the type referred to.
+    Ref(u32),
+    /// Function prototype with its number of parameters.
+    FuncProto(usize),
     Other,
 }
 
@@ -47,6 +51,7 @@ pub struct Btf {
     /// Index = type id (0 is void).
     types: Vec<(u32, Type)>,
     by_name: HashMap<String, u32>,
+    typedefs: HashMap<String, u32>,
 }
 
 fn u32_at(b: &[u8], at: usize) -> Result<u32, BtfError> {
@@ -107,15 +112,20 @@ impl Btf {
                     at += 12;
                     Type::Other
                 }
-                6 | 13 => {
+                6 => {
                     at += vlen * 8;
                     Type::Other
+                }
+                13 => {
+                    at += vlen * 8;
+                    Type::FuncProto(vlen)
                 }
                 15 | 19 => {
                     at += vlen * 12;
                     Type::Other
                 }
-                2 | 7..=12 | 16 | 18 => Type::Other,
+                2 | 8..=11 => Type::Ref(u32_at(types_bytes, at - 4)?),
+                7 | 12 | 16 | 18 => Type::Other,
                 _ => return Err(BtfError::Kind { kind, id }),
             };
             types.push((name, ty));
@@ -124,6 +134,7 @@ impl Btf {
             strings,
             types,
             by_name: HashMap::new(),
+            typedefs: HashMap::new(),
         };
         for (id, (name, ty)) in btf.types.iter().enumerate() {
             if matches!(ty, Type::Composite(_)) && *name != 0 {
@@ -134,7 +145,37 @@ impl Btf {
                     .or_insert(u32::try_from(id).unwrap_or(u32::MAX));
             }
         }
+        for (id, (name, _)) in btf.types.iter().enumerate() {
+            if *name != 0 && btf.kinds_typedef(id) {
+                let n = btf.name(*name).to_owned();
+                btf.typedefs
+                    .entry(n)
+                    .or_insert(u32::try_from(id).unwrap_or(u32::MAX));
+            }
+        }
         Ok(btf)
+    }
+
+    fn kinds_typedef(&self, id: usize) -> bool {
+        // Only named Ref types are typedefs (pointers and qualifiers have no name).
+        matches!(self.types.get(id), Some((n, Type::Ref(_))) if *n != 0)
+    }
+
+    /// Number of arguments a BTF-typed tracepoint passes to a program
+    /// (`btf_trace_<name>` is a pointer to a prototype whose first
+    /// parameter is the context), or `None` if this kernel has no such
+    /// tracepoint.
+    #[must_use]
+    pub fn tracepoint_args(&self, name: &str) -> Option<usize> {
+        let mut id = *self.typedefs.get(&format!("btf_trace_{name}"))?;
+        for _ in 0..8 {
+            match self.types.get(id as usize)? {
+                (_, Type::Ref(to)) => id = *to,
+                (_, Type::FuncProto(n)) => return n.checked_sub(1),
+                _ => return None,
+            }
+        }
+        None
     }
 
     fn name(&self, off: u32) -> &str {
@@ -238,6 +279,18 @@ mod tests {
             );
         }
         assert!(Btf::parse(&b[..30]).is_err());
+    }
+
+    #[test]
+    fn running_kernel_passes_prev_state_to_sched_switch() {
+        let Ok(data) = std::fs::read("/sys/kernel/btf/vmlinux") else {
+            return; // no BTF here: the tracer refuses to start anyway
+        };
+        let btf = Btf::parse(&data).unwrap();
+        // 5.18+: preempt, prev, next, prev_state.
+        assert_eq!(btf.tracepoint_args("sched_switch"), Some(4));
+        assert_eq!(btf.tracepoint_args("sched_migrate_task"), Some(2));
+        assert_eq!(btf.tracepoint_args("no_such_tracepoint"), None);
     }
 
     #[test]

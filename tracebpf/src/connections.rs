@@ -166,7 +166,7 @@ impl log::Log for TracingLog {
 }
 
 /// `CLOCK_MONOTONIC`, the clock of `bpf_ktime_get_ns`, in ns.
-fn ktime_ns() -> u64 {
+pub(crate) fn ktime_ns() -> u64 {
     let t = rustix::time::clock_gettime(rustix::time::ClockId::Monotonic);
     u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
 }
@@ -241,7 +241,7 @@ fn attach_programs(ebpf: &mut Ebpf) -> Result<(), TraceError> {
     Ok(())
 }
 
-fn load_error(what: &str, e: impl std::fmt::Display) -> TraceError {
+pub(crate) fn load_error(what: &str, e: impl std::fmt::Display) -> TraceError {
     TraceError::Environment(format!("{what}: {e}"))
 }
 
@@ -472,25 +472,7 @@ impl Tracer {
         if self.stats.is_none() {
             return Vec::new();
         }
-        self.ebpf
-            .programs()
-            .filter_map(|(name, p)| {
-                let info = p.info().ok()?;
-                let runs = info.run_count();
-                let ns = u64::try_from(info.run_time().as_nanos()).unwrap_or(u64::MAX);
-                Some(ProgramCost {
-                    program: name.to_owned(),
-                    runs,
-                    run_time_ns: ns,
-                    ns_per_run: if runs == 0 {
-                        0.0
-                    } else {
-                        info.run_time().as_secs_f64() * 1e9
-                            / f64::from(u32::try_from(runs).unwrap_or(u32::MAX))
-                    },
-                })
-            })
-            .collect()
+        program_costs(&self.ebpf)
     }
 
     /// Keeps user-space and kernel state bounded on a long run: drops
@@ -749,8 +731,31 @@ fn endpoints(info: &SockInfo) -> (SocketAddr, SocketAddr) {
     )
 }
 
+/// Runs and run time of every program of `ebpf` (meaningful while the
+/// kernel's BPF run-time stats are on).
+pub(crate) fn program_costs(ebpf: &Ebpf) -> Vec<ProgramCost> {
+    ebpf.programs()
+        .filter_map(|(name, p)| {
+            let info = p.info().ok()?;
+            let runs = info.run_count();
+            let ns = u64::try_from(info.run_time().as_nanos()).unwrap_or(u64::MAX);
+            Some(ProgramCost {
+                program: name.to_owned(),
+                runs,
+                run_time_ns: ns,
+                ns_per_run: if runs == 0 {
+                    0.0
+                } else {
+                    info.run_time().as_secs_f64() * 1e9
+                        / f64::from(u32::try_from(runs).unwrap_or(u32::MAX))
+                },
+            })
+        })
+        .collect()
+}
+
 /// The verifier log is long; keep its tail, where the reason is.
-fn verifier(e: &aya::programs::ProgramError) -> String {
+pub(crate) fn verifier(e: &aya::programs::ProgramError) -> String {
     let s = format!("{e:?}");
     let tail: Vec<&str> = s.lines().rev().take(12).collect();
     tail.into_iter().rev().collect::<Vec<_>>().join("\n")

@@ -5,6 +5,7 @@ pub mod btf;
 pub mod connections;
 pub mod env;
 pub mod procfs;
+pub mod sched;
 pub mod symbolize;
 pub mod unwind;
 
@@ -26,8 +27,10 @@ pub enum TraceError {
 }
 
 static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/govkit-trace.bpf.o"));
+static SCHED_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/govkit-sched.bpf.o"));
 
-/// The embedded kernel-side object, 8-byte aligned for the ELF parser.
+/// The embedded kernel-side object of the connections tracer, copied (the
+/// ELF parser wants it 8-byte aligned).
 pub fn object_bytes() -> Result<Vec<u8>, TraceError> {
     if OBJECT.is_empty() {
         return Err(TraceError::NotBuilt);
@@ -35,8 +38,16 @@ pub fn object_bytes() -> Result<Vec<u8>, TraceError> {
     Ok(OBJECT.to_vec())
 }
 
+/// The embedded kernel-side object of the scheduler tracer.
+pub fn sched_object_bytes() -> Result<Vec<u8>, TraceError> {
+    if SCHED_OBJECT.is_empty() {
+        return Err(TraceError::NotBuilt);
+    }
+    Ok(SCHED_OBJECT.to_vec())
+}
+
 /// Whether the kernel-side programs are embedded.
 #[must_use]
 pub fn programs_embedded() -> bool {
-    !OBJECT.is_empty()
+    !OBJECT.is_empty() && !SCHED_OBJECT.is_empty()
 }

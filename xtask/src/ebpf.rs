@@ -1,12 +1,16 @@
 //! `cargo xtask build-ebpf`: builds the kernel-side programs
 //! (ebpf-programs/kernel) with the pinned nightly and bpf-linker and puts the
 //! object where tracebpf's build script embeds it
-//! (target/ebpf/govkit-trace.bpf.o). The toolchain is installed on first use
+//! (target/ebpf/govkit-{trace,sched}.bpf.o). The toolchain is installed on first use
 //! by scripts/ebpf/install-toolchain.sh (cached per nightly pin).
 use std::path::Path;
 use std::process::Command;
 
 use anyhow::{Context, bail};
+
+/// The kernel crate's binaries, one object each: the connections tracer and
+/// the scheduler tracer.
+const OBJECTS: [&str; 2] = ["govkit-trace", "govkit-sched"];
 
 pub fn build(repo: &Path) -> anyhow::Result<()> {
     let script = repo.join("scripts/ebpf/install-toolchain.sh");
@@ -52,11 +56,13 @@ pub fn build(repo: &Path) -> anyhow::Result<()> {
     if !status.success() {
         bail!("building ebpf-programs/kernel failed");
     }
-    let built = target_dir.join("bpfel-unknown-none/release/govkit-trace");
-    let dest = repo.join("target/ebpf/govkit-trace.bpf.o");
-    std::fs::copy(&built, &dest)
-        .with_context(|| format!("copying {} to {}", built.display(), dest.display()))?;
-    // govkit: allow(print-stderr) -- progress of a developer tool
-    eprintln!("xtask: wrote {}", dest.display());
+    for bin in OBJECTS {
+        let built = target_dir.join("bpfel-unknown-none/release").join(bin);
+        let dest = repo.join(format!("target/ebpf/{bin}.bpf.o"));
+        std::fs::copy(&built, &dest)
+            .with_context(|| format!("copying {} to {}", built.display(), dest.display()))?;
+        // govkit: allow(print-stderr) -- progress of a developer tool
+        eprintln!("xtask: wrote {}", dest.display());
+    }
     Ok(())
 }

@@ -220,11 +220,98 @@ pub struct KernelOffsets {
     pub skc_state: u32,
 }
 
+// ---- `govkit trace sched` ----
+
+/// Slots of the log2 latency histograms: slot `i` counts values (µs) in
+/// `[2^i, 2^(i+1))`, slot 0 also counts 0; the last slot is open-ended.
+pub const HIST_SLOTS: usize = 32;
+
+/// Key of the `SCHED_STATS` map: a process, or one of its threads when the
+/// tracer runs per thread (`tid` is 0 otherwise).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct SchedKey {
+    pub tgid: u32,
+    pub tid: u32,
+}
+
+/// Scheduler statistics of a process (or thread), aggregated in the kernel.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SchedStats {
+    /// Switched out while blocking (`!preempt && prev_state != RUNNING`):
+    /// the kernel's `nvcsw`.
+    pub voluntary_switches: u64,
+    /// Switched out while runnable (preempted): the kernel's `nivcsw`.
+    pub involuntary_switches: u64,
+    /// Moved to another CPU (`sched_migrate_task`).
+    pub migrations: u64,
+    /// Moved to a CPU of another NUMA node.
+    pub numa_migrations: u64,
+    /// Run-queue waits measured (wakeup or preemption to switch-in).
+    pub runq_count: u64,
+    pub runq_sum_ns: u64,
+    /// Blocked periods measured (voluntary switch-out to switch-in).
+    pub offcpu_count: u64,
+    pub offcpu_sum_ns: u64,
+    /// Time on CPU (switch-in to switch-out).
+    pub oncpu_ns: u64,
+    /// `comm` of the task that created the entry.
+    pub comm: [u8; 16],
+    pub runq_hist: [u64; HIST_SLOTS],
+    pub offcpu_hist: [u64; HIST_SLOTS],
+}
+
+/// Per-thread timestamps of the sched programs (`bpf_ktime_get_ns`, 0 = none).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ThreadTimes {
+    /// Became runnable (woken, or preempted while runnable).
+    pub enqueued: u64,
+    /// Switched out voluntarily (blocked).
+    pub blocked: u64,
+    /// Switched in.
+    pub on_cpu: u64,
+}
+
+/// `task_struct` offsets the sched programs need, from the kernel's BTF.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SchedOffsets {
+    pub task_pid: u32,
+    pub task_tgid: u32,
+    /// `__state` (5.14+) or `state`.
+    pub task_state: u32,
+    /// `task_cpu()`: `thread_info.cpu` or `cpu`, whichever this kernel has.
+    pub task_cpu: u32,
+    pub task_comm: u32,
+    /// 1 when the `sched_switch` tracepoint passes `prev_state` (5.18+).
+    pub switch_has_prev_state: u32,
+}
+
+/// Most CPUs the CPU-to-node table holds.
+pub const MAX_CPUS: u32 = 4096;
+
+/// Indexes of the sched programs' per-CPU counter array.
+pub mod sched_counter {
+    /// A process could not get a `SCHED_STATS` entry (map full): its events were dropped.
+    pub const STATS_FULL: u32 = 0;
+    /// Events handled.
+    pub const EVENTS: u32 = 1;
+    /// A thread could not get a `THREAD_TIMES` entry.
+    pub const THREADS_FULL: u32 = 2;
+    pub const COUNT: u32 = 3;
+}
+
 /// Offset of `ret` in every `syscalls:sys_exit_*` record (the kernel's
 /// `struct syscall_trace_exit`); checked against the format file at load.
 pub const SYS_EXIT_RET_OFFSET: usize = 16;
 
 const _: () = assert!(core::mem::size_of::<SockInfo>() == 104);
+const _: () = assert!(core::mem::size_of::<SchedStats>() == 9 * 8 + 16 + 2 * 8 * HIST_SLOTS);
+const _: () = assert!(core::mem::size_of::<SchedKey>() == 8);
+const _: () = assert!(core::mem::size_of::<ThreadTimes>() == 24);
+const _: () = assert!(core::mem::size_of::<SchedOffsets>() == 24);
 const _: () = assert!(core::mem::size_of::<StackTrace>() == 8 + 8 * MAX_FRAMES);
 const _: () = assert!(core::mem::size_of::<UnwindKey>() == 16);
 const _: () = assert!(core::mem::size_of::<UnwindRow>() == 16);
@@ -237,7 +324,10 @@ mod pod {
     // pattern is a valid value.
     #[allow(unsafe_code, reason = "aya::Pod is an unsafe marker trait")]
     mod impls {
-        use super::super::{Budget, KernelOffsets, SockInfo, StackTrace, UnwindKey, UnwindRow};
+        use super::super::{
+            Budget, KernelOffsets, SchedKey, SchedOffsets, SchedStats, SockInfo, StackTrace,
+            ThreadTimes, UnwindKey, UnwindRow,
+        };
         // SAFETY: integers and integer arrays only, no padding (see above).
         unsafe impl aya::Pod for SockInfo {}
         // SAFETY: as above.
@@ -250,5 +340,13 @@ mod pod {
         unsafe impl aya::Pod for Budget {}
         // SAFETY: as above.
         unsafe impl aya::Pod for KernelOffsets {}
+        // SAFETY: as above.
+        unsafe impl aya::Pod for SchedKey {}
+        // SAFETY: as above.
+        unsafe impl aya::Pod for SchedStats {}
+        // SAFETY: as above.
+        unsafe impl aya::Pod for ThreadTimes {}
+        // SAFETY: as above.
+        unsafe impl aya::Pod for SchedOffsets {}
     }
 }
