@@ -112,6 +112,9 @@ _govkit() {
             govkit__subcmd__help__subcmd__trace,sched)
                 cmd="govkit__subcmd__help__subcmd__trace__subcmd__sched"
                 ;;
+            govkit__subcmd__help__subcmd__trace,serve)
+                cmd="govkit__subcmd__help__subcmd__trace__subcmd__serve"
+                ;;
             govkit__subcmd__help__subcmd__vendor,manifest)
                 cmd="govkit__subcmd__help__subcmd__vendor__subcmd__manifest"
                 ;;
@@ -193,6 +196,9 @@ _govkit() {
             govkit__subcmd__trace,sched)
                 cmd="govkit__subcmd__trace__subcmd__sched"
                 ;;
+            govkit__subcmd__trace,serve)
+                cmd="govkit__subcmd__trace__subcmd__serve"
+                ;;
             govkit__subcmd__trace__subcmd__help,connections)
                 cmd="govkit__subcmd__trace__subcmd__help__subcmd__connections"
                 ;;
@@ -201,6 +207,9 @@ _govkit() {
                 ;;
             govkit__subcmd__trace__subcmd__help,sched)
                 cmd="govkit__subcmd__trace__subcmd__help__subcmd__sched"
+                ;;
+            govkit__subcmd__trace__subcmd__help,serve)
+                cmd="govkit__subcmd__trace__subcmd__help__subcmd__serve"
                 ;;
             govkit__subcmd__vendor,help)
                 cmd="govkit__subcmd__vendor__subcmd__help"
@@ -639,7 +648,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__help__subcmd__trace)
-            opts="connections sched"
+            opts="connections sched serve"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -667,6 +676,20 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__help__subcmd__trace__subcmd__sched)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__help__subcmd__trace__subcmd__serve)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1317,7 +1340,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace)
-            opts="-q -v -h -V --config --color --format --quiet --verbose --help --version connections sched help"
+            opts="-q -v -h -V --config --color --format --quiet --verbose --help --version connections sched serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1343,7 +1366,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace__subcmd__connections)
-            opts="-q -v -h -V --pid --min-age --duration --interval --captures-per-sec --bpf-stats --config --color --format --quiet --verbose --help --version"
+            opts="-q -v -h -V --pid --min-age --duration --interval --captures-per-sec --bpf-stats --metrics --metrics-top --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1369,6 +1392,14 @@ _govkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1389,7 +1420,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace__subcmd__help)
-            opts="connections sched help"
+            opts="connections sched serve help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1444,8 +1475,22 @@ _govkit() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        govkit__subcmd__trace__subcmd__help__subcmd__serve)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         govkit__subcmd__trace__subcmd__sched)
-            opts="-q -v -h -V --pid --comm --cgroup --per-thread --duration --interval --top --bpf-stats --config --color --format --quiet --verbose --help --version"
+            opts="-q -v -h -V --pid --comm --cgroup --per-thread --duration --interval --top --bpf-stats --metrics --metrics-top --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1472,6 +1517,64 @@ _govkit() {
                     return 0
                     ;;
                 --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "human json sarif github junit" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        govkit__subcmd__trace__subcmd__serve)
+            opts="-q -v -h -V --metrics --pid --min-age --interval --top --captures-per-sec --bpf-stats --config --color --format --quiet --verbose --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-age)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --captures-per-sec)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

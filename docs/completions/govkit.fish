@@ -323,27 +323,30 @@ complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subc
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "revert" -d 'Restore the affinities `apply` changed'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "exec" -d 'Run a command on one node\'s CPUs (and memory with --membind), like `numactl --cpunodebind=N --membind=N`'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
 junit\t'`JUnit` XML, for CI test-report views'"
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -s V -l version -d 'Print version'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -f -a "connections" -d 'Find leaked TCP connections (CLOSE-WAIT: the peer closed, the owner never did) and the user stack that opened each, until Ctrl-C or --duration. Exit 1 when leaks are found'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -f -a "sched" -d 'Scheduler latency per process: run-queue waits (histogram, p50/p99), off-CPU time, context switches, CPU and NUMA-node migrations; until Ctrl-C or --duration'
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -f -a "connections" -d 'Find leaked TCP connections (CLOSE-WAIT: the peer closed, the owner never did) and the user stack that opened each, until Ctrl-C or --duration. Exit 1 when leaks are found'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -f -a "sched" -d 'Scheduler latency per process: run-queue waits (histogram, p50/p99), off-CPU time, context switches, CPU and NUMA-node migrations; until Ctrl-C or --duration'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -f -a "serve" -d 'Run the connections and sched tracers together as a long-running Prometheus exporter (what the Kubernetes `DaemonSet` in deploy/ runs). Ends on SIGTERM or Ctrl-C, detaching the programs'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l pid -d 'Only these processes (repeatable; default: every process)' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l min-age -d 'A socket counts as leaked once it has been in CLOSE-WAIT this long' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l duration -d 'Stop after this long (default: run until Ctrl-C or SIGTERM)' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l interval -d 'How often the live view (on a terminal) is refreshed and state of exited processes is dropped' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l captures-per-sec -d 'New call sites unwound in user space per CPU per second; sockets opened from a not-yet-learned site beyond that get a partial stack' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l metrics -d 'Also serve Prometheus metrics on this address while tracing' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l metrics-top -d 'Processes with their own series in --metrics (the rest: pid="other")' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
@@ -364,6 +367,8 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_sub
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l duration -d 'Stop after this long (default: run until Ctrl-C or SIGTERM)' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l interval -d 'How often the live view (on a terminal) is refreshed, showing the last interval' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l top -d 'Processes shown in the human report (most run-queue wait first); JSON has all' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l metrics -d 'Also serve Prometheus metrics on this address while tracing' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l metrics-top -d 'Processes with their own series in --metrics (the rest: pid="other")' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
@@ -379,8 +384,29 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_sub
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -s V -l version -d 'Print version'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l metrics -d 'Address to serve /metrics on, e.g. 0.0.0.0:9464' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l pid -d 'Only these processes (repeatable; default: every process)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l min-age -d 'A socket counts as leaked once it has been in CLOSE-WAIT this long' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l interval -d 'How often the metrics are refreshed from the kernel' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l top -d 'Processes with their own series per metric; the rest are summed into pid="other"' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l captures-per-sec -d 'New call sites unwound in user space per CPU per second' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+json\t'One JSON document on stdout'
+sarif\t'SARIF 2.1.0, for code-scanning dashboards'
+github\t'GitHub Actions annotations'
+junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l bpf-stats -d 'Export each eBPF program\'s run time (turns on the kernel\'s BPF statistics: two clock reads per run of every BPF program on the host)'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -s V -l version -d 'Print version'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "connections" -d 'Find leaked TCP connections (CLOSE-WAIT: the peer closed, the owner never did) and the user stack that opened each, until Ctrl-C or --duration. Exit 1 when leaks are found'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "sched" -d 'Scheduler latency per process: run-queue waits (histogram, p50/p99), off-CPU time, context switches, CPU and NUMA-node migrations; until Ctrl-C or --duration'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "serve" -d 'Run the connections and sched tracers together as a long-running Prometheus exporter (what the Kubernetes `DaemonSet` in deploy/ runs). Ends on SIGTERM or Ctrl-C, detaching the programs'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c govkit -n "__fish_govkit_using_subcommand init" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand init" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
@@ -490,5 +516,6 @@ complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subc
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from numa" -f -a "exec" -d 'Run a command on one node\'s CPUs (and memory with --membind), like `numactl --cpunodebind=N --membind=N`'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from trace" -f -a "connections" -d 'Find leaked TCP connections (CLOSE-WAIT: the peer closed, the owner never did) and the user stack that opened each, until Ctrl-C or --duration. Exit 1 when leaks are found'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from trace" -f -a "sched" -d 'Scheduler latency per process: run-queue waits (histogram, p50/p99), off-CPU time, context switches, CPU and NUMA-node migrations; until Ctrl-C or --duration'
+complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from trace" -f -a "serve" -d 'Run the connections and sched tracers together as a long-running Prometheus exporter (what the Kubernetes `DaemonSet` in deploy/ runs). Ends on SIGTERM or Ctrl-C, detaching the programs'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "install" -d 'Write the pre-commit hook into this repository\'s hooks directory (honours core.hooksPath and worktrees)'
 complete -c govkit -n "__fish_govkit_using_subcommand help; and __fish_seen_subcommand_from hook" -f -a "uninstall" -d 'Remove the pre-commit hook, if govkit wrote it'

@@ -2,12 +2,14 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
+use std::sync::PoisonError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use tracebpf::TraceError;
 use tracebpf::connections::{Leak, Options, Report, Tracer};
+use tracebpf::metrics::{ConnSeries, Exporter, Exposition, SchedSeries};
 use tracebpf::sched::{Latency, Options as SchedOptions, SchedReport, SchedTracer};
 
 use crate::Context;
@@ -32,6 +34,37 @@ enum TraceCommand {
     /// off-CPU time, context switches, CPU and NUMA-node migrations; until
     /// Ctrl-C or --duration.
     Sched(SchedArgs),
+    /// Run the connections and sched tracers together as a long-running
+    /// Prometheus exporter (what the Kubernetes `DaemonSet` in deploy/ runs). Ends on
+    /// SIGTERM or Ctrl-C, detaching the programs.
+    Serve(ServeArgs),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to serve /metrics on, e.g. 0.0.0.0:9464.
+    #[arg(long, value_name = "ADDR")]
+    metrics: String,
+    /// Only these processes (repeatable; default: every process).
+    #[arg(long = "pid", value_name = "PID")]
+    pids: Vec<u32>,
+    /// A socket counts as leaked once it has been in CLOSE-WAIT this long.
+    #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
+    min_age: Duration,
+    /// How often the metrics are refreshed from the kernel.
+    #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
+    interval: Duration,
+    /// Processes with their own series per metric; the rest are summed
+    /// into pid="other".
+    #[arg(long, value_name = "N", default_value_t = tracebpf::metrics::DEFAULT_TOP)]
+    top: usize,
+    /// New call sites unwound in user space per CPU per second.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    captures_per_sec: u64,
+    /// Export each eBPF program's run time (turns on the kernel's BPF
+    /// statistics: two clock reads per run of every BPF program on the host).
+    #[arg(long)]
+    bpf_stats: bool,
 }
 
 #[derive(Debug, Args)]
@@ -65,6 +98,12 @@ struct SchedArgs {
     /// BPF statistics while tracing).
     #[arg(long)]
     bpf_stats: bool,
+    /// Also serve Prometheus metrics on this address while tracing.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
+    /// Processes with their own series in --metrics (the rest: pid="other").
+    #[arg(long, value_name = "N", default_value_t = tracebpf::metrics::DEFAULT_TOP)]
+    metrics_top: usize,
 }
 
 #[derive(Debug, Args)]
@@ -91,6 +130,12 @@ struct ConnectionsArgs {
     /// reads per run while tracing).
     #[arg(long)]
     bpf_stats: bool,
+    /// Also serve Prometheus metrics on this address while tracing.
+    #[arg(long, value_name = "ADDR")]
+    metrics: Option<String>,
+    /// Processes with their own series in --metrics (the rest: pid="other").
+    #[arg(long, value_name = "N", default_value_t = tracebpf::metrics::DEFAULT_TOP)]
+    metrics_top: usize,
 }
 
 /// "30s", "500ms", "2m", "1h", or plain seconds.
@@ -117,6 +162,7 @@ pub fn run(ctx: &Context, args: &TraceArgs) -> anyhow::Result<Outcome> {
     match &args.command {
         TraceCommand::Connections(a) => connections(ctx, a),
         TraceCommand::Sched(a) => sched(ctx, a),
+        TraceCommand::Serve(a) => serve(ctx, a),
     }
 }
 
@@ -144,6 +190,98 @@ fn trace_error(e: TraceError) -> anyhow::Error {
         }
     };
     UserError::new(e.to_string(), hint).into()
+}
+
+/// Starts the /metrics endpoint when an address was given.
+fn start_exporter(
+    ctx: &Context,
+    addr: Option<&str>,
+    state: impl FnOnce() -> Exposition,
+) -> anyhow::Result<Option<Exporter>> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    let e = Exporter::start(addr, state()).map_err(trace_error)?;
+    crate::output::status(
+        ctx.global.quiet,
+        &format!("serving Prometheus metrics on http://{}/metrics", e.addr),
+    );
+    Ok(Some(e))
+}
+
+fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
+    let stop = stop_flag()?;
+    // Bind first: a taken port is the most likely mistake and costs nothing.
+    let exporter = Exporter::start(
+        &args.metrics,
+        Exposition {
+            sched: Some(SchedSeries::new(args.top)),
+            conns: Some(ConnSeries::new(args.top)),
+            ..Exposition::default()
+        },
+    )
+    .map_err(trace_error)?;
+    let mut conns = Tracer::start(Options {
+        pids: args.pids.clone(),
+        min_age: args.min_age,
+        captures_per_sec: args.captures_per_sec,
+        bpf_stats: args.bpf_stats,
+    })
+    .map_err(trace_error)?;
+    let mut sched = SchedTracer::start(SchedOptions {
+        pids: args.pids.clone(),
+        // BPF stats are turned on once, by the connections tracer.
+        bpf_stats: false,
+        ..SchedOptions::default()
+    })
+    .map_err(trace_error)?;
+    for m in &conns.host.mounted {
+        crate::output::status(ctx.global.quiet, &format!("govkit: mounted {m}"));
+    }
+    crate::output::status(
+        ctx.global.quiet,
+        &format!(
+            "serving Prometheus metrics on http://{}/metrics (connections and sched tracers, kernel {}); SIGTERM or Ctrl-C to stop",
+            exporter.addr, conns.host.kernel
+        ),
+    );
+    let mut next = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        if conns.poll() == 0 {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        if Instant::now() < next {
+            continue;
+        }
+        next = Instant::now() + args.interval;
+        conns.maintain();
+        let report = conns.report();
+        let snap = sched.snapshot();
+        {
+            let mut state = exporter
+                .state
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if let Some(c) = state.conns.as_mut() {
+                c.update(&report);
+            }
+            if let Some(s) = state.sched.as_mut() {
+                s.update(&snap);
+            }
+            state.programs.clone_from(&report.programs);
+            if args.bpf_stats {
+                state.programs.extend(sched.program_costs());
+            }
+        }
+        // Their last figures are in; keep the kernel table small.
+        sched.forget_exited(&snap);
+    }
+    exporter.stop();
+    crate::output::status(
+        ctx.global.quiet,
+        "govkit trace serve: stopped, eBPF programs detached",
+    );
+    Ok(Outcome::Pass)
 }
 
 /// A flag set by SIGINT or SIGTERM.
@@ -183,8 +321,13 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
         ),
     );
     let live = std::io::stderr().is_terminal() && format == OutputFormat::Human;
+    let exporter = start_exporter(ctx, args.metrics.as_deref(), || Exposition {
+        sched: Some(SchedSeries::new(args.metrics_top)),
+        ..Exposition::default()
+    })?;
     let mut last = tracer.snapshot();
     let mut next_view = Instant::now() + args.interval;
+    let mut next_refresh = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         if args.duration.is_some_and(|d| tracer.started.elapsed() >= d) {
             break;
@@ -194,6 +337,18 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
             break;
         }
         std::thread::sleep(Duration::from_millis(50));
+        if let Some(e) = &exporter
+            && Instant::now() >= next_refresh
+        {
+            next_refresh = Instant::now() + tracebpf::metrics::REFRESH;
+            let snap = tracer.snapshot();
+            let programs = tracer.report(&snap, None).programs;
+            let mut state = e.state.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(s) = state.sched.as_mut() {
+                s.update(&snap);
+            }
+            state.programs = programs;
+        }
         if live && Instant::now() >= next_view {
             next_view = Instant::now() + args.interval;
             let now = tracer.snapshot();
@@ -204,6 +359,9 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
                 render_sched(&mut err, &report, 5).unwrap_or_default();
             }
         }
+    }
+    if let Some(e) = exporter {
+        e.stop();
     }
     let report = tracer.report(&tracer.snapshot(), None);
     let mut out = Stdout::new();
@@ -320,6 +478,10 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         ),
     );
     let live = std::io::stderr().is_terminal() && format == OutputFormat::Human;
+    let exporter = start_exporter(ctx, args.metrics.as_deref(), || Exposition {
+        conns: Some(ConnSeries::new(args.metrics_top)),
+        ..Exposition::default()
+    })?;
     let mut next_view = Instant::now() + args.interval;
     while !stop.load(Ordering::Relaxed) {
         if args.duration.is_some_and(|d| tracer.elapsed() >= d) {
@@ -335,10 +497,20 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         if Instant::now() >= next_view {
             next_view = Instant::now() + args.interval;
             tracer.maintain();
-            if !live {
+            if !live && exporter.is_none() {
                 continue;
             }
             let report = tracer.report();
+            if let Some(e) = &exporter {
+                let mut state = e.state.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(c) = state.conns.as_mut() {
+                    c.update(&report);
+                }
+                state.programs.clone_from(&report.programs);
+            }
+            if !live {
+                continue;
+            }
             let mut err = std::io::stderr().lock();
             // Clear the screen, then the current view; a closed stderr
             // must not stop the trace.
@@ -346,6 +518,9 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
                 render_human(&mut err, &report, args, 5).unwrap_or_default();
             }
         }
+    }
+    if let Some(e) = exporter {
+        e.stop();
     }
     let report = tracer.report();
     let mut out = Stdout::new();

@@ -578,3 +578,198 @@ fn sched_filters_and_errors() {
         assert!(stdout(&out).is_empty(), "{args:?}");
     }
 }
+
+/// GET `path` from `addr` with a plain HTTP/1.0 request: (status, body).
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{addr}: {e}"));
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap_or_else(|e| panic!("{e}"));
+    let mut text = String::new();
+    s.read_to_string(&mut text)
+        .unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, body.to_owned())
+}
+
+/// The value of the first sample of `name` whose labels contain `labels`.
+fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
+    text.lines()
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with('{') && l.contains(labels))
+        .find_map(|l| l.rsplit(' ').next()?.parse().ok())
+}
+
+#[test]
+fn serve_exports_prometheus_metrics_and_stops_on_sigterm() {
+    assert_programs_embedded();
+    let bins = fixture_bins();
+    let mut work = Contend::start(&bins);
+    let (serve, serve_err) = spawn_ready(
+        Command::new(env!("CARGO_BIN_EXE_govkit")).args([
+            "trace",
+            "serve",
+            "--metrics",
+            "127.0.0.1:0",
+            "--interval",
+            "200ms",
+            "--top",
+            "5",
+        ]),
+        false,
+        "serving Prometheus metrics on http://",
+    );
+    // It listens on a port the OS chose: ask the OS which.
+    let addr = listening_addr(serve.id());
+    work.run();
+    let pid = work.pid;
+    // 200 scrapes in a row while the tracers run, every one complete.
+    let mut last = String::new();
+    for i in 0..200 {
+        let (status, body) = http_get(&addr, "/metrics");
+        assert_eq!(status, 200, "scrape {i}: {body}");
+        assert!(
+            body.contains("govkit_trace_events_total"),
+            "scrape {i}: {body}"
+        );
+        last = body;
+    }
+    // The contended process has its own series (it is among the most
+    // active), with real counts and a histogram.
+    let mut found = None;
+    for _ in 0..50 {
+        let (_, body) = http_get(&addr, "/metrics");
+        let labels = format!("pid=\"{pid}\",comm=\"contend\"");
+        if sample(
+            &body,
+            "govkit_sched_runqueue_latency_seconds_count",
+            &labels,
+        )
+        .is_some_and(|v| v > 1000.0)
+        {
+            found = Some(body);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let body = found.unwrap_or_else(|| panic!("no series for pid {pid} in:\n{last}"));
+    let labels = format!("pid=\"{pid}\",comm=\"contend\"");
+    let inf = sample(
+        &body,
+        "govkit_sched_runqueue_latency_seconds_bucket",
+        &format!("{labels},le=\"+Inf\""),
+    );
+    let count = sample(
+        &body,
+        "govkit_sched_runqueue_latency_seconds_count",
+        &labels,
+    );
+    assert_eq!(inf, count, "+Inf bucket equals the count");
+    assert!(sample(&body, "govkit_sched_context_switches_total", &labels).is_some_and(|v| v > 0.0));
+    // Cardinality: at most --top processes plus "other".
+    let pids: BTreeSet<&str> = body
+        .lines()
+        .filter(|l| l.starts_with("govkit_sched_migrations_total{"))
+        .filter_map(|l| l.split("pid=\"").nth(1)?.split('"').next())
+        .collect();
+    assert!(pids.contains("other") && pids.len() <= 6, "{pids:?}");
+    assert_eq!(
+        sample(&body, "govkit_trace_lost_events_total", "tracer=\"sched\""),
+        Some(0.0)
+    );
+    promtool_check_metrics(&body);
+    let (status, _) = http_get(&addr, "/nope");
+    assert_eq!(status, 404);
+    work.finish();
+    // SIGTERM: a clean stop.
+    let status = Command::new("kill")
+        .args(["-TERM", &serve.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(status.success());
+    let out = serve.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let err = serve_err.join().unwrap_or_default();
+    assert_eq!(code(&out), 0, "{err}");
+    assert!(err.contains("eBPF programs detached"), "{err}");
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "still listening"
+    );
+}
+
+/// `promtool check metrics` accepts the exposition.
+fn promtool_check_metrics(body: &str) {
+    let mut check = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("promtool: {e}"));
+    check
+        .stdin
+        .take()
+        .unwrap_or_else(|| panic!("stdin"))
+        .write_all(body.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let checked = check.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        checked.status.success(),
+        "promtool check metrics: {}{}",
+        stdout(&checked),
+        stderr(&checked)
+    );
+}
+
+/// The TCP address a process listens on (from `ss -ltnpH`).
+fn listening_addr(pid: u32) -> String {
+    let needle = format!("pid={pid},");
+    for _ in 0..50 {
+        let out = Command::new("ss")
+            .args(["-ltnpH"])
+            .output()
+            .unwrap_or_else(|e| panic!("ss: {e}"));
+        if let Some(l) = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .find(|l| l.contains(&needle))
+        {
+            return l.split_whitespace().nth(3).unwrap_or_default().to_owned();
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("pid {pid} does not listen");
+}
+
+#[test]
+fn metrics_address_errors_are_input_errors() {
+    assert_programs_embedded();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let taken = taken
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_string();
+    for (args, names) in [
+        (
+            vec!["trace", "serve", "--metrics", "not-an-address"],
+            "not-an-address",
+        ),
+        (vec!["trace", "serve", "--metrics", &taken], taken.as_str()),
+        (
+            vec!["trace", "sched", "--duration", "1s", "--metrics", &taken],
+            taken.as_str(),
+        ),
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_govkit"))
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}");
+        assert!(stderr(&out).contains(names), "{args:?}: {}", stderr(&out));
+    }
+}

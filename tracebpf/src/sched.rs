@@ -335,6 +335,13 @@ impl SchedTracer {
         }
     }
 
+    /// Runs and run time of the sched programs (meaningful while the
+    /// kernel's BPF run-time stats are on, by this tracer or another).
+    #[must_use]
+    pub fn program_costs(&self) -> Vec<ProgramCost> {
+        program_costs(&self.ebpf)
+    }
+
     fn selected(&self, p: &ProcessSched) -> bool {
         if !self.options.comms.is_empty() && !self.options.comms.contains(&p.comm) {
             return false;

@@ -1,0 +1,748 @@
+//! Prometheus exposition of the tracers (`--metrics ADDR`, `govkit trace
+//! serve`). The kernel's aggregates are turned into metric families on
+//! each refresh; a small HTTP server (`tiny_http`) serves `/metrics` through a
+//! `prometheus::Registry`, so the text format, escaping and consistency
+//! checks are the prometheus crate's.
+//!
+//! Label cardinality is bounded: at most `top` processes get their own
+//! series, everything else is summed into `pid="other"`. A free slot goes to
+//! the most active process of the interval; a process keeps its slot until
+//! it exits, stays idle for [`IDLE_REFRESHES`] refreshes, or a process at
+//! least [`TAKEOVER`] times as active in the interval takes the slot of the
+//! least active holder (hysteresis, so series do not flap). A process's own
+//! series count from the moment it got its slot, and what it did before
+//! went to "other", so every counter only grows and, while nothing loses a
+//! slot, the series sum to every event seen.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use govkit_ebpf_common::{HIST_SLOTS, SchedKey, SchedStats};
+use prometheus::core::{Collector, Desc};
+use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
+use prometheus::{Encoder, Gauge, IntCounter, Opts, Registry, TextEncoder};
+
+use crate::TraceError;
+use crate::connections::{ProgramCost, Report};
+use crate::sched::{Snapshot, diff};
+
+/// Default number of processes with their own series.
+pub const DEFAULT_TOP: usize = 20;
+/// Histogram buckets exported: upper bounds 2 µs … 2^25 µs (33.5 s), then +Inf.
+const EXPORTED_SLOTS: usize = 25;
+
+fn zero_stats() -> SchedStats {
+    SchedStats {
+        voluntary_switches: 0,
+        involuntary_switches: 0,
+        migrations: 0,
+        numa_migrations: 0,
+        runq_count: 0,
+        runq_sum_ns: 0,
+        offcpu_count: 0,
+        offcpu_sum_ns: 0,
+        oncpu_ns: 0,
+        comm: [0; 16],
+        runq_hist: [0; HIST_SLOTS],
+        offcpu_hist: [0; HIST_SLOTS],
+    }
+}
+
+fn add(into: &mut SchedStats, d: &SchedStats) {
+    into.voluntary_switches += d.voluntary_switches;
+    into.involuntary_switches += d.involuntary_switches;
+    into.migrations += d.migrations;
+    into.numa_migrations += d.numa_migrations;
+    into.runq_count += d.runq_count;
+    into.runq_sum_ns += d.runq_sum_ns;
+    into.offcpu_count += d.offcpu_count;
+    into.offcpu_sum_ns += d.offcpu_sum_ns;
+    into.oncpu_ns += d.oncpu_ns;
+    for i in 0..HIST_SLOTS {
+        into.runq_hist[i] += d.runq_hist[i];
+        into.offcpu_hist[i] += d.offcpu_hist[i];
+    }
+}
+
+fn activity(s: &SchedStats) -> u64 {
+    s.voluntary_switches + s.involuntary_switches + s.runq_count + s.migrations
+}
+
+/// Refreshes without activity after which a process gives up its slot.
+pub const IDLE_REFRESHES: u32 = 12;
+/// How many times more active (in one interval) a process must be than the
+/// least active slot holder to take its slot.
+pub const TAKEOVER: u64 = 4;
+
+#[derive(Debug, Clone)]
+struct Series {
+    comm: String,
+    stats: SchedStats,
+    idle: u32,
+}
+
+/// Scheduler series with bounded cardinality.
+#[derive(Debug)]
+pub struct SchedSeries {
+    top: usize,
+    /// Last kernel reading per process, to take deltas.
+    last: HashMap<SchedKey, SchedStats>,
+    /// Processes with their own series.
+    own: HashMap<u32, Series>,
+    other: SchedStats,
+    pub events: u64,
+    pub lost: u64,
+}
+
+impl SchedSeries {
+    #[must_use]
+    pub fn new(top: usize) -> Self {
+        Self {
+            top,
+            last: HashMap::new(),
+            own: HashMap::new(),
+            other: zero_stats(),
+            events: 0,
+            lost: 0,
+        }
+    }
+
+    /// Takes in a new reading of the kernel's aggregates (per process).
+    pub fn update(&mut self, snap: &Snapshot) {
+        let mut deltas: Vec<(u32, SchedStats)> = Vec::with_capacity(snap.entries.len());
+        for (k, s) in &snap.entries {
+            let d = match self.last.get(k) {
+                Some(prev) => diff(s, prev),
+                None => *s,
+            };
+            self.last.insert(*k, *s);
+            deltas.push((k.tgid, d));
+        }
+        self.last.retain(|k, _| snap.entries.contains_key(k));
+        let recent: HashMap<u32, u64> = deltas.iter().map(|(p, d)| (*p, activity(d))).collect();
+        // Processes gone from the kernel table (exited and forgotten) or idle
+        // for long lose their series.
+        self.own.retain(|pid, s| {
+            match recent.get(pid) {
+                None => return false,
+                Some(0) => s.idle += 1,
+                Some(_) => s.idle = 0,
+            }
+            s.idle < IDLE_REFRESHES
+        });
+        // Free slots go to the most active processes of this interval; a
+        // far more active one takes the least active holder's slot.
+        deltas.sort_by_key(|(pid, d)| (std::cmp::Reverse(activity(d)), *pid));
+        for (pid, d) in &deltas {
+            if activity(d) == 0 {
+                break;
+            }
+            if self.own.contains_key(pid) {
+                continue;
+            }
+            if self.own.len() >= self.top {
+                let weakest = self
+                    .own
+                    .keys()
+                    .map(|p| (recent.get(p).copied().unwrap_or(0), *p))
+                    .min();
+                match weakest {
+                    Some((a, p)) if activity(d) >= TAKEOVER * a.max(1) => {
+                        self.own.remove(&p);
+                    }
+                    _ => break,
+                }
+            }
+            let comm = crate::procfs::comm(*pid).unwrap_or_else(|| {
+                let end = d.comm.iter().position(|&b| b == 0).unwrap_or(d.comm.len());
+                String::from_utf8_lossy(&d.comm[..end]).into_owned()
+            });
+            self.own.insert(
+                *pid,
+                Series {
+                    comm,
+                    stats: zero_stats(),
+                    idle: 0,
+                },
+            );
+        }
+        for (pid, d) in &deltas {
+            match self.own.get_mut(pid) {
+                Some(s) => add(&mut s.stats, d),
+                None => add(&mut self.other, d),
+            }
+        }
+        self.events = snap.counters.events;
+        self.lost = snap.counters.stats_map_full + snap.counters.threads_map_full;
+    }
+
+    fn families(&self) -> Vec<MetricFamily> {
+        let mut rows: Vec<(Vec<(&str, String)>, &SchedStats)> = self
+            .own
+            .iter()
+            .map(|(pid, s)| {
+                (
+                    vec![("pid", pid.to_string()), ("comm", s.comm.clone())],
+                    &s.stats,
+                )
+            })
+            .collect();
+        rows.push((
+            vec![("pid", "other".to_owned()), ("comm", "other".to_owned())],
+            &self.other,
+        ));
+        rows.sort_by(|a, b| a.0.cmp(&b.0));
+        let counter = |name: &str, help: &str, f: &dyn Fn(&SchedStats) -> f64| {
+            family(
+                name,
+                help,
+                MetricType::COUNTER,
+                rows.iter()
+                    .map(|(labels, s)| counter_metric(labels, f(s)))
+                    .collect(),
+            )
+        };
+        let switches = family(
+            "govkit_sched_context_switches_total",
+            "Context switches of the process's threads (kind: voluntary = blocked, involuntary = preempted).",
+            MetricType::COUNTER,
+            rows.iter()
+                .flat_map(|(labels, s)| {
+                    [
+                        ("voluntary", s.voluntary_switches),
+                        ("involuntary", s.involuntary_switches),
+                    ]
+                    .map(|(kind, v)| {
+                        let mut l = labels.clone();
+                        l.push(("kind", kind.to_owned()));
+                        counter_metric(&l, float(v))
+                    })
+                })
+                .collect(),
+        );
+        vec![
+            switches,
+            counter(
+                "govkit_sched_migrations_total",
+                "Moves of the process's threads to another CPU.",
+                &|s| float(s.migrations),
+            ),
+            counter(
+                "govkit_sched_numa_migrations_total",
+                "Moves of the process's threads to a CPU of another NUMA node.",
+                &|s| float(s.numa_migrations),
+            ),
+            counter(
+                "govkit_sched_oncpu_seconds_total",
+                "Time the process's threads ran on a CPU.",
+                &|s| float(s.oncpu_ns) / 1e9,
+            ),
+            family(
+                "govkit_sched_runqueue_latency_seconds",
+                "Time from wakeup (or preemption) to running again: the run-queue wait.",
+                MetricType::HISTOGRAM,
+                rows.iter()
+                    .map(|(labels, s)| histogram_metric(labels, &s.runq_hist, s.runq_sum_ns))
+                    .collect(),
+            ),
+            family(
+                "govkit_sched_offcpu_seconds",
+                "Time from blocking (voluntary switch-out) to running again.",
+                MetricType::HISTOGRAM,
+                rows.iter()
+                    .map(|(labels, s)| histogram_metric(labels, &s.offcpu_hist, s.offcpu_sum_ns))
+                    .collect(),
+            ),
+        ]
+    }
+}
+
+/// Connection-leak gauges with bounded cardinality.
+#[derive(Debug, Default)]
+pub struct ConnSeries {
+    top: usize,
+    /// (pid, comm) → leaked sockets now.
+    leaked: Vec<(String, String, u64)>,
+    tracked: u64,
+    pub events: u64,
+    pub lost: u64,
+}
+
+impl ConnSeries {
+    #[must_use]
+    pub fn new(top: usize) -> Self {
+        Self {
+            top,
+            ..Self::default()
+        }
+    }
+
+    pub fn update(&mut self, r: &Report) {
+        let mut by_pid: HashMap<(u32, String), u64> = HashMap::new();
+        for l in &r.leaks {
+            *by_pid.entry((l.pid, l.comm.clone())).or_default() += l.count as u64;
+        }
+        let mut v: Vec<((u32, String), u64)> = by_pid.into_iter().collect();
+        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let other: u64 = v.iter().skip(self.top).map(|x| x.1).sum();
+        self.leaked = v
+            .into_iter()
+            .take(self.top)
+            .map(|((pid, comm), n)| (pid.to_string(), comm, n))
+            .collect();
+        self.leaked
+            .push(("other".to_owned(), "other".to_owned(), other));
+        self.tracked = r.tracked_sockets as u64;
+        self.events = r.counters.opens + r.counters.state_changes;
+        self.lost = r.lost_events;
+    }
+
+    fn families(&self) -> Vec<MetricFamily> {
+        vec![
+            family(
+                "govkit_tcp_leaked_connections",
+                "TCP sockets in CLOSE_WAIT for at least --min-age (the peer closed, the owner never did).",
+                MetricType::GAUGE,
+                self.leaked
+                    .iter()
+                    .map(|(pid, comm, n)| {
+                        gauge_metric(&[("pid", pid.clone()), ("comm", comm.clone())], float(*n))
+                    })
+                    .collect(),
+            ),
+            family(
+                "govkit_tcp_tracked_connections",
+                "TCP sockets the tracer is following.",
+                MetricType::GAUGE,
+                vec![gauge_metric(&[], float(self.tracked))],
+            ),
+        ]
+    }
+}
+
+/// What the exporter serves; the tracers' loop updates it.
+#[derive(Debug, Default)]
+pub struct Exposition {
+    pub sched: Option<SchedSeries>,
+    pub conns: Option<ConnSeries>,
+    /// Per-program BPF run time (with `--bpf-stats`).
+    pub programs: Vec<ProgramCost>,
+}
+
+struct TracerCollector {
+    state: Arc<Mutex<Exposition>>,
+    descs: Vec<Desc>,
+}
+
+impl Collector for TracerCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.descs.iter().collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let s = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut out = Vec::new();
+        let mut events = Vec::new();
+        let mut lost = Vec::new();
+        if let Some(sched) = &s.sched {
+            out.extend(sched.families());
+            events.push(counter_metric(
+                &[("tracer", "sched".to_owned())],
+                float(sched.events),
+            ));
+            lost.push(counter_metric(
+                &[("tracer", "sched".to_owned())],
+                float(sched.lost),
+            ));
+        }
+        if let Some(c) = &s.conns {
+            out.extend(c.families());
+            events.push(counter_metric(
+                &[("tracer", "connections".to_owned())],
+                float(c.events),
+            ));
+            lost.push(counter_metric(
+                &[("tracer", "connections".to_owned())],
+                float(c.lost),
+            ));
+        }
+        out.push(family(
+            "govkit_trace_events_total",
+            "Kernel events the tracer's eBPF programs handled.",
+            MetricType::COUNTER,
+            events,
+        ));
+        out.push(family(
+            "govkit_trace_lost_events_total",
+            "Kernel events that could not be recorded (full maps, ring-buffer drops).",
+            MetricType::COUNTER,
+            lost,
+        ));
+        if !s.programs.is_empty() {
+            out.push(family(
+                "govkit_trace_bpf_run_seconds_total",
+                "Run time of each eBPF program (kernel BPF statistics).",
+                MetricType::COUNTER,
+                s.programs
+                    .iter()
+                    .map(|p| {
+                        counter_metric(
+                            &[("program", p.program.clone())],
+                            float(p.run_time_ns) / 1e9,
+                        )
+                    })
+                    .collect(),
+            ));
+            out.push(family(
+                "govkit_trace_bpf_runs_total",
+                "Runs of each eBPF program (kernel BPF statistics).",
+                MetricType::COUNTER,
+                s.programs
+                    .iter()
+                    .map(|p| counter_metric(&[("program", p.program.clone())], float(p.runs)))
+                    .collect(),
+            ));
+        }
+        out
+    }
+}
+
+/// Descriptors of every family the collector can produce (the registry
+/// refuses a second collector with the same names).
+fn descs() -> prometheus::Result<Vec<Desc>> {
+    let process = ["pid", "comm"];
+    [
+        (
+            "govkit_sched_context_switches_total",
+            &["pid", "comm", "kind"][..],
+        ),
+        ("govkit_sched_migrations_total", &process[..]),
+        ("govkit_sched_numa_migrations_total", &process[..]),
+        ("govkit_sched_oncpu_seconds_total", &process[..]),
+        ("govkit_sched_runqueue_latency_seconds", &process[..]),
+        ("govkit_sched_offcpu_seconds", &process[..]),
+        ("govkit_tcp_leaked_connections", &process[..]),
+        ("govkit_tcp_tracked_connections", &[][..]),
+        ("govkit_trace_events_total", &["tracer"][..]),
+        ("govkit_trace_lost_events_total", &["tracer"][..]),
+        ("govkit_trace_bpf_run_seconds_total", &["program"][..]),
+        ("govkit_trace_bpf_runs_total", &["program"][..]),
+    ]
+    .into_iter()
+    .map(|(name, labels)| {
+        Desc::new(
+            name.to_owned(),
+            name.to_owned(),
+            labels.iter().map(|&l| l.to_owned()).collect(),
+            HashMap::new(),
+        )
+    })
+    .collect()
+}
+
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "counters stay far below 2^52; Prometheus values are f64"
+)]
+fn float(v: u64) -> f64 {
+    v as f64
+}
+
+fn labels(l: &[(&str, String)]) -> Vec<LabelPair> {
+    l.iter()
+        .map(|(k, v)| {
+            let mut p = LabelPair::default();
+            p.set_name((*k).to_owned());
+            p.set_value(v.clone());
+            p
+        })
+        .collect()
+}
+
+fn counter_metric(l: &[(&str, String)], v: f64) -> proto::Metric {
+    let mut m = proto::Metric::default();
+    m.set_label(labels(l));
+    let mut c = proto::Counter::default();
+    c.set_value(v);
+    m.set_counter(c);
+    m
+}
+
+fn gauge_metric(l: &[(&str, String)], v: f64) -> proto::Metric {
+    let mut m = proto::Metric::default();
+    m.set_label(labels(l));
+    let mut g = proto::Gauge::default();
+    g.set_value(v);
+    m.set_gauge(g);
+    m
+}
+
+/// A log2 µs histogram as a Prometheus histogram in seconds: bucket `i`
+/// holds values below 2^(i+1) µs.
+fn histogram_metric(l: &[(&str, String)], hist: &[u64; HIST_SLOTS], sum_ns: u64) -> proto::Metric {
+    let mut m = proto::Metric::default();
+    m.set_label(labels(l));
+    let mut h = proto::Histogram::default();
+    let mut cumulative = 0;
+    let buckets = (0..EXPORTED_SLOTS)
+        .map(|i| {
+            cumulative += hist[i];
+            let mut b = proto::Bucket::default();
+            b.set_cumulative_count(cumulative);
+            b.set_upper_bound(float(1u64 << (i + 1)) / 1e6);
+            b
+        })
+        .collect();
+    h.set_bucket(buckets);
+    // The histogram's own total, so +Inf is consistent (the kernel
+    // updates the count and the slot separately; a reading can fall between).
+    let total: u64 = hist.iter().sum();
+    h.set_sample_count(total);
+    h.set_sample_sum(float(sum_ns) / 1e9);
+    m.set_histogram(h);
+    m
+}
+
+fn family(name: &str, help: &str, ty: MetricType, metrics: Vec<proto::Metric>) -> MetricFamily {
+    let mut f = MetricFamily::default();
+    f.set_name(name.to_owned());
+    f.set_help(help.to_owned());
+    f.set_field_type(ty);
+    f.set_metric(metrics);
+    f
+}
+
+/// A running `/metrics` endpoint.
+pub struct Exporter {
+    pub state: Arc<Mutex<Exposition>>,
+    server: Arc<tiny_http::Server>,
+    thread: Option<JoinHandle<()>>,
+    pub addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Exporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exporter")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Exporter {
+    /// Listens on `addr` and serves `/metrics` from a thread.
+    pub fn start(addr: &str, state: Exposition) -> Result<Self, TraceError> {
+        let server = tiny_http::Server::http(addr)
+            .map_err(|e| TraceError::Input(format!("--metrics {addr}: cannot listen: {e}")))?;
+        let bound = server
+            .server_addr()
+            .to_ip()
+            .ok_or_else(|| TraceError::Input(format!("--metrics {addr}: not an IP address")))?;
+        let state = Arc::new(Mutex::new(state));
+        let registry = Registry::new();
+        let scrapes = IntCounter::with_opts(Opts::new(
+            "govkit_trace_scrapes_total",
+            "Scrapes of this endpoint served.",
+        ))
+        .map_err(metrics_error)?;
+        let last = Gauge::with_opts(Opts::new(
+            "govkit_trace_last_scrape_duration_seconds",
+            "Time the previous scrape took to collect and encode.",
+        ))
+        .map_err(metrics_error)?;
+        registry
+            .register(Box::new(scrapes.clone()))
+            .map_err(metrics_error)?;
+        registry
+            .register(Box::new(last.clone()))
+            .map_err(metrics_error)?;
+        registry
+            .register(Box::new(TracerCollector {
+                state: Arc::clone(&state),
+                descs: descs().map_err(metrics_error)?,
+            }))
+            .map_err(metrics_error)?;
+        let server = Arc::new(server);
+        let srv = Arc::clone(&server);
+        let thread = std::thread::Builder::new()
+            .name("govkit-metrics".to_owned())
+            .spawn(move || serve(&srv, &registry, &scrapes, &last))
+            .map_err(|e| TraceError::Environment(format!("starting the metrics thread: {e}")))?;
+        Ok(Self {
+            state,
+            server,
+            thread: Some(thread),
+            addr: bound,
+        })
+    }
+
+    /// Stops serving and waits for the server thread.
+    pub fn stop(mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            // A panicked server thread has nothing left to clean up.
+            t.join().unwrap_or_default();
+        }
+    }
+}
+
+impl Drop for Exporter {
+    fn drop(&mut self) {
+        self.server.unblock();
+    }
+}
+
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "used as map_err(metrics_error)"
+)]
+fn metrics_error(e: prometheus::Error) -> TraceError {
+    TraceError::Environment(format!("setting up metrics: {e}"))
+}
+
+fn serve(server: &tiny_http::Server, registry: &Registry, scrapes: &IntCounter, last: &Gauge) {
+    for req in server.incoming_requests() {
+        let response = match (req.method(), req.url()) {
+            (tiny_http::Method::Get, "/metrics") => {
+                let t = Instant::now();
+                let mut body = Vec::new();
+                let encoder = TextEncoder::new();
+                let families = registry.gather();
+                match encoder.encode(&families, &mut body) {
+                    Ok(()) => {
+                        scrapes.inc();
+                        last.set(t.elapsed().as_secs_f64());
+                        response(200, encoder.format_type(), body)
+                    }
+                    Err(e) => response(500, "text/plain", e.to_string().into_bytes()),
+                }
+            }
+            (tiny_http::Method::Get, "/") => response(
+                200,
+                "text/html",
+                b"<html><body><a href=\"/metrics\">/metrics</a></body></html>\n".to_vec(),
+            ),
+            _ => response(404, "text/plain", b"not found\n".to_vec()),
+        };
+        // A client that went away is not our problem.
+        req.respond(response).unwrap_or_default();
+    }
+}
+
+fn response(code: u16, ty: &str, body: Vec<u8>) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
+    let mut r = tiny_http::Response::from_data(body).with_status_code(code);
+    if let Ok(h) = tiny_http::Header::from_bytes(&b"Content-Type"[..], ty.as_bytes()) {
+        r.add_header(h);
+    }
+    r
+}
+
+/// How long the serve loop waits between refreshes at most.
+pub const REFRESH: Duration = Duration::from_secs(1);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sched::SchedCounters;
+
+    fn stats(switches: u64) -> SchedStats {
+        let mut s = zero_stats();
+        s.voluntary_switches = switches;
+        s.runq_count = switches;
+        s.runq_hist[3] = switches;
+        s.comm[..4].copy_from_slice(b"proc");
+        s
+    }
+
+    /// Cumulative kernel readings for (pid, switches); pids far above
+    /// `pid_max` so that /proc never has them.
+    fn snap(procs: &[(u32, u64)]) -> Snapshot {
+        Snapshot {
+            at: Instant::now(),
+            entries: procs
+                .iter()
+                .map(|&(pid, n)| (SchedKey { tgid: pid, tid: 0 }, stats(n)))
+                .collect(),
+            counters: SchedCounters::default(),
+        }
+    }
+
+    fn exported(s: &SchedSeries) -> HashMap<String, u64> {
+        let mut m: HashMap<String, u64> = s
+            .own
+            .iter()
+            .map(|(p, v)| (p.to_string(), v.stats.voluntary_switches))
+            .collect();
+        m.insert("other".to_owned(), s.other.voluntary_switches);
+        m
+    }
+
+    #[test]
+    fn top_n_get_series_the_rest_is_other_and_nothing_is_lost() {
+        let mut s = SchedSeries::new(2);
+        s.update(&snap(&[(900_001, 100), (900_002, 50), (900_003, 10)]));
+        let e = exported(&s);
+        assert_eq!(e.len(), 3, "{e:?}");
+        assert_eq!(e["900001"], 100);
+        assert_eq!(e["900002"], 50);
+        assert_eq!(e["other"], 10);
+        s.update(&snap(&[(900_001, 150), (900_002, 60), (900_003, 30)]));
+        let e = exported(&s);
+        assert_eq!((e["900001"], e["900002"], e["other"]), (150, 60, 30));
+        assert_eq!(e.values().sum::<u64>(), 150 + 60 + 30);
+    }
+
+    #[test]
+    fn a_much_busier_process_takes_the_weakest_slot_and_counters_only_grow() {
+        let mut s = SchedSeries::new(2);
+        s.update(&snap(&[(900_001, 100), (900_002, 50), (900_003, 0)]));
+        let before = exported(&s);
+        // 900003 does 1000 in the interval, 900002 only 1: takeover.
+        s.update(&snap(&[(900_001, 200), (900_002, 51), (900_003, 1000)]));
+        let after = exported(&s);
+        assert!(
+            after.contains_key("900003") && !after.contains_key("900002"),
+            "{after:?}"
+        );
+        // The series starts when the slot is taken; the loser's last
+        // interval goes to "other", which never decreases.
+        assert_eq!(after["900003"], 1000);
+        assert_eq!(after["other"], before["other"] + 1);
+        // Not 4x busier: no takeover.
+        s.update(&snap(&[(900_001, 300), (900_002, 150), (900_003, 2000)]));
+        assert!(!exported(&s).contains_key("900002"));
+    }
+
+    #[test]
+    fn exited_and_idle_processes_lose_their_series() {
+        let mut s = SchedSeries::new(4);
+        s.update(&snap(&[(900_001, 100), (900_002, 50)]));
+        s.update(&snap(&[(900_001, 100)])); // 900002 gone
+        assert!(!exported(&s).contains_key("900002"));
+        for _ in 0..IDLE_REFRESHES {
+            s.update(&snap(&[(900_001, 100)]));
+        }
+        assert!(!exported(&s).contains_key("900001"));
+        assert_eq!(exported(&s)["other"], 0);
+    }
+
+    #[test]
+    fn histograms_are_cumulative_in_seconds_with_a_consistent_count() {
+        let mut h = [0u64; HIST_SLOTS];
+        h[0] = 1;
+        h[3] = 2;
+        h[HIST_SLOTS - 1] = 4; // beyond the last exported bucket: only +Inf
+        let m = histogram_metric(&[], &h, 3_000_000_000);
+        let hist = m.get_histogram();
+        assert_eq!(hist.get_sample_count(), 7);
+        assert!((hist.get_sample_sum() - 3.0).abs() < 1e-9);
+        let b = hist.get_bucket();
+        assert_eq!(b.len(), EXPORTED_SLOTS);
+        assert!((b[0].upper_bound() - 0.000_002).abs() < 1e-12);
+        assert_eq!(b[0].cumulative_count(), 1);
+        assert_eq!(b[3].cumulative_count(), 3);
+        assert_eq!(b[EXPORTED_SLOTS - 1].cumulative_count(), 3);
+    }
+}
