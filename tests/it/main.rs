@@ -8,6 +8,7 @@
 mod bench;
 mod check;
 mod config;
+mod deploy;
 mod lint;
 mod numa;
 mod setup;

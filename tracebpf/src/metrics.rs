@@ -410,37 +410,41 @@ impl Collector for TracerCollector {
     }
 }
 
+/// Every metric family the tracers export and its labels (besides the
+/// exporter's own `govkit_trace_scrapes_total` and
+/// `govkit_trace_last_scrape_duration_seconds`).
+pub const FAMILIES: &[(&str, &[&str])] = &[
+    (
+        "govkit_sched_context_switches_total",
+        &["pid", "comm", "kind"],
+    ),
+    ("govkit_sched_migrations_total", &["pid", "comm"]),
+    ("govkit_sched_numa_migrations_total", &["pid", "comm"]),
+    ("govkit_sched_oncpu_seconds_total", &["pid", "comm"]),
+    ("govkit_sched_runqueue_latency_seconds", &["pid", "comm"]),
+    ("govkit_sched_offcpu_seconds", &["pid", "comm"]),
+    ("govkit_tcp_leaked_connections", &["pid", "comm"]),
+    ("govkit_tcp_tracked_connections", &[]),
+    ("govkit_trace_events_total", &["tracer"]),
+    ("govkit_trace_lost_events_total", &["tracer"]),
+    ("govkit_trace_bpf_run_seconds_total", &["program"]),
+    ("govkit_trace_bpf_runs_total", &["program"]),
+];
+
 /// Descriptors of every family the collector can produce (the registry
 /// refuses a second collector with the same names).
 fn descs() -> prometheus::Result<Vec<Desc>> {
-    let process = ["pid", "comm"];
-    [
-        (
-            "govkit_sched_context_switches_total",
-            &["pid", "comm", "kind"][..],
-        ),
-        ("govkit_sched_migrations_total", &process[..]),
-        ("govkit_sched_numa_migrations_total", &process[..]),
-        ("govkit_sched_oncpu_seconds_total", &process[..]),
-        ("govkit_sched_runqueue_latency_seconds", &process[..]),
-        ("govkit_sched_offcpu_seconds", &process[..]),
-        ("govkit_tcp_leaked_connections", &process[..]),
-        ("govkit_tcp_tracked_connections", &[][..]),
-        ("govkit_trace_events_total", &["tracer"][..]),
-        ("govkit_trace_lost_events_total", &["tracer"][..]),
-        ("govkit_trace_bpf_run_seconds_total", &["program"][..]),
-        ("govkit_trace_bpf_runs_total", &["program"][..]),
-    ]
-    .into_iter()
-    .map(|(name, labels)| {
-        Desc::new(
-            name.to_owned(),
-            name.to_owned(),
-            labels.iter().map(|&l| l.to_owned()).collect(),
-            HashMap::new(),
-        )
-    })
-    .collect()
+    FAMILIES
+        .iter()
+        .map(|(name, labels)| {
+            Desc::new(
+                (*name).to_owned(),
+                (*name).to_owned(),
+                labels.iter().map(|&l| l.to_owned()).collect(),
+                HashMap::new(),
+            )
+        })
+        .collect()
 }
 
 #[expect(
