@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use tracebpf::TraceError;
-use tracebpf::connections::{Leak, Options, Report, Tracer};
+use tracebpf::connections::{Hooks, Leak, Options, Report, Tracer};
 use tracebpf::metrics::{ConnSeries, Exporter, Exposition, SchedSeries};
 use tracebpf::sched::{Latency, Options as SchedOptions, SchedReport, SchedTracer};
 
@@ -114,6 +114,17 @@ struct ConnectionsArgs {
     /// A socket counts as leaked once it has been in CLOSE-WAIT this long.
     #[arg(long, value_name = "DUR", default_value = "30s", value_parser = parse_duration)]
     min_age: Duration,
+    /// Also report ESTABLISHED sockets that have carried no data in either
+    /// direction for this long (costs a map lookup and an endpoint read per
+    /// connection while tracing).
+    #[arg(long, value_name = "DUR", value_parser = parse_duration)]
+    idle: Option<Duration>,
+    /// Kernel hooks for accepted sockets: `auto` uses fexit on
+    /// `inet_csk_accept` where the kernel allows BPF trampolines (cheaper: a
+    /// failed accept runs nothing), else the syscall tracepoints, which
+    /// `tracepoints` forces.
+    #[arg(long, value_enum, default_value_t = HooksArg::Auto)]
+    hooks: HooksArg,
     /// Stop after this long (default: run until Ctrl-C or SIGTERM).
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     duration: Option<Duration>,
@@ -136,6 +147,21 @@ struct ConnectionsArgs {
     /// Processes with their own series in --metrics (the rest: pid="other").
     #[arg(long, value_name = "N", default_value_t = tracebpf::metrics::DEFAULT_TOP)]
     metrics_top: usize,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum HooksArg {
+    Auto,
+    Tracepoints,
+}
+
+impl From<HooksArg> for Hooks {
+    fn from(h: HooksArg) -> Self {
+        match h {
+            HooksArg::Auto => Hooks::Auto,
+            HooksArg::Tracepoints => Hooks::Tracepoints,
+        }
+    }
 }
 
 /// "30s", "500ms", "2m", "1h", or plain seconds.
@@ -226,6 +252,8 @@ fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
         min_age: args.min_age,
         captures_per_sec: args.captures_per_sec,
         bpf_stats: args.bpf_stats,
+        idle: None,
+        hooks: Hooks::Auto,
     })
     .map_err(trace_error)?;
     let mut sched = SchedTracer::start(SchedOptions {
@@ -460,6 +488,8 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         min_age: args.min_age,
         captures_per_sec: args.captures_per_sec,
         bpf_stats: args.bpf_stats,
+        idle: args.idle,
+        hooks: args.hooks.into(),
     })
     .map_err(trace_error)?;
     for m in &tracer.host.mounted {
@@ -468,13 +498,14 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
     crate::output::status(
         ctx.global.quiet,
         &format!(
-            "tracing TCP connections{} (kernel {}); Ctrl-C for the report",
+            "tracing TCP connections{} (kernel {}; {}); Ctrl-C for the report",
             if args.pids.is_empty() {
                 String::new()
             } else {
                 format!(" of pid {:?}", args.pids)
             },
-            tracer.host.kernel
+            tracer.host.kernel,
+            tracer.hooks.join(", ")
         ),
     );
     let live = std::io::stderr().is_terminal() && format == OutputFormat::Human;
@@ -546,10 +577,13 @@ fn render_human(
 ) -> std::io::Result<()> {
     writeln!(
         out,
-        "{} leak group(s), {} leaked socket(s) in CLOSE_WAIT for at least {:?}; traced {:.1}s, {} sockets tracked, lost events: {}",
+        "{} leak group(s), {} leaked socket(s) in CLOSE_WAIT for at least {:?}{}; traced {:.1}s, {} sockets tracked, lost events: {}",
         r.leaks.len(),
         r.leaks.iter().map(|l| l.count).sum::<usize>(),
         args.min_age,
+        args.idle
+            .map(|d| format!(" or ESTABLISHED and idle for at least {d:?}"))
+            .unwrap_or_default(),
         r.duration_s,
         r.tracked_sockets,
         r.lost_events
@@ -570,7 +604,7 @@ fn render_human(
 fn leak(out: &mut impl Write, l: &Leak, max_frames: usize) -> std::io::Result<()> {
     writeln!(
         out,
-        "\n{} socket(s) {} by pid {} ({}), {}: oldest {:.0}s old, {:.0}s in {}",
+        "\n{} socket(s) {} by pid {} ({}), {}: oldest {:.0}s old, {:.0}s {}",
         l.count,
         if l.opened_by == "before-tracing" {
             "opened before tracing"
@@ -584,7 +618,11 @@ fn leak(out: &mut impl Write, l: &Leak, max_frames: usize) -> std::io::Result<()
         l.state,
         l.oldest_age_s,
         l.oldest_in_state_s,
-        l.state
+        if l.state == "ESTABLISHED" {
+            "idle".to_owned()
+        } else {
+            format!("in {}", l.state)
+        }
     )?;
     for s in l.sockets.iter().take(3) {
         writeln!(out, "    {} -> {}", s.local, s.remote)?;

@@ -52,8 +52,12 @@ struct Leaker {
 
 impl Leaker {
     fn start(bin: &Path, accepts: usize, connects: usize) -> Self {
+        Self::start_with(bin, &[accepts, connects])
+    }
+
+    fn start_with(bin: &Path, counts: &[usize]) -> Self {
         let mut child = Command::new(bin.join("leaker"))
-            .args([accepts.to_string(), connects.to_string()])
+            .args(counts.iter().map(ToString::to_string))
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
@@ -108,6 +112,24 @@ fn ss_close_wait(pid: u32) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// One accept hook: fexit where the kernel allows it, else the syscall
+/// tracepoints (this host's lockdown refuses trampolines).
+fn assert_one_accept_hook(report: &serde_json::Value) {
+    let hooks: Vec<&str> = report["hooks"]
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+        .unwrap_or_default();
+    assert!(
+        hooks.contains(&"raw_tracepoint/inet_sock_set_state"),
+        "{hooks:?}"
+    );
+    assert!(
+        hooks.contains(&"fexit/inet_csk_accept")
+            != hooks.contains(&"tracepoint/syscalls:sys_exit_accept4"),
+        "{hooks:?}"
+    );
+}
+
 #[test]
 fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
     assert_programs_embedded();
@@ -148,6 +170,7 @@ fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
     let report: serde_json::Value =
         serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
     assert_eq!(report["lost_events"], 0);
+    assert_one_accept_hook(&report);
     let leaks = report["leaks"]
         .as_array()
         .unwrap_or_else(|| panic!("leaks: {report}"));
@@ -211,6 +234,132 @@ fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
         .collect();
     assert_eq!(reported, ss_close_wait(leaker.pid));
     assert_eq!(reported.len(), 6);
+}
+
+/// (local, peer) of every ESTABLISHED socket of `pid` that `ss -tinp`
+/// shows without data sent or received for at least `ms`.
+fn ss_idle(pid: u32, ms: u64) -> BTreeSet<(String, String)> {
+    let out = Command::new("ss")
+        .args(["-tinpH", "state", "established"])
+        .output()
+        .unwrap_or_else(|e| panic!("ss: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let needle = format!("pid={pid},");
+    let field = |info: &str, name: &str| -> u64 {
+        info.split_whitespace()
+            .find_map(|w| w.strip_prefix(name)?.parse().ok())
+            .unwrap_or(0)
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let mut found = BTreeSet::new();
+    for (i, l) in lines.iter().enumerate() {
+        if !l.contains(&needle) || l.starts_with(char::is_whitespace) {
+            continue;
+        }
+        let info = lines.get(i + 1).copied().unwrap_or_default();
+        let idle = field(info, "lastsnd:").min(field(info, "lastrcv:"));
+        if idle >= ms {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            found.insert((f[2].to_owned(), f[3].to_owned()));
+        }
+    }
+    found
+}
+
+#[test]
+fn connections_idle_reports_quiet_established_sockets_like_ss() {
+    assert_programs_embedded();
+    let bins = fixture_bins();
+    // One CLOSE_WAIT leak of each kind, 2 idle connections (4 sockets,
+    // both ends in the leaker) and one busy connection.
+    let mut leaker = Leaker::start_with(&bins, &[1, 1, 2]);
+    let pid = leaker.pid.to_string();
+    let mut tracer = Command::new(env!("CARGO_BIN_EXE_govkit"))
+        .args([
+            "trace",
+            "connections",
+            "--format",
+            "json",
+            "--min-age",
+            "1s",
+            "--idle",
+            "1s",
+            "--duration",
+            "5s",
+            "--hooks",
+            "tracepoints",
+            "--pid",
+            &pid,
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("govkit: {e}"));
+    let mut err = BufReader::new(tracer.stderr.take().unwrap_or_else(|| panic!("stderr")));
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        first.contains("tracing TCP connections"),
+        "govkit said: {first}"
+    );
+    leaker.go();
+    let out = tracer.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    let report: serde_json::Value =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    let leaks = report["leaks"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report}"));
+    let idle: Vec<&serde_json::Value> = leaks
+        .iter()
+        .filter(|l| l["state"] == "ESTABLISHED")
+        .collect();
+    // The connecting and the accepting end of each idle connection.
+    for by in ["connect", "accept"] {
+        let g = idle
+            .iter()
+            .find(|l| l["opened_by"] == by)
+            .unwrap_or_else(|| panic!("no idle {by} group: {report:#}"));
+        assert_eq!(g["count"], 2, "{g:#}");
+        assert!(
+            g["stack"].as_array().is_some_and(|s| s.iter().any(|f| f
+                .as_str()
+                .is_some_and(|f| f.starts_with("leaker::hold_idle")))),
+            "{g:#}"
+        );
+        assert!(
+            g["oldest_in_state_s"].as_f64().unwrap_or(0.0) >= 1.0,
+            "{g:#}"
+        );
+    }
+    // Exactly what ss calls idle for 1 s (the busy connection is not).
+    let reported: BTreeSet<(String, String)> = idle
+        .iter()
+        .flat_map(|l| l["sockets"].as_array().cloned().unwrap_or_default())
+        .map(|s| {
+            (
+                s["local"].as_str().unwrap_or_default().to_owned(),
+                s["remote"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(reported.len(), 4, "{report:#}");
+    assert_eq!(reported, ss_idle(leaker.pid, 1000));
+    // --hooks tracepoints: the syscall tracepoints, whatever the kernel allows.
+    assert!(
+        report["hooks"].as_array().is_some_and(|h| h
+            .iter()
+            .any(|h| h == "tracepoint/syscalls:sys_exit_accept4")
+            && !h.iter().any(|h| h == "fexit/inet_csk_accept")),
+        "{report:#}"
+    );
+    // CLOSE_WAIT leaks are still reported alongside.
+    assert!(
+        leaks
+            .iter()
+            .any(|l| l["state"] == "CLOSE_WAIT" && l["opened_by"] == "accept")
+    );
 }
 
 #[test]

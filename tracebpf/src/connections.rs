@@ -33,7 +33,26 @@ pub struct Options {
     /// They add two clock reads to every BPF program run on the host while
     /// tracing, so they are off unless asked for.
     pub bpf_stats: bool,
+    /// Also report ESTABLISHED sockets without data in either direction
+    /// for this long (`tcp_info` via `sock_diag`).
+    pub idle: Option<Duration>,
+    /// Which kernel hooks to use for accepted sockets.
+    pub hooks: Hooks,
 }
+
+/// Kernel hooks for accepted sockets.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Hooks {
+    /// `fexit` on `inet_csk_accept` where the kernel allows BPF trampolines
+    /// (nothing runs for an accept that fails), else the syscall tracepoints.
+    #[default]
+    Auto,
+    /// The `syscalls:sys_exit_accept{,4}` tracepoints only.
+    Tracepoints,
+}
+
+/// A leak group's key: pid, stack, how it was opened, state.
+type GroupKey = (u32, Vec<String>, &'static str, &'static str);
 
 /// One group of leaked sockets: same process, same opening stack.
 #[derive(Debug, Clone, Serialize)]
@@ -45,7 +64,8 @@ pub struct Leak {
     /// Age of the oldest socket of the group since it was opened (for
     /// sockets opened before tracing: since tracing started, a lower bound).
     pub oldest_age_s: f64,
-    /// Longest time a socket of the group has spent in `CLOSE_WAIT`.
+    /// Longest time a socket of the group has spent in `CLOSE_WAIT`, or
+    /// for idle ESTABLISHED sockets (`--idle`), the longest idle time.
     pub oldest_in_state_s: f64,
     /// "connect", "accept" or "before-tracing".
     pub opened_by: &'static str,
@@ -102,6 +122,24 @@ pub struct Report {
     pub programs: Vec<ProgramCost>,
     /// Call sites unwound in user space (each once).
     pub call_sites_learned: u64,
+    /// The kernel hooks in use.
+    pub hooks: Vec<String>,
+}
+
+/// A group for sockets that existed before tracing (no stack).
+fn before_tracing(pid: u32, state: &'static str, since_start: f64) -> Leak {
+    Leak {
+        pid,
+        comm: procfs::comm(pid).unwrap_or_default(),
+        state,
+        count: 0,
+        oldest_age_s: since_start,
+        oldest_in_state_s: 0.0,
+        opened_by: "before-tracing",
+        stack: vec!["[opened before tracing started: no stack]".to_owned()],
+        stack_complete: false,
+        sockets: Vec::new(),
+    }
 }
 
 /// A symbolized stack and whether it reaches the outermost frame.
@@ -141,6 +179,8 @@ pub struct Tracer {
     close_wait_seen: HashMap<u64, Instant>,
     learned: u64,
     pub host: env::Host,
+    /// The kernel hooks attached.
+    pub hooks: Vec<String>,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -198,11 +238,14 @@ fn kernel_offsets(host: &env::Host) -> Result<KernelOffsets, TraceError> {
         skc_v6_rcv_saddr: common + off("sock_common", "skc_v6_rcv_saddr")?,
         skc_v6_daddr: common + off("sock_common", "skc_v6_daddr")?,
         skc_state: common + off("sock_common", "skc_state")?,
+        task_flags: off("task_struct", "flags")?,
     })
 }
 
-/// Loads and attaches every program of the object.
-fn attach_programs(ebpf: &mut Ebpf) -> Result<(), TraceError> {
+/// Loads and attaches every program of the object; returns the hooks
+/// attached (e.g. `raw_tracepoint/inet_sock_set_state`).
+fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<String>, TraceError> {
+    let mut attached = Vec::new();
     let p: &mut aya::programs::RawTracePoint = ebpf
         .program_mut("sock_state")
         .ok_or_else(|| load_error("eBPF object", "no program sock_state"))?
@@ -216,16 +259,22 @@ fn attach_programs(ebpf: &mut Ebpf) -> Result<(), TraceError> {
             e,
         )
     })?;
-    for (prog, attach) in [
-        (
+    attached.push("raw_tracepoint/inet_sock_set_state".to_owned());
+    let fexit = hooks == Hooks::Auto && attach_accept_fexit(ebpf);
+    let mut tracepoints: Vec<(&str, &[(&str, &str)])> =
+        vec![("process_exec", &[("sched", "sched_process_exec")][..])];
+    if fexit {
+        attached.push("fexit/inet_csk_accept".to_owned());
+    } else {
+        tracepoints.push((
             "accept_exit",
             &[
                 ("syscalls", "sys_exit_accept4"),
                 ("syscalls", "sys_exit_accept"),
             ][..],
-        ),
-        ("process_exec", &[("sched", "sched_process_exec")][..]),
-    ] {
+        ));
+    }
+    for (prog, attach) in tracepoints {
         let p: &mut TracePoint = ebpf
             .program_mut(prog)
             .ok_or_else(|| load_error("eBPF object", format!("no program {prog}")))?
@@ -236,9 +285,34 @@ fn attach_programs(ebpf: &mut Ebpf) -> Result<(), TraceError> {
         for (cat, name) in attach {
             p.attach(cat, name)
                 .map_err(|e| load_error(&format!("attaching {prog} to {cat}:{name}"), e))?;
+            attached.push(format!("tracepoint/{cat}:{name}"));
         }
     }
-    Ok(())
+    Ok(attached)
+}
+
+/// Tries the `fexit` accept hook; false (and the reason at debug level)
+/// when this kernel refuses it: no BPF trampolines, lockdown, no BTF for
+/// the function.
+fn attach_accept_fexit(ebpf: &mut Ebpf) -> bool {
+    let result = (|| -> Result<(), String> {
+        let btf = aya::Btf::from_sys_fs().map_err(|e| e.to_string())?;
+        let p: &mut aya::programs::FExit = ebpf
+            .program_mut("accept_fexit")
+            .ok_or("no program accept_fexit")?
+            .try_into()
+            .map_err(|e: aya::programs::ProgramError| e.to_string())?;
+        p.load("inet_csk_accept", &btf).map_err(|e| verifier(&e))?;
+        p.attach().map_err(|e| e.to_string())?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::debug!("fexit on inet_csk_accept unavailable, using syscall tracepoints: {e}");
+            false
+        }
+    }
 }
 
 pub(crate) fn load_error(what: &str, e: impl std::fmt::Display) -> TraceError {
@@ -270,6 +344,11 @@ impl Tracer {
             .override_global("OFFSETS", &offsets, true)
             .override_global("FILTER_PIDS", &filter, true)
             .override_global("CAPTURES_PER_SEC", &options.captures_per_sec, true)
+            .override_global(
+                "TRACK_ESTABLISHED",
+                &u32::from(options.idle.is_some()),
+                true,
+            )
             .load(&bytes)
             .map_err(|e| load_error("loading the eBPF object", e))?;
         let logger = aya_log::EbpfLogger::init_with_logger(&mut ebpf, TracingLog).ok();
@@ -293,7 +372,7 @@ impl Tracer {
         } else {
             None
         };
-        attach_programs(&mut ebpf)?;
+        let hooks = attach_programs(&mut ebpf, options.hooks)?;
         let take = |ebpf: &mut Ebpf, name: &str| {
             ebpf.take_map(name)
                 .ok_or_else(|| load_error("eBPF object", format!("no map {name}")))
@@ -338,6 +417,7 @@ impl Tracer {
             close_wait_seen,
             learned: 0,
             host,
+            hooks,
         })
     }
 
@@ -516,33 +596,49 @@ impl Tracer {
             live.iter().map(|s| ((s.local, s.remote), s)).collect();
         let entries: Vec<(u64, SockInfo)> = self.socks.iter().filter_map(Result::ok).collect();
         let tracked = entries.len();
-        let mut groups: BTreeMap<(u32, Vec<String>, &'static str), Leak> = BTreeMap::new();
+        let mut groups: BTreeMap<GroupKey, Leak> = BTreeMap::new();
+        let established = self.established();
         let mut kernel_inodes = HashSet::new();
         // Sockets opened from one call site share a stack: symbolize it once.
         let mut stacks: HashMap<(u32, u64, u64, u8), Symbolized> = HashMap::new();
         for (sk, info) in &entries {
-            // Endpoints are read when a socket enters CLOSE_WAIT, the only
-            // state reported.
-            if info.state != tcp_state::CLOSE_WAIT {
+            // Endpoints are read when a socket enters CLOSE_WAIT (and, with
+            // --idle, ESTABLISHED): the states reported.
+            let idle_check = self.options.idle.is_some() && info.state == tcp_state::ESTABLISHED;
+            if info.state != tcp_state::CLOSE_WAIT && !idle_check {
                 continue;
             }
             let (local, remote) = endpoints(info);
-            let Some(sock) = by_endpoints.get(&(local, remote)) else {
-                // Gone without a CLOSE transition seen: a stale entry.
-                if now_k.saturating_sub(info.state_ns) > 5_000_000_000 {
-                    // Gone already (closed meanwhile) is fine.
-                    self.socks.remove(sk).unwrap_or_default();
+            let (inode, state_name, in_state) = if idle_check {
+                // ESTABLISHED now (sock_diag lists only those), idle long enough.
+                let Some(i) = established.get(&(local, remote)) else {
+                    continue;
+                };
+                kernel_inodes.insert(i.inode);
+                let idle = Duration::from_millis(i.idle_ms);
+                if info.origin == origin::UNOWNED || Some(idle) < self.options.idle {
+                    continue;
                 }
-                continue;
+                (i.inode, "ESTABLISHED", idle)
+            } else {
+                let Some(sock) = by_endpoints.get(&(local, remote)) else {
+                    // Gone without a CLOSE transition seen: a stale entry.
+                    if now_k.saturating_sub(info.state_ns) > 5_000_000_000 {
+                        // Gone already (closed meanwhile) is fine.
+                        self.socks.remove(sk).unwrap_or_default();
+                    }
+                    continue;
+                };
+                kernel_inodes.insert(sock.inode);
+                if info.origin == origin::UNOWNED || sock.state != tcp_state::CLOSE_WAIT {
+                    continue;
+                }
+                let in_state = Duration::from_nanos(now_k.saturating_sub(info.state_ns));
+                if in_state < self.options.min_age {
+                    continue;
+                }
+                (sock.inode, "CLOSE_WAIT", in_state)
             };
-            kernel_inodes.insert(sock.inode);
-            if info.origin == origin::UNOWNED || sock.state != tcp_state::CLOSE_WAIT {
-                continue;
-            }
-            let in_state = Duration::from_nanos(now_k.saturating_sub(info.state_ns));
-            if in_state < self.options.min_age {
-                continue;
-            }
             let key = (info.tgid, info.stack_id, info.capture_id, info.stack_flags);
             let (stack, complete) = if let Some(hit) = stacks.get(&key) {
                 hit.clone()
@@ -558,11 +654,11 @@ impl Tracer {
             };
             let age = Duration::from_nanos(now_k.saturating_sub(info.open_ns)).as_secs_f64();
             let leak = groups
-                .entry((info.tgid, stack.clone(), opened_by))
+                .entry((info.tgid, stack.clone(), opened_by, state_name))
                 .or_insert_with(|| Leak {
                     pid: info.tgid,
                     comm: procfs::comm(info.tgid).unwrap_or_else(|| comm_of(info)),
-                    state: "CLOSE_WAIT",
+                    state: state_name,
                     count: 0,
                     oldest_age_s: 0.0,
                     oldest_in_state_s: 0.0,
@@ -577,11 +673,11 @@ impl Tracer {
             leak.sockets.push(LeakedSocket {
                 local: local.to_string(),
                 remote: remote.to_string(),
-                inode: sock.inode,
+                inode,
                 age_s: age,
             });
         }
-        self.preexisting_leaks(&live, &kernel_inodes, now, &mut groups);
+        self.preexisting_leaks(&live, &kernel_inodes, now, &mut groups, &established);
         let counters = self.counters();
         let mut leaks: Vec<Leak> = groups.into_values().collect();
         leaks.sort_by(|a, b| b.count.cmp(&a.count).then(a.pid.cmp(&b.pid)));
@@ -595,7 +691,20 @@ impl Tracer {
             programs: self.program_costs(),
             call_sites_learned: self.learned,
             counters,
+            hooks: self.hooks.clone(),
         }
+    }
+
+    /// ESTABLISHED sockets and their idle times, with `--idle` (empty
+    /// otherwise, or when `sock_diag` fails: then a warning says so).
+    fn established(&self) -> HashMap<(SocketAddr, SocketAddr), crate::sockdiag::Idle> {
+        if self.options.idle.is_none() {
+            return HashMap::new();
+        }
+        crate::sockdiag::established().unwrap_or_else(|e| {
+            tracing::warn!("--idle: reading tcp_info through sock_diag failed: {e}");
+            HashMap::new()
+        })
     }
 
     /// Leaks among the sockets that existed before tracing: /proc only, no stack.
@@ -604,7 +713,8 @@ impl Tracer {
         live: &[TcpSocket],
         kernel_inodes: &HashSet<u64>,
         now: Instant,
-        groups: &mut BTreeMap<(u32, Vec<String>, &'static str), Leak>,
+        groups: &mut BTreeMap<GroupKey, Leak>,
+        established: &HashMap<(SocketAddr, SocketAddr), crate::sockdiag::Idle>,
     ) {
         let close_wait: Vec<&TcpSocket> = live
             .iter()
@@ -619,10 +729,42 @@ impl Tracer {
         for s in &close_wait {
             self.close_wait_seen.entry(s.inode).or_insert(now);
         }
-        if !close_wait.is_empty() {
+        let idle: Vec<(&TcpSocket, Duration)> = match self.options.idle {
+            Some(threshold) => live
+                .iter()
+                .filter(|s| {
+                    s.state == tcp_state::ESTABLISHED
+                        && self.preexisting.contains(&s.inode)
+                        && !kernel_inodes.contains(&s.inode)
+                })
+                .filter_map(|s| {
+                    let i = established.get(&(s.local, s.remote))?;
+                    let d = Duration::from_millis(i.idle_ms);
+                    (d >= threshold).then_some((s, d))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        if !close_wait.is_empty() || !idle.is_empty() {
             let pids = (!self.options.pids.is_empty()).then_some(self.options.pids.as_slice());
             let owners = procfs::socket_owners(pids);
             let since_start = now.duration_since(self.started).as_secs_f64();
+            for (s, d) in idle {
+                let Some(&(pid, _fd)) = owners.get(&s.inode).and_then(|o| o.first()) else {
+                    continue;
+                };
+                let leak = groups
+                    .entry((pid, Vec::new(), "before-tracing", "ESTABLISHED"))
+                    .or_insert_with(|| before_tracing(pid, "ESTABLISHED", since_start));
+                leak.count += 1;
+                leak.oldest_in_state_s = leak.oldest_in_state_s.max(d.as_secs_f64());
+                leak.sockets.push(LeakedSocket {
+                    local: s.local.to_string(),
+                    remote: s.remote.to_string(),
+                    inode: s.inode,
+                    age_s: since_start,
+                });
+            }
             for s in close_wait {
                 let seen = self.close_wait_seen.get(&s.inode).copied().unwrap_or(now);
                 let in_state = now.duration_since(seen);
@@ -633,19 +775,8 @@ impl Tracer {
                     continue;
                 };
                 let leak = groups
-                    .entry((pid, Vec::new(), "before-tracing"))
-                    .or_insert_with(|| Leak {
-                        pid,
-                        comm: procfs::comm(pid).unwrap_or_default(),
-                        state: "CLOSE_WAIT",
-                        count: 0,
-                        oldest_age_s: since_start,
-                        oldest_in_state_s: 0.0,
-                        opened_by: "before-tracing",
-                        stack: vec!["[opened before tracing started: no stack]".to_owned()],
-                        stack_complete: false,
-                        sockets: Vec::new(),
-                    });
+                    .entry((pid, Vec::new(), "before-tracing", "CLOSE_WAIT"))
+                    .or_insert_with(|| before_tracing(pid, "CLOSE_WAIT", since_start));
                 leak.count += 1;
                 leak.oldest_in_state_s = leak.oldest_in_state_s.max(in_state.as_secs_f64());
                 leak.sockets.push(LeakedSocket {

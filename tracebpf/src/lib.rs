@@ -7,6 +7,7 @@ pub mod env;
 pub mod metrics;
 pub mod procfs;
 pub mod sched;
+pub mod sockdiag;
 pub mod symbolize;
 pub mod unwind;
 

@@ -1,8 +1,13 @@
-//! `govkit trace connections` inside a QEMU guest running another kernel
+//! `govkit trace connections` and `trace sched` inside a QEMU guest running another kernel
 //! (Debian's 6.1 cloud kernel; the host has 6.18): the same eBPF object must
 //! load and attach unchanged (offsets from that kernel's BTF), and the report
 //! must match the guest's own /proc/net/tcp{,6}. Run by `cargo xtask
-//! vm-test` inside the guest (`GOVKIT_BIN`, `GOVKIT_LEAKER`); ignored elsewhere.
+//! vm-test` inside the guest (`GOVKIT_BIN`, `GOVKIT_LEAKER`, `GOVKIT_CONTEND`);
+//! ignored elsewhere.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a failed step is a failed test, with its message"
+)]
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
@@ -37,6 +42,24 @@ fn proc_close_wait(pid: u32) -> BTreeSet<(String, String)> {
 #[test]
 #[ignore = "runs inside the QEMU guests of cargo xtask vm-test"]
 fn connections_on_the_guest_kernel() {
+    // This kernel allows BPF trampolines: `auto` takes accepted sockets
+    // from fexit on inet_csk_accept; the tracepoint path must work too.
+    let hooks = connections_with_hooks("auto");
+    assert!(
+        hooks.iter().any(|h| h == "fexit/inet_csk_accept"),
+        "{hooks:?}"
+    );
+    let hooks = connections_with_hooks("tracepoints");
+    assert!(
+        hooks
+            .iter()
+            .any(|h| h == "tracepoint/syscalls:sys_exit_accept4"),
+        "{hooks:?}"
+    );
+}
+
+/// The leak test with `--hooks HOOKS`; returns the hooks the tracer used.
+fn connections_with_hooks(hooks: &str) -> Vec<String> {
     let mut leaker = Command::new(env("GOVKIT_LEAKER"))
         .args(["3", "2"])
         .stdin(Stdio::piped())
@@ -56,6 +79,8 @@ fn connections_on_the_guest_kernel() {
             "1s",
             "--duration",
             "8s",
+            "--hooks",
+            hooks,
         ])
         .args(["--pid", &pid.to_string()])
         .stdout(Stdio::piped())
@@ -113,4 +138,111 @@ fn connections_on_the_guest_kernel() {
     drop(stdin);
     leaker.kill().unwrap_or_default();
     leaker.wait().unwrap();
+    report["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Runs the contended workload (optionally under `govkit numa exec --node
+/// N`) while `govkit trace sched` traces it; returns the tracer's entry for
+/// it and the kernel's own counters for the run.
+fn traced_contend(node: Option<u32>) -> (serde_json::Value, Vec<(String, u64)>) {
+    let contend = env("GOVKIT_CONTEND");
+    let mut cmd = match node {
+        Some(n) => {
+            let mut c = Command::new(env("GOVKIT_BIN"));
+            c.args(["numa", "exec", "--node", &n.to_string(), "--", &contend]);
+            c
+        }
+        None => Command::new(&contend),
+    };
+    let mut work = cmd
+        .args(["4", "1500"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(work.stdout.take().unwrap()).lines();
+    let ready = lines.next().unwrap().unwrap();
+    let pid: u32 = ready.strip_prefix("ready ").unwrap().parse().unwrap();
+    let mut tracer = Command::new(env("GOVKIT_BIN"))
+        .args([
+            "trace",
+            "sched",
+            "--format",
+            "json",
+            "--pid",
+            &pid.to_string(),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(tracer.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("tracing the scheduler") {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "govkit trace said: {said}"
+        );
+        said.push_str(&line);
+    }
+    let mut stdin = work.stdin.take().unwrap();
+    writeln!(stdin, "go").unwrap();
+    let done = lines.next().unwrap().unwrap();
+    let kernel: Vec<(String, u64)> = done
+        .strip_prefix("done ")
+        .unwrap_or_else(|| panic!("contend said {done:?}"))
+        .split_whitespace()
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.parse().unwrap()))
+        .collect();
+    drop(stdin);
+    work.wait().unwrap();
+    let out = tracer.wait_with_output().unwrap();
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{json}");
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(report["lost_events"], 0, "{json}");
+    let procs = report["processes"].as_array().unwrap();
+    assert_eq!(procs.len(), 1, "{json}");
+    (procs[0].clone(), kernel)
+}
+
+fn kernel_count(kernel: &[(String, u64)], name: &str) -> u64 {
+    kernel.iter().find(|(k, _)| k == name).unwrap().1
+}
+
+#[test]
+#[ignore = "runs inside the QEMU guests of cargo xtask vm-test"]
+fn sched_on_the_guest_kernel_counts_cross_node_migrations() {
+    assert_eq!(
+        std::env::var("GOVKIT_VM_TOPOLOGY").as_deref(),
+        Ok("2node"),
+        "needs the 2-node guest"
+    );
+    // Four busy threads over two nodes of two CPUs: they move between
+    // nodes, and the counts agree with the guest kernel's own.
+    let (p, kernel) = traced_contend(None);
+    let migrations = p["migrations"].as_u64().unwrap();
+    let want = kernel_count(&kernel, "migrations");
+    assert!(
+        migrations.abs_diff(want) <= 3.max(want / 10),
+        "migrations: govkit {migrations}, /proc {want}: {p:#}"
+    );
+    let numa = p["numa_migrations"].as_u64().unwrap();
+    assert!(numa > 0 && numa <= migrations, "{p:#}");
+    let vol = p["voluntary_switches"].as_u64().unwrap();
+    let want = kernel_count(&kernel, "voluntary");
+    assert!(
+        vol.abs_diff(want) * 10 <= want,
+        "voluntary: govkit {vol}, /proc {want}"
+    );
+    // Kept on node 0 (`govkit numa exec --node 0`): no cross-node moves.
+    let (p, _) = traced_contend(Some(0));
+    assert_eq!(p["numa_migrations"], 0, "{p:#}");
 }

@@ -5,7 +5,7 @@
 //!
 //! Installs QEMU, busybox-static and cpio from Debian when missing, unpacks
 //! Debian's cloud kernel into `target/vm/kernel` (never touching /boot;
-//! cached), builds the `vm` test binaries, govkit and the leaker, packs them with its shared libraries
+//! cached), builds the `vm` test binaries, govkit and the tracer's fixture programs, packs them with its shared libraries
 //! and busybox into an initramfs per topology, boots each guest under TCG,
 //! streams the console, and turns the guest's result markers into an exit
 //! code. Every guest also runs the deliberately broken `canary` test, which
@@ -143,7 +143,8 @@ pub fn run(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
     let test_bin = build_tests(repo, "numa-tune")?;
     let trace_bin = build_tests(repo, "tracebpf")?;
     let govkit_bin = build_govkit(repo)?;
-    let leaker = build_leaker(repo)?;
+    let leaker = build_fixture(repo, "leaker")?;
+    let contend = build_fixture(repo, "contend")?;
     let start = Instant::now();
     let mut failures = Vec::new();
     for topo in &selected {
@@ -157,6 +158,7 @@ pub fn run(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
         if topo.name == "2node" {
             binaries.push((trace_bin.as_path(), "trace-vm-tests"));
             binaries.push((leaker.as_path(), "leaker"));
+            binaries.push((contend.as_path(), "contend"));
         }
         let initrd = initramfs(&work, topo.name, &binaries)?;
         let t0 = Instant::now();
@@ -291,8 +293,9 @@ fn build_govkit(repo: &Path) -> anyhow::Result<PathBuf> {
     Ok(target.join("debug/govkit"))
 }
 
-/// The trace tests' leaker (release: no frame pointers, like services).
-fn build_leaker(repo: &Path) -> anyhow::Result<PathBuf> {
+/// A program of the trace tests' fixture crate (release: no frame pointers,
+/// like services).
+fn build_fixture(repo: &Path, bin: &str) -> anyhow::Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     sh(Command::new(cargo)
         .args([
@@ -301,13 +304,13 @@ fn build_leaker(repo: &Path) -> anyhow::Result<PathBuf> {
             "-p",
             "trace-fixture",
             "--bin",
-            "leaker",
+            bin,
             "--locked",
         ])
         .current_dir(repo))?;
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo.join("target"), PathBuf::from);
-    Ok(target.join("release/leaker"))
+    Ok(target.join("release").join(bin))
 }
 
 /// An initramfs with busybox, the binaries and their libraries, and an
@@ -350,7 +353,7 @@ fn initramfs(work: &Path, topology: &str, binaries: &[(&Path, &str)]) -> anyhow:
          mount -t devtmpfs devtmpfs /dev\n\
          mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup\n\
          ip link set lo up\n\
-         export GOVKIT_VM_TOPOLOGY={topology} GOVKIT_BIN=/govkit GOVKIT_LEAKER=/leaker RUST_BACKTRACE=1 PATH=/bin\n\
+         export GOVKIT_VM_TOPOLOGY={topology} GOVKIT_BIN=/govkit GOVKIT_LEAKER=/leaker GOVKIT_CONTEND=/contend RUST_BACKTRACE=1 PATH=/bin\n\
          echo GOVKIT-VM-BEGIN\n\
          /vm-tests --ignored --test-threads=1 --skip canary\n\
          numa=$?\n\

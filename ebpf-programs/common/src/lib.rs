@@ -218,6 +218,8 @@ pub struct KernelOffsets {
     pub skc_v6_rcv_saddr: u32,
     pub skc_v6_daddr: u32,
     pub skc_state: u32,
+    /// `task_struct.flags` (PF_KTHREAD: kernel threads have no user stack).
+    pub task_flags: u32,
 }
 
 // ---- `govkit trace sched` ----

@@ -27,9 +27,9 @@ use aya_ebpf::{
         bpf_get_current_task, bpf_ktime_get_ns, bpf_probe_read_kernel, bpf_probe_read_user,
         bpf_probe_read_user_buf,
     },
-    macros::{map, raw_tracepoint, tracepoint},
+    macros::{fexit, map, raw_tracepoint, tracepoint},
     maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
-    programs::{RawTracePointContext, TracePointContext},
+    programs::{FExitContext, RawTracePointContext, TracePointContext},
 };
 use aya_log_ebpf::warn;
 use govkit_ebpf_common::{
@@ -58,6 +58,7 @@ static OFFSETS: KernelOffsets = KernelOffsets {
     skc_v6_rcv_saddr: 0,
     skc_v6_daddr: 0,
     skc_state: 0,
+    task_flags: 0,
 };
 /// 1 when only the processes in `TARGETS` are traced.
 #[unsafe(no_mangle)]
@@ -65,6 +66,11 @@ static FILTER_PIDS: u32 = 0;
 /// Captures allowed per CPU per second.
 #[unsafe(no_mangle)]
 static CAPTURES_PER_SEC: u64 = 200;
+/// 1 with `--idle`: tracked sockets also record ESTABLISHED (state and
+/// endpoints) so that user space can look up how long they have been idle.
+/// Off by default: it costs a lookup and an endpoint read per connection.
+#[unsafe(no_mangle)]
+static TRACK_ESTABLISHED: u32 = 0;
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
@@ -192,6 +198,16 @@ fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Resu
     }
     if old == tcp_state::CLOSE && new == tcp_state::SYN_SENT {
         return connect_open(ctx, sk);
+    }
+    if new == tcp_state::ESTABLISHED && rodata(&TRACK_ESTABLISHED) != 0 {
+        if let Some(info) = SOCKS.get_ptr_mut(&sk) {
+            // SAFETY: map value pointer from a successful lookup.
+            let info = unsafe { &mut *info };
+            info.state = new;
+            info.state_ns = now_ns();
+            read_endpoints(sk, info)?;
+        }
+        return Ok(());
     }
     // Only CLOSE_WAIT is reported: entering and leaving it are the only
     // other transitions that touch the map (passive opens are picked up at
@@ -332,12 +348,49 @@ fn try_accept_exit(ctx: &TracePointContext) -> Result<(), i32> {
         count(counter::ACCEPT_LOOKUP_FAILED);
         return Ok(());
     };
+    accepted(ctx, sk, pid_tgid)
+}
+
+/// `fexit` of `inet_csk_accept` (kernels with BPF trampolines, 5.17+ for
+/// the return value): the accepted `struct sock` straight from the kernel,
+/// in the accepting task, and nothing runs for an accept that returns
+/// EAGAIN. Used instead of the two syscall tracepoints when it loads.
+#[fexit(function = "inet_csk_accept")]
+pub fn accept_fexit(ctx: FExitContext) -> i32 {
+    let Ok(sk) = ctx.ret::<u64>() else {
+        return 0;
+    };
+    if sk == 0 {
+        return 0;
+    }
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !traced((pid_tgid >> 32) as u32) {
+        return 0;
+    }
+    // In-kernel servers (NFS, SMB) accept from kernel threads: no owner
+    // with a user stack.
+    const PF_KTHREAD: u32 = 0x0020_0000;
+    // SAFETY: a helper without arguments.
+    let task = unsafe { bpf_get_current_task() };
+    if kread::<u32>(task + rodata(&OFFSETS).task_flags as u64).is_ok_and(|f| f & PF_KTHREAD != 0) {
+        return 0;
+    }
+    // govkit: allow(let-underscore-result) -- a hook has nobody to report to; failures leave the socket untracked
+    let _ = accepted(&ctx, sk, pid_tgid);
+    0
+}
+
+/// An accepted socket, in its owner's context: record it.
+#[inline(always)]
+fn accepted<C: EbpfContext>(ctx: &C, sk: u64, pid_tgid: u64) -> Result<(), i32> {
     let now = now_ns();
     // The socket may have moved on since the handshake (the peer may have
     // closed already): take its state now.
     let state: u8 = kread(sk + rodata(&OFFSETS).skc_state as u64)?;
     let mut info = new_info(now, state, origin::ACCEPT);
-    if state == tcp_state::CLOSE_WAIT {
+    if state == tcp_state::CLOSE_WAIT
+        || (state == tcp_state::ESTABLISHED && rodata(&TRACK_ESTABLISHED) != 0)
+    {
         read_endpoints(sk, &mut info)?;
     }
     record_open(ctx, sk, &mut info, pid_tgid);

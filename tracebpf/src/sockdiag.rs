@@ -1,0 +1,161 @@
+//! How long each ESTABLISHED TCP socket has been idle, from the kernel's
+//! `tcp_info` through `NETLINK_SOCK_DIAG` (what `ss -ti` shows as
+//! `lastsnd`/`lastrcv`), for `govkit trace connections --idle`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use netlink_packet_core::{
+    NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
+use netlink_packet_sock_diag::SockDiagMessage;
+use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
+use netlink_packet_sock_diag::inet::{
+    ExtensionFlags, InetRequest, SocketId, StateFlags, nlas::Nla,
+};
+use netlink_sys::{Socket, SocketAddr as NlAddr, protocols::NETLINK_SOCK_DIAG};
+
+/// An ESTABLISHED socket's inode and idle time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Idle {
+    pub inode: u64,
+    /// Milliseconds since data was last sent or received, whichever is
+    /// more recent.
+    pub idle_ms: u64,
+}
+
+/// Offsets of `tcpi_last_data_sent` and `tcpi_last_data_recv` in `struct
+/// tcp_info` (stable UAPI since 2.6).
+const LAST_DATA_SENT: usize = 44;
+const LAST_DATA_RECV: usize = 52;
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    b.get(at..at + 4)
+        .and_then(|s| s.try_into().ok())
+        .map(u32::from_ne_bytes)
+}
+
+/// Idle time from a raw `tcp_info`.
+#[must_use]
+pub fn idle_ms(tcp_info: &[u8]) -> Option<u64> {
+    let sent = u32_at(tcp_info, LAST_DATA_SENT)?;
+    let recv = u32_at(tcp_info, LAST_DATA_RECV)?;
+    Some(u64::from(sent.min(recv)))
+}
+
+/// Every ESTABLISHED TCP socket (IPv4 and IPv6) by (local, remote).
+pub fn established() -> std::io::Result<HashMap<(SocketAddr, SocketAddr), Idle>> {
+    let mut out = HashMap::new();
+    for family in [AF_INET, AF_INET6] {
+        dump(family, &mut out)?;
+    }
+    Ok(out)
+}
+
+fn dump(family: u8, out: &mut HashMap<(SocketAddr, SocketAddr), Idle>) -> std::io::Result<()> {
+    let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
+    socket.bind_auto()?;
+    socket.connect(&NlAddr::new(0, 0))?;
+    let mut header = NetlinkHeader::default();
+    header.flags = NLM_F_REQUEST | NLM_F_DUMP;
+    let mut packet = NetlinkMessage::new(
+        header,
+        SockDiagMessage::InetRequest(InetRequest {
+            family,
+            protocol: IPPROTO_TCP,
+            extensions: ExtensionFlags::INFO,
+            states: StateFlags::ESTABLISHED,
+            socket_id: if family == AF_INET {
+                SocketId::new_v4()
+            } else {
+                SocketId::new_v6()
+            },
+        })
+        .into(),
+    );
+    packet.finalize();
+    let mut buf = vec![0; packet.buffer_len()];
+    packet.serialize(&mut buf[..]);
+    socket.send(&buf, 0)?;
+    let mut rx = vec![0u8; 1 << 16];
+    loop {
+        rx.clear();
+        let n = socket.recv(&mut rx, 0)?;
+        if n == 0 {
+            return Ok(());
+        }
+        let mut at = 0;
+        while at < n {
+            let msg = <NetlinkMessage<SockDiagMessage>>::deserialize(&rx[at..n])
+                .map_err(|e| std::io::Error::other(format!("sock_diag reply: {e}")))?;
+            let len = msg.header.length as usize;
+            match msg.payload {
+                NetlinkPayload::Done(_) => return Ok(()),
+                NetlinkPayload::Error(e) => {
+                    return Err(std::io::Error::other(format!("sock_diag: {e}")));
+                }
+                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
+                    let id = &r.header.socket_id;
+                    let local = SocketAddr::new(id.source_address, id.source_port);
+                    let remote = SocketAddr::new(id.destination_address, id.destination_port);
+                    let idle = r.nlas.iter().find_map(|n| match n {
+                        Nla::TcpInfo(info) => idle_ms(info),
+                        _ => None,
+                    });
+                    if let Some(idle_ms) = idle {
+                        out.insert(
+                            (local, remote),
+                            Idle {
+                                inode: u64::from(r.header.inode),
+                                idle_ms,
+                            },
+                        );
+                    }
+                }
+                _ => {}
+            }
+            if len == 0 {
+                break;
+            }
+            at += len;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::time::Duration;
+
+    #[test]
+    fn idle_is_the_more_recent_of_send_and_receive() {
+        let mut info = vec![0u8; 104];
+        info[LAST_DATA_SENT..LAST_DATA_SENT + 4].copy_from_slice(&5000u32.to_ne_bytes());
+        info[LAST_DATA_RECV..LAST_DATA_RECV + 4].copy_from_slice(&1200u32.to_ne_bytes());
+        assert_eq!(idle_ms(&info), Some(1200));
+        assert_eq!(idle_ms(&info[..50]), None);
+    }
+
+    #[test]
+    fn a_quiet_connection_is_idle_and_a_busy_one_is_not() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let quiet = std::net::TcpStream::connect(addr).unwrap();
+        let (_quiet_peer, _) = listener.accept().unwrap();
+        let mut busy = std::net::TcpStream::connect(addr).unwrap();
+        let (mut busy_peer, _) = listener.accept().unwrap();
+        let mut b = [0u8; 1];
+        for _ in 0..6 {
+            std::thread::sleep(Duration::from_millis(100));
+            busy.write_all(b"x").unwrap();
+            busy_peer.read_exact(&mut b).unwrap();
+        }
+        let all = established().unwrap();
+        let q = all[&(quiet.local_addr().unwrap(), addr)];
+        let k = all[&(busy.local_addr().unwrap(), addr)];
+        assert!(q.idle_ms >= 500, "{q:?}");
+        assert!(k.idle_ms < 500, "{k:?}");
+        assert_ne!(q.inode, 0);
+    }
+}
