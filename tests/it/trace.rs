@@ -527,7 +527,7 @@ fn spawn_ready(
     cmd: &mut Command,
     ready_on_stdout: bool,
     expect: &str,
-) -> (Child, std::thread::JoinHandle<String>) {
+) -> (Reaped, std::thread::JoinHandle<String>) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -552,7 +552,35 @@ fn spawn_ready(
         std::io::Read::read_to_string(&mut err, &mut s).unwrap_or_default();
         s
     });
-    (child, rest)
+    (Reaped(Some(child)), rest)
+}
+
+/// A tracer process that is killed and reaped if the test fails before
+/// waiting for it: a stray tracer would slow every later test and
+/// benchmark on the host.
+struct Reaped(Option<Child>);
+
+impl Reaped {
+    fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+
+    fn wait_with_output(mut self) -> std::process::Output {
+        self.0
+            .take()
+            .unwrap_or_else(|| panic!("already waited for"))
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill(); // govkit: allow(let-underscore-result) -- best-effort cleanup
+            let _ = c.wait(); // govkit: allow(let-underscore-result) -- best-effort cleanup
+        }
+    }
 }
 
 /// Sum of the counts of a runqlat histogram.
@@ -598,7 +626,7 @@ fn sched_agrees_with_runqlat_and_the_kernels_own_counters() {
     let kernel = work.run();
     // The tracer ends by itself when the traced process exits.
     work.finish();
-    let out = govkit.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit.wait_with_output();
     let err = govkit_err.join().unwrap_or_default();
     assert_eq!(code(&out), 0, "{err}");
     // SIGINT makes runqlat print its histogram and exit.
@@ -607,7 +635,7 @@ fn sched_agrees_with_runqlat_and_the_kernels_own_counters() {
         .status()
         .unwrap_or_else(|e| panic!("kill: {e}"));
     assert!(status.success());
-    let rq = runqlat.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let rq = runqlat.wait_with_output();
     let runqlat_count = runqlat_total(&String::from_utf8_lossy(&rq.stdout));
 
     let report: serde_json::Value =
@@ -703,7 +731,7 @@ fn sched_filters_and_errors() {
     );
     work.run();
     work.finish();
-    let out = govkit.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit.wait_with_output();
     let err = govkit_err.join().unwrap_or_default();
     assert_eq!(code(&out), 0, "{err}");
     let report: serde_json::Value =
@@ -841,7 +869,7 @@ fn serve_exports_prometheus_metrics_and_stops_on_sigterm() {
         .status()
         .unwrap_or_else(|e| panic!("kill: {e}"));
     assert!(status.success());
-    let out = serve.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let out = serve.wait_with_output();
     let err = serve_err.join().unwrap_or_default();
     assert_eq!(code(&out), 0, "{err}");
     assert!(err.contains("eBPF programs detached"), "{err}");
