@@ -263,11 +263,9 @@ fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
         ..SchedOptions::default()
     })
     .map_err(trace_error)?;
-    for m in &conns.host.mounted {
-        crate::output::status(ctx.global.quiet, &format!("govkit: mounted {m}"));
-    }
-    crate::output::status(
-        ctx.global.quiet,
+    announce(
+        ctx,
+        &conns.host,
         &format!(
             "serving Prometheus metrics on http://{}/metrics (connections and sched tracers, kernel {}); SIGTERM or Ctrl-C to stop",
             exporter.addr, conns.host.kernel
@@ -312,6 +310,24 @@ fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Pass)
 }
 
+/// Says on stderr what preflight mounted and what is being traced (the
+/// tests and scripts wait for that line: the programs are attached).
+fn announce(ctx: &Context, host: &tracebpf::env::Host, what: &str) {
+    for m in &host.mounted {
+        crate::output::status(ctx.global.quiet, &format!("govkit: mounted {m}"));
+    }
+    crate::output::status(ctx.global.quiet, what);
+}
+
+/// " for pid [..]" or nothing.
+fn of_pids(pids: &[u32]) -> String {
+    if pids.is_empty() {
+        String::new()
+    } else {
+        format!(" for pid {pids:?}")
+    }
+}
+
 /// A flag set by SIGINT or SIGTERM.
 fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -332,18 +348,12 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
         bpf_stats: args.bpf_stats,
     })
     .map_err(trace_error)?;
-    for m in &tracer.host.mounted {
-        crate::output::status(ctx.global.quiet, &format!("govkit: mounted {m}"));
-    }
-    crate::output::status(
-        ctx.global.quiet,
+    announce(
+        ctx,
+        &tracer.host,
         &format!(
             "tracing the scheduler{} (kernel {}, {} NUMA node(s)); Ctrl-C for the report",
-            if args.pids.is_empty() {
-                String::new()
-            } else {
-                format!(" for pid {:?}", args.pids)
-            },
+            of_pids(&args.pids),
             tracer.host.kernel,
             tracer.nodes
         ),
@@ -492,18 +502,12 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         hooks: args.hooks.into(),
     })
     .map_err(trace_error)?;
-    for m in &tracer.host.mounted {
-        crate::output::status(ctx.global.quiet, &format!("govkit: mounted {m}"));
-    }
-    crate::output::status(
-        ctx.global.quiet,
+    announce(
+        ctx,
+        &tracer.host,
         &format!(
             "tracing TCP connections{} (kernel {}; {}); Ctrl-C for the report",
-            if args.pids.is_empty() {
-                String::new()
-            } else {
-                format!(" of pid {:?}", args.pids)
-            },
+            of_pids(&args.pids),
             tracer.host.kernel,
             tracer.hooks.join(", ")
         ),

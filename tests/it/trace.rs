@@ -43,25 +43,27 @@ fn assert_programs_embedded() {
     );
 }
 
-struct Leaker {
+/// A program of tracebpf/fixture that prints `ready PID` and then follows
+/// its protocol on stdin/stdout: the leaker (`go` → `leaked N`) or the
+/// contended workload (`go` → `done COUNTERS`, exit when stdin closes).
+struct Fixture {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
     pid: u32,
 }
 
-impl Leaker {
-    fn start(bin: &Path, accepts: usize, connects: usize) -> Self {
-        Self::start_with(bin, &[accepts, connects])
-    }
+type Leaker = Fixture;
+type Contend = Fixture;
 
-    fn start_with(bin: &Path, counts: &[usize]) -> Self {
-        let mut child = Command::new(bin.join("leaker"))
-            .args(counts.iter().map(ToString::to_string))
+impl Fixture {
+    fn spawn(bin: &Path, args: &[String]) -> Self {
+        let mut child = Command::new(bin)
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()
-            .unwrap_or_else(|e| panic!("leaker: {e}"));
+            .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
         let stdin = child.stdin.take();
         let mut lines =
             BufReader::new(child.stdout.take().unwrap_or_else(|| panic!("stdout"))).lines();
@@ -69,13 +71,29 @@ impl Leaker {
         let pid = ready
             .strip_prefix("ready ")
             .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("leaker said {ready:?}"));
-        Leaker {
+            .unwrap_or_else(|| panic!("{} said {ready:?}", bin.display()));
+        Fixture {
             child,
             stdin,
             lines,
             pid,
         }
+    }
+
+    /// The leaker: ACCEPTS and CONNECTS `CLOSE_WAIT` leaks after `go`.
+    fn start(bin: &Path, accepts: usize, connects: usize) -> Self {
+        Self::start_with(bin, &[accepts, connects])
+    }
+
+    /// The leaker with all its counts (ACCEPTS CONNECTS IDLE).
+    fn start_with(bin: &Path, counts: &[usize]) -> Self {
+        let args: Vec<String> = counts.iter().map(ToString::to_string).collect();
+        Self::spawn(&bin.join("leaker"), &args)
+    }
+
+    /// The contended workload: 4 threads for 1.5 s after `go`.
+    fn contend(bin: &Path) -> Self {
+        Self::spawn(&bin.join("contend"), &["4".to_owned(), "1500".to_owned()])
     }
 
     fn go(&mut self) {
@@ -86,7 +104,7 @@ impl Leaker {
     }
 }
 
-impl Drop for Leaker {
+impl Drop for Fixture {
     fn drop(&mut self) {
         drop(self.stdin.take());
         let _ = self.child.kill(); // govkit: allow(let-underscore-result) -- best-effort cleanup
@@ -458,39 +476,7 @@ fn connections_input_and_privilege_errors_exit_2_with_nothing_on_stdout() {
     assert!(stdout(&out).is_empty());
 }
 
-/// The contended workload of tracebpf/fixture: workers parked until `go`,
-/// then the kernel's own counters for the run.
-struct Contend {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
-    pid: u32,
-}
-
-impl Contend {
-    fn start(bin: &Path) -> Self {
-        let mut child = Command::new(bin.join("contend"))
-            .args(["4", "1500"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("contend: {e}"));
-        let stdin = child.stdin.take();
-        let mut lines =
-            BufReader::new(child.stdout.take().unwrap_or_else(|| panic!("stdout"))).lines();
-        let ready = lines.next().and_then(Result::ok).unwrap_or_default();
-        let pid = ready
-            .strip_prefix("ready ")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("contend said {ready:?}"));
-        Contend {
-            child,
-            stdin,
-            lines,
-            pid,
-        }
-    }
-
+impl Fixture {
     /// Runs the workload; returns the kernel's counters for it.
     fn run(&mut self) -> std::collections::BTreeMap<String, u64> {
         let stdin = self.stdin.as_mut().unwrap_or_else(|| panic!("stdin"));
@@ -509,14 +495,6 @@ impl Contend {
     fn finish(&mut self) {
         drop(self.stdin.take());
         let _ = self.child.wait(); // govkit: allow(let-underscore-result) -- exit status does not matter
-    }
-}
-
-impl Drop for Contend {
-    fn drop(&mut self) {
-        drop(self.stdin.take());
-        let _ = self.child.kill(); // govkit: allow(let-underscore-result) -- best-effort cleanup
-        let _ = self.child.wait(); // govkit: allow(let-underscore-result) -- best-effort cleanup
     }
 }
 
@@ -610,7 +588,7 @@ fn within(what: &str, got: u64, want: u64, pct: u64) {
 fn sched_agrees_with_runqlat_and_the_kernels_own_counters() {
     assert_programs_embedded();
     let bins = fixture_bins();
-    let mut work = Contend::start(&bins);
+    let mut work = Contend::contend(&bins);
     let pid = work.pid.to_string();
     let (runqlat, _) = spawn_ready(
         Command::new("stdbuf").args(["-oL", "runqlat", "-p", &pid]),
@@ -714,7 +692,7 @@ fn sched_filters_and_errors() {
     );
     // --per-thread: the contended workload's threads separately.
     let bins = fixture_bins();
-    let mut work = Contend::start(&bins);
+    let mut work = Contend::contend(&bins);
     let pid = work.pid.to_string();
     let (govkit, govkit_err) = spawn_ready(
         Command::new(env!("CARGO_BIN_EXE_govkit")).args([
@@ -786,7 +764,7 @@ fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
 fn serve_exports_prometheus_metrics_and_stops_on_sigterm() {
     assert_programs_embedded();
     let bins = fixture_bins();
-    let mut work = Contend::start(&bins);
+    let mut work = Contend::contend(&bins);
     let (serve, serve_err) = spawn_ready(
         Command::new(env!("CARGO_BIN_EXE_govkit")).args([
             "trace",

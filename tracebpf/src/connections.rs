@@ -211,12 +211,16 @@ pub(crate) fn ktime_ns() -> u64 {
     u64::try_from(t.tv_sec).unwrap_or(0) * 1_000_000_000 + u64::try_from(t.tv_nsec).unwrap_or(0)
 }
 
-/// Kernel struct offsets from the running kernel's BTF.
-fn kernel_offsets(host: &env::Host) -> Result<KernelOffsets, TraceError> {
+/// The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed.
+pub(crate) fn vmlinux_btf() -> Result<crate::btf::Btf, TraceError> {
     let vmlinux =
         std::fs::read(env::BTF).map_err(|e| load_error(&format!("reading {}", env::BTF), e))?;
-    let btf = crate::btf::Btf::parse(&vmlinux)
-        .map_err(|e| load_error(&format!("parsing {}", env::BTF), e))?;
+    crate::btf::Btf::parse(&vmlinux).map_err(|e| load_error(&format!("parsing {}", env::BTF), e))
+}
+
+/// Kernel struct offsets from the running kernel's BTF.
+fn kernel_offsets(host: &env::Host) -> Result<KernelOffsets, TraceError> {
+    let btf = vmlinux_btf()?;
     let off = |s: &str, m: &str| {
         btf.member_offset(s, m)
             .map_err(|e| load_error(&format!("{} (kernel {})", env::BTF, host.kernel), e))

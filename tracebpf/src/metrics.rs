@@ -34,23 +34,6 @@ pub const DEFAULT_TOP: usize = 20;
 /// Histogram buckets exported: upper bounds 2 µs … 2^25 µs (33.5 s), then +Inf.
 const EXPORTED_SLOTS: usize = 25;
 
-fn zero_stats() -> SchedStats {
-    SchedStats {
-        voluntary_switches: 0,
-        involuntary_switches: 0,
-        migrations: 0,
-        numa_migrations: 0,
-        runq_count: 0,
-        runq_sum_ns: 0,
-        offcpu_count: 0,
-        offcpu_sum_ns: 0,
-        oncpu_ns: 0,
-        comm: [0; 16],
-        runq_hist: [0; HIST_SLOTS],
-        offcpu_hist: [0; HIST_SLOTS],
-    }
-}
-
 fn add(into: &mut SchedStats, d: &SchedStats) {
     into.voluntary_switches += d.voluntary_switches;
     into.involuntary_switches += d.involuntary_switches;
@@ -104,7 +87,7 @@ impl SchedSeries {
             top,
             last: HashMap::new(),
             own: HashMap::new(),
-            other: zero_stats(),
+            other: SchedStats::default(),
             events: 0,
             lost: 0,
         }
@@ -164,7 +147,7 @@ impl SchedSeries {
                 *pid,
                 Series {
                     comm,
-                    stats: zero_stats(),
+                    stats: SchedStats::default(),
                     idle: 0,
                 },
             );
@@ -652,9 +635,11 @@ mod tests {
     use crate::sched::SchedCounters;
 
     fn stats(switches: u64) -> SchedStats {
-        let mut s = zero_stats();
-        s.voluntary_switches = switches;
-        s.runq_count = switches;
+        let mut s = SchedStats {
+            voluntary_switches: switches,
+            runq_count: switches,
+            ..SchedStats::default()
+        };
         s.runq_hist[3] = switches;
         s.comm[..4].copy_from_slice(b"proc");
         s

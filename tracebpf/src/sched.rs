@@ -12,7 +12,7 @@ use aya::{Ebpf, EbpfLoader};
 use govkit_ebpf_common::{HIST_SLOTS, MAX_CPUS, SchedKey, SchedOffsets, SchedStats, sched_counter};
 use serde::Serialize;
 
-use crate::connections::{ProgramCost, load_error, program_costs, verifier};
+use crate::connections::{ProgramCost, load_error, program_costs, verifier, vmlinux_btf};
 use crate::{TraceError, env, procfs, sched_object_bytes};
 
 /// What to trace.
@@ -132,10 +132,7 @@ impl std::fmt::Debug for SchedTracer {
 }
 
 fn offsets(host: &env::Host) -> Result<SchedOffsets, TraceError> {
-    let vmlinux =
-        std::fs::read(env::BTF).map_err(|e| load_error(&format!("reading {}", env::BTF), e))?;
-    let btf = crate::btf::Btf::parse(&vmlinux)
-        .map_err(|e| load_error(&format!("parsing {}", env::BTF), e))?;
+    let btf = vmlinux_btf()?;
     let what = format!("{} (kernel {})", env::BTF, host.kernel);
     let off = |s: &str, m: &str| btf.member_offset(s, m).map_err(|e| load_error(&what, e));
     // `__state` since 5.14, `state` before.
@@ -550,34 +547,21 @@ mod tests {
 
     #[test]
     fn diff_subtracts_every_field() {
-        let mut a: SchedStats = zeroed();
-        let mut b: SchedStats = zeroed();
-        a.voluntary_switches = 10;
-        b.voluntary_switches = 4;
+        let mut a = SchedStats {
+            voluntary_switches: 10,
+            oncpu_ns: 5,
+            ..SchedStats::default()
+        };
+        let mut b = SchedStats {
+            voluntary_switches: 4,
+            oncpu_ns: 9, // a reset entry never goes negative
+            ..SchedStats::default()
+        };
         a.runq_hist[5] = 7;
         b.runq_hist[5] = 2;
-        a.oncpu_ns = 5;
-        b.oncpu_ns = 9; // a reset entry never goes negative
         let d = diff(&a, &b);
         assert_eq!(d.voluntary_switches, 6);
         assert_eq!(d.runq_hist[5], 5);
         assert_eq!(d.oncpu_ns, 0);
-    }
-
-    fn zeroed() -> SchedStats {
-        SchedStats {
-            voluntary_switches: 0,
-            involuntary_switches: 0,
-            migrations: 0,
-            numa_migrations: 0,
-            runq_count: 0,
-            runq_sum_ns: 0,
-            offcpu_count: 0,
-            offcpu_sum_ns: 0,
-            oncpu_ns: 0,
-            comm: [0; 16],
-            runq_hist: [0; HIST_SLOTS],
-            offcpu_hist: [0; HIST_SLOTS],
-        }
     }
 }

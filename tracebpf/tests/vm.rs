@@ -10,8 +10,8 @@
 )]
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Lines, Write};
+use std::process::{Child, ChildStdout, Command, Stdio};
 
 fn env(name: &str) -> String {
     std::env::var(name)
@@ -39,6 +39,44 @@ fn proc_close_wait(pid: u32) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// Spawns a fixture program; returns it, its stdout lines and the pid from
+/// its `ready PID` line.
+fn spawn_fixture(cmd: &mut Command) -> (Child, Lines<BufReader<ChildStdout>>, u32) {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = lines.next().unwrap().unwrap();
+    let pid: u32 = ready.strip_prefix("ready ").unwrap().parse().unwrap();
+    (child, lines, pid)
+}
+
+/// Spawns govkit with `args` and waits until its stderr says `ready`
+/// (its programs are attached); returns it and what it said.
+fn spawn_tracer(args: &[&str], ready: &str) -> (Child, String) {
+    let mut tracer = Command::new(env("GOVKIT_BIN"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(tracer.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains(ready) {
+        let mut line = String::new();
+        assert!(
+            err.read_line(&mut line).unwrap() > 0,
+            "govkit trace said: {said}"
+        );
+        said.push_str(&line);
+    }
+    // Keep draining stderr so that a later message cannot block or fail.
+    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
+    (tracer, said)
+}
+
 #[test]
 #[ignore = "runs inside the QEMU guests of cargo xtask vm-test"]
 fn connections_on_the_guest_kernel() {
@@ -60,17 +98,11 @@ fn connections_on_the_guest_kernel() {
 
 /// The leak test with `--hooks HOOKS`; returns the hooks the tracer used.
 fn connections_with_hooks(hooks: &str) -> Vec<String> {
-    let mut leaker = Command::new(env("GOVKIT_LEAKER"))
-        .args(["3", "2"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(leaker.stdout.take().unwrap()).lines();
-    let ready = lines.next().unwrap().unwrap();
-    let pid: u32 = ready.strip_prefix("ready ").unwrap().parse().unwrap();
-    let mut tracer = Command::new(env("GOVKIT_BIN"))
-        .args([
+    let (mut leaker, mut lines, pid) =
+        spawn_fixture(Command::new(env("GOVKIT_LEAKER")).args(["3", "2"]));
+    let pid_arg = pid.to_string();
+    let (tracer, said) = spawn_tracer(
+        &[
             "trace",
             "connections",
             "--format",
@@ -81,22 +113,11 @@ fn connections_with_hooks(hooks: &str) -> Vec<String> {
             "8s",
             "--hooks",
             hooks,
-        ])
-        .args(["--pid", &pid.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(tracer.stderr.take().unwrap());
-    let mut said = String::new();
-    while !said.contains("tracing TCP connections") {
-        let mut line = String::new();
-        assert!(
-            err.read_line(&mut line).unwrap() > 0,
-            "govkit trace said: {said}"
-        );
-        said.push_str(&line);
-    }
+            "--pid",
+            &pid_arg,
+        ],
+        "tracing TCP connections",
+    );
     let mut stdin = leaker.stdin.take().unwrap();
     writeln!(stdin, "go").unwrap();
     assert!(lines.next().unwrap().unwrap().starts_with("leaked"));
@@ -159,38 +180,12 @@ fn traced_contend(node: Option<u32>) -> (serde_json::Value, Vec<(String, u64)>) 
         }
         None => Command::new(&contend),
     };
-    let mut work = cmd
-        .args(["4", "1500"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(work.stdout.take().unwrap()).lines();
-    let ready = lines.next().unwrap().unwrap();
-    let pid: u32 = ready.strip_prefix("ready ").unwrap().parse().unwrap();
-    let mut tracer = Command::new(env("GOVKIT_BIN"))
-        .args([
-            "trace",
-            "sched",
-            "--format",
-            "json",
-            "--pid",
-            &pid.to_string(),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(tracer.stderr.take().unwrap());
-    let mut said = String::new();
-    while !said.contains("tracing the scheduler") {
-        let mut line = String::new();
-        assert!(
-            err.read_line(&mut line).unwrap() > 0,
-            "govkit trace said: {said}"
-        );
-        said.push_str(&line);
-    }
+    let (mut work, mut lines, pid) = spawn_fixture(cmd.args(["4", "1500"]));
+    let pid_arg = pid.to_string();
+    let (tracer, said) = spawn_tracer(
+        &["trace", "sched", "--format", "json", "--pid", &pid_arg],
+        "tracing the scheduler",
+    );
     let mut stdin = work.stdin.take().unwrap();
     writeln!(stdin, "go").unwrap();
     let done = lines.next().unwrap().unwrap();

@@ -239,7 +239,7 @@ pub struct SchedKey {
 
 /// Scheduler statistics of a process (or thread), aggregated in the kernel.
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct SchedStats {
     /// Switched out while blocking (`!preempt && prev_state != RUNNING`):
     /// the kernel's `nvcsw`.
