@@ -602,18 +602,21 @@ fn sched_agrees_with_runqlat_and_the_kernels_own_counters() {
         "tracing the scheduler",
     );
     let kernel = work.run();
-    // The tracer ends by itself when the traced process exits.
-    work.finish();
+    // Both tracers stop while the workload is parked, so that their window
+    // ends where its own counters do (its threads' exits would add events
+    // the counters cannot see). SIGINT makes each print its report.
+    for pid in [govkit.id(), runqlat.id()] {
+        let status = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("kill: {e}"));
+        assert!(status.success());
+    }
     let out = govkit.wait_with_output();
     let err = govkit_err.join().unwrap_or_default();
     assert_eq!(code(&out), 0, "{err}");
-    // SIGINT makes runqlat print its histogram and exit.
-    let status = Command::new("kill")
-        .args(["-INT", &runqlat.id().to_string()])
-        .status()
-        .unwrap_or_else(|e| panic!("kill: {e}"));
-    assert!(status.success());
     let rq = runqlat.wait_with_output();
+    work.finish();
     let runqlat_count = runqlat_total(&String::from_utf8_lossy(&rq.stdout));
 
     let report: serde_json::Value =

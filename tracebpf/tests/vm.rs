@@ -196,9 +196,17 @@ fn traced_contend(node: Option<u32>) -> (serde_json::Value, Vec<(String, u64)>) 
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.parse().unwrap()))
         .collect();
+    // Stop the trace while the workload is parked, so that its window ends
+    // where the workload's own counters do (its threads' exits would add
+    // wakeups, switches and migrations the counters above cannot see).
+    let stopped = Command::new("kill")
+        .args(["-INT", &tracer.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    let out = tracer.wait_with_output().unwrap();
     drop(stdin);
     work.wait().unwrap();
-    let out = tracer.wait_with_output().unwrap();
     let json = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{said}{json}");
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
