@@ -380,7 +380,11 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
         {
             next_refresh = Instant::now() + tracebpf::metrics::REFRESH;
             let snap = tracer.snapshot();
-            let programs = tracer.report(&snap, None).programs;
+            let programs = if args.bpf_stats {
+                tracer.program_costs()
+            } else {
+                Vec::new()
+            };
             let mut state = e.state.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(s) = state.sched.as_mut() {
                 s.update(&snap);

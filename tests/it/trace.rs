@@ -153,32 +153,25 @@ fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
     assert_programs_embedded();
     let bins = fixture_bins();
     let mut leaker = Leaker::start(&bins, 3, 2);
-    let mut tracer = Command::new(env!("CARGO_BIN_EXE_govkit"))
-        .args([
-            "trace",
-            "connections",
-            "--format",
-            "json",
-            "--min-age",
-            "1s",
-            "--duration",
-            "6s",
-        ])
-        .args(["--pid", &leaker.pid.to_string()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("govkit: {e}"));
     // Wait until the programs are attached.
-    let mut err = BufReader::new(tracer.stderr.take().unwrap_or_else(|| panic!("stderr")));
-    let mut first = String::new();
-    err.read_line(&mut first).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        first.contains("tracing TCP connections"),
-        "govkit said: {first}"
+    let (tracer, _err) = spawn_ready(
+        Command::new(env!("CARGO_BIN_EXE_govkit"))
+            .args([
+                "trace",
+                "connections",
+                "--format",
+                "json",
+                "--min-age",
+                "1s",
+                "--duration",
+                "6s",
+            ])
+            .args(["--pid", &leaker.pid.to_string()]),
+        false,
+        "tracing TCP connections",
     );
     leaker.go();
-    let out = tracer.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let out = tracer.wait_with_output();
     let json = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -292,8 +285,9 @@ fn connections_idle_reports_quiet_established_sockets_like_ss() {
     // both ends in the leaker) and one busy connection.
     let mut leaker = Leaker::start_with(&bins, &[1, 1, 2]);
     let pid = leaker.pid.to_string();
-    let mut tracer = Command::new(env!("CARGO_BIN_EXE_govkit"))
-        .args([
+    // Wait until the programs are attached.
+    let (tracer, _err) = spawn_ready(
+        Command::new(env!("CARGO_BIN_EXE_govkit")).args([
             "trace",
             "connections",
             "--format",
@@ -308,20 +302,12 @@ fn connections_idle_reports_quiet_established_sockets_like_ss() {
             "tracepoints",
             "--pid",
             &pid,
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("govkit: {e}"));
-    let mut err = BufReader::new(tracer.stderr.take().unwrap_or_else(|| panic!("stderr")));
-    let mut first = String::new();
-    err.read_line(&mut first).unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        first.contains("tracing TCP connections"),
-        "govkit said: {first}"
+        ]),
+        false,
+        "tracing TCP connections",
     );
     leaker.go();
-    let out = tracer.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let out = tracer.wait_with_output();
     let json = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{json}");
     let report: serde_json::Value =

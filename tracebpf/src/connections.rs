@@ -319,6 +319,29 @@ fn attach_accept_fexit(ebpf: &mut Ebpf) -> bool {
     }
 }
 
+/// Every PID to trace must exist (a typo is an input error, exit 2).
+pub(crate) fn check_pids(pids: &[u32]) -> Result<(), TraceError> {
+    match pids.iter().find(|&&pid| !procfs::exists(pid)) {
+        Some(pid) => Err(TraceError::Input(format!("process {pid} does not exist"))),
+        None => Ok(()),
+    }
+}
+
+/// Fills an object's `TARGETS` map, the kernel-side `--pid` filter.
+pub(crate) fn set_targets(ebpf: &mut Ebpf, pids: &[u32]) -> Result<(), TraceError> {
+    let mut targets: BpfHashMap<_, u32, u8> = BpfHashMap::try_from(
+        ebpf.map_mut("TARGETS")
+            .ok_or_else(|| load_error("eBPF object", "no map TARGETS"))?,
+    )
+    .map_err(|e| load_error("map TARGETS", e))?;
+    for &pid in pids {
+        targets
+            .insert(pid, 1, 0)
+            .map_err(|e| load_error("map TARGETS", e))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn load_error(what: &str, e: impl std::fmt::Display) -> TraceError {
     TraceError::Environment(format!("{what}: {e}"))
 }
@@ -327,11 +350,7 @@ impl Tracer {
     /// Checks the host, loads and attaches the programs, and records the
     /// sockets that already exist.
     pub fn start(options: Options) -> Result<Self, TraceError> {
-        for &pid in &options.pids {
-            if !procfs::exists(pid) {
-                return Err(TraceError::Input(format!("process {pid} does not exist")));
-            }
-        }
+        check_pids(&options.pids)?;
         let bytes = object_bytes()?;
         let host = env::preflight()?;
         let ret =
@@ -356,18 +375,7 @@ impl Tracer {
             .load(&bytes)
             .map_err(|e| load_error("loading the eBPF object", e))?;
         let logger = aya_log::EbpfLogger::init_with_logger(&mut ebpf, TracingLog).ok();
-        {
-            let mut targets: BpfHashMap<_, u32, u8> = BpfHashMap::try_from(
-                ebpf.map_mut("TARGETS")
-                    .ok_or_else(|| load_error("map", "TARGETS missing"))?,
-            )
-            .map_err(|e| load_error("map TARGETS", e))?;
-            for &pid in &options.pids {
-                targets
-                    .insert(pid, 1, 0)
-                    .map_err(|e| load_error("map TARGETS", e))?;
-            }
-        }
+        set_targets(&mut ebpf, &options.pids)?;
         let stats = if options.bpf_stats {
             Some(
                 aya::sys::enable_stats(aya::sys::Stats::RunTime)

@@ -12,7 +12,9 @@ use aya::{Ebpf, EbpfLoader};
 use govkit_ebpf_common::{HIST_SLOTS, MAX_CPUS, SchedKey, SchedOffsets, SchedStats, sched_counter};
 use serde::Serialize;
 
-use crate::connections::{ProgramCost, load_error, program_costs, verifier, vmlinux_btf};
+use crate::connections::{
+    ProgramCost, check_pids, load_error, program_costs, set_targets, verifier, vmlinux_btf,
+};
 use crate::{TraceError, env, procfs, sched_object_bytes};
 
 /// What to trace.
@@ -164,11 +166,7 @@ fn map<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut aya::maps::Map, Tra
 impl SchedTracer {
     /// Checks the host, loads the programs and attaches them.
     pub fn start(options: Options) -> Result<Self, TraceError> {
-        for &pid in &options.pids {
-            if !procfs::exists(pid) {
-                return Err(TraceError::Input(format!("process {pid} does not exist")));
-            }
-        }
+        check_pids(&options.pids)?;
         let bytes = sched_object_bytes()?;
         let host = env::preflight()?;
         let offsets = offsets(&host)?;
@@ -182,16 +180,7 @@ impl SchedTracer {
             .override_global("PER_THREAD", &per_thread, true)
             .load(&bytes)
             .map_err(|e| load_error("loading the eBPF object", e))?;
-        {
-            let mut targets: BpfHashMap<_, u32, u8> =
-                BpfHashMap::try_from(map(&mut ebpf, "TARGETS")?)
-                    .map_err(|e| load_error("map TARGETS", e))?;
-            for &pid in &options.pids {
-                targets
-                    .insert(pid, 1, 0)
-                    .map_err(|e| load_error("map TARGETS", e))?;
-            }
-        }
+        set_targets(&mut ebpf, &options.pids)?;
         {
             let mut nodes: Array<_, u32> = Array::try_from(map(&mut ebpf, "CPU_NODE")?)
                 .map_err(|e| load_error("map CPU_NODE", e))?;
