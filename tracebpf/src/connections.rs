@@ -365,6 +365,7 @@ impl Tracer {
         let filter: u32 = u32::from(!options.pids.is_empty());
         let mut ebpf = EbpfLoader::new()
             .override_global("OFFSETS", &offsets, true)
+            .override_global("SELF_TGID", &std::process::id(), true)
             .override_global("FILTER_PIDS", &filter, true)
             .override_global("CAPTURES_PER_SEC", &options.captures_per_sec, true)
             .override_global(

@@ -23,8 +23,8 @@
 use aya_ebpf::{
     EbpfContext,
     helpers::{
-        bpf_get_current_cgroup_id, bpf_get_current_comm, bpf_get_current_pid_tgid,
-        bpf_get_current_task, bpf_ktime_get_ns, bpf_probe_read_kernel, bpf_probe_read_user,
+        bpf_get_current_cgroup_id, bpf_get_current_pid_tgid, bpf_get_current_task,
+        bpf_ktime_get_ns, bpf_probe_read_kernel, bpf_probe_read_kernel_buf, bpf_probe_read_user,
         bpf_probe_read_user_buf,
     },
     macros::{fexit, map, raw_tracepoint, tracepoint},
@@ -60,6 +60,10 @@ static OFFSETS: KernelOffsets = KernelOffsets {
     skc_state: 0,
     task_flags: 0,
 };
+/// govkit's own process, never traced: its own sockets (the metrics
+/// endpoint's, netlink queries) are not the service's.
+#[unsafe(no_mangle)]
+static SELF_TGID: u32 = 0;
 /// 1 when only the processes in `TARGETS` are traced.
 #[unsafe(no_mangle)]
 static FILTER_PIDS: u32 = 0;
@@ -160,6 +164,9 @@ fn rodata<T: Copy>(v: &T) -> T {
 
 #[inline(always)]
 fn traced(tgid: u32) -> bool {
+    if tgid == rodata(&SELF_TGID) {
+        return false;
+    }
     if rodata(&FILTER_PIDS) == 0 {
         return true;
     }
@@ -239,8 +246,8 @@ fn connect_open(ctx: &RawTracePointContext, sk: u64) -> Result<(), i32> {
     if protocol != IPPROTO_TCP {
         return Ok(());
     }
-    let mut info = new_info(now_ns(), tcp_state::SYN_SENT, origin::CONNECT);
-    record_open(ctx, sk, &mut info, pid_tgid);
+    let info = new_info(now_ns(), tcp_state::SYN_SENT, origin::CONNECT).ok_or(0)?;
+    record_open(ctx, sk, info, pid_tgid);
     Ok(())
 }
 
@@ -265,25 +272,52 @@ fn insert_sock<C: EbpfContext>(ctx: &C, sk: u64, info: &SockInfo) {
     }
 }
 
+/// Per-CPU slot where a new `SOCKS` entry is put together: filled field by
+/// field with word stores. A `SockInfo` built on the BPF stack is zeroed and
+/// copied byte by byte (the `memset`/`memcpy` the BPF target links are byte
+/// loops), several hundred instructions on every connection.
+#[map]
+static NEW_INFO: PerCpuArray<SockInfo> = PerCpuArray::with_max_entries(1, 0);
+
 #[inline(always)]
-fn new_info(now: u64, state: u8, origin: u8) -> SockInfo {
-    SockInfo {
-        open_ns: now,
-        state_ns: now,
-        stack_id: 0,
-        capture_id: 0,
-        cgroup_id: 0,
-        tgid: 0,
-        tid: 0,
-        comm: [0; 16],
-        state,
-        family: 0,
-        origin,
-        stack_flags: 0,
-        sport: 0,
-        dport: 0,
-        saddr: [0; 16],
-        daddr: [0; 16],
+fn new_info(now: u64, state: u8, origin: u8) -> Option<&'static mut SockInfo> {
+    // SAFETY: this CPU's slot; programs do not preempt each other on a CPU.
+    let info = unsafe { &mut *NEW_INFO.get_ptr_mut(0)? };
+    // Volatile stores: LLVM would merge plain zero stores back into a
+    // `memset` call.
+    set(&mut info.open_ns, now);
+    set(&mut info.state_ns, now);
+    set(&mut info.stack_id, 0);
+    set(&mut info.capture_id, 0);
+    set(&mut info.cgroup_id, 0);
+    set(&mut info.tgid, 0);
+    set(&mut info.tid, 0);
+    set(&mut info.state, state);
+    set(&mut info.family, 0);
+    set(&mut info.origin, origin);
+    set(&mut info.stack_flags, 0);
+    set(&mut info.sport, 0);
+    set(&mut info.dport, 0);
+    zero16(&mut info.comm);
+    zero16(&mut info.saddr);
+    zero16(&mut info.daddr);
+    Some(info)
+}
+
+#[inline(always)]
+fn set<T>(field: &mut T, v: T) {
+    // SAFETY: a valid, aligned, exclusive reference.
+    unsafe { core::ptr::write_volatile(field, v) };
+}
+
+/// Two word stores (`SockInfo`'s byte arrays are 8-byte aligned).
+#[inline(always)]
+fn zero16(a: &mut [u8; 16]) {
+    let p = a.as_mut_ptr().cast::<u64>();
+    // SAFETY: 16 bytes at an 8-aligned offset of an 8-aligned struct.
+    unsafe {
+        core::ptr::write_volatile(p, 0);
+        core::ptr::write_volatile(p.add(1), 0);
     }
 }
 
@@ -291,7 +325,14 @@ fn new_info(now: u64, state: u8, origin: u8) -> SockInfo {
 fn owner(info: &mut SockInfo, pid_tgid: u64) {
     info.tgid = (pid_tgid >> 32) as u32;
     info.tid = pid_tgid as u32;
-    info.comm = bpf_get_current_comm().unwrap_or([0; 16]);
+    // SAFETY: the helper writes at most 16 bytes (NUL-terminated) into the
+    // entry's own buffer; on failure it zeroes it.
+    unsafe {
+        aya_ebpf::helpers::generated::bpf_get_current_comm(
+            info.comm.as_mut_ptr().cast(),
+            info.comm.len() as u32,
+        );
+    }
     // SAFETY: a helper without arguments.
     info.cgroup_id = unsafe { bpf_get_current_cgroup_id() };
 }
@@ -303,14 +344,16 @@ fn read_endpoints(sk: u64, info: &mut SockInfo) -> Result<(), i32> {
     info.family = family as u8;
     info.sport = kread(sk + o.skc_num as u64)?;
     info.dport = u16::from_be(kread(sk + o.skc_dport as u64)?);
-    if family == AF_INET {
-        let s: [u8; 4] = kread(sk + o.skc_rcv_saddr as u64)?;
-        let d: [u8; 4] = kread(sk + o.skc_daddr as u64)?;
-        info.saddr[..4].copy_from_slice(&s);
-        info.daddr[..4].copy_from_slice(&d);
-    } else if family == AF_INET6 {
-        info.saddr = kread(sk + o.skc_v6_rcv_saddr as u64)?;
-        info.daddr = kread(sk + o.skc_v6_daddr as u64)?;
+    // Straight into the entry (no copy through the stack).
+    let (s, d, len) = match family {
+        AF_INET => (o.skc_rcv_saddr, o.skc_daddr, 4),
+        AF_INET6 => (o.skc_v6_rcv_saddr, o.skc_v6_daddr, 16),
+        _ => return Ok(()),
+    };
+    // SAFETY: bpf_probe_read_kernel fails cleanly on a bad address.
+    unsafe {
+        bpf_probe_read_kernel_buf((sk + s as u64) as *const u8, &mut info.saddr[..len])?;
+        bpf_probe_read_kernel_buf((sk + d as u64) as *const u8, &mut info.daddr[..len])?;
     }
     Ok(())
 }
@@ -387,13 +430,13 @@ fn accepted<C: EbpfContext>(ctx: &C, sk: u64, pid_tgid: u64) -> Result<(), i32> 
     // The socket may have moved on since the handshake (the peer may have
     // closed already): take its state now.
     let state: u8 = kread(sk + rodata(&OFFSETS).skc_state as u64)?;
-    let mut info = new_info(now, state, origin::ACCEPT);
+    let info = new_info(now, state, origin::ACCEPT).ok_or(0)?;
     if state == tcp_state::CLOSE_WAIT
         || (state == tcp_state::ESTABLISHED && rodata(&TRACK_ESTABLISHED) != 0)
     {
-        read_endpoints(sk, &mut info)?;
+        read_endpoints(sk, info)?;
     }
-    record_open(ctx, sk, &mut info, pid_tgid);
+    record_open(ctx, sk, info, pid_tgid);
     Ok(())
 }
 
