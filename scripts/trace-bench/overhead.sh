@@ -1,14 +1,32 @@
 #!/usr/bin/env bash
 # Tracer overhead on a CPU-saturated loopback connect/close loop
-# (tracebpf/fixture/src/bin/connloop.rs: busy-polling listener + client on the 2 cores).
-# Alternates, in one run: untraced, `govkit trace connections` (every
-# process), and libbpf-tools `tcplife`; ROUNDS rounds of SECS seconds each.
-# Prints connections/s per run and the median ratio to untraced.
-# Needs root and libbpf-tools (apt-get install libbpf-tools).
+# (tracebpf/fixture/src/bin/connloop.rs: busy-polling listener + client on
+# the 2 cores).
+#
+# Every round runs the load untraced and under each variant, in an order
+# rotated from round to round, SECS seconds each. A variant's figure is the
+# median over rounds of its rate divided by the untraced rate of the same
+# round (paired: this machine's throughput drifts by ±15 % over minutes,
+# far more than the effects measured), with the 25th-75th percentile range.
+#
+# Variants (VARIANTS, space-separated; default "govkit tcplife"):
+#   govkit              govkit trace connections, every process, --hooks auto
+#   govkit-tracepoints  the same with --hooks tracepoints
+#   govkit-filtered     --pid of an idle process: every hook attached, every
+#                       program runs and returns at once (the floor: what
+#                       the hooks cost before any work)
+#   tcplife             libbpf-tools tcplife
+#   empty-accept-tp     bpftrace with an empty program on
+#                       syscalls:sys_exit_accept4: the cost of having a
+#                       syscall tracepoint attached at all
+# Then one more govkit run with the kernel's BPF statistics on: per-program
+# cost per run and per connection.
+# Needs root; libbpf-tools for tcplife, bpftrace for empty-accept-tp.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROUNDS=${ROUNDS:-5}
-SECS=${SECS:-5}
+ROUNDS=${ROUNDS:-12}
+SECS=${SECS:-2}
+VARIANTS=${VARIANTS:-govkit tcplife}
 GOVKIT=${GOVKIT:-target/release/govkit}
 TCPLIFE=${TCPLIFE:-$(command -v tcplife || echo /usr/sbin/tcplife)}
 cargo build --release -q --bin govkit
@@ -22,62 +40,86 @@ out=$(mktemp -d)
 # transitions up to there); the setting is restored on exit.
 tw=$(sysctl -n net.ipv4.tcp_max_tw_buckets)
 sysctl -qw net.ipv4.tcp_max_tw_buckets=0
-trap 'sysctl -qw net.ipv4.tcp_max_tw_buckets=$tw; rm -rf "$out"' EXIT
+sleep 1000000 &
+idle=$!
+trap 'kill $idle 2>/dev/null; sysctl -qw net.ipv4.tcp_max_tw_buckets=$tw; rm -rf "$out"' EXIT
 
-wait_for() { # file pattern
-    for _ in $(seq 100); do grep -q "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
-    echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
+wait_for() { # pattern file...
+    local pattern=$1; shift
+    for _ in $(seq 300); do grep -qs "$pattern" "$@" && return 0; sleep 0.1; done
+    echo "timed out waiting for '$pattern' in $*" >&2; cat "$@" >&2; return 1
 }
 
-run() { # name
+traced() { # pattern command... : the load under a tracer started in the background
+    local pattern=$1; shift
+    "$@" >"$out/t.out" 2>"$out/t.err" &
+    local p=$!
+    wait_for "$pattern" "$out/t.err" "$out/t.out"
+    "$LOOP" "$SECS"
+    kill -INT $p; wait $p || true
+}
+
+run() { # variant
     case $1 in
-    base) "$LOOP" "$SECS" ;;
-    govkit)
-        "$GOVKIT" trace connections --format json --min-age 1h >"$out/g.json" 2>"$out/g.err" &
+    untraced) "$LOOP" "$SECS" ;;
+    govkit) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h ;;
+    govkit-tracepoints) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h --hooks tracepoints ;;
+    govkit-filtered) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h --pid $idle ;;
+    tcplife) "$TCPLIFE" >"$out/t.out" 2>"$out/t.err" &
         local p=$!
-        wait_for "$out/g.err" "tracing TCP connections"
-        "$LOOP" "$SECS"
-        kill -INT $p; wait $p || true
-        cp "$out/g.json" "$out/govkit-last.json" ;;
-    tcplife)
-        "$TCPLIFE" >/dev/null 2>"$out/t.err" &
-        local p=$!
-        sleep 2
+        sleep 2 # libbpf-tools print nothing when attached
         "$LOOP" "$SECS"
         kill -INT $p; wait $p || true ;;
+    empty-accept-tp) traced "Attaching" bpftrace -e 'tracepoint:syscalls:sys_exit_accept4 {}' ;;
+    *) echo "unknown variant $1" >&2; exit 2 ;;
     esac
 }
 
-declare -A rates
+read -r -a variants <<<"untraced $VARIANTS"
+n=${#variants[@]}
+: >"$out/rates"
 for r in $(seq "$ROUNDS"); do
-    for name in base govkit tcplife; do
-        rate=$(run $name)
-        rates[$name]+="$rate "
-        echo "round $r $name $rate conn/s" >&2
+    for i in $(seq 0 $((n - 1))); do
+        v=${variants[$(((i + r) % n))]}
+        rate=$(run "$v")
+        echo "$r $v $rate" >>"$out/rates"
+        echo "round $r $v $rate conn/s" >&2
     done
 done
-python3 - "${rates[base]}" "${rates[govkit]}" "${rates[tcplife]}" <<'PY'
+python3 - "$out/rates" "${variants[@]}" <<'PY'
 import statistics, sys
-base, gov, tl = ([float(x) for x in a.split()] for a in sys.argv[1:4])
-mb = statistics.median(base)
-print(f"{'':10}{'median conn/s':>15}{'ratio':>8}   runs")
-for name, xs in (("untraced", base), ("govkit", gov), ("tcplife", tl)):
-    m = statistics.median(xs)
-    print(f"{name:10}{m:15.0f}{m / mb:8.3f}   {' '.join(f'{x:.0f}' for x in xs)}")
+rows = [l.split() for l in open(sys.argv[1])]
+names = sys.argv[2:]
+by = {}
+for r, v, rate in rows:
+    by.setdefault(v, {})[int(r)] = float(rate)
+base = by["untraced"]
+def q(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(p * (len(xs) - 1) + 0.5))]
+print(f"{'':20}{'median conn/s':>15}{'ratio':>8}{'p25-p75':>14}")
+for name in names:
+    rates = by[name]
+    ratios = [rates[r] / base[r] for r in rates if r in base]
+    print(f"{name:20}{statistics.median(rates.values()):15.0f}{statistics.median(ratios):8.3f}"
+          f"{q(ratios, .25):7.3f}-{q(ratios, .75):.3f}")
 PY
 # One more govkit run with the kernel's BPF statistics on (they cost every
 # program two clock reads per run, so the runs above leave them off): the
-# per-program cost per event.
+# per-program cost per run and per connection.
 "$GOVKIT" trace connections --format json --min-age 1h --bpf-stats >"$out/s.json" 2>"$out/s.err" &
 p=$!
-wait_for "$out/s.err" "tracing TCP connections"
+wait_for "tracing TCP" "$out/s.err"
 stats_rate=$("$LOOP" "$SECS")
 kill -INT $p; wait $p || true
-python3 - "$out/govkit-last.json" "$out/s.json" "$stats_rate" <<'PY'
+python3 - "$out/s.json" "$stats_rate" "$SECS" <<'PY'
 import json, sys
-last, stats = (json.load(open(f)) for f in sys.argv[1:3])
-print("govkit kernel counters (last run):", json.dumps(last["counters"]), "lost_events:", last["lost_events"])
-print(f"with --bpf-stats ({float(sys.argv[3]):.0f} conn/s):")
+stats = json.load(open(sys.argv[1]))
+conns = float(sys.argv[2]) * float(sys.argv[3])
+print("govkit hooks:", ", ".join(stats["hooks"]))
+print("govkit kernel counters:", json.dumps(stats["counters"]), "lost_events:", stats["lost_events"])
+print(f"with --bpf-stats ({float(sys.argv[2]):.0f} conn/s):")
 for p in stats["programs"]:
-    print(f"  {p['program']:14} {p['runs']:>10} runs {p['ns_per_run']:8.0f} ns/run")
+    print(f"  {p['program']:14} {p['runs']:>10} runs {p['ns_per_run']:8.0f} ns/run"
+          f" {p['runs'] / conns:6.1f} runs/conn {p['run_time_ns'] / conns:7.0f} ns/conn")
 PY

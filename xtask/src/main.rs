@@ -22,9 +22,10 @@ fn main() -> ExitCode {
         ["gen"] => generate(false),
         ["gen", "--check"] => generate(true),
         ["vm-test", rest @ ..] => vm::run(&repo(), rest),
+        ["vm-bench-connections", rest @ ..] => vm::bench_connections(&repo(), rest),
         ["build-ebpf"] => ebpf::build(&repo()),
         _ => Err(anyhow::anyhow!(
-            "usage: cargo xtask gen [--check] | cargo xtask build-ebpf | cargo xtask vm-test [--topology NAME]…"
+            "usage: cargo xtask gen [--check] | cargo xtask build-ebpf | cargo xtask vm-test [--topology NAME]… | cargo xtask vm-bench-connections [--rounds N] [--secs S]"
         )),
     };
     match result {

@@ -162,7 +162,7 @@ pub fn run(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
         }
         let initrd = initramfs(&work, topo.name, &binaries)?;
         let t0 = Instant::now();
-        let outcome = boot(&kernel, &initrd, topo)?;
+        let (outcome, _) = boot(&kernel, &initrd, topo)?;
         let secs = t0.elapsed().as_secs_f64();
         report(&format!("vm-test {}: {outcome} ({secs:.1} s)", topo.name));
         if outcome != "pass" {
@@ -316,7 +316,36 @@ fn build_fixture(repo: &Path, bin: &str) -> anyhow::Result<PathBuf> {
 /// An initramfs with busybox, the binaries and their libraries, and an
 /// /init that runs the tests and prints markers.
 fn initramfs(work: &Path, topology: &str, binaries: &[(&Path, &str)]) -> anyhow::Result<PathBuf> {
-    let root = work.join(format!("root-{topology}"));
+    // The tracer's test (another kernel, same eBPF object) runs in one
+    // guest: the topology does not matter to it and TCG is slow.
+    let trace = if topology == "2node" {
+        "/trace-vm-tests --ignored --test-threads=1\ntrace=$?\n"
+    } else {
+        ""
+    };
+    let body = format!(
+        "export GOVKIT_VM_TOPOLOGY={topology} GOVKIT_BIN=/govkit GOVKIT_LEAKER=/leaker GOVKIT_CONTEND=/contend RUST_BACKTRACE=1 PATH=/bin\n\
+         echo GOVKIT-VM-BEGIN\n\
+         /vm-tests --ignored --test-threads=1 --skip canary\n\
+         numa=$?\n\
+         trace=0\n\
+         {trace}\
+         echo \"GOVKIT-VM-EXIT $((numa + trace))\"\n\
+         GOVKIT_VM_CANARY=1 /vm-tests --ignored --exact canary\n\
+         echo \"GOVKIT-VM-CANARY $?\"\n"
+    );
+    pack(work, topology, binaries, &body)
+}
+
+/// Packs busybox, the binaries and their libraries into an initramfs whose
+/// /init mounts the usual file systems, runs `body` (shell) and powers off.
+fn pack(
+    work: &Path,
+    name: &str,
+    binaries: &[(&Path, &str)],
+    body: &str,
+) -> anyhow::Result<PathBuf> {
+    let root = work.join(format!("root-{name}"));
     if root.exists() {
         std::fs::remove_dir_all(&root)?;
     }
@@ -351,13 +380,6 @@ fn initramfs(work: &Path, topology: &str, binaries: &[(&Path, &str)]) -> anyhow:
             std::fs::copy(lib, &dest).with_context(|| format!("copying {lib}"))?;
         }
     }
-    // The tracer's test (another kernel, same eBPF object) runs in one
-    // guest: the topology does not matter to it and TCG is slow.
-    let trace = if topology == "2node" {
-        "/trace-vm-tests --ignored --test-threads=1\ntrace=$?\n"
-    } else {
-        ""
-    };
     let init = format!(
         "#!/bin/busybox sh\n\
          /bin/busybox --install -s /bin\n\
@@ -366,21 +388,13 @@ fn initramfs(work: &Path, topology: &str, binaries: &[(&Path, &str)]) -> anyhow:
          mount -t devtmpfs devtmpfs /dev\n\
          mkdir -p /sys/fs/cgroup && mount -t cgroup2 none /sys/fs/cgroup\n\
          ip link set lo up\n\
-         export GOVKIT_VM_TOPOLOGY={topology} GOVKIT_BIN=/govkit GOVKIT_LEAKER=/leaker GOVKIT_CONTEND=/contend RUST_BACKTRACE=1 PATH=/bin\n\
-         echo GOVKIT-VM-BEGIN\n\
-         /vm-tests --ignored --test-threads=1 --skip canary\n\
-         numa=$?\n\
-         trace=0\n\
-         {trace}\
-         echo \"GOVKIT-VM-EXIT $((numa + trace))\"\n\
-         GOVKIT_VM_CANARY=1 /vm-tests --ignored --exact canary\n\
-         echo \"GOVKIT-VM-CANARY $?\"\n\
+         {body}\
          poweroff -f\n"
     );
     let init_path = root.join("init");
     std::fs::write(&init_path, init)?;
     sh(Command::new("chmod").arg("755").arg(&init_path))?;
-    let image = work.join(format!("initrd-{topology}.gz"));
+    let image = work.join(format!("initrd-{name}.gz"));
     sh(Command::new("sh").arg("-c").arg(format!(
         "cd '{}' && find . | cpio -o -H newc --quiet | gzip -1 > '{}'",
         root.display(),
@@ -389,8 +403,8 @@ fn initramfs(work: &Path, topology: &str, binaries: &[(&Path, &str)]) -> anyhow:
     Ok(image)
 }
 
-/// Boots one guest; "pass", or what went wrong.
-fn boot(kernel: &Path, initrd: &Path, topo: &Topology) -> anyhow::Result<String> {
+/// Boots one guest; "pass", or what went wrong, and the console lines.
+fn boot(kernel: &Path, initrd: &Path, topo: &Topology) -> anyhow::Result<(String, Vec<String>)> {
     let mut child = Command::new("qemu-system-x86_64")
         .args(["-machine", "q35", "-accel", "tcg", "-cpu", "max"])
         .args(topo.args)
@@ -427,6 +441,7 @@ fn boot(kernel: &Path, initrd: &Path, topo: &Topology) -> anyhow::Result<String>
     });
     let deadline = Instant::now() + BOOT_TIMEOUT;
     let (mut exit, mut canary) = (None, None);
+    let mut console = Vec::new();
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         match rx.recv_timeout(left) {
@@ -438,6 +453,7 @@ fn boot(kernel: &Path, initrd: &Path, topo: &Topology) -> anyhow::Result<String>
                 if let Some(code) = marker(&line, "GOVKIT-VM-CANARY ") {
                     canary = Some(code);
                 }
+                console.push(line);
             }
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
@@ -445,9 +461,9 @@ fn boot(kernel: &Path, initrd: &Path, topo: &Topology) -> anyhow::Result<String>
                 if let Err(e) = child.kill().and_then(|()| child.wait().map(drop)) {
                     report(&format!("cannot stop qemu: {e}"));
                 }
-                return Ok(format!(
-                    "TIMEOUT after {} s (console above)",
-                    BOOT_TIMEOUT.as_secs()
+                return Ok((
+                    format!("TIMEOUT after {} s (console above)", BOOT_TIMEOUT.as_secs()),
+                    console,
                 ));
             }
         }
@@ -456,7 +472,7 @@ fn boot(kernel: &Path, initrd: &Path, topo: &Topology) -> anyhow::Result<String>
     if reader.join().is_err() {
         bail!("the console reader panicked");
     }
-    Ok(match (exit, canary) {
+    let verdict = match (exit, canary) {
         (Some(0), Some(c)) if c != 0 => "pass".to_owned(),
         (Some(0), Some(_)) => {
             "FAIL: the deliberately broken canary test passed, so the harness cannot be trusted"
@@ -466,7 +482,8 @@ fn boot(kernel: &Path, initrd: &Path, topo: &Topology) -> anyhow::Result<String>
         (None, _) => {
             "FAIL: the guest never reported a result (boot failure? console above)".to_owned()
         }
-    })
+    };
+    Ok((verdict, console))
 }
 
 /// The exit code after a marker, matched anywhere in the line (QEMU wraps
@@ -474,4 +491,132 @@ fn boot(kernel: &Path, initrd: &Path, topo: &Topology) -> anyhow::Result<String>
 fn marker(line: &str, prefix: &str) -> Option<i32> {
     let at = line.find(prefix)? + prefix.len();
     line[at..].split_whitespace().next()?.parse().ok()
+}
+
+/// A 2-CPU guest without NUMA, like the host, for the overhead bench.
+const BENCH: Topology = Topology {
+    name: "bench",
+    args: &["-smp", "2", "-m", "1024M"],
+};
+
+/// `cargo xtask vm-bench-connections [--rounds N] [--secs S]`: the
+/// connect/close overhead measurement of `scripts/trace-bench/overhead.sh`
+/// on the guest's kernel (Debian 6.1), where `govkit trace connections`
+/// takes accepted sockets from fexit on `inet_csk_accept` instead of the
+/// syscall tracepoints this host's kernel forces. Alternates, in one boot:
+/// untraced, govkit (`--hooks auto`: fexit there), govkit `--hooks
+/// tracepoints`, and libbpf-tools `tcplife` when the host has it; prints
+/// the median rates and their ratios to untraced, then govkit's per-program
+/// BPF cost. Under TCG everything runs emulated, BPF programs included: the
+/// ratios are indicative, not this host's figures.
+pub fn bench_connections(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
+    let (mut rounds, mut secs) = (5u32, 3u32);
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let value = |v: Option<&&str>| -> anyhow::Result<u32> {
+            v.context("needs a number")?.parse().context("not a number")
+        };
+        match *a {
+            "--rounds" => rounds = value(it.next()).context("--rounds")?,
+            "--secs" => secs = value(it.next()).context("--secs")?,
+            other => bail!(
+                "unknown argument `{other}`; usage: cargo xtask vm-bench-connections [--rounds N] [--secs S]"
+            ),
+        }
+    }
+    let work = repo.join("target/vm");
+    std::fs::create_dir_all(&work)?;
+    install_tools()?;
+    let kernel = kernel(&work)?;
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    sh(Command::new(&cargo)
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "govkit",
+            "--bin",
+            "govkit",
+            "--locked",
+        ])
+        .current_dir(repo))?;
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo.join("target"), PathBuf::from);
+    let govkit = target.join("release/govkit");
+    let connloop = build_fixture(repo, "connloop")?;
+    let tcplife = PathBuf::from("/usr/sbin/tcplife");
+    let mut binaries = vec![
+        (govkit.as_path(), "govkit"),
+        (connloop.as_path(), "connloop"),
+    ];
+    let mut variants = vec!["untraced", "govkit", "govkit-tracepoints"];
+    if tcplife.exists() {
+        binaries.push((tcplife.as_path(), "tcplife"));
+        variants.push("tcplife");
+    }
+    let body = format!(
+        "export PATH=/bin\n\
+         sysctl -w net.ipv4.tcp_max_tw_buckets=0 >/dev/null\n\
+         ready() {{ i=0; while ! grep -q \"$1\" /tmp/t.err 2>/dev/null; do i=$((i+1)); [ $i -gt 1200 ] && return 1; sleep 0.1; done; }}\n\
+         run() {{\n\
+           case $1 in\n\
+           untraced) r=$(/connloop {secs}) ;;\n\
+           govkit) /govkit trace connections --format json --min-age 1h >/tmp/g.json 2>/tmp/t.err & p=$!; ready 'tracing TCP'; r=$(/connloop {secs}); kill -INT $p; wait $p; cp /tmp/g.json /tmp/last.json ;;\n\
+           govkit-tracepoints) /govkit trace connections --hooks tracepoints --format json --min-age 1h >/tmp/g.json 2>/tmp/t.err & p=$!; ready 'tracing TCP'; r=$(/connloop {secs}); kill -INT $p; wait $p ;;\n\
+           tcplife) /tcplife >/dev/null 2>/tmp/t.err & p=$!; sleep 3; r=$(/connloop {secs}); kill -INT $p; wait $p ;;\n\
+           esac\n\
+           echo \"GOVKIT-BENCH $1 $r\"\n\
+         }}\n\
+         echo GOVKIT-VM-BEGIN\n\
+         for i in $(seq {rounds}); do for v in {variants}; do run $v; done; done\n\
+         echo \"GOVKIT-BENCH-HOOKS $(tr -d ' \\n' </tmp/last.json | grep -o '\"hooks\":[^]]*]')\"\n\
+         /govkit trace connections --format json --min-age 1h --bpf-stats >/tmp/s.json 2>/tmp/t.err & p=$!; ready 'tracing TCP'; r=$(/connloop {secs}); kill -INT $p; wait $p\n\
+         echo \"GOVKIT-BENCH-STATS $r conn/s $(tr -d ' \\n' </tmp/s.json | grep -o '\"programs\":[^]]*]')\"\n\
+         echo GOVKIT-VM-EXIT 0\n\
+         echo GOVKIT-VM-CANARY 1\n",
+        variants = variants.join(" ")
+    );
+    let initrd = pack(&work, BENCH.name, &binaries, &body)?;
+    let (outcome, console) = boot(&kernel, &initrd, &BENCH)?;
+    if outcome != "pass" {
+        bail!("bench guest: {outcome}");
+    }
+    print_bench(&variants, &console);
+    Ok(())
+}
+
+/// The bench's median rates per variant and their ratios to untraced (the
+/// first variant), from the guest's `GOVKIT-BENCH name rate` lines.
+fn print_bench(variants: &[&str], console: &[String]) {
+    let mut rates: Vec<(&str, Vec<f64>)> = variants.iter().map(|v| (*v, Vec::new())).collect();
+    for line in console {
+        let Some(at) = line.find("GOVKIT-BENCH ") else {
+            continue;
+        };
+        let mut f = line[at + "GOVKIT-BENCH ".len()..].split_whitespace();
+        if let (Some(name), Some(Ok(rate))) = (f.next(), f.next().map(str::parse::<f64>))
+            && let Some((_, v)) = rates.iter_mut().find(|(n, _)| *n == name)
+        {
+            v.push(rate);
+        }
+    }
+    let median = |v: &[f64]| -> f64 {
+        let mut v = v.to_vec();
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    };
+    let base = median(&rates[0].1);
+    report(&format!(
+        "{:20}{:>14}{:>8}   runs",
+        "", "median conn/s", "ratio"
+    ));
+    for (name, v) in &rates {
+        let m = median(v);
+        let runs: Vec<String> = v.iter().map(|r| format!("{r:.0}")).collect();
+        report(&format!(
+            "{name:20}{m:14.0}{:8.3}   {}",
+            if base > 0.0 { m / base } else { 0.0 },
+            runs.join(" ")
+        ));
+    }
 }
