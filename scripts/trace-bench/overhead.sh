@@ -15,6 +15,8 @@
 #   govkit-filtered     --pid of an idle process: every hook attached, every
 #                       program runs and returns at once (the floor: what
 #                       the hooks cost before any work)
+#   govkit-alt          govkit trace connections from another build
+#                       ($GOVKIT_ALT): A/B of two builds in one run
 #   tcplife             libbpf-tools tcplife
 #   empty-accept-tp     bpftrace with an empty program on
 #                       syscalls:sys_exit_accept4: the cost of having a
@@ -64,6 +66,7 @@ run() { # variant
     untraced) "$LOOP" "$SECS" ;;
     govkit) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h ;;
     govkit-tracepoints) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h --hooks tracepoints ;;
+    govkit-alt) traced "tracing TCP" "$GOVKIT_ALT" trace connections --format json --min-age 1h ;;
     govkit-filtered) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h --pid $idle ;;
     tcplife) "$TCPLIFE" >"$out/t.out" 2>"$out/t.err" &
         local p=$!
