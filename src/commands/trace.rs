@@ -120,9 +120,9 @@ struct ConnectionsArgs {
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     idle: Option<Duration>,
     /// Kernel hooks for accepted sockets: `auto` uses fexit on
-    /// `inet_csk_accept` where the kernel allows BPF trampolines (cheaper: a
-    /// failed accept runs nothing), else the syscall tracepoints, which
-    /// `tracepoints` forces.
+    /// `inet_csk_accept` where the kernel allows BPF trampolines (cheaper: no
+    /// syscall tracepoint, which slows every system call on the host), else
+    /// the syscall tracepoints, which `tracepoints` forces.
     #[arg(long, value_enum, default_value_t = HooksArg::Auto)]
     hooks: HooksArg,
     /// Stop after this long (default: run until Ctrl-C or SIGTERM).

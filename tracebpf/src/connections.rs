@@ -44,7 +44,8 @@ pub struct Options {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Hooks {
     /// `fexit` on `inet_csk_accept` where the kernel allows BPF trampolines
-    /// (nothing runs for an accept that fails), else the syscall tracepoints.
+    /// (no syscall tracepoint, which slows every system call on the host),
+    /// else the syscall tracepoints.
     #[default]
     Auto,
     /// The `syscalls:sys_exit_accept{,4}` tracepoints only.

@@ -396,8 +396,10 @@ fn try_accept_exit(ctx: &TracePointContext) -> Result<(), i32> {
 
 /// `fexit` of `inet_csk_accept` (kernels with BPF trampolines, 5.17+ for
 /// the return value): the accepted `struct sock` straight from the kernel,
-/// in the accepting task, and nothing runs for an accept that returns
-/// EAGAIN. Used instead of the two syscall tracepoints when it loads.
+/// in the accepting task; an accept that returns EAGAIN costs a NULL check.
+/// Used instead of the two syscall tracepoints when it loads: while one of
+/// those is attached, every system call of every task takes the kernel's
+/// slow path.
 #[fexit(function = "inet_csk_accept")]
 pub fn accept_fexit(ctx: FExitContext) -> i32 {
     let Ok(sk) = ctx.ret::<u64>() else {
