@@ -130,6 +130,28 @@ fn ss_close_wait(pid: u32) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// `govkit trace connections --format json --min-age 1s EXTRA --pid` the
+/// leaker, attached before the leaker leaks (`go`); its output once it stops.
+fn trace_leaker(leaker: &mut Leaker, extra: &[&str]) -> std::process::Output {
+    let (tracer, _err) = spawn_ready(
+        Command::new(env!("CARGO_BIN_EXE_govkit"))
+            .args([
+                "trace",
+                "connections",
+                "--format",
+                "json",
+                "--min-age",
+                "1s",
+            ])
+            .args(extra)
+            .args(["--pid", &leaker.pid.to_string()]),
+        false,
+        "tracing TCP connections",
+    );
+    leaker.go();
+    tracer.wait_with_output()
+}
+
 /// One accept hook: fexit where the kernel allows it, else the syscall
 /// tracepoints (this host's lockdown refuses trampolines).
 fn assert_one_accept_hook(report: &serde_json::Value) {
@@ -153,25 +175,7 @@ fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
     assert_programs_embedded();
     let bins = fixture_bins();
     let mut leaker = Leaker::start(&bins, 3, 2);
-    // Wait until the programs are attached.
-    let (tracer, _err) = spawn_ready(
-        Command::new(env!("CARGO_BIN_EXE_govkit"))
-            .args([
-                "trace",
-                "connections",
-                "--format",
-                "json",
-                "--min-age",
-                "1s",
-                "--duration",
-                "6s",
-            ])
-            .args(["--pid", &leaker.pid.to_string()]),
-        false,
-        "tracing TCP connections",
-    );
-    leaker.go();
-    let out = tracer.wait_with_output();
+    let out = trace_leaker(&mut leaker, &["--duration", "6s"]);
     let json = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -284,30 +288,10 @@ fn connections_idle_reports_quiet_established_sockets_like_ss() {
     // One CLOSE_WAIT leak of each kind, 2 idle connections (4 sockets,
     // both ends in the leaker) and one busy connection.
     let mut leaker = Leaker::start_with(&bins, &[1, 1, 2]);
-    let pid = leaker.pid.to_string();
-    // Wait until the programs are attached.
-    let (tracer, _err) = spawn_ready(
-        Command::new(env!("CARGO_BIN_EXE_govkit")).args([
-            "trace",
-            "connections",
-            "--format",
-            "json",
-            "--min-age",
-            "1s",
-            "--idle",
-            "1s",
-            "--duration",
-            "5s",
-            "--hooks",
-            "tracepoints",
-            "--pid",
-            &pid,
-        ]),
-        false,
-        "tracing TCP connections",
+    let out = trace_leaker(
+        &mut leaker,
+        &["--idle", "1s", "--duration", "5s", "--hooks", "tracepoints"],
     );
-    leaker.go();
-    let out = tracer.wait_with_output();
     let json = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{json}");
     let report: serde_json::Value =

@@ -263,11 +263,14 @@ fn find_vmlinuz(dir: &Path) -> Option<PathBuf> {
         })
 }
 
-/// Builds numa-tune's `vm` test binary; returns its path.
+/// The cargo running this xtask.
+fn cargo() -> std::ffi::OsString {
+    std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into())
+}
+
 /// The `vm` integration-test executable of `package`.
 fn build_tests(repo: &Path, package: &str) -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let out = sh(Command::new(cargo)
+    let out = sh(Command::new(cargo())
         .args([
             "test", "-p", package, "--test", "vm", "--no-run", "--locked",
         ])
@@ -282,35 +285,30 @@ fn build_tests(repo: &Path, package: &str) -> anyhow::Result<PathBuf> {
         .with_context(|| format!("cargo built no `vm` test executable for {package}"))
 }
 
-/// The govkit binary (debug build), for the tests that drive the CLI.
-fn build_govkit(repo: &Path) -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    sh(Command::new(cargo)
-        .args(["build", "-p", "govkit", "--bin", "govkit", "--locked"])
-        .current_dir(repo))?;
+/// Builds binary `bin` of `package` (debug or release); returns its path.
+fn build_bin(repo: &Path, package: &str, bin: &str, release: bool) -> anyhow::Result<PathBuf> {
+    let mut cmd = Command::new(cargo());
+    cmd.args(["build", "-p", package, "--bin", bin, "--locked"]);
+    if release {
+        cmd.arg("--release");
+    }
+    sh(cmd.current_dir(repo))?;
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo.join("target"), PathBuf::from);
-    Ok(target.join("debug/govkit"))
+    Ok(target
+        .join(if release { "release" } else { "debug" })
+        .join(bin))
+}
+
+/// The govkit binary (debug build), for the tests that drive the CLI.
+fn build_govkit(repo: &Path) -> anyhow::Result<PathBuf> {
+    build_bin(repo, "govkit", "govkit", false)
 }
 
 /// A program of the trace tests' fixture crate (release: no frame pointers,
 /// like services).
 fn build_fixture(repo: &Path, bin: &str) -> anyhow::Result<PathBuf> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    sh(Command::new(cargo)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "trace-fixture",
-            "--bin",
-            bin,
-            "--locked",
-        ])
-        .current_dir(repo))?;
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo.join("target"), PathBuf::from);
-    Ok(target.join("release").join(bin))
+    build_bin(repo, "trace-fixture", bin, true)
 }
 
 /// An initramfs with busybox, the binaries and their libraries, and an
@@ -528,21 +526,9 @@ pub fn bench_connections(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
     std::fs::create_dir_all(&work)?;
     install_tools()?;
     let kernel = kernel(&work)?;
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    sh(Command::new(&cargo)
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "govkit",
-            "--bin",
-            "govkit",
-            "--locked",
-        ])
-        .current_dir(repo))?;
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo.join("target"), PathBuf::from);
-    let govkit = target.join("release/govkit");
+    // Release, like the host's overhead script: the tracer's user-space side
+    // runs during every traced round.
+    let govkit = build_bin(repo, "govkit", "govkit", true)?;
     let connloop = build_fixture(repo, "connloop")?;
     let tcplife = PathBuf::from("/usr/sbin/tcplife");
     let mut binaries = vec![
