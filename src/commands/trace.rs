@@ -120,9 +120,12 @@ struct ConnectionsArgs {
     #[arg(long, value_name = "DUR", value_parser = parse_duration)]
     idle: Option<Duration>,
     /// Kernel hooks for accepted sockets: `auto` uses fexit on
-    /// `inet_csk_accept` where the kernel allows BPF trampolines (cheaper: no
-    /// syscall tracepoint, which slows every system call on the host), else
-    /// the syscall tracepoints, which `tracepoints` forces.
+    /// `inet_csk_accept` where the kernel allows BPF trampolines, else the
+    /// cgroup getpeername hooks (`cgroup`: they see accept() calls that ask
+    /// for the peer address, as Rust, Go, Java, nginx do; sockets accepted
+    /// without one are reported with owner but no stack), else the syscall
+    /// tracepoints (`tracepoints`: every accept, but while they are attached
+    /// every system call on the host takes the kernel's slow path).
     #[arg(long, value_enum, default_value_t = HooksArg::Auto)]
     hooks: HooksArg,
     /// Stop after this long (default: run until Ctrl-C or SIGTERM).
@@ -152,6 +155,7 @@ struct ConnectionsArgs {
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 enum HooksArg {
     Auto,
+    Cgroup,
     Tracepoints,
 }
 
@@ -159,6 +163,7 @@ impl From<HooksArg> for Hooks {
     fn from(h: HooksArg) -> Self {
         match h {
             HooksArg::Auto => Hooks::Auto,
+            HooksArg::Cgroup => Hooks::Cgroup,
             HooksArg::Tracepoints => Hooks::Tracepoints,
         }
     }

@@ -152,30 +152,40 @@ fn trace_leaker(leaker: &mut Leaker, extra: &[&str]) -> std::process::Output {
     tracer.wait_with_output()
 }
 
-/// One accept hook: fexit where the kernel allows it, else the syscall
-/// tracepoints (this host's lockdown refuses trampolines).
-fn assert_one_accept_hook(report: &serde_json::Value) {
-    let hooks: Vec<&str> = report["hooks"]
+/// The hooks a report says were used; exactly one accept hook among
+/// fexit (kernels with trampolines), the cgroup getpeername pair, and the
+/// syscall tracepoints.
+fn accept_hooks(report: &serde_json::Value) -> Vec<String> {
+    let hooks: Vec<String> = report["hooks"]
         .as_array()
-        .map(|a| a.iter().filter_map(serde_json::Value::as_str).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|h| h.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
-    assert!(
-        hooks.contains(&"raw_tracepoint/inet_sock_set_state"),
+    let has = |h: &str| hooks.iter().any(|x| x == h);
+    assert!(has("raw_tracepoint/inet_sock_set_state"), "{hooks:?}");
+    let fexit = has("fexit/inet_csk_accept");
+    let cgroup = has("cgroup/getpeername4") && has("cgroup/getpeername6");
+    let tracepoints = has("tracepoint/syscalls:sys_exit_accept4");
+    assert_eq!(
+        u8::from(fexit) + u8::from(cgroup) + u8::from(tracepoints),
+        1,
         "{hooks:?}"
     );
-    assert!(
-        hooks.contains(&"fexit/inet_csk_accept")
-            != hooks.contains(&"tracepoint/syscalls:sys_exit_accept4"),
-        "{hooks:?}"
-    );
+    hooks
 }
 
-#[test]
-fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
+/// The leak test under `--hooks HOOKS`: the leaker leaks 3 accepted
+/// sockets, 2 connected ones, one accepted without a peer-address buffer
+/// and one before tracing; the report must name each group's function and
+/// list exactly the sockets `ss` shows in CLOSE-WAIT. Returns the hooks used.
+fn leaks_match_ss(hooks: &str) -> Vec<String> {
     assert_programs_embedded();
     let bins = fixture_bins();
-    let mut leaker = Leaker::start(&bins, 3, 2);
-    let out = trace_leaker(&mut leaker, &["--duration", "6s"]);
+    let mut leaker = Leaker::start_with(&bins, &[3, 2, 0, 1]);
+    let out = trace_leaker(&mut leaker, &["--duration", "6s", "--hooks", hooks]);
     let json = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -185,16 +195,10 @@ fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
     let report: serde_json::Value =
         serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
     assert_eq!(report["lost_events"], 0);
-    assert_one_accept_hook(&report);
+    let used = accept_hooks(&report);
     let leaks = report["leaks"]
         .as_array()
         .unwrap_or_else(|| panic!("leaks: {report}"));
-    let group = |opened_by: &str| {
-        leaks
-            .iter()
-            .find(|l| l["opened_by"] == opened_by)
-            .unwrap_or_else(|| panic!("no {opened_by} group in {report:#}"))
-    };
     let frames = |l: &serde_json::Value| -> Vec<String> {
         l["stack"]
             .as_array()
@@ -205,35 +209,53 @@ fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
             })
             .unwrap_or_default()
     };
-    let accepted = group("accept");
+    // The group opened by `opened_by` whose stack has a frame of `function`
+    // (exactly that function: `leak_accepted` is a prefix of another).
+    let group = |opened_by: &str, function: &str| {
+        let is = |f: &String| {
+            f.strip_prefix(function)
+                .is_some_and(|rest| !rest.starts_with(|c: char| c.is_alphanumeric() || c == '_'))
+        };
+        leaks
+            .iter()
+            .find(|l| l["opened_by"] == opened_by && frames(l).iter().any(is))
+            .unwrap_or_else(|| panic!("no {opened_by} group with {function} in {report:#}"))
+    };
+    let accepted = group("accept", "leaker::leak_accepted");
     assert_eq!(accepted["count"], 3);
     assert_eq!(accepted["pid"], leaker.pid);
     assert_eq!(accepted["comm"], "leaker");
     assert_eq!(accepted["state"], "CLOSE_WAIT");
     let stack = frames(accepted);
     assert!(
-        stack.iter().any(|f| f.starts_with("leaker::leak_accepted")),
-        "{stack:#?}"
-    );
-    assert!(
         stack.iter().any(|f| f.starts_with("leaker::main")),
         "{stack:#?}"
     );
     assert_eq!(accepted["stack_complete"], true, "{stack:#?}");
-    let connected = group("connect");
+    let connected = group("connect", "leaker::leak_connected");
     assert_eq!(connected["count"], 2);
     let stack = frames(connected);
-    assert!(
-        stack
-            .iter()
-            .any(|f| f.starts_with("leaker::leak_connected")),
-        "{stack:#?}"
-    );
     assert!(
         !stack.iter().any(|f| f.contains("leak_accepted")),
         "{stack:#?}"
     );
-    let before = group("before-tracing");
+    // accept(fd, NULL, NULL): the cgroup hook cannot see it, and the report
+    // says so with the owner; the other hooks record its stack.
+    if used.iter().any(|h| h.starts_with("cgroup/")) {
+        let unseen = leaks
+            .iter()
+            .find(|l| l["opened_by"] == "unseen")
+            .unwrap_or_else(|| panic!("no unseen group in {report:#}"));
+        assert_eq!(unseen["count"], 1);
+        assert_eq!(unseen["pid"], leaker.pid);
+        assert!(frames(unseen)[0].contains("peer address"), "{unseen:#}");
+    } else {
+        assert_eq!(
+            group("accept", "leaker::leak_accepted_no_address")["count"],
+            1
+        );
+    }
+    let before = group("before-tracing", "[opened before tracing");
     assert_eq!(before["count"], 1);
     // Every socket govkit reports is one ss shows in CLOSE-WAIT for the
     // leaker, and nothing is missing.
@@ -248,7 +270,29 @@ fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
         })
         .collect();
     assert_eq!(reported, ss_close_wait(leaker.pid));
-    assert_eq!(reported.len(), 6);
+    assert_eq!(reported.len(), 7);
+    used
+}
+
+#[test]
+fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
+    // This host refuses BPF trampolines: `auto` must pick the cgroup hook
+    // (where cgroup v2 is mounted, as here), not the syscall tracepoints.
+    let used = leaks_match_ss("auto");
+    assert!(
+        used.iter().any(|h| h == "cgroup/getpeername4")
+            || used.iter().any(|h| h == "fexit/inet_csk_accept"),
+        "{used:?}"
+    );
+}
+
+#[test]
+fn connections_on_the_syscall_tracepoints_match_ss_too() {
+    let used = leaks_match_ss("tracepoints");
+    assert!(
+        used.iter().any(|h| h == "tracepoint/syscalls:sys_exit_accept4"),
+        "{used:?}"
+    );
 }
 
 /// (local, peer) of every ESTABLISHED socket of `pid` that `ss -tinp`

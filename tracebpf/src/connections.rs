@@ -43,11 +43,15 @@ pub struct Options {
 /// Kernel hooks for accepted sockets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Hooks {
-    /// `fexit` on `inet_csk_accept` where the kernel allows BPF trampolines
-    /// (no syscall tracepoint, which slows every system call on the host),
-    /// else the syscall tracepoints.
+    /// `fexit` on `inet_csk_accept` where the kernel allows BPF trampolines,
+    /// else the cgroup `getpeername` hooks (checked at start with a
+    /// loopback accept), else the syscall tracepoints, which slow every
+    /// system call on the host.
     #[default]
     Auto,
+    /// The cgroup `getpeername4`/`getpeername6` hooks: an error when they
+    /// cannot be used.
+    Cgroup,
     /// The `syscalls:sys_exit_accept{,4}` tracepoints only.
     Tracepoints,
 }
@@ -98,6 +102,12 @@ pub struct Counters {
     pub accept_lookup_failed: u64,
     /// Opens whose stack the kernel recognised from a cached call site.
     pub site_hits: u64,
+    /// Passive opens completed (any process): what accept() hands out.
+    pub passive_opens: u64,
+    /// Accepts seen by the cgroup getpeername hook (any process).
+    pub peer_accepts: u64,
+    /// Opens dropped because a preempting task reused the per-CPU scratch.
+    pub preempted: u64,
 }
 
 /// Run time of each program, from the kernel's BPF stats.
@@ -113,7 +123,8 @@ pub struct ProgramCost {
 pub struct Report {
     pub leaks: Vec<Leak>,
     /// Events the kernel side could not deliver or record: ring-buffer
-    /// drops plus sockets and stacks not stored because a map was full.
+    /// drops, sockets and stacks not stored because a map was full, opens
+    /// dropped after preemption.
     pub lost_events: u64,
     /// Sockets the kernel side tracks right now.
     pub tracked_sockets: usize,
@@ -127,17 +138,19 @@ pub struct Report {
     pub hooks: Vec<String>,
 }
 
-/// A group for sockets that existed before tracing (no stack).
-fn before_tracing(pid: u32, state: &'static str, since_start: f64) -> Leak {
+/// A group for sockets the kernel side has no entry for (no stack): they
+/// existed before tracing (`before-tracing`), or were opened without being
+/// seen (`unseen`: `note` says why).
+fn untracked(pid: u32, state: &'static str, opened_by: &'static str, note: &str) -> Leak {
     Leak {
         pid,
         comm: procfs::comm(pid).unwrap_or_default(),
         state,
         count: 0,
-        oldest_age_s: since_start,
+        oldest_age_s: 0.0,
         oldest_in_state_s: 0.0,
-        opened_by: "before-tracing",
-        stack: vec!["[opened before tracing started: no stack]".to_owned()],
+        opened_by,
+        stack: vec![note.to_owned()],
         stack_complete: false,
         sockets: Vec::new(),
     }
@@ -178,6 +191,8 @@ pub struct Tracer {
     /// seen in `CLOSE_WAIT`.
     preexisting: HashSet<u64>,
     close_wait_seen: HashMap<u64, Instant>,
+    /// When `close_wait_seen` was last refreshed from `sock_diag`.
+    last_sighting: Instant,
     learned: u64,
     pub host: env::Host,
     /// The kernel hooks attached.
@@ -244,6 +259,7 @@ fn kernel_offsets(host: &env::Host) -> Result<KernelOffsets, TraceError> {
         skc_v6_daddr: common + off("sock_common", "skc_v6_daddr")?,
         skc_state: common + off("sock_common", "skc_state")?,
         task_flags: off("task_struct", "flags")?,
+        task_stack: off("task_struct", "stack")?,
     })
 }
 
@@ -266,10 +282,25 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<String>, TraceEr
     })?;
     attached.push("raw_tracepoint/inet_sock_set_state".to_owned());
     let fexit = hooks == Hooks::Auto && attach_accept_fexit(ebpf);
+    let cgroup = !fexit
+        && hooks != Hooks::Tracepoints
+        && match attach_accept_cgroup(ebpf) {
+            Ok(()) => true,
+            Err(e) if hooks == Hooks::Cgroup => {
+                return Err(load_error("--hooks cgroup", e));
+            }
+            Err(e) => {
+                tracing::debug!("cgroup getpeername accept hook unavailable, using syscall tracepoints: {e}");
+                false
+            }
+        };
     let mut tracepoints: Vec<(&str, &[(&str, &str)])> =
         vec![("process_exec", &[("sched", "sched_process_exec")][..])];
     if fexit {
         attached.push("fexit/inet_csk_accept".to_owned());
+    } else if cgroup {
+        attached.push("cgroup/getpeername4".to_owned());
+        attached.push("cgroup/getpeername6".to_owned());
     } else {
         tracepoints.push((
             "accept_exit",
@@ -317,6 +348,82 @@ fn attach_accept_fexit(ebpf: &mut Ebpf) -> bool {
             tracing::debug!("fexit on inet_csk_accept unavailable, using syscall tracepoints: {e}");
             false
         }
+    }
+}
+
+/// Programs of the cgroup accept hook, one per address family.
+const PEER_PROGRAMS: [&str; 2] = ["accept_peer4", "accept_peer6"];
+
+/// Attaches the cgroup `getpeername` accept hooks to the root of the
+/// cgroup v2 hierarchy (every socket's cgroup is below it) and checks them
+/// with one loopback connection and accept in govkit itself: the connect
+/// teaches the kernel side where the user registers are (`REGS_DELTA`),
+/// the accept must then be recognised as one (`PEER_ACCEPTS`). Detached
+/// again when the check fails.
+fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<(), String> {
+    let root = procfs::cgroup2_mount().ok_or("no cgroup v2 hierarchy is mounted")?;
+    let dir = std::fs::File::open(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    // From 5.7 aya attaches through a BPF link, which always coexists with
+    // other programs and takes no flags (ALLOW_MULTI is EINVAL there);
+    // before, a plain attach must ask for ALLOW_MULTI not to lock others out.
+    let links = aya::util::KernelVersion::current()
+        .is_ok_and(|v| v >= aya::util::KernelVersion::new(5, 7, 0));
+    let mode = if links {
+        aya::programs::CgroupAttachMode::Single
+    } else {
+        aya::programs::CgroupAttachMode::AllowMultiple
+    };
+    for name in PEER_PROGRAMS {
+        let p: &mut aya::programs::CgroupSockAddr = ebpf
+            .program_mut(name)
+            .ok_or_else(|| format!("no program {name}"))?
+            .try_into()
+            .map_err(|e: aya::programs::ProgramError| e.to_string())?;
+        p.load().map_err(|e| verifier(&e))?;
+        p.attach(&dir, mode)
+            .map_err(|e| format!("attaching {name} to {}: {}", root.display(), with_sources(&e)))?;
+    }
+    let checked = peer_self_check(ebpf);
+    if checked.is_err() {
+        for name in PEER_PROGRAMS {
+            let p: Option<&mut aya::programs::CgroupSockAddr> =
+                ebpf.program_mut(name).and_then(|p| p.try_into().ok());
+            if let Some(p) = p {
+                // Unloading detaches; a failure leaves a hook that counts
+                // nothing (the check just failed), harmless.
+                p.unload().unwrap_or_default();
+            }
+        }
+    }
+    checked
+}
+
+fn peer_self_check(ebpf: &Ebpf) -> Result<(), String> {
+    let accepts = || -> Result<u64, String> {
+        let counters: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(
+            ebpf.map("COUNTERS").ok_or("no map COUNTERS")?,
+        )
+        .map_err(|e| e.to_string())?;
+        let values = counters
+            .get(&counter::PEER_ACCEPTS, 0)
+            .map_err(|e| e.to_string())?;
+        Ok(values.iter().sum())
+    };
+    let before = accepts()?;
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .map_err(|e| format!("self-check listener: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let client =
+        std::net::TcpStream::connect(addr).map_err(|e| format!("self-check connect: {e}"))?;
+    // std's accept asks for the peer address: the hook must see it.
+    let (server, _) = listener
+        .accept()
+        .map_err(|e| format!("self-check accept: {e}"))?;
+    drop((client, server));
+    if accepts()? > before {
+        Ok(())
+    } else {
+        Err("the hook did not recognise a loopback accept (user registers not found)".to_owned())
     }
 }
 
@@ -429,6 +536,7 @@ impl Tracer {
             symbolizer: Symbolizer::default(),
             preexisting,
             close_wait_seen,
+            last_sighting: now,
             learned: 0,
             host,
             hooks,
@@ -441,6 +549,7 @@ impl Tracer {
         if let Some(l) = self.logger.as_mut() {
             l.flush();
         }
+        self.sight_close_wait();
         let mut records = Vec::new();
         while let Some(item) = self.events.next() {
             records.push(item.to_vec());
@@ -559,6 +668,9 @@ impl Tracer {
             opens: sum(counter::OPENS),
             accept_lookup_failed: sum(counter::ACCEPT_LOOKUP_FAILED),
             site_hits: sum(counter::SITE_HITS),
+            passive_opens: sum(counter::PASSIVE_OPENS),
+            peer_accepts: sum(counter::PEER_ACCEPTS),
+            preempted: sum(counter::PREEMPTED),
         }
     }
 
@@ -596,6 +708,28 @@ impl Tracer {
         for id in dead {
             // Gone already is fine: the kernel never deletes stacks.
             self.stacks.remove(&id).unwrap_or_default();
+        }
+    }
+
+    /// Notes when each CLOSE_WAIT socket was first seen (a `sock_diag` dump
+    /// filtered by the kernel, every quarter of `--min-age`, 1-10 s): the
+    /// time in CLOSE_WAIT of sockets the kernel side has no entry for
+    /// (opened before tracing, or accepted unseen) is measured from there.
+    fn sight_close_wait(&mut self) {
+        let period = (self.options.min_age / 4).clamp(Duration::from_secs(1), Duration::from_secs(10));
+        let now = Instant::now();
+        if now.duration_since(self.last_sighting) < period {
+            return;
+        }
+        self.last_sighting = now;
+        match crate::sockdiag::close_wait() {
+            Ok(inodes) => {
+                self.close_wait_seen.retain(|i, _| inodes.contains(i));
+                for i in inodes {
+                    self.close_wait_seen.entry(i).or_insert(now);
+                }
+            }
+            Err(e) => tracing::debug!("sock_diag CLOSE_WAIT dump failed: {e}"),
         }
     }
 
@@ -691,7 +825,7 @@ impl Tracer {
                 age_s: age,
             });
         }
-        self.preexisting_leaks(&live, &kernel_inodes, now, &mut groups, &established);
+        self.untracked_leaks(&live, &kernel_inodes, now, &mut groups, &established);
         let counters = self.counters();
         let mut leaks: Vec<Leak> = groups.into_values().collect();
         leaks.sort_by(|a, b| b.count.cmp(&a.count).then(a.pid.cmp(&b.pid)));
@@ -699,7 +833,8 @@ impl Tracer {
             leaks,
             lost_events: counters.ringbuf_drops
                 + counters.socks_map_full
-                + counters.stacks_map_full,
+                + counters.stacks_map_full
+                + counters.preempted,
             tracked_sockets: tracked,
             duration_s: now.duration_since(self.started).as_secs_f64(),
             programs: self.program_costs(),
@@ -721,8 +856,12 @@ impl Tracer {
         })
     }
 
-    /// Leaks among the sockets that existed before tracing: /proc only, no stack.
-    fn preexisting_leaks(
+    /// Leaks among the sockets the kernel side has no entry for: /proc
+    /// only, no stack. Those that existed before tracing, and those opened
+    /// since without being seen (under the cgroup accept hook: accepted
+    /// without asking for the peer address; else a socket not recorded,
+    /// counted in `lost_events`).
+    fn untracked_leaks(
         &mut self,
         live: &[TcpSocket],
         kernel_inodes: &HashSet<u64>,
@@ -732,11 +871,7 @@ impl Tracer {
     ) {
         let close_wait: Vec<&TcpSocket> = live
             .iter()
-            .filter(|s| {
-                s.state == tcp_state::CLOSE_WAIT
-                    && self.preexisting.contains(&s.inode)
-                    && !kernel_inodes.contains(&s.inode)
-            })
+            .filter(|s| s.state == tcp_state::CLOSE_WAIT && !kernel_inodes.contains(&s.inode))
             .collect();
         self.close_wait_seen
             .retain(|inode, _| close_wait.iter().any(|s| s.inode == *inode));
@@ -746,11 +881,7 @@ impl Tracer {
         let idle: Vec<(&TcpSocket, Duration)> = match self.options.idle {
             Some(threshold) => live
                 .iter()
-                .filter(|s| {
-                    s.state == tcp_state::ESTABLISHED
-                        && self.preexisting.contains(&s.inode)
-                        && !kernel_inodes.contains(&s.inode)
-                })
+                .filter(|s| s.state == tcp_state::ESTABLISHED && !kernel_inodes.contains(&s.inode))
                 .filter_map(|s| {
                     let i = established.get(&(s.local, s.remote))?;
                     let d = Duration::from_millis(i.idle_ms);
@@ -759,47 +890,59 @@ impl Tracer {
                 .collect(),
             None => Vec::new(),
         };
-        if !close_wait.is_empty() || !idle.is_empty() {
-            let pids = (!self.options.pids.is_empty()).then_some(self.options.pids.as_slice());
-            let owners = procfs::socket_owners(pids);
-            let since_start = now.duration_since(self.started).as_secs_f64();
-            for (s, d) in idle {
-                let Some(&(pid, _fd)) = owners.get(&s.inode).and_then(|o| o.first()) else {
-                    continue;
-                };
-                let leak = groups
-                    .entry((pid, Vec::new(), "before-tracing", "ESTABLISHED"))
-                    .or_insert_with(|| before_tracing(pid, "ESTABLISHED", since_start));
-                leak.count += 1;
-                leak.oldest_in_state_s = leak.oldest_in_state_s.max(d.as_secs_f64());
-                leak.sockets.push(LeakedSocket {
-                    local: s.local.to_string(),
-                    remote: s.remote.to_string(),
-                    inode: s.inode,
-                    age_s: since_start,
-                });
-            }
-            for s in close_wait {
+        let old_close_wait: Vec<(&TcpSocket, Duration)> = close_wait
+            .iter()
+            .map(|&s| {
                 let seen = self.close_wait_seen.get(&s.inode).copied().unwrap_or(now);
-                let in_state = now.duration_since(seen);
-                if in_state < self.options.min_age {
-                    continue;
-                }
-                let Some(&(pid, _fd)) = owners.get(&s.inode).and_then(|o| o.first()) else {
-                    continue;
-                };
-                let leak = groups
-                    .entry((pid, Vec::new(), "before-tracing", "CLOSE_WAIT"))
-                    .or_insert_with(|| before_tracing(pid, "CLOSE_WAIT", since_start));
-                leak.count += 1;
-                leak.oldest_in_state_s = leak.oldest_in_state_s.max(in_state.as_secs_f64());
-                leak.sockets.push(LeakedSocket {
-                    local: s.local.to_string(),
-                    remote: s.remote.to_string(),
-                    inode: s.inode,
-                    age_s: since_start,
-                });
+                (s, now.duration_since(seen))
+            })
+            .filter(|(_, d)| *d >= self.options.min_age)
+            .collect();
+        if old_close_wait.is_empty() && idle.is_empty() {
+            return;
+        }
+        let pids = (!self.options.pids.is_empty()).then_some(self.options.pids.as_slice());
+        let owners = procfs::socket_owners(pids);
+        let since_start = now.duration_since(self.started).as_secs_f64();
+        let unseen_note = if self.hooks.iter().any(|h| h.starts_with("cgroup/")) {
+            "[not seen when opened: accepted without asking for the peer address, \
+             which the cgroup accept hook needs; --hooks tracepoints records these]"
+        } else {
+            "[not seen when opened: not recorded by the kernel side (see lost_events)]"
+        };
+        let me = std::process::id();
+        let sockets = idle
+            .into_iter()
+            .map(|(s, d)| (s, d, "ESTABLISHED"))
+            .chain(old_close_wait.into_iter().map(|(s, d)| (s, d, "CLOSE_WAIT")));
+        for (s, in_state, state) in sockets {
+            let Some(&(pid, _fd)) = owners.get(&s.inode).and_then(|o| o.first()) else {
+                continue;
+            };
+            if pid == me {
+                continue;
             }
+            let before = self.preexisting.contains(&s.inode);
+            let (opened_by, note, age) = if before {
+                let note = "[opened before tracing started: no stack]";
+                ("before-tracing", note, since_start)
+            } else {
+                // Opened since tracing started: at least as old as its
+                // time in the state.
+                ("unseen", unseen_note, in_state.as_secs_f64())
+            };
+            let leak = groups
+                .entry((pid, Vec::new(), opened_by, state))
+                .or_insert_with(|| untracked(pid, state, opened_by, note));
+            leak.count += 1;
+            leak.oldest_age_s = leak.oldest_age_s.max(age);
+            leak.oldest_in_state_s = leak.oldest_in_state_s.max(in_state.as_secs_f64());
+            leak.sockets.push(LeakedSocket {
+                local: s.local.to_string(),
+                remote: s.remote.to_string(),
+                inode: s.inode,
+                age_s: age,
+            });
         }
     }
 
@@ -900,6 +1043,18 @@ pub(crate) fn program_costs(ebpf: &Ebpf) -> Vec<ProgramCost> {
 }
 
 /// The verifier log is long; keep its tail, where the reason is.
+/// An error and its causes, `: `-separated (aya's syscall errors keep the
+/// errno in the source).
+pub(crate) fn with_sources(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        s.push_str(&format!(": {c}"));
+        cause = c.source();
+    }
+    s
+}
+
 pub(crate) fn verifier(e: &aya::programs::ProgramError) -> String {
     let s = format!("{e:?}");
     let tail: Vec<&str> = s.lines().rev().take(12).collect();

@@ -162,6 +162,64 @@ pub fn exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// Where the host's whole cgroup v2 hierarchy is mounted (a `cgroup2` mount
+/// whose root is `/`, `/sys/fs/cgroup` preferred), or `None` when there is
+/// none or this process is in a cgroup namespace that hides the host's root
+/// (then init's cgroup path, as seen from here, climbs out with `..`).
+#[must_use]
+pub fn cgroup2_mount() -> Option<std::path::PathBuf> {
+    let init = fs::read_to_string("/proc/1/cgroup").ok()?;
+    let init_path = init.lines().find_map(|l| l.strip_prefix("0::"))?;
+    if init_path.split('/').any(|c| c == "..") {
+        return None;
+    }
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let mut mounts = parse_cgroup2_mounts(&mountinfo);
+    mounts.sort_by_key(|m| m.as_os_str() != "/sys/fs/cgroup");
+    mounts.into_iter().next()
+}
+
+/// The mount points of `cgroup2` mounts of the hierarchy's root, from
+/// /proc/PID/mountinfo text.
+#[must_use]
+pub fn parse_cgroup2_mounts(mountinfo: &str) -> Vec<std::path::PathBuf> {
+    mountinfo
+        .lines()
+        .filter_map(|l| {
+            let (mount, fs) = l.split_once(" - ")?;
+            if fs.split_whitespace().next()? != "cgroup2" {
+                return None;
+            }
+            let f: Vec<&str> = mount.split_whitespace().collect();
+            // id parent major:minor root mount-point …
+            let point = f.get(4)?;
+            (f.get(3)? == &"/").then(|| std::path::PathBuf::from(unescape_octal(point)))
+        })
+        .collect()
+}
+
+/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
+fn unescape_octal(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\'
+            && let Some(v) = b
+                .get(i + 1..i + 4)
+                .and_then(|d| std::str::from_utf8(d).ok())
+                .and_then(|d| u8::from_str_radix(d, 8).ok())
+        {
+            out.push(v);
+            i += 4;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -192,5 +250,24 @@ mod tests {
         let s = parse_net_tcp(v6);
         assert_eq!(s[0].local, "[::1]:8080".parse().unwrap());
         assert!(parse_net_tcp("h\n garbage line\n").is_empty());
+    }
+
+    #[test]
+    fn cgroup2_mounts_of_the_root_only() {
+        let text = "\
+25 30 0:22 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate
+26 30 0:22 /system.slice /mnt/svc rw - cgroup2 cgroup2 rw
+27 30 0:23 / /sys/fs/cgroup/net_cls rw - cgroup cgroup rw,net_cls
+28 30 0:22 / /mnt/with\\040space rw - cgroup2 cgroup2 rw
+29 30 0:24 / /mnt/odd rw shared:1 - tmpfs tmpfs rw
+";
+        assert_eq!(
+            parse_cgroup2_mounts(text),
+            vec![
+                std::path::PathBuf::from("/sys/fs/cgroup"),
+                std::path::PathBuf::from("/mnt/with space")
+            ]
+        );
+        assert!(parse_cgroup2_mounts("garbage\n - \n\n").is_empty());
     }
 }

@@ -1,8 +1,11 @@
-//! How long each ESTABLISHED TCP socket has been idle, from the kernel's
-//! `tcp_info` through `NETLINK_SOCK_DIAG` (what `ss -ti` shows as
-//! `lastsnd`/`lastrcv`), for `govkit trace connections --idle`.
+//! TCP sockets from the kernel through `NETLINK_SOCK_DIAG` (what `ss`
+//! uses): how long each ESTABLISHED socket has been idle, from `tcp_info`
+//! (`ss -ti`'s `lastsnd`/`lastrcv`), for `govkit trace connections --idle`;
+//! which sockets are in CLOSE_WAIT, for the ones the tracer did not see
+//! opening. The kernel filters by state: no text to parse, unlike
+//! /proc/net/tcp.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
 use netlink_packet_core::{
@@ -11,7 +14,7 @@ use netlink_packet_core::{
 use netlink_packet_sock_diag::SockDiagMessage;
 use netlink_packet_sock_diag::constants::{AF_INET, AF_INET6, IPPROTO_TCP};
 use netlink_packet_sock_diag::inet::{
-    ExtensionFlags, InetRequest, SocketId, StateFlags, nlas::Nla,
+    ExtensionFlags, InetRequest, InetResponse, SocketId, StateFlags, nlas::Nla,
 };
 use netlink_sys::{Socket, SocketAddr as NlAddr, protocols::NETLINK_SOCK_DIAG};
 
@@ -47,12 +50,51 @@ pub fn idle_ms(tcp_info: &[u8]) -> Option<u64> {
 pub fn established() -> std::io::Result<HashMap<(SocketAddr, SocketAddr), Idle>> {
     let mut out = HashMap::new();
     for family in [AF_INET, AF_INET6] {
-        dump(family, &mut out)?;
+        dump(family, StateFlags::ESTABLISHED, ExtensionFlags::INFO, |r| {
+            let id = &r.header.socket_id;
+            let local = SocketAddr::new(id.source_address, id.source_port);
+            let remote = SocketAddr::new(id.destination_address, id.destination_port);
+            let idle = r.nlas.iter().find_map(|n| match n {
+                Nla::TcpInfo(info) => idle_ms(info),
+                _ => None,
+            });
+            if let Some(idle_ms) = idle {
+                out.insert(
+                    (local, remote),
+                    Idle {
+                        inode: u64::from(r.header.inode),
+                        idle_ms,
+                    },
+                );
+            }
+        })?;
     }
     Ok(out)
 }
 
-fn dump(family: u8, out: &mut HashMap<(SocketAddr, SocketAddr), Idle>) -> std::io::Result<()> {
+/// Inodes of every TCP socket (IPv4 and IPv6) in CLOSE_WAIT.
+pub fn close_wait() -> std::io::Result<HashSet<u64>> {
+    let mut out = HashSet::new();
+    for family in [AF_INET, AF_INET6] {
+        dump(
+            family,
+            StateFlags::CLOSE_WAIT,
+            ExtensionFlags::empty(),
+            |r| {
+                out.insert(u64::from(r.header.inode));
+            },
+        )?;
+    }
+    Ok(out)
+}
+
+/// One `inet_diag` dump of TCP sockets of `family` in `states`.
+fn dump(
+    family: u8,
+    states: StateFlags,
+    extensions: ExtensionFlags,
+    mut each: impl FnMut(&InetResponse),
+) -> std::io::Result<()> {
     let mut socket = Socket::new(NETLINK_SOCK_DIAG)?;
     socket.bind_auto()?;
     socket.connect(&NlAddr::new(0, 0))?;
@@ -63,8 +105,8 @@ fn dump(family: u8, out: &mut HashMap<(SocketAddr, SocketAddr), Idle>) -> std::i
         SockDiagMessage::InetRequest(InetRequest {
             family,
             protocol: IPPROTO_TCP,
-            extensions: ExtensionFlags::INFO,
-            states: StateFlags::ESTABLISHED,
+            extensions,
+            states,
             socket_id: if family == AF_INET {
                 SocketId::new_v4()
             } else {
@@ -94,24 +136,7 @@ fn dump(family: u8, out: &mut HashMap<(SocketAddr, SocketAddr), Idle>) -> std::i
                 NetlinkPayload::Error(e) => {
                     return Err(std::io::Error::other(format!("sock_diag: {e}")));
                 }
-                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => {
-                    let id = &r.header.socket_id;
-                    let local = SocketAddr::new(id.source_address, id.source_port);
-                    let remote = SocketAddr::new(id.destination_address, id.destination_port);
-                    let idle = r.nlas.iter().find_map(|n| match n {
-                        Nla::TcpInfo(info) => idle_ms(info),
-                        _ => None,
-                    });
-                    if let Some(idle_ms) = idle {
-                        out.insert(
-                            (local, remote),
-                            Idle {
-                                inode: u64::from(r.header.inode),
-                                idle_ms,
-                            },
-                        );
-                    }
-                }
+                NetlinkPayload::InnerMessage(SockDiagMessage::InetResponse(r)) => each(&r),
                 _ => {}
             }
             if len == 0 {
@@ -157,5 +182,32 @@ mod tests {
         assert!(q.idle_ms >= 500, "{q:?}");
         assert!(k.idle_ms < 500, "{k:?}");
         assert_ne!(q.inode, 0);
+    }
+
+    #[test]
+    fn a_socket_whose_peer_closed_is_in_close_wait() {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        let inode = |s: &std::net::TcpStream| {
+            std::fs::metadata(format!("/proc/self/fd/{}", s.as_raw_fd()))
+                .unwrap()
+                .ino()
+        };
+        let (open_inode, peer_inode) = (inode(&open), inode(&peer));
+        assert!(!close_wait().unwrap().contains(&open_inode));
+        drop(peer);
+        let mut seen = false;
+        for _ in 0..50 {
+            if close_wait().unwrap().contains(&open_inode) {
+                seen = true;
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(seen, "socket {open_inode} never listed in CLOSE_WAIT");
+        assert!(!close_wait().unwrap().contains(&peer_inode));
     }
 }

@@ -184,7 +184,17 @@ pub mod counter {
     pub const ACCEPT_LOOKUP_FAILED: u32 = 7;
     /// Opens whose stack was recognised from a cached call site.
     pub const SITE_HITS: u32 = 8;
-    pub const COUNT: u32 = 9;
+    /// Sockets that completed a passive open (SYN_RECV → ESTABLISHED):
+    /// what `accept` will hand out, in any process.
+    pub const PASSIVE_OPENS: u32 = 9;
+    /// Accepted sockets seen by the cgroup `getpeername` accept hook, in
+    /// any process (an `accept` that asks for the peer address).
+    pub const PEER_ACCEPTS: u32 = 10;
+    /// Opens dropped because another program on the same CPU reused the
+    /// per-CPU scratch space while this one was preempted (hooks that run
+    /// preemptible: fexit, cgroup).
+    pub const PREEMPTED: u32 = 11;
+    pub const COUNT: u32 = 12;
 }
 
 /// Per-CPU capture budget state (`CAPTURE_BUDGET` map).
@@ -220,6 +230,9 @@ pub struct KernelOffsets {
     pub skc_state: u32,
     /// `task_struct.flags` (PF_KTHREAD: kernel threads have no user stack).
     pub task_flags: u32,
+    /// `task_struct.stack`: the kernel stack, whose top holds the user
+    /// registers (hooks without `bpf_task_pt_regs` find them from here).
+    pub task_stack: u32,
 }
 
 // ---- `govkit trace sched` ----

@@ -27,9 +27,9 @@ use aya_ebpf::{
         bpf_ktime_get_ns, bpf_probe_read_kernel, bpf_probe_read_kernel_buf, bpf_probe_read_user,
         bpf_probe_read_user_buf,
     },
-    macros::{fexit, map, raw_tracepoint, tracepoint},
-    maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
-    programs::{FExitContext, RawTracePointContext, TracePointContext},
+    macros::{cgroup_sock_addr, fexit, map, raw_tracepoint, tracepoint},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
+    programs::{FExitContext, RawTracePointContext, SockAddrContext, TracePointContext},
 };
 use aya_log_ebpf::warn;
 use govkit_ebpf_common::{
@@ -59,6 +59,7 @@ static OFFSETS: KernelOffsets = KernelOffsets {
     skc_v6_daddr: 0,
     skc_state: 0,
     task_flags: 0,
+    task_stack: 0,
 };
 /// govkit's own process, never traced: its own sockets (the metrics
 /// endpoint's, netlink queries) are not the service's.
@@ -206,6 +207,9 @@ fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Resu
     if old == tcp_state::CLOSE && new == tcp_state::SYN_SENT {
         return connect_open(ctx, sk);
     }
+    if old == tcp_state::SYN_RECV && new == tcp_state::ESTABLISHED {
+        count(counter::PASSIVE_OPENS);
+    }
     if new == tcp_state::ESTABLISHED && rodata(&TRACK_ESTABLISHED) != 0 {
         if let Some(info) = SOCKS.get_ptr_mut(&sk) {
             // SAFETY: map value pointer from a successful lookup.
@@ -239,6 +243,7 @@ fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Resu
 fn connect_open(ctx: &RawTracePointContext, sk: u64) -> Result<(), i32> {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
+    let regs = user_regs();
     if !traced(tgid) {
         return Ok(());
     }
@@ -246,19 +251,62 @@ fn connect_open(ctx: &RawTracePointContext, sk: u64) -> Result<(), i32> {
     if protocol != IPPROTO_TCP {
         return Ok(());
     }
+    let generation = scratch_begin();
     let info = new_info(now_ns(), tcp_state::SYN_SENT, origin::CONNECT).ok_or(0)?;
-    record_open(ctx, sk, info, pid_tgid);
+    record_open(ctx, sk, info, pid_tgid, regs, generation);
     Ok(())
 }
 
 /// The opener of a socket (connect or accept, in its own context): owner,
-/// opening stack, then the entry.
+/// opening stack from the user registers `(ip, sp, bp)`, then the entry.
 #[inline(always)]
-fn record_open<C: EbpfContext>(ctx: &C, sk: u64, info: &mut SockInfo, pid_tgid: u64) {
+fn record_open<C: EbpfContext>(
+    ctx: &C,
+    sk: u64,
+    info: &mut SockInfo,
+    pid_tgid: u64,
+    regs: Option<(u64, u64, u64)>,
+    generation: u64,
+) {
     owner(info, pid_tgid);
-    open_stack(info, sk, (pid_tgid >> 32) as u32, pid_tgid as u32);
+    open_stack(info, sk, (pid_tgid >> 32) as u32, pid_tgid as u32, regs);
+    if scratch_gen() != generation {
+        count(counter::PREEMPTED);
+        return;
+    }
     insert_sock(ctx, sk, info);
     count(counter::OPENS);
+}
+
+/// Per-CPU generation of the scratch slots (`NEW_INFO`, `SCRATCH`,
+/// `SITE_SCRATCH`, `SPAN_BUF`). fexit and cgroup programs run with
+/// migration but not preemption disabled: a task that preempts one and
+/// opens a socket on the same CPU reuses the slots. Every open takes a new
+/// generation first and checks it before storing its entry, so a
+/// clobbered entry is dropped (and counted) rather than stored wrong.
+#[map]
+static SCRATCH_GEN: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
+#[inline(always)]
+fn scratch_begin() -> u64 {
+    match SCRATCH_GEN.get_ptr_mut(0) {
+        // SAFETY: this CPU's slot.
+        Some(g) => unsafe {
+            let next = core::ptr::read_volatile(g).wrapping_add(1);
+            core::ptr::write_volatile(g, next);
+            next
+        },
+        None => 0,
+    }
+}
+
+#[inline(always)]
+fn scratch_gen() -> u64 {
+    match SCRATCH_GEN.get_ptr_mut(0) {
+        // SAFETY: this CPU's slot.
+        Some(g) => unsafe { core::ptr::read_volatile(g) },
+        None => 0,
+    }
 }
 
 #[inline(always)]
@@ -391,7 +439,7 @@ fn try_accept_exit(ctx: &TracePointContext) -> Result<(), i32> {
         count(counter::ACCEPT_LOOKUP_FAILED);
         return Ok(());
     };
-    accepted(ctx, sk, pid_tgid)
+    accepted(ctx, sk, pid_tgid, user_regs())
 }
 
 /// `fexit` of `inet_csk_accept` (kernels with BPF trampolines, 5.17+ for
@@ -421,24 +469,132 @@ pub fn accept_fexit(ctx: FExitContext) -> i32 {
         return 0;
     }
     // govkit: allow(let-underscore-result) -- a hook has nobody to report to; failures leave the socket untracked
-    let _ = accepted(&ctx, sk, pid_tgid);
+    let _ = accepted(&ctx, sk, pid_tgid, user_regs());
     0
+}
+
+/// Where the user registers are, relative to `task_struct.stack`
+/// (`THREAD_SIZE` minus padding minus `sizeof(struct pt_regs)`: constant
+/// for a kernel build, but not visible in BTF). Learned in `connect_open`,
+/// where `bpf_task_pt_regs` is available, for the hook below, where it is
+/// not. User space makes one loopback connection at start so that it is
+/// known before the first accept.
+#[map]
+static REGS_DELTA: Array<u64> = Array::with_max_entries(1, 0);
+
+/// x86-64 system call numbers of accept and accept4.
+const NR_ACCEPT: u64 = 43;
+const NR_ACCEPT4: u64 = 288;
+/// x86-64 user code segment (`__USER_CS`): the registers are a user frame.
+const USER_CS: u64 = 0x33;
+
+/// Cgroup `getpeername` hooks (attached to the root cgroup, so they see
+/// every socket): `accept(fd, addr, len)` with an address buffer asks the
+/// new socket for its peer address before returning, in the accepting
+/// task's context, and the hook is handed the socket. Unlike the syscall
+/// tracepoints this costs nothing anywhere else: no system call slow path
+/// for every task, nothing for an accept that returns EAGAIN. An accept
+/// without an address buffer (`accept(fd, NULL, NULL)`) never gets here;
+/// user space finds those sockets in /proc and says so. Must return 1
+/// (allow).
+#[cgroup_sock_addr(getpeername4)]
+pub fn accept_peer4(ctx: SockAddrContext) -> i32 {
+    accept_peer(&ctx);
+    1
+}
+
+#[cgroup_sock_addr(getpeername6)]
+pub fn accept_peer6(ctx: SockAddrContext) -> i32 {
+    accept_peer(&ctx);
+    1
+}
+
+/// Per-CPU slots that turn a pointer into a plain number (the verifier
+/// forbids arithmetic on socket pointers; the socket's address is the
+/// `SOCKS` key and the base of the endpoint reads). Slot 0: the cgroup
+/// hook, slot 1: `user_regs`.
+#[map]
+static NUMBER_SLOT: PerCpuArray<u64> = PerCpuArray::with_max_entries(2, 0);
+
+#[inline(always)]
+fn as_number(slot: u32, v: u64) -> Option<u64> {
+    let p = NUMBER_SLOT.get_ptr_mut(slot)?;
+    // SAFETY: this CPU's slot; volatile so that the value read back is a
+    // plain number, not the register that held the pointer.
+    unsafe {
+        core::ptr::write_volatile(p, v);
+        Some(core::ptr::read_volatile(p))
+    }
+}
+
+#[inline(always)]
+fn accept_peer(ctx: &SockAddrContext) {
+    // SAFETY: the context and its socket are valid for the program's run.
+    let bsk = unsafe { (*ctx.sock_addr).__bindgen_anon_1.sk };
+    if bsk.is_null() {
+        return;
+    }
+    // SAFETY: a `bpf_sock` from the context: field reads are rewritten by
+    // the verifier into reads of the kernel socket.
+    let protocol = unsafe { (*bsk).protocol };
+    if protocol != IPPROTO_TCP as u32 {
+        return;
+    }
+    // getpeername() itself (or any other caller) is not an accept.
+    let Some(regs) = peer_regs() else {
+        return;
+    };
+    let nr = regs[15];
+    if (nr != NR_ACCEPT && nr != NR_ACCEPT4) || regs[17] != USER_CS {
+        return;
+    }
+    count(counter::PEER_ACCEPTS);
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !traced((pid_tgid >> 32) as u32) {
+        return;
+    }
+    let Some(sk) = as_number(0, bsk as u64) else {
+        return;
+    };
+    // govkit: allow(let-underscore-result) -- a hook has nobody to report to; failures leave the socket untracked
+    let _ = accepted(ctx, sk, pid_tgid, Some((regs[16], regs[19], regs[4])));
+}
+
+/// The current task's user registers (`struct pt_regs`, x86-64: bp at 4,
+/// orig_ax at 15, ip at 16, cs at 17, sp at 19), found through
+/// `task_struct.stack` and the learned `REGS_DELTA`.
+#[inline(always)]
+fn peer_regs() -> Option<[u64; 20]> {
+    let delta = *REGS_DELTA.get(0)?;
+    if delta == 0 {
+        return None;
+    }
+    // SAFETY: a helper without arguments.
+    let task = unsafe { bpf_get_current_task() };
+    let stack: u64 = kread(task + rodata(&OFFSETS).task_stack as u64).ok()?;
+    kread(stack + delta).ok()
 }
 
 /// An accepted socket, in its owner's context: record it.
 #[inline(always)]
-fn accepted<C: EbpfContext>(ctx: &C, sk: u64, pid_tgid: u64) -> Result<(), i32> {
+fn accepted<C: EbpfContext>(
+    ctx: &C,
+    sk: u64,
+    pid_tgid: u64,
+    regs: Option<(u64, u64, u64)>,
+) -> Result<(), i32> {
     let now = now_ns();
     // The socket may have moved on since the handshake (the peer may have
     // closed already): take its state now.
     let state: u8 = kread(sk + rodata(&OFFSETS).skc_state as u64)?;
+    let generation = scratch_begin();
     let info = new_info(now, state, origin::ACCEPT).ok_or(0)?;
     if state == tcp_state::CLOSE_WAIT
         || (state == tcp_state::ESTABLISHED && rodata(&TRACK_ESTABLISHED) != 0)
     {
         read_endpoints(sk, info)?;
     }
-    record_open(ctx, sk, info, pid_tgid);
+    record_open(ctx, sk, info, pid_tgid, regs, generation);
     Ok(())
 }
 
@@ -523,10 +679,7 @@ fn site_matches(site: &Site, sp: u64) -> bool {
 /// in `STACKS`; on an unknown pc sends a capture (budget permitting). A call
 /// site seen before is recognised without unwinding (`SITES`).
 #[inline(always)]
-fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32) {
-    // SAFETY: bpf_get_current_task_btf returns the running task; the
-    // pt_regs at the top of its kernel stack hold the user registers.
-    let regs = unsafe { user_regs() };
+fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32, regs: Option<(u64, u64, u64)>) {
     let Some((ip, sp0, bp0)) = regs else {
         info.stack_flags = stack_flags::TRUNCATED;
         return;
@@ -638,15 +791,34 @@ fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32) {
     }
 }
 
-/// (ip, sp, bp) of the current task's user context.
+/// (ip, sp, bp) of the current task's user context, for tracing hooks
+/// (`bpf_task_pt_regs`). Also records where the registers are relative to
+/// the task's kernel stack, for the cgroup hook (`REGS_DELTA`).
 #[inline(always)]
-unsafe fn user_regs() -> Option<(u64, u64, u64)> {
+fn user_regs() -> Option<(u64, u64, u64)> {
     // SAFETY: the current task, as a BTF pointer the next helper accepts.
     let task = unsafe { aya_ebpf::helpers::bpf_get_current_task_btf() };
     // SAFETY: `task` is the trusted pointer from the helper above.
     let regs = unsafe { aya_ebpf::helpers::generated::bpf_task_pt_regs(task) } as u64;
     if regs == 0 {
         return None;
+    }
+    if let Some(delta) = REGS_DELTA.get_ptr_mut(0) {
+        // SAFETY: the array's only slot; the value is the same whichever
+        // task or CPU writes it.
+        if unsafe { *delta } == 0 {
+            // SAFETY: a helper without arguments.
+            let current = unsafe { bpf_get_current_task() };
+            let stack: Option<u64> = kread(current + rodata(&OFFSETS).task_stack as u64).ok();
+            let at = as_number(1, regs);
+            if let (Some(stack), Some(at)) = (stack, at)
+                && stack != 0
+                && at > stack
+            {
+                // SAFETY: as above.
+                unsafe { *delta = at - stack };
+            }
+        }
     }
     // struct pt_regs (x86-64): bp at 4*8, ip at 16*8, sp at 19*8.
     // SAFETY: read through the helper, which fails cleanly.
