@@ -81,10 +81,17 @@ fn spawn_tracer(args: &[&str], ready: &str) -> (Child, String) {
 #[ignore = "runs inside the QEMU guests of cargo xtask vm-test"]
 fn connections_on_the_guest_kernel() {
     // This kernel allows BPF trampolines: `auto` takes accepted sockets
-    // from fexit on inet_csk_accept; the tracepoint path must work too.
+    // from fexit on inet_csk_accept; the cgroup getpeername and tracepoint
+    // paths must work too (an older kernel than the host's for the cgroup
+    // hook's helpers and register lookup).
     let hooks = connections_with_hooks("auto");
     assert!(
         hooks.iter().any(|h| h == "fexit/inet_csk_accept"),
+        "{hooks:?}"
+    );
+    let hooks = connections_with_hooks("cgroup");
+    assert!(
+        hooks.iter().any(|h| h == "cgroup/getpeername4"),
         "{hooks:?}"
     );
     let hooks = connections_with_hooks("tracepoints");
@@ -99,7 +106,7 @@ fn connections_on_the_guest_kernel() {
 /// The leak test with `--hooks HOOKS`; returns the hooks the tracer used.
 fn connections_with_hooks(hooks: &str) -> Vec<String> {
     let (mut leaker, mut lines, pid) =
-        spawn_fixture(Command::new(env("GOVKIT_LEAKER")).args(["3", "2"]));
+        spawn_fixture(Command::new(env("GOVKIT_LEAKER")).args(["3", "2", "0", "1"]));
     let pid_arg = pid.to_string();
     let (tracer, said) = spawn_tracer(
         &[
@@ -139,8 +146,28 @@ fn connections_with_hooks(hooks: &str) -> Vec<String> {
             .iter()
             .any(|s| s.as_str().unwrap_or("").starts_with(f))
     };
-    assert_eq!(group("accept")["count"], 3, "{json}");
-    assert!(has(group("accept"), "leaker::leak_accepted"), "{json}");
+    let accept = |function: &str| {
+        leaks
+            .iter()
+            .find(|l| {
+                l["opened_by"] == "accept"
+                    && l["stack"].as_array().unwrap().iter().any(|s| {
+                        s.as_str()
+                            .unwrap_or("")
+                            .strip_prefix(function)
+                            .is_some_and(|rest| rest.starts_with(' '))
+                    })
+            })
+            .unwrap_or_else(|| panic!("no accept group with {function}: {json}"))
+    };
+    assert_eq!(accept("leaker::leak_accepted")["count"], 3, "{json}");
+    // accept(fd, NULL, NULL): seen by fexit and the tracepoints; under the
+    // cgroup hook reported with its owner, as not seen opening.
+    if hooks == "cgroup" {
+        assert_eq!(group("unseen")["count"], 1, "{json}");
+    } else {
+        assert_eq!(accept("leaker::leak_accepted_no_address")["count"], 1, "{json}");
+    }
     assert_eq!(group("connect")["count"], 2, "{json}");
     assert!(has(group("connect"), "leaker::leak_connected"), "{json}");
     assert_eq!(group("before-tracing")["count"], 1, "{json}");
