@@ -1385,7 +1385,7 @@ _govkit() {
                     return 0
                     ;;
                 --hooks)
-                    COMPREPLY=($(compgen -W "auto tracepoints" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "auto cgroup tracepoints" -- "${cur}"))
                     return 0
                     ;;
                 --duration)

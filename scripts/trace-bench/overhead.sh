@@ -23,10 +23,16 @@
 #                       syscall tracepoint attached at all
 # Then one more govkit run with the kernel's BPF statistics on: per-program
 # cost per run and per connection.
+# With PERF_ROUNDS=N (and perf installed), N more rounds sample every CPU
+# (perf record, cpu-clock) during the load under each variant and print the
+# share of samples in tracing code (BPF programs, map and helper code, the
+# syscall-tracepoint and cgroup-hook machinery) minus the untraced share:
+# a figure that, unlike throughput, does not move with the host's drift.
 # Needs root; libbpf-tools for tcplife, bpftrace for empty-accept-tp.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-12}
+PERF_ROUNDS=${PERF_ROUNDS:-0}
 SECS=${SECS:-2}
 VARIANTS=${VARIANTS:-govkit tcplife}
 GOVKIT=${GOVKIT:-target/release/govkit}
@@ -46,6 +52,18 @@ sleep 1000000 &
 idle=$!
 trap 'kill $idle 2>/dev/null; sysctl -qw net.ipv4.tcp_max_tw_buckets=$tw; rm -rf "$out"' EXIT
 
+load() { # the loop; under perf when PERF_OUT is set
+    if [ -z "${PERF_OUT:-}" ]; then
+        "$LOOP" "$SECS"
+        return
+    fi
+    "$LOOP" "$SECS" &
+    local l=$!
+    sleep 0.3
+    perf record -q -a -F 1999 -o "$PERF_OUT" -- sleep "$(python3 -c "print(max(0.5, $SECS - 0.6))")" >/dev/null 2>&1
+    wait $l
+}
+
 wait_for() { # pattern file...
     local pattern=$1; shift
     for _ in $(seq 300); do grep -qs "$pattern" "$@" && return 0; sleep 0.1; done
@@ -57,13 +75,13 @@ traced() { # pattern command... : the load under a tracer started in the backgro
     "$@" >"$out/t.out" 2>"$out/t.err" &
     local p=$!
     wait_for "$pattern" "$out/t.err" "$out/t.out"
-    "$LOOP" "$SECS"
+    load
     kill -INT $p; wait $p || true
 }
 
 run() { # variant
     case $1 in
-    untraced) "$LOOP" "$SECS" ;;
+    untraced) load ;;
     govkit) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h ;;
     govkit-tracepoints) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h --hooks tracepoints ;;
     govkit-alt) traced "tracing TCP" "$GOVKIT_ALT" trace connections --format json --min-age 1h ;;
@@ -71,7 +89,7 @@ run() { # variant
     tcplife) "$TCPLIFE" >"$out/t.out" 2>"$out/t.err" &
         local p=$!
         sleep 2 # libbpf-tools print nothing when attached
-        "$LOOP" "$SECS"
+        load
         kill -INT $p; wait $p || true ;;
     empty-accept-tp) traced "Attaching" bpftrace -e 'tracepoint:syscalls:sys_exit_accept4 {}' ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
@@ -125,4 +143,37 @@ print(f"with --bpf-stats ({float(sys.argv[2]):.0f} conn/s):")
 for p in stats["programs"]:
     print(f"  {p['program']:14} {p['runs']:>10} runs {p['ns_per_run']:8.0f} ns/run"
           f" {p['runs'] / conns:6.1f} runs/conn {p['run_time_ns'] / conns:7.0f} ns/conn")
+PY
+[ "$PERF_ROUNDS" -gt 0 ] || exit 0
+: >"$out/shares"
+for r in $(seq "$PERF_ROUNDS"); do
+    for i in $(seq 0 $((n - 1))); do
+        v=${variants[$(((i + r) % n))]}
+        PERF_OUT="$out/perf.data" run "$v" >/dev/null
+        share=$(perf report -i "$out/perf.data" --sort sym --stdio -q 2>/dev/null | python3 -c '
+import re, sys
+tracing = re.compile(r"bpf_prog_|htab_|bpf_lru|pcpu_freelist|bpf_map_|bpf_trace_run|__bpf_prog_|trace_call_bpf|"
+                     r"perf_syscall|perf_trace_buf|syscall_exit_work|syscall_trace|srcu|__cgroup_bpf|bpf_probe_read|"
+                     r"copy_from_user_nofault|bpf_get_|bpf_ktime|bpf_ringbuf|bpf_task_pt_regs|jhash")
+share = 0.0
+for line in sys.stdin:
+    m = re.match(r"\s*([\d.]+)%\s+\[.\]\s+(\S+)", line)
+    if m and tracing.search(m.group(2)):
+        share += float(m.group(1))
+print(f"{share:.2f}")')
+        echo "$r $v $share" >>"$out/shares"
+        echo "perf round $r $v: $share % of samples in tracing code" >&2
+    done
+done
+python3 - "$out/shares" "${variants[@]}" <<'PY'
+import statistics, sys
+by = {}
+for r, v, share in (l.split() for l in open(sys.argv[1])):
+    by.setdefault(v, []).append(float(share))
+base = statistics.median(by["untraced"])
+print(f"\nshare of CPU samples in tracing code, median of {len(by['untraced'])} rounds, minus untraced ({base:.2f} %):")
+for name in sys.argv[2:]:
+    if name != "untraced":
+        xs = by[name]
+        print(f"  {name:20}{statistics.median(xs) - base:6.2f} %   (rounds: {', '.join(f'{x - base:.2f}' for x in xs)})")
 PY

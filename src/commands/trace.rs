@@ -121,7 +121,7 @@ struct ConnectionsArgs {
     idle: Option<Duration>,
     /// Kernel hooks for accepted sockets: `auto` uses fexit on
     /// `inet_csk_accept` where the kernel allows BPF trampolines, else the
-    /// cgroup getpeername hooks (`cgroup`: they see accept() calls that ask
+    /// cgroup getpeername hooks (`cgroup`: they see `accept()` calls that ask
     /// for the peer address, as Rust, Go, Java, nginx do; sockets accepted
     /// without one are reported with owner but no stack), else the syscall
     /// tracepoints (`tracepoints`: every accept, but while they are attached
@@ -619,12 +619,11 @@ fn leak(out: &mut impl Write, l: &Leak, max_frames: usize) -> std::io::Result<()
         out,
         "\n{} socket(s) {} by pid {} ({}), {}: oldest {:.0}s old, {:.0}s {}",
         l.count,
-        if l.opened_by == "before-tracing" {
-            "opened before tracing"
-        } else if l.opened_by == "connect" {
-            "connected"
-        } else {
-            "accepted"
+        match l.opened_by {
+            "before-tracing" => "opened before tracing",
+            "connect" => "connected",
+            "unseen" => "opened unseen (no stack)",
+            _ => "accepted",
         },
         l.pid,
         l.comm,

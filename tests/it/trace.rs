@@ -290,7 +290,8 @@ fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
 fn connections_on_the_syscall_tracepoints_match_ss_too() {
     let used = leaks_match_ss("tracepoints");
     assert!(
-        used.iter().any(|h| h == "tracepoint/syscalls:sys_exit_accept4"),
+        used.iter()
+            .any(|h| h == "tracepoint/syscalls:sys_exit_accept4"),
         "{used:?}"
     );
 }

@@ -102,7 +102,7 @@ pub struct Counters {
     pub accept_lookup_failed: u64,
     /// Opens whose stack the kernel recognised from a cached call site.
     pub site_hits: u64,
-    /// Passive opens completed (any process): what accept() hands out.
+    /// Passive opens completed (any process): what `accept()` hands out.
     pub passive_opens: u64,
     /// Accepts seen by the cgroup getpeername hook (any process).
     pub peer_accepts: u64,
@@ -290,7 +290,9 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<String>, TraceEr
                 return Err(load_error("--hooks cgroup", e));
             }
             Err(e) => {
-                tracing::debug!("cgroup getpeername accept hook unavailable, using syscall tracepoints: {e}");
+                tracing::debug!(
+                    "cgroup getpeername accept hook unavailable, using syscall tracepoints: {e}"
+                );
                 false
             }
         };
@@ -380,8 +382,13 @@ fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<(), String> {
             .try_into()
             .map_err(|e: aya::programs::ProgramError| e.to_string())?;
         p.load().map_err(|e| verifier(&e))?;
-        p.attach(&dir, mode)
-            .map_err(|e| format!("attaching {name} to {}: {}", root.display(), with_sources(&e)))?;
+        p.attach(&dir, mode).map_err(|e| {
+            format!(
+                "attaching {name} to {}: {}",
+                root.display(),
+                with_sources(&e)
+            )
+        })?;
     }
     let checked = peer_self_check(ebpf);
     if checked.is_err() {
@@ -400,10 +407,9 @@ fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<(), String> {
 
 fn peer_self_check(ebpf: &Ebpf) -> Result<(), String> {
     let accepts = || -> Result<u64, String> {
-        let counters: PerCpuArray<&MapData, u64> = PerCpuArray::try_from(
-            ebpf.map("COUNTERS").ok_or("no map COUNTERS")?,
-        )
-        .map_err(|e| e.to_string())?;
+        let counters: PerCpuArray<&MapData, u64> =
+            PerCpuArray::try_from(ebpf.map("COUNTERS").ok_or("no map COUNTERS")?)
+                .map_err(|e| e.to_string())?;
         let values = counters
             .get(&counter::PEER_ACCEPTS, 0)
             .map_err(|e| e.to_string())?;
@@ -711,12 +717,13 @@ impl Tracer {
         }
     }
 
-    /// Notes when each CLOSE_WAIT socket was first seen (a `sock_diag` dump
+    /// Notes when each `CLOSE_WAIT` socket was first seen (a `sock_diag` dump
     /// filtered by the kernel, every quarter of `--min-age`, 1-10 s): the
-    /// time in CLOSE_WAIT of sockets the kernel side has no entry for
+    /// time in `CLOSE_WAIT` of sockets the kernel side has no entry for
     /// (opened before tracing, or accepted unseen) is measured from there.
     fn sight_close_wait(&mut self) {
-        let period = (self.options.min_age / 4).clamp(Duration::from_secs(1), Duration::from_secs(10));
+        let period =
+            (self.options.min_age / 4).clamp(Duration::from_secs(1), Duration::from_secs(10));
         let now = Instant::now();
         if now.duration_since(self.last_sighting) < period {
             return;
@@ -911,10 +918,11 @@ impl Tracer {
             "[not seen when opened: not recorded by the kernel side (see lost_events)]"
         };
         let me = std::process::id();
-        let sockets = idle
-            .into_iter()
-            .map(|(s, d)| (s, d, "ESTABLISHED"))
-            .chain(old_close_wait.into_iter().map(|(s, d)| (s, d, "CLOSE_WAIT")));
+        let sockets = idle.into_iter().map(|(s, d)| (s, d, "ESTABLISHED")).chain(
+            old_close_wait
+                .into_iter()
+                .map(|(s, d)| (s, d, "CLOSE_WAIT")),
+        );
         for (s, in_state, state) in sockets {
             let Some(&(pid, _fd)) = owners.get(&s.inode).and_then(|o| o.first()) else {
                 continue;
@@ -1049,7 +1057,8 @@ pub(crate) fn with_sources(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cause = e.source();
     while let Some(c) = cause {
-        s.push_str(&format!(": {c}"));
+        s.push_str(": ");
+        s.push_str(&c.to_string());
         cause = c.source();
     }
     s

@@ -1,7 +1,7 @@
 //! TCP sockets from the kernel through `NETLINK_SOCK_DIAG` (what `ss`
 //! uses): how long each ESTABLISHED socket has been idle, from `tcp_info`
 //! (`ss -ti`'s `lastsnd`/`lastrcv`), for `govkit trace connections --idle`;
-//! which sockets are in CLOSE_WAIT, for the ones the tracer did not see
+//! which sockets are in `CLOSE_WAIT`, for the ones the tracer did not see
 //! opening. The kernel filters by state: no text to parse, unlike
 //! /proc/net/tcp.
 
@@ -72,7 +72,7 @@ pub fn established() -> std::io::Result<HashMap<(SocketAddr, SocketAddr), Idle>>
     Ok(out)
 }
 
-/// Inodes of every TCP socket (IPv4 and IPv6) in CLOSE_WAIT.
+/// Inodes of every TCP socket (IPv4 and IPv6) in `CLOSE_WAIT`.
 pub fn close_wait() -> std::io::Result<HashSet<u64>> {
     let mut out = HashSet::new();
     for family in [AF_INET, AF_INET6] {

@@ -166,7 +166,11 @@ fn connections_with_hooks(hooks: &str) -> Vec<String> {
     if hooks == "cgroup" {
         assert_eq!(group("unseen")["count"], 1, "{json}");
     } else {
-        assert_eq!(accept("leaker::leak_accepted_no_address")["count"], 1, "{json}");
+        assert_eq!(
+            accept("leaker::leak_accepted_no_address")["count"],
+            1,
+            "{json}"
+        );
     }
     assert_eq!(group("connect")["count"], 2, "{json}");
     assert!(has(group("connect"), "leaker::leak_connected"), "{json}");
