@@ -162,25 +162,23 @@ pub fn exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
-/// Where the host's whole cgroup v2 hierarchy is mounted (a `cgroup2` mount
-/// whose root is `/`, `/sys/fs/cgroup` preferred), or `None` when there is
-/// none or this process is in a cgroup namespace that hides the host's root
-/// (then init's cgroup path, as seen from here, climbs out with `..`).
+/// Where the root of the host's cgroup v2 hierarchy is mounted, or `None`.
+/// Any `cgroup2` mount counts (`/sys/fs/cgroup` preferred) if its directory
+/// is the hierarchy's root, which is the only cgroup without a
+/// `cgroup.type` file: inside a private cgroup namespace the namespace's
+/// own mount shows a subtree, a bind mount of the host's `/sys/fs/cgroup`
+/// the whole.
 #[must_use]
 pub fn cgroup2_mount() -> Option<std::path::PathBuf> {
-    let init = fs::read_to_string("/proc/1/cgroup").ok()?;
-    let init_path = init.lines().find_map(|l| l.strip_prefix("0::"))?;
-    if init_path.split('/').any(|c| c == "..") {
-        return None;
-    }
     let mountinfo = fs::read_to_string("/proc/self/mountinfo").ok()?;
     let mut mounts = parse_cgroup2_mounts(&mountinfo);
     mounts.sort_by_key(|m| m.as_os_str() != "/sys/fs/cgroup");
-    mounts.into_iter().next()
+    mounts
+        .into_iter()
+        .find(|m| m.join("cgroup.procs").exists() && !m.join("cgroup.type").exists())
 }
 
-/// The mount points of `cgroup2` mounts of the hierarchy's root, from
-/// /proc/PID/mountinfo text.
+/// The mount points of `cgroup2` mounts, from /proc/PID/mountinfo text.
 #[must_use]
 pub fn parse_cgroup2_mounts(mountinfo: &str) -> Vec<std::path::PathBuf> {
     mountinfo
@@ -190,10 +188,9 @@ pub fn parse_cgroup2_mounts(mountinfo: &str) -> Vec<std::path::PathBuf> {
             if fs.split_whitespace().next()? != "cgroup2" {
                 return None;
             }
-            let f: Vec<&str> = mount.split_whitespace().collect();
             // id parent major:minor root mount-point …
-            let point = f.get(4)?;
-            (f.get(3)? == &"/").then(|| std::path::PathBuf::from(unescape_octal(point)))
+            let point = mount.split_whitespace().nth(4)?;
+            Some(std::path::PathBuf::from(unescape_octal(point)))
         })
         .collect()
 }
@@ -253,7 +250,7 @@ mod tests {
     }
 
     #[test]
-    fn cgroup2_mounts_of_the_root_only() {
+    fn cgroup2_mounts_only() {
         let text = "\
 25 30 0:22 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate
 26 30 0:22 /system.slice /mnt/svc rw - cgroup2 cgroup2 rw
@@ -265,6 +262,7 @@ mod tests {
             parse_cgroup2_mounts(text),
             vec![
                 std::path::PathBuf::from("/sys/fs/cgroup"),
+                std::path::PathBuf::from("/mnt/svc"),
                 std::path::PathBuf::from("/mnt/with space")
             ]
         );
