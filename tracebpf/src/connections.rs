@@ -718,7 +718,8 @@ impl Tracer {
     }
 
     /// Notes when each `CLOSE_WAIT` socket was first seen (a `sock_diag` dump
-    /// filtered by the kernel, every quarter of `--min-age`, 1-10 s): the
+    /// filtered by the kernel, else /proc/net/tcp, every quarter of
+    /// `--min-age`, 1-10 s): the
     /// time in `CLOSE_WAIT` of sockets the kernel side has no entry for
     /// (opened before tracing, or accepted unseen) is measured from there.
     fn sight_close_wait(&mut self) {
@@ -729,14 +730,19 @@ impl Tracer {
             return;
         }
         self.last_sighting = now;
-        match crate::sockdiag::close_wait() {
-            Ok(inodes) => {
-                self.close_wait_seen.retain(|i, _| inodes.contains(i));
-                for i in inodes {
-                    self.close_wait_seen.entry(i).or_insert(now);
-                }
-            }
-            Err(e) => tracing::debug!("sock_diag CLOSE_WAIT dump failed: {e}"),
+        // Kernels without inet_diag (a module, not always loaded): the
+        // slower /proc/net/tcp{,6}.
+        let inodes: HashSet<u64> = crate::sockdiag::close_wait().unwrap_or_else(|e| {
+            tracing::debug!("sock_diag CLOSE_WAIT dump failed, reading /proc/net/tcp: {e}");
+            procfs::tcp_sockets()
+                .into_iter()
+                .filter(|s| s.state == tcp_state::CLOSE_WAIT)
+                .map(|s| s.inode)
+                .collect()
+        });
+        self.close_wait_seen.retain(|i, _| inodes.contains(i));
+        for i in inodes {
+            self.close_wait_seen.entry(i).or_insert(now);
         }
     }
 
