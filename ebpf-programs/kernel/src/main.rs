@@ -243,7 +243,8 @@ fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Resu
 fn connect_open(ctx: &RawTracePointContext, sk: u64) -> Result<(), i32> {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
-    let regs = user_regs();
+    // Before the filter: govkit's own check connection teaches it.
+    learn_regs_delta();
     if !traced(tgid) {
         return Ok(());
     }
@@ -251,6 +252,7 @@ fn connect_open(ctx: &RawTracePointContext, sk: u64) -> Result<(), i32> {
     if protocol != IPPROTO_TCP {
         return Ok(());
     }
+    let regs = user_regs();
     let generation = scratch_begin();
     let info = new_info(now_ns(), tcp_state::SYN_SENT, origin::CONNECT).ok_or(0)?;
     record_open(ctx, sk, info, pid_tgid, regs, generation);
@@ -791,9 +793,37 @@ fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32, regs: Option<(u
     }
 }
 
+/// Records where the user registers are relative to the task's kernel
+/// stack, for the cgroup hook (`REGS_DELTA`), once: an array lookup after
+/// that.
+#[inline(always)]
+fn learn_regs_delta() {
+    let Some(delta) = REGS_DELTA.get_ptr_mut(0) else {
+        return;
+    };
+    // SAFETY: the array's only slot; the value is the same whichever task
+    // or CPU writes it.
+    if unsafe { *delta } != 0 {
+        return;
+    }
+    // SAFETY: the current task, as a BTF pointer the next helper accepts.
+    let task = unsafe { aya_ebpf::helpers::bpf_get_current_task_btf() };
+    // SAFETY: `task` is the trusted pointer from the helper above.
+    let regs = unsafe { aya_ebpf::helpers::generated::bpf_task_pt_regs(task) } as u64;
+    // SAFETY: a helper without arguments.
+    let current = unsafe { bpf_get_current_task() };
+    let stack: Option<u64> = kread(current + rodata(&OFFSETS).task_stack as u64).ok();
+    if let (Some(stack), Some(at)) = (stack, as_number(1, regs))
+        && stack != 0
+        && at > stack
+    {
+        // SAFETY: as above.
+        unsafe { *delta = at - stack };
+    }
+}
+
 /// (ip, sp, bp) of the current task's user context, for tracing hooks
-/// (`bpf_task_pt_regs`). Also records where the registers are relative to
-/// the task's kernel stack, for the cgroup hook (`REGS_DELTA`).
+/// (`bpf_task_pt_regs`).
 #[inline(always)]
 fn user_regs() -> Option<(u64, u64, u64)> {
     // SAFETY: the current task, as a BTF pointer the next helper accepts.
@@ -802,23 +832,6 @@ fn user_regs() -> Option<(u64, u64, u64)> {
     let regs = unsafe { aya_ebpf::helpers::generated::bpf_task_pt_regs(task) } as u64;
     if regs == 0 {
         return None;
-    }
-    if let Some(delta) = REGS_DELTA.get_ptr_mut(0) {
-        // SAFETY: the array's only slot; the value is the same whichever
-        // task or CPU writes it.
-        if unsafe { *delta } == 0 {
-            // SAFETY: a helper without arguments.
-            let current = unsafe { bpf_get_current_task() };
-            let stack: Option<u64> = kread(current + rodata(&OFFSETS).task_stack as u64).ok();
-            let at = as_number(1, regs);
-            if let (Some(stack), Some(at)) = (stack, at)
-                && stack != 0
-                && at > stack
-            {
-                // SAFETY: as above.
-                unsafe { *delta = at - stack };
-            }
-        }
     }
     // struct pt_regs (x86-64): bp at 4*8, ip at 16*8, sp at 19*8.
     // SAFETY: read through the helper, which fails cleanly.
