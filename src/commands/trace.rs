@@ -617,7 +617,7 @@ fn render_human(
 fn leak(out: &mut impl Write, l: &Leak, max_frames: usize) -> std::io::Result<()> {
     writeln!(
         out,
-        "\n{} socket(s) {} by pid {} ({}), {}: oldest {:.0}s old, {:.0}s {}",
+        "\n{} socket(s) {} by pid {} ({}{}), {}: oldest {:.0}s old, {:.0}s {}",
         l.count,
         match l.opened_by {
             "before-tracing" => "opened before tracing",
@@ -627,6 +627,11 @@ fn leak(out: &mut impl Write, l: &Leak, max_frames: usize) -> std::io::Result<()
         },
         l.pid,
         l.comm,
+        if l.cgroup.is_empty() || l.cgroup == "/" {
+            String::new()
+        } else {
+            format!(", cgroup {}", l.cgroup)
+        },
         l.state,
         l.oldest_age_s,
         l.oldest_in_state_s,

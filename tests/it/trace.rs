@@ -232,6 +232,22 @@ fn leaks_match_ss(hooks: &str) -> Vec<String> {
         "{stack:#?}"
     );
     assert_eq!(accepted["stack_complete"], true, "{stack:#?}");
+    // The owner's cgroup: its path from /proc, and the id the kernel
+    // captured at accept, which is that cgroup directory's inode.
+    let cgroup = std::fs::read_to_string(format!("/proc/{}/cgroup", leaker.pid))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("0::").map(str::to_owned))
+        .unwrap_or_else(|| panic!("no cgroup v2 line for the leaker"));
+    assert_eq!(accepted["cgroup"], cgroup.as_str());
+    if let Some(root) = tracebpf::procfs::cgroup2_mount() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = root.join(cgroup.trim_start_matches('/'));
+        let ino = std::fs::metadata(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .ino();
+        assert_eq!(accepted["cgroup_id"], ino, "{}", dir.display());
+    }
     let connected = group("connect", "leaker::leak_connected");
     assert_eq!(connected["count"], 2);
     let stack = frames(connected);

@@ -64,6 +64,12 @@ type GroupKey = (u32, Vec<String>, &'static str, &'static str);
 pub struct Leak {
     pub pid: u32,
     pub comm: String,
+    /// The owner's cgroup v2 path (/proc/PID/cgroup), empty when unknown.
+    pub cgroup: String,
+    /// The opener's cgroup v2 id, captured at open in the kernel (the
+    /// inode number of its directory in cgroupfs); 0 for sockets the
+    /// kernel side did not see opening.
+    pub cgroup_id: u64,
     pub state: &'static str,
     pub count: usize,
     /// Age of the oldest socket of the group since it was opened (for
@@ -72,7 +78,7 @@ pub struct Leak {
     /// Longest time a socket of the group has spent in `CLOSE_WAIT`, or
     /// for idle ESTABLISHED sockets (`--idle`), the longest idle time.
     pub oldest_in_state_s: f64,
-    /// "connect", "accept" or "before-tracing".
+    /// "connect", "accept", "before-tracing" or "unseen".
     pub opened_by: &'static str,
     /// User stack that opened the sockets, innermost first.
     pub stack: Vec<String>,
@@ -138,6 +144,30 @@ pub struct Report {
     pub hooks: Vec<String>,
 }
 
+/// A group for sockets the kernel side saw opening, with their stack.
+fn tracked_group(
+    info: &SockInfo,
+    state: &'static str,
+    opened_by: &'static str,
+    stack: Vec<String>,
+    stack_complete: bool,
+) -> Leak {
+    Leak {
+        pid: info.tgid,
+        comm: procfs::comm(info.tgid).unwrap_or_else(|| comm_of(info)),
+        cgroup: cgroup_path(info.tgid),
+        cgroup_id: info.cgroup_id,
+        state,
+        count: 0,
+        oldest_age_s: 0.0,
+        oldest_in_state_s: 0.0,
+        opened_by,
+        stack,
+        stack_complete,
+        sockets: Vec::new(),
+    }
+}
+
 /// A group for sockets the kernel side has no entry for (no stack): they
 /// existed before tracing (`before-tracing`), or were opened without being
 /// seen (`unseen`: `note` says why).
@@ -145,6 +175,8 @@ fn untracked(pid: u32, state: &'static str, opened_by: &'static str, note: &str)
     Leak {
         pid,
         comm: procfs::comm(pid).unwrap_or_default(),
+        cgroup: cgroup_path(pid),
+        cgroup_id: 0,
         state,
         count: 0,
         oldest_age_s: 0.0,
@@ -816,18 +848,7 @@ impl Tracer {
             let age = Duration::from_nanos(now_k.saturating_sub(info.open_ns)).as_secs_f64();
             let leak = groups
                 .entry((info.tgid, stack.clone(), opened_by, state_name))
-                .or_insert_with(|| Leak {
-                    pid: info.tgid,
-                    comm: procfs::comm(info.tgid).unwrap_or_else(|| comm_of(info)),
-                    state: state_name,
-                    count: 0,
-                    oldest_age_s: 0.0,
-                    oldest_in_state_s: 0.0,
-                    opened_by,
-                    stack,
-                    stack_complete: complete,
-                    sockets: Vec::new(),
-                });
+                .or_insert_with(|| tracked_group(info, state_name, opened_by, stack, complete));
             leak.count += 1;
             leak.oldest_age_s = leak.oldest_age_s.max(age);
             leak.oldest_in_state_s = leak.oldest_in_state_s.max(in_state.as_secs_f64());
@@ -1008,6 +1029,13 @@ impl Tracer {
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
+}
+
+/// A process's cgroup v2 path, `/` for the root, empty when unknown.
+fn cgroup_path(pid: u32) -> String {
+    crate::sched::cgroup_of(pid).map_or_else(String::new, |p| {
+        if p.is_empty() { "/".to_owned() } else { p }
+    })
 }
 
 fn comm_of(info: &SockInfo) -> String {
