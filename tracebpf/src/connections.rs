@@ -907,8 +907,8 @@ impl Tracer {
             .iter()
             .filter(|s| s.state == tcp_state::CLOSE_WAIT && !kernel_inodes.contains(&s.inode))
             .collect();
-        self.close_wait_seen
-            .retain(|inode, _| close_wait.iter().any(|s| s.inode == *inode));
+        // Sockets that left CLOSE_WAIT are dropped by `sight_close_wait`;
+        // here only a first sighting is added.
         for s in &close_wait {
             self.close_wait_seen.entry(s.inode).or_insert(now);
         }
