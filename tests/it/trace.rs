@@ -133,8 +133,18 @@ fn ss_close_wait(pid: u32) -> BTreeSet<(String, String)> {
 /// `govkit trace connections --format json --min-age 1s EXTRA --pid` the
 /// leaker, attached before the leaker leaks (`go`); its output once it stops.
 fn trace_leaker(leaker: &mut Leaker, extra: &[&str]) -> std::process::Output {
+    trace_leaker_with(leaker, extra, &[])
+}
+
+/// `trace_leaker` with environment variables for govkit.
+fn trace_leaker_with(
+    leaker: &mut Leaker,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let (tracer, _err) = spawn_ready(
         Command::new(env!("CARGO_BIN_EXE_govkit"))
+            .envs(env.iter().copied())
             .args([
                 "trace",
                 "connections",
@@ -181,11 +191,13 @@ fn accept_hooks(report: &serde_json::Value) -> Vec<String> {
 /// sockets, 2 connected ones, one accepted without a peer-address buffer
 /// and one before tracing; the report must name each group's function and
 /// list exactly the sockets `ss` shows in CLOSE-WAIT. Returns the hooks used.
-fn leaks_match_ss(hooks: &str) -> Vec<String> {
+/// Runs the leak test with `--hooks hooks` (and govkit's environment
+/// `env`); returns the accept hooks used and the kernel counters.
+fn leaks_match_ss(hooks: &str, env: &[(&str, &str)]) -> (Vec<String>, serde_json::Value) {
     assert_programs_embedded();
     let bins = fixture_bins();
     let mut leaker = Leaker::start_with(&bins, &[3, 2, 0, 1]);
-    let out = trace_leaker(&mut leaker, &["--duration", "6s", "--hooks", hooks]);
+    let out = trace_leaker_with(&mut leaker, &["--duration", "6s", "--hooks", hooks], env);
     let json = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -287,14 +299,14 @@ fn leaks_match_ss(hooks: &str) -> Vec<String> {
         .collect();
     assert_eq!(reported, ss_close_wait(leaker.pid));
     assert_eq!(reported.len(), 7);
-    used
+    (used, report["counters"].clone())
 }
 
 #[test]
 fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
     // This host refuses BPF trampolines: `auto` must pick the cgroup hook
     // (where cgroup v2 is mounted, as here), not the syscall tracepoints.
-    let used = leaks_match_ss("auto");
+    let (used, _) = leaks_match_ss("auto", &[]);
     assert!(
         used.iter().any(|h| h == "cgroup/getpeername4")
             || used.iter().any(|h| h == "fexit/inet_csk_accept"),
@@ -304,12 +316,15 @@ fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
 
 #[test]
 fn connections_on_the_syscall_tracepoints_match_ss_too() {
-    let used = leaks_match_ss("tracepoints");
+    // With 2 slots, most sockets' records go to the hash map instead (and
+    // the two slots are taken, freed and retaken): both stores are checked.
+    let (used, counters) = leaks_match_ss("tracepoints", &[("GOVKIT_TRACE_SLOTS", "2")]);
     assert!(
         used.iter()
             .any(|h| h == "tracepoint/syscalls:sys_exit_accept4"),
         "{used:?}"
     );
+    assert!(counters["slot_fallbacks"].as_u64() >= Some(5), "{counters}");
 }
 
 /// (local, peer) of every ESTABLISHED socket of `pid` that `ss -tinp`
@@ -489,6 +504,18 @@ fn connections_input_and_privilege_errors_exit_2_with_nothing_on_stdout() {
     let out = crate::govkit(repo(), &["trace", "connections", "--min-age", "soon"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("not a duration"), "{}", stderr(&out));
+    let out = Command::new(env!("CARGO_BIN_EXE_govkit"))
+        .env("GOVKIT_TRACE_SLOTS", "3")
+        .args(["trace", "connections", "--duration", "1s"])
+        .output()
+        .unwrap_or_else(|e| panic!("govkit: {e}"));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("GOVKIT_TRACE_SLOTS: \"3\" is not a power of two"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
     // Without privileges: setpriv drops to nobody with no capabilities.
     let out = Command::new("setpriv")
         .args([

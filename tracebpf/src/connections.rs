@@ -10,8 +10,8 @@ use aya::maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
 use aya::programs::TracePoint;
 use aya::{Ebpf, EbpfLoader};
 use govkit_ebpf_common::{
-    CAPTURE_STACK_BYTES, KernelOffsets, MAX_FRAMES, SockInfo, StackTrace, UnwindKey, counter,
-    event_kind, origin, stack_flags, tcp_state,
+    CAPTURE_STACK_BYTES, KernelOffsets, MAX_FRAMES, SLOT_BITS, SLOT_CLAIMED, SockInfo, SockSlot,
+    StackTrace, UnwindKey, counter, event_kind, origin, stack_flags, tcp_state,
 };
 use serde::Serialize;
 
@@ -114,6 +114,9 @@ pub struct Counters {
     pub peer_accepts: u64,
     /// Opens dropped because a preempting task reused the per-CPU scratch.
     pub preempted: u64,
+    /// Opens recorded in the hash map because the socket's slot in the
+    /// slot array was held by another socket.
+    pub slot_fallbacks: u64,
 }
 
 /// Run time of each program, from the kernel's BPF stats.
@@ -206,6 +209,9 @@ struct Proc {
 pub struct Tracer {
     ebpf: Ebpf,
     socks: BpfHashMap<MapData, u64, SockInfo>,
+    slots: aya::maps::Array<MapData, SockSlot>,
+    /// How many of `slots` the kernel side uses (the first ones).
+    slots_in_use: u32,
     stacks: BpfHashMap<MapData, u64, StackTrace>,
     unwind: BpfHashMap<MapData, UnwindKey, govkit_ebpf_common::UnwindRow>,
     events: RingBuf<MapData>,
@@ -225,6 +231,8 @@ pub struct Tracer {
     close_wait_seen: HashMap<u64, Instant>,
     /// When `close_wait_seen` was last refreshed from `sock_diag`.
     last_sighting: Instant,
+    /// When `maintain` last read every record.
+    last_sweep: Instant,
     learned: u64,
     pub host: env::Host,
     /// The kernel hooks attached.
@@ -293,6 +301,33 @@ fn kernel_offsets(host: &env::Host) -> Result<KernelOffsets, TraceError> {
         task_flags: off("task_struct", "flags")?,
         task_stack: off("task_struct", "stack")?,
     })
+}
+
+/// Slots of the kernel side's slot array to use: all (`1 << SLOT_BITS`),
+/// or fewer with `GOVKIT_TRACE_SLOTS` (a power of two), which tests use to
+/// send most sockets to the hash map instead.
+fn slots_in_use() -> Result<u32, TraceError> {
+    let all = 1u32 << SLOT_BITS;
+    let Ok(v) = std::env::var("GOVKIT_TRACE_SLOTS") else {
+        return Ok(all);
+    };
+    match v.parse::<u32>() {
+        Ok(n) if n.is_power_of_two() && n <= all => Ok(n),
+        _ => Err(TraceError::Input(format!(
+            "GOVKIT_TRACE_SLOTS: {v:?} is not a power of two from 1 to {all}"
+        ))),
+    }
+}
+
+/// Whether `sock_common` has the layout the kernel side's one-read
+/// endpoint path assumes (every kernel since 2.6.x; checked, not assumed).
+fn packed_endpoints(o: &KernelOffsets) -> bool {
+    let d = o.skc_daddr;
+    o.skc_rcv_saddr == d + 4
+        && o.skc_dport == d + 12
+        && o.skc_num == d + 14
+        && o.skc_family == d + 16
+        && o.skc_v6_rcv_saddr == o.skc_v6_daddr + 16
 }
 
 /// Loads and attaches every program of the object; returns the hooks
@@ -509,8 +544,13 @@ impl Tracer {
         }
         let offsets = kernel_offsets(&host)?;
         let filter: u32 = u32::from(!options.pids.is_empty());
+        let packed = u32::from(packed_endpoints(&offsets));
+        let slots_in_use = slots_in_use()?;
+        let slot_mask = slots_in_use - 1;
         let mut ebpf = EbpfLoader::new()
             .override_global("OFFSETS", &offsets, true)
+            .override_global("PACKED_ENDPOINTS", &packed, true)
+            .override_global("SLOT_MASK", &slot_mask, true)
             .override_global("SELF_TGID", &std::process::id(), true)
             .override_global("FILTER_PIDS", &filter, true)
             .override_global("CAPTURES_PER_SEC", &options.captures_per_sec, true)
@@ -538,6 +578,8 @@ impl Tracer {
         };
         let socks = BpfHashMap::try_from(take(&mut ebpf, "SOCKS")?)
             .map_err(|e| load_error("map SOCKS", e))?;
+        let slots = aya::maps::Array::try_from(take(&mut ebpf, "SLOTS")?)
+            .map_err(|e| load_error("map SLOTS", e))?;
         let stacks = BpfHashMap::try_from(take(&mut ebpf, "STACKS")?)
             .map_err(|e| load_error("map STACKS", e))?;
         let unwind = BpfHashMap::try_from(take(&mut ebpf, "UNWIND")?)
@@ -560,6 +602,8 @@ impl Tracer {
         Ok(Self {
             ebpf,
             socks,
+            slots,
+            slots_in_use,
             stacks,
             unwind,
             events,
@@ -575,10 +619,24 @@ impl Tracer {
             preexisting,
             close_wait_seen,
             last_sighting: now,
+            last_sweep: now,
             learned: 0,
             host,
             hooks,
         })
+    }
+
+    /// The kernel side's socket records, as (socket address, record): the
+    /// occupied `SLOTS` (one lookup each) and every `SOCKS` entry.
+    fn records(&self) -> Vec<(u64, SockInfo)> {
+        let slots = (0..self.slots_in_use).filter_map(|i| {
+            let s = self.slots.get(&i, 0).ok()?;
+            // 0: free; the claim bit: an open is writing it right now.
+            (s.sk != 0 && s.sk & SLOT_CLAIMED == 0).then_some((s.sk, s.info))
+        });
+        slots
+            .chain(self.socks.iter().filter_map(Result::ok))
+            .collect()
     }
 
     /// Drains the ring buffer: unwinds new call sites and installs their
@@ -709,6 +767,7 @@ impl Tracer {
             passive_opens: sum(counter::PASSIVE_OPENS),
             peer_accepts: sum(counter::PEER_ACCEPTS),
             preempted: sum(counter::PREEMPTED),
+            slot_fallbacks: sum(counter::SLOT_FALLBACKS),
         }
     }
 
@@ -725,16 +784,20 @@ impl Tracer {
     /// closed, so nothing can refer to them). Call every few seconds.
     pub fn maintain(&mut self) {
         let now = Instant::now();
-        let referenced: HashSet<u64> = self
-            .socks
-            .iter()
-            .filter_map(Result::ok)
-            .map(|(_, info)| info.capture_id)
-            .filter(|&id| id != 0)
-            .collect();
-        self.captures.retain(|id, c| {
-            referenced.contains(id) || now.duration_since(c.seen) < Duration::from_secs(10)
-        });
+        // Reading every record is a system call per slot: every 10 s is
+        // enough, captures being kept at least that long anyway.
+        if now.duration_since(self.last_sweep) >= Duration::from_secs(10) {
+            self.last_sweep = now;
+            let referenced: HashSet<u64> = self
+                .records()
+                .into_iter()
+                .map(|(_, info)| info.capture_id)
+                .filter(|&id| id != 0)
+                .collect();
+            self.captures.retain(|id, c| {
+                referenced.contains(id) || now.duration_since(c.seen) < Duration::from_secs(10)
+            });
+        }
         self.procs.retain(|&tgid, _| procfs::exists(tgid));
         let dead: Vec<u64> = self
             .stacks
@@ -787,7 +850,7 @@ impl Tracer {
         let live = procfs::tcp_sockets();
         let by_endpoints: HashMap<(SocketAddr, SocketAddr), &TcpSocket> =
             live.iter().map(|s| ((s.local, s.remote), s)).collect();
-        let entries: Vec<(u64, SockInfo)> = self.socks.iter().filter_map(Result::ok).collect();
+        let entries = self.records();
         let tracked = entries.len();
         let mut groups: BTreeMap<GroupKey, Leak> = BTreeMap::new();
         let established = self.established();

@@ -45,7 +45,7 @@ pub fn build(repo: &Path) -> anyhow::Result<()> {
         .env("PATH", path)
         .env(
             "CARGO_ENCODED_RUSTFLAGS",
-            "--cfg=bpf_target_arch=\"x86_64\"\x1f-Cdebuginfo=2\x1f-Clink-arg=--btf",
+            "--cfg=bpf_target_arch=\"x86_64\"\x1f-Cdebuginfo=2\x1f-Ctarget-cpu=v3\x1f-Clink-arg=--btf",
         )
         // The outer `cargo xtask` sets these for the stable toolchain.
         .env_remove("RUSTC")

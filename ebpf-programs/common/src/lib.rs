@@ -51,6 +51,31 @@ pub mod stack_flags {
     pub const THROTTLED: u8 = 8;
 }
 
+/// log2 of the number of `SLOTS`.
+pub const SLOT_BITS: u32 = 14;
+/// Low bit of `SockSlot::sk` while an open is writing the slot (socket
+/// addresses are aligned, so a published address never has it).
+pub const SLOT_CLAIMED: u64 = 1;
+
+/// An entry of the `SLOTS` array: where a socket's record lives when its
+/// slot (`slot_index` of its address) is free, so that opening and closing
+/// it costs an array access instead of a hash insert and delete. `sk` is 0
+/// when free; a socket whose slot is taken goes to `SOCKS`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct SockSlot {
+    pub sk: u64,
+    pub info: SockInfo,
+}
+
+/// The `SLOTS` index of the socket at kernel address `sk` (Fibonacci
+/// hashing of the address above its cache-line offset).
+#[inline(always)]
+#[must_use]
+pub const fn slot_index(sk: u64) -> u32 {
+    ((sk >> 6).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOT_BITS)) as u32
+}
+
 /// Value of the `SOCKS` map, keyed by the kernel socket address.
 #[repr(C)]
 #[derive(Clone, Copy, Debug)]
@@ -194,7 +219,10 @@ pub mod counter {
     /// per-CPU scratch space while this one was preempted (hooks that run
     /// preemptible: fexit, cgroup).
     pub const PREEMPTED: u32 = 11;
-    pub const COUNT: u32 = 12;
+    /// Opens recorded in `SOCKS` because the socket's slot in `SLOTS` was
+    /// held by another socket.
+    pub const SLOT_FALLBACKS: u32 = 12;
+    pub const COUNT: u32 = 13;
 }
 
 /// Per-CPU capture budget state (`CAPTURE_BUDGET` map).
@@ -323,6 +351,7 @@ pub mod sched_counter {
 pub const SYS_EXIT_RET_OFFSET: usize = 16;
 
 const _: () = assert!(core::mem::size_of::<SockInfo>() == 104);
+const _: () = assert!(core::mem::size_of::<SockSlot>() == 112);
 const _: () = assert!(core::mem::size_of::<SchedStats>() == 9 * 8 + 16 + 2 * 8 * HIST_SLOTS);
 const _: () = assert!(core::mem::size_of::<SchedKey>() == 8);
 const _: () = assert!(core::mem::size_of::<ThreadTimes>() == 24);
@@ -340,11 +369,13 @@ mod pod {
     #[allow(unsafe_code, reason = "aya::Pod is an unsafe marker trait")]
     mod impls {
         use super::super::{
-            Budget, KernelOffsets, SchedKey, SchedOffsets, SchedStats, SockInfo, StackTrace,
-            ThreadTimes, UnwindKey, UnwindRow,
+            Budget, KernelOffsets, SchedKey, SchedOffsets, SchedStats, SockInfo, SockSlot,
+            StackTrace, ThreadTimes, UnwindKey, UnwindRow,
         };
         // SAFETY: integers and integer arrays only, no padding (see above).
         unsafe impl aya::Pod for SockInfo {}
+        // SAFETY: as above.
+        unsafe impl aya::Pod for SockSlot {}
         // SAFETY: as above.
         unsafe impl aya::Pod for StackTrace {}
         // SAFETY: as above.

@@ -1,11 +1,13 @@
 //! Kernel side of `govkit trace connections`.
 //!
-//! Socket lifetimes are tracked entirely in kernel maps: `SOCKS` holds one
-//! entry per live TCP socket of a traced process (inserted when it is opened,
-//! updated in place when it enters or leaves CLOSE_WAIT, removed when it
-//! reaches CLOSE), so
-//! a short-lived connection never produces a ring-buffer record. User space
-//! reads `SOCKS` periodically to find the long-lived ones.
+//! Socket lifetimes are tracked entirely in kernel maps: one record per live
+//! TCP socket of a traced process, written when it is opened, updated in
+//! place when it enters CLOSE_WAIT, dropped when it reaches CLOSE, so a
+//! short-lived connection never produces a ring-buffer record. A record
+//! lives in the socket's slot of the `SLOTS` array (an array access to
+//! write and to drop, no locks, no allocation) or, when another socket
+//! holds that slot, in the `SOCKS` hash map. User space reads both
+//! periodically to find the long-lived ones.
 //!
 //! The opening user stack is unwound here with call-frame rows that user
 //! space learned from the binaries' DWARF CFI (`UNWIND`, keyed by process
@@ -15,10 +17,19 @@
 //! in user space once, then by the kernel with a few map lookups.
 #![no_std]
 #![no_main]
+// The BPF target has no `AtomicU64::compare_exchange`; the intrinsic lowers
+// to the BPF compare-and-exchange instruction (cpu v3, Linux 5.12+).
+#![feature(core_intrinsics)]
+#![allow(
+    internal_features,
+    reason = "core_intrinsics is the only way to emit BPF compare-and-exchange"
+)]
 #![allow(
     unsafe_code,
     reason = "eBPF programs read kernel and user memory through helpers"
 )]
+
+use core::intrinsics::{AtomicOrdering, atomic_cxchg};
 
 use aya_ebpf::{
     EbpfContext,
@@ -34,8 +45,8 @@ use aya_ebpf::{
 use aya_log_ebpf::warn;
 use govkit_ebpf_common::{
     Budget, CAPTURE_CHUNK, CAPTURE_STACK_BYTES, Capture, EventHeader, KernelOffsets, MAX_FRAMES,
-    SYS_EXIT_RET_OFFSET, SockInfo, StackTrace, UnwindKey, UnwindRow, counter, event_kind, origin,
-    reg, stack_flags, tcp_state, unwind_kind,
+    SLOT_BITS, SLOT_CLAIMED, SYS_EXIT_RET_OFFSET, SockInfo, SockSlot, StackTrace, UnwindKey,
+    UnwindRow, counter, event_kind, origin, reg, slot_index, stack_flags, tcp_state, unwind_kind,
 };
 
 // ---- configuration written by user space before load (.rodata) ----
@@ -76,6 +87,17 @@ static CAPTURES_PER_SEC: u64 = 200;
 /// Off by default: it costs a lookup and an endpoint read per connection.
 #[unsafe(no_mangle)]
 static TRACK_ESTABLISHED: u32 = 0;
+/// Slots in use (`SLOTS` indices are masked with it): all of them unless
+/// `GOVKIT_TRACE_SLOTS` says fewer (tests use that to exercise `SOCKS`).
+#[unsafe(no_mangle)]
+static SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
+/// 1 when `sock_common` has its classic layout (as user space found in
+/// BTF): `skc_daddr`, `skc_rcv_saddr`, 4 bytes of hash, `skc_dport`,
+/// `skc_num`, `skc_family` in 18 contiguous bytes, and `skc_v6_daddr`
+/// right before `skc_v6_rcv_saddr`. Endpoints are then one read (two for
+/// IPv6) instead of five.
+#[unsafe(no_mangle)]
+static PACKED_ENDPOINTS: u32 = 0;
 
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
@@ -85,6 +107,8 @@ const BPF_RB_NO_WAKEUP: u64 = 1;
 
 // ---- maps ----
 
+#[map]
+static SLOTS: Array<SockSlot> = Array::with_max_entries(1 << SLOT_BITS, 0);
 #[map]
 static SOCKS: HashMap<u64, SockInfo> = HashMap::with_max_entries(262_144, 0);
 #[map]
@@ -200,6 +224,18 @@ fn kread<T>(addr: u64) -> Result<T, i32> {
 fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Result<(), i32> {
     count(counter::STATE_CHANGES);
     if new == tcp_state::CLOSE {
+        if let Some(slot) = SLOTS.get_ptr_mut(slot_index(sk) & rodata(&SLOT_MASK)) {
+            // SAFETY: an element of the array, valid for the program's run.
+            let at = unsafe { &raw mut (*slot).sk };
+            // SAFETY: as above; volatile: another CPU may write it.
+            if unsafe { core::ptr::read_volatile(at) } == sk {
+                // SAFETY: as above. Only this socket's own open writes an
+                // address equal to `sk`, and it is closing: a plain store
+                // frees the slot.
+                unsafe { core::ptr::write_volatile(at, 0) };
+                return Ok(());
+            }
+        }
         // govkit: allow(let-underscore-result) -- most closing sockets were never tracked
         let _ = SOCKS.remove(&sk);
         return Ok(());
@@ -211,32 +247,44 @@ fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Resu
         count(counter::PASSIVE_OPENS);
     }
     if new == tcp_state::ESTABLISHED && rodata(&TRACK_ESTABLISHED) != 0 {
-        if let Some(info) = SOCKS.get_ptr_mut(&sk) {
-            // SAFETY: map value pointer from a successful lookup.
-            let info = unsafe { &mut *info };
+        if let Some(info) = record_of(sk) {
             info.state = new;
             info.state_ns = now_ns();
             read_endpoints(sk, info)?;
         }
         return Ok(());
     }
-    // Only CLOSE_WAIT is reported: entering and leaving it are the only
-    // other transitions that touch the map (passive opens are picked up at
-    // accept(), in the owner's context). Every other change of a tracked
-    // socket costs no lookup at all.
-    if new != tcp_state::CLOSE_WAIT && old != tcp_state::CLOSE_WAIT {
+    // Only CLOSE_WAIT is reported: entering it is the only other
+    // transition that touches the map (passive opens are picked up at
+    // accept(), in the owner's context). Leaving it is not recorded: the
+    // entry keeps saying CLOSE_WAIT until CLOSE removes it, and user space
+    // checks every reported socket's state in the kernel's own tables. Every
+    // other change of a tracked socket costs no lookup at all.
+    if new != tcp_state::CLOSE_WAIT {
         return Ok(());
     }
-    if let Some(info) = SOCKS.get_ptr_mut(&sk) {
-        // SAFETY: map value pointer from a successful lookup.
-        let info = unsafe { &mut *info };
+    if let Some(info) = record_of(sk) {
         info.state = new;
-        if new == tcp_state::CLOSE_WAIT {
-            info.state_ns = now_ns();
-            read_endpoints(sk, info)?;
-        }
+        info.state_ns = now_ns();
+        read_endpoints(sk, info)?;
     }
     Ok(())
+}
+
+/// The record of a tracked socket: in its slot, else in `SOCKS`.
+#[inline(always)]
+fn record_of(sk: u64) -> Option<&'static mut SockInfo> {
+    if let Some(slot) = SLOTS.get_ptr_mut(slot_index(sk) & rodata(&SLOT_MASK)) {
+        // SAFETY: an element of the array, valid for the program's run.
+        let slot = unsafe { &mut *slot };
+        // SAFETY: as above; volatile: another CPU may write it.
+        if unsafe { core::ptr::read_volatile(&raw const slot.sk) } == sk {
+            return Some(&mut slot.info);
+        }
+    }
+    // SAFETY: map value pointer from a successful lookup, valid for the
+    // program's run.
+    SOCKS.get_ptr_mut(&sk).map(|info| unsafe { &mut *info })
 }
 
 /// connect(): CLOSE → SYN_SENT runs in the connecting task's context.
@@ -313,6 +361,10 @@ fn scratch_gen() -> u64 {
 
 #[inline(always)]
 fn insert_sock<C: EbpfContext>(ctx: &C, sk: u64, info: &SockInfo) {
+    if claim_slot(sk, info) {
+        return;
+    }
+    count(counter::SLOT_FALLBACKS);
     if SOCKS.insert(&sk, info, 0).is_err() {
         count(counter::SOCKS_FULL);
         warn!(
@@ -320,6 +372,48 @@ fn insert_sock<C: EbpfContext>(ctx: &C, sk: u64, info: &SockInfo) {
             "SOCKS map full: socket of pid {} not tracked", info.tgid
         );
     }
+}
+
+/// Writes `info` into the socket's slot if it is free (or holds a stale
+/// record of an earlier socket at the same address, which this one
+/// replaces). Claimed with compare-and-exchange (`sk | SLOT_CLAIMED`: no
+/// other socket can take it, and lookups for `sk` do not match a half
+/// written record), then published with the address.
+#[inline(always)]
+fn claim_slot(sk: u64, info: &SockInfo) -> bool {
+    let Some(slot) = SLOTS.get_ptr_mut(slot_index(sk) & rodata(&SLOT_MASK)) else {
+        return false;
+    };
+    // SAFETY: an element of the array, valid for the program's run.
+    let at = unsafe { &raw mut (*slot).sk };
+    // SAFETY: as above; volatile: another CPU may write it.
+    let current = unsafe { core::ptr::read_volatile(at) };
+    if current != 0 && current != sk {
+        return false;
+    }
+    // SAFETY: an aligned u64 in map memory.
+    let (_, claimed) = unsafe {
+        atomic_cxchg::<u64, { AtomicOrdering::Relaxed }, { AtomicOrdering::Relaxed }>(
+            at,
+            current,
+            sk | SLOT_CLAIMED,
+        )
+    };
+    if !claimed {
+        return false;
+    }
+    // Word by word (a struct copy is a byte loop on this target).
+    const WORDS: usize = core::mem::size_of::<SockInfo>() / 8;
+    let src = core::ptr::from_ref(info).cast::<u64>();
+    // SAFETY: as above; `info` is 8-aligned and WORDS words long.
+    unsafe {
+        let dst = (&raw mut (*slot).info).cast::<u64>();
+        for i in 0..WORDS {
+            core::ptr::write_volatile(dst.add(i), core::ptr::read(src.add(i)));
+        }
+        core::ptr::write_volatile(at, sk);
+    }
+    true
 }
 
 /// Per-CPU slot where a new `SOCKS` entry is put together: filled field by
@@ -390,6 +484,34 @@ fn owner(info: &mut SockInfo, pid_tgid: u64) {
 #[inline(always)]
 fn read_endpoints(sk: u64, info: &mut SockInfo) -> Result<(), i32> {
     let o = rodata(&OFFSETS);
+    if rodata(&PACKED_ENDPOINTS) != 0 {
+        // daddr, rcv_saddr, hash, dport (network order), num, family.
+        let w: [u32; 5] = kread(sk + o.skc_daddr as u64)?;
+        let family = w[4] as u16;
+        info.family = family as u8;
+        info.sport = (w[3] >> 16) as u16;
+        info.dport = u16::from_be(w[3] as u16);
+        // SAFETY: the address arrays are 16 bytes at 8-aligned offsets.
+        unsafe {
+            let (s, d) = (info.saddr.as_mut_ptr(), info.daddr.as_mut_ptr());
+            match family {
+                AF_INET => {
+                    core::ptr::write(s.cast::<u32>(), w[1]);
+                    core::ptr::write(d.cast::<u32>(), w[0]);
+                }
+                AF_INET6 => {
+                    // v6 daddr, then v6 rcv_saddr.
+                    let a: [u64; 4] = kread(sk + o.skc_v6_daddr as u64)?;
+                    core::ptr::write(d.cast::<u64>(), a[0]);
+                    core::ptr::write(d.cast::<u64>().add(1), a[1]);
+                    core::ptr::write(s.cast::<u64>(), a[2]);
+                    core::ptr::write(s.cast::<u64>().add(1), a[3]);
+                }
+                _ => {}
+            }
+        }
+        return Ok(());
+    }
     let family: u16 = kread(sk + o.skc_family as u64)?;
     info.family = family as u8;
     info.sport = kread(sk + o.skc_num as u64)?;
