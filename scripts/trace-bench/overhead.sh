@@ -8,6 +8,10 @@
 # median over rounds of its rate divided by the untraced rate of the same
 # round (paired: this machine's throughput drifts by ±15 % over minutes,
 # far more than the effects measured), with the 25th-75th percentile range.
+# Next to it, the same paired ratio of CPU time per connection (all CPUs,
+# minus idle and minus the time the host stole for other guests, from
+# /proc/stat): the load saturates both CPUs, so this is what throughput
+# would be without the host's interference, and it drifts far less.
 #
 # Variants (VARIANTS, space-separated; default "govkit tcplife"):
 #   govkit              govkit trace connections, every process, --hooks auto
@@ -21,13 +25,19 @@
 #   empty-accept-tp     bpftrace with an empty program on
 #                       syscalls:sys_exit_accept4: the cost of having a
 #                       syscall tracepoint attached at all
+#   poller-100hz        a process that only wakes every 10 ms: what a
+#                       tracer's polling alone costs this load
+#   empty-state-tp      bpftrace with an empty program on
+#                       sock:inet_sock_set_state (10 state changes per
+#                       connection): the cost of watching them at all
 # Then one more govkit run with the kernel's BPF statistics on: per-program
 # cost per run and per connection.
 # With PERF_ROUNDS=N (and perf installed), N more rounds sample every CPU
 # (perf record, cpu-clock) during the load under each variant and print the
 # share of samples in tracing code (BPF programs, map and helper code, the
-# syscall-tracepoint and cgroup-hook machinery) minus the untraced share:
-# a figure that, unlike throughput, does not move with the host's drift.
+# syscall-tracepoint and cgroup-hook machinery) and in the tracer's own
+# process, minus the untraced share: a figure that, unlike throughput, does
+# not move with the host's drift.
 # Needs root; libbpf-tools for tcplife, bpftrace for empty-accept-tp.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -52,9 +62,15 @@ sleep 1000000 &
 idle=$!
 trap 'kill $idle 2>/dev/null; sysctl -qw net.ipv4.tcp_max_tw_buckets=$tw; rm -rf "$out"' EXIT
 
+busy() { # jiffies the CPUs spent running anything (not idle, not stolen by the host)
+    awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat
+}
+
 load() { # the loop; under perf when PERF_OUT is set
     if [ -z "${PERF_OUT:-}" ]; then
+        local b0; b0=$(busy)
         "$LOOP" "$SECS"
+        echo $(($(busy) - b0)) >"$out/busy"
         return
     fi
     "$LOOP" "$SECS" &
@@ -77,11 +93,18 @@ traced() { # pattern command... : the load under a tracer started in the backgro
     wait_for "$pattern" "$out/t.err" "$out/t.out"
     load
     kill -INT $p; wait $p || true
+    settle
+}
+
+settle() { # a tracer's maps and programs are freed after it exits, in
+    # kernel workqueues and RCU callbacks: let that finish before the next
+    # variant's round, which would otherwise pay for it
+    sleep "${SETTLE:-1}"
 }
 
 run() { # variant
     case $1 in
-    untraced) load ;;
+    untraced) load; settle ;;
     govkit) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h ;;
     govkit-tracepoints) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h --hooks tracepoints ;;
     govkit-alt) traced "tracing TCP" "$GOVKIT_ALT" trace connections --format json --min-age 1h ;;
@@ -90,8 +113,16 @@ run() { # variant
         local p=$!
         sleep 2 # libbpf-tools print nothing when attached
         load
-        kill -INT $p; wait $p || true ;;
+        kill -INT $p; wait $p || true
+        settle ;;
     empty-accept-tp) traced "Attaching" bpftrace -e 'tracepoint:syscalls:sys_exit_accept4 {}' ;;
+    poller-100hz) traced "polling" python3 -uc 'import signal, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # ignored in background jobs
+print("polling")
+try:
+    while True: time.sleep(0.01)
+except KeyboardInterrupt: pass' ;;
+    empty-state-tp) traced "Attaching" bpftrace -e 'tracepoint:sock:inet_sock_set_state {}' ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
     esac
 }
@@ -103,27 +134,39 @@ for r in $(seq "$ROUNDS"); do
     for i in $(seq 0 $((n - 1))); do
         v=${variants[$(((i + r) % n))]}
         rate=$(run "$v")
-        echo "$r $v $rate" >>"$out/rates"
-        echo "round $r $v $rate conn/s" >&2
+        echo "$r $v $rate $(cat "$out/busy")" >>"$out/rates"
+        echo "round $r $v $rate conn/s, $(cat "$out/busy") busy jiffies" >&2
     done
 done
-python3 - "$out/rates" "${variants[@]}" <<'PY'
+SECS=$SECS python3 - "$out/rates" "${variants[@]}" <<'PY'
 import statistics, sys
+import os
 rows = [l.split() for l in open(sys.argv[1])]
 names = sys.argv[2:]
-by = {}
-for r, v, rate in rows:
+secs = float(os.environ.get("SECS", "2"))
+hz = os.sysconf("SC_CLK_TCK")
+by, cpu = {}, {}
+for r, v, rate, busy in rows:
     by.setdefault(v, {})[int(r)] = float(rate)
-base = by["untraced"]
+    # CPU time (all CPUs, minus idle and the host's steal) per connection
+    cpu.setdefault(v, {})[int(r)] = int(busy) / hz / max(float(rate) * secs, 1.0) * 1e6
+base, cbase = by["untraced"], cpu["untraced"]
 def q(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(p * (len(xs) - 1) + 0.5))]
-print(f"{'':20}{'median conn/s':>15}{'ratio':>8}{'p25-p75':>14}")
+print(f"{'':20}{'median conn/s':>15}{'ratio':>8}{'p25-p75':>14}"
+      f"{'CPU us/conn':>13}{'CPU ratio':>11}{'p25-p75':>14}")
 for name in names:
-    rates = by[name]
+    rates, c = by[name], cpu[name]
     ratios = [rates[r] / base[r] for r in rates if r in base]
+    # Throughput-equivalent: untraced CPU per connection over this one's,
+    # paired by round. Steal time (the host running other guests) moves
+    # throughput a lot and this little.
+    cratios = [cbase[r] / c[r] for r in c if r in cbase]
     print(f"{name:20}{statistics.median(rates.values()):15.0f}{statistics.median(ratios):8.3f}"
-          f"{q(ratios, .25):7.3f}-{q(ratios, .75):.3f}")
+          f"{q(ratios, .25):7.3f}-{q(ratios, .75):.3f}"
+          f"{statistics.median(c.values()):13.1f}{statistics.median(cratios):11.3f}"
+          f"{q(cratios, .25):7.3f}-{q(cratios, .75):.3f}")
 PY
 # One more govkit run with the kernel's BPF statistics on (they cost every
 # program two clock reads per run, so the runs above leave them off): the
@@ -150,15 +193,17 @@ for r in $(seq "$PERF_ROUNDS"); do
     for i in $(seq 0 $((n - 1))); do
         v=${variants[$(((i + r) % n))]}
         PERF_OUT="$out/perf.data" run "$v" >/dev/null
-        share=$(perf report -i "$out/perf.data" --sort sym --stdio -q 2>/dev/null | python3 -c '
+        share=$(perf report -i "$out/perf.data" --sort comm,sym --stdio -q 2>/dev/null | python3 -c '
 import re, sys
 tracing = re.compile(r"bpf_prog_|htab_|bpf_lru|pcpu_freelist|bpf_map_|bpf_trace_run|__bpf_prog_|trace_call_bpf|"
                      r"perf_syscall|perf_trace_buf|syscall_exit_work|syscall_trace|srcu|__cgroup_bpf|bpf_probe_read|"
                      r"copy_from_user_nofault|bpf_get_|bpf_ktime|bpf_ringbuf|bpf_task_pt_regs|jhash")
+# The tracer process itself (reading events, polling maps) counts whole.
+tracers = {"govkit", "tcplife", "bpftrace"}
 share = 0.0
 for line in sys.stdin:
-    m = re.match(r"\s*([\d.]+)%\s+\[.\]\s+(\S+)", line)
-    if m and tracing.search(m.group(2)):
+    m = re.match(r"\s*([\d.]+)%\s+(\S+)\s+\[.\]\s+(\S+)", line)
+    if m and (m.group(2) in tracers or tracing.search(m.group(3))):
         share += float(m.group(1))
 print(f"{share:.2f}")')
         echo "$r $v $share" >>"$out/shares"

@@ -6,6 +6,10 @@ use std::sync::PoisonError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// Longest a tracer sleeps between checks of Ctrl-C, SIGTERM and
+/// `--duration` (it is woken at once for stack captures).
+const STOP_LATENCY: Duration = Duration::from_millis(200);
+
 use clap::{Args, Subcommand};
 use tracebpf::TraceError;
 use tracebpf::connections::{Hooks, Leak, Options, Report, Tracer};
@@ -279,7 +283,10 @@ fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
     let mut next = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         if conns.poll() == 0 {
-            std::thread::sleep(Duration::from_millis(10));
+            conns.wait(
+                next.saturating_duration_since(Instant::now())
+                    .min(STOP_LATENCY),
+            );
         }
         if Instant::now() < next {
             continue;
@@ -536,7 +543,11 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
             break;
         }
         if tracer.poll() == 0 {
-            std::thread::sleep(Duration::from_millis(10));
+            tracer.wait(
+                next_view
+                    .saturating_duration_since(Instant::now())
+                    .min(STOP_LATENCY),
+            );
         }
         if Instant::now() >= next_view {
             next_view = Instant::now() + args.interval;

@@ -639,6 +639,22 @@ impl Tracer {
             .collect()
     }
 
+    /// Sleeps until the kernel side sends a stack capture (it wakes user
+    /// space for those only) or `timeout` passes. The tracer needs nothing
+    /// else between reports: a poll loop that woke every few milliseconds
+    /// cost a CPU-saturated service ~2 % of its throughput on 2 cores.
+    pub fn wait(&self, timeout: Duration) {
+        use rustix::event::{PollFd, PollFlags, Timespec, poll};
+        let timeout = Timespec {
+            tv_sec: i64::try_from(timeout.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(timeout.subsec_nanos()),
+        };
+        let mut fds = [PollFd::new(&self.events, PollFlags::IN)];
+        // An interrupted or failed wait just returns early: the caller
+        // polls the ring buffer and checks its deadlines either way.
+        poll(&mut fds, Some(&timeout)).unwrap_or_default();
+    }
+
     /// Drains the ring buffer: unwinds new call sites and installs their
     /// rows. Call often (every few ms) so that call sites are learned fast.
     pub fn poll(&mut self) -> usize {

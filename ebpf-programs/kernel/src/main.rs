@@ -99,18 +99,25 @@ static SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
 #[unsafe(no_mangle)]
 static PACKED_ENDPOINTS: u32 = 0;
 
+/// `BPF_F_NO_PREALLOC` (linux/bpf.h).
+const BPF_F_NO_PREALLOC: u32 = 1;
 const AF_INET: u16 = 2;
 const AF_INET6: u16 = 10;
 const IPPROTO_TCP: u16 = 6;
-/// Don't wake the reader: it polls, so no irq_work per record.
+/// Don't wake the reader (exec records wait for its next wakeup).
 const BPF_RB_NO_WAKEUP: u64 = 1;
+/// Wake the reader now (captures: rare, and wanted at once).
+const BPF_RB_FORCE_WAKEUP: u64 = 2;
 
 // ---- maps ----
 
 #[map]
 static SLOTS: Array<SockSlot> = Array::with_max_entries(1 << SLOT_BITS, 0);
+/// Records of sockets whose slot was taken: allocated when used (a
+/// preallocated map this size is 40 MiB of kernel memory set up and torn
+/// down with every run, for what is normally empty).
 #[map]
-static SOCKS: HashMap<u64, SockInfo> = HashMap::with_max_entries(262_144, 0);
+static SOCKS: HashMap<u64, SockInfo> = HashMap::with_max_entries(262_144, BPF_F_NO_PREALLOC);
 #[map]
 static STACKS: HashMap<u64, StackTrace> = HashMap::with_max_entries(16_384, 0);
 #[map]
@@ -1036,7 +1043,9 @@ fn send_capture(
         }
         (*c).stack_len = len;
     }
-    entry.submit(BPF_RB_NO_WAKEUP);
+    // Wake the reader: it sleeps until a capture arrives (or its next
+    // report), and new call sites should be learned at once.
+    entry.submit(BPF_RB_FORCE_WAKEUP);
     count(counter::CAPTURES);
     Some(id)
 }
