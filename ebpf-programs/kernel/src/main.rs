@@ -718,6 +718,11 @@ fn accepted<C: EbpfContext>(
     // The socket may have moved on since the handshake (the peer may have
     // closed already): take its state now.
     let state: u8 = kread(sk + rodata(&OFFSETS).skc_state as u64)?;
+    if state == tcp_state::CLOSE {
+        // Reset before accept() returned: gone, it cannot leak, and its
+        // CLOSE has passed, so nothing would free its record.
+        return Ok(());
+    }
     let generation = scratch_begin();
     let info = new_info(now, state, origin::ACCEPT).ok_or(0)?;
     if state == tcp_state::CLOSE_WAIT
