@@ -231,17 +231,12 @@ fn kread<T>(addr: u64) -> Result<T, i32> {
 fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Result<(), i32> {
     count(counter::STATE_CHANGES);
     if new == tcp_state::CLOSE {
-        if let Some(slot) = SLOTS.get_ptr_mut(slot_index(sk) & rodata(&SLOT_MASK)) {
-            // SAFETY: an element of the array, valid for the program's run.
-            let at = unsafe { &raw mut (*slot).sk };
-            // SAFETY: as above; volatile: another CPU may write it.
-            if unsafe { core::ptr::read_volatile(at) } == sk {
-                // SAFETY: as above. Only this socket's own open writes an
-                // address equal to `sk`, and it is closing: a plain store
-                // frees the slot.
-                unsafe { core::ptr::write_volatile(at, 0) };
-                return Ok(());
-            }
+        if let Some(slot) = own_slot(sk) {
+            // SAFETY: `sk`'s slot. Only this socket's own open writes an
+            // address equal to `sk`, and it is closing: a plain store
+            // frees the slot.
+            unsafe { core::ptr::write_volatile(&raw mut (*slot).sk, 0) };
+            return Ok(());
         }
         // govkit: allow(let-underscore-result) -- most closing sockets were never tracked
         let _ = SOCKS.remove(&sk);
@@ -281,17 +276,29 @@ fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Resu
 /// The record of a tracked socket: in its slot, else in `SOCKS`.
 #[inline(always)]
 fn record_of(sk: u64) -> Option<&'static mut SockInfo> {
-    if let Some(slot) = SLOTS.get_ptr_mut(slot_index(sk) & rodata(&SLOT_MASK)) {
+    if let Some(slot) = own_slot(sk) {
         // SAFETY: an element of the array, valid for the program's run.
-        let slot = unsafe { &mut *slot };
-        // SAFETY: as above; volatile: another CPU may write it.
-        if unsafe { core::ptr::read_volatile(&raw const slot.sk) } == sk {
-            return Some(&mut slot.info);
-        }
+        return Some(unsafe { &mut (*slot).info });
     }
     // SAFETY: map value pointer from a successful lookup, valid for the
     // program's run.
     SOCKS.get_ptr_mut(&sk).map(|info| unsafe { &mut *info })
+}
+
+/// The `SLOTS` element for the socket at `sk` (its slot number masked
+/// with the slots in use).
+#[inline(always)]
+fn slot_of(sk: u64) -> Option<*mut SockSlot> {
+    SLOTS.get_ptr_mut(slot_index(sk) & rodata(&SLOT_MASK))
+}
+
+/// `sk`'s slot when it holds `sk`'s record.
+#[inline(always)]
+fn own_slot(sk: u64) -> Option<*mut SockSlot> {
+    let slot = slot_of(sk)?;
+    // SAFETY: an element of the array, valid for the program's run;
+    // volatile: another CPU may write it.
+    (unsafe { core::ptr::read_volatile(&raw const (*slot).sk) } == sk).then_some(slot)
 }
 
 /// connect(): CLOSE → SYN_SENT runs in the connecting task's context.
@@ -388,7 +395,7 @@ fn insert_sock<C: EbpfContext>(ctx: &C, sk: u64, info: &SockInfo) {
 /// written record), then published with the address.
 #[inline(always)]
 fn claim_slot(sk: u64, info: &SockInfo) -> bool {
-    let Some(slot) = SLOTS.get_ptr_mut(slot_index(sk) & rodata(&SLOT_MASK)) else {
+    let Some(slot) = slot_of(sk) else {
         return false;
     };
     // SAFETY: an element of the array, valid for the program's run.
