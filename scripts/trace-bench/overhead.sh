@@ -30,6 +30,11 @@
 #   empty-state-tp      bpftrace with an empty program on
 #                       sock:inet_sock_set_state (10 state changes per
 #                       connection): the cost of watching them at all
+#   empty-state-raw     an empty program on the raw tracepoint
+#                       inet_sock_set_state (empty-raw-tp.py): the same
+#                       through the path govkit uses, no record formatted
+#   null-process        a process started and stopped like a tracer that
+#                       only sleeps: what the method itself reads as cost
 # Then one more govkit run with the kernel's BPF statistics on: per-program
 # cost per run and per connection.
 # With PERF_ROUNDS=N (and perf installed), N more rounds sample every CPU
@@ -123,6 +128,12 @@ try:
     while True: time.sleep(0.01)
 except KeyboardInterrupt: pass' ;;
     empty-state-tp) traced "Attaching" bpftrace -e 'tracepoint:sock:inet_sock_set_state {}' ;;
+    empty-state-raw) traced "Attaching" python3 scripts/trace-bench/empty-raw-tp.py inet_sock_set_state ;;
+    null-process) traced "sleeping" python3 -uc 'import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)
+print("sleeping")
+try: signal.pause()
+except KeyboardInterrupt: pass' ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
     esac
 }

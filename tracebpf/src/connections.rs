@@ -7,7 +7,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use aya::maps::{HashMap as BpfHashMap, MapData, PerCpuArray, RingBuf};
-use aya::programs::TracePoint;
+use aya::programs::{
+    CgroupAttachMode, CgroupSockAddr, FExit, ProgramError, RawTracePoint, TracePoint,
+};
 use aya::{Ebpf, EbpfLoader};
 use govkit_ebpf_common::{
     CAPTURE_STACK_BYTES, KernelOffsets, MAX_FRAMES, SLOT_BITS, SLOT_CLAIMED, SockInfo, SockSlot,
@@ -237,6 +239,7 @@ pub struct Tracer {
     pub host: env::Host,
     /// The kernel hooks attached.
     pub hooks: Vec<String>,
+    links: Vec<Hook>,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -330,29 +333,113 @@ fn packed_endpoints(o: &KernelOffsets) -> bool {
         && o.skc_v6_rcv_saddr == o.skc_v6_daddr + 16
 }
 
+/// Where one program is attached, kept with its link so that the hook can
+/// be detached and attached again (`Tracer::set_hooks_attached`).
+enum Target {
+    Raw(&'static str),
+    Tracepoint(&'static str, &'static str),
+    FExit,
+    /// The cgroup directory (kept open) and the attach mode.
+    Cgroup(std::fs::File, CgroupAttachMode),
+}
+
+enum Link {
+    Raw(aya::programs::raw_trace_point::RawTracePointLinkId),
+    Tracepoint(aya::programs::trace_point::TracePointLinkId),
+    FExit(aya::programs::fexit::FExitLinkId),
+    Cgroup(aya::programs::cgroup_sock_addr::CgroupSockAddrLinkId),
+}
+
+/// An attached (or detached) kernel hook.
+struct Hook {
+    program: &'static str,
+    target: Target,
+    link: Option<Link>,
+}
+
+impl Hook {
+    /// Attaches the (loaded) program; does nothing when it is attached.
+    fn attach(&mut self, ebpf: &mut Ebpf) -> Result<(), ProgramError> {
+        if self.link.is_some() {
+            return Ok(());
+        }
+        let p = ebpf
+            .program_mut(self.program)
+            .ok_or(ProgramError::NotLoaded)?;
+        self.link = Some(match &self.target {
+            Target::Raw(tp) => Link::Raw(<&mut RawTracePoint>::try_from(p)?.attach(tp)?),
+            Target::Tracepoint(cat, name) => {
+                Link::Tracepoint(<&mut TracePoint>::try_from(p)?.attach(cat, name)?)
+            }
+            Target::FExit => Link::FExit(<&mut FExit>::try_from(p)?.attach()?),
+            Target::Cgroup(dir, mode) => {
+                Link::Cgroup(<&mut CgroupSockAddr>::try_from(p)?.attach(dir, *mode)?)
+            }
+        });
+        Ok(())
+    }
+
+    /// Detaches the program (it stays loaded, its maps keep their records).
+    fn detach(&mut self, ebpf: &mut Ebpf) -> Result<(), ProgramError> {
+        let Some(link) = self.link.take() else {
+            return Ok(());
+        };
+        let p = ebpf
+            .program_mut(self.program)
+            .ok_or(ProgramError::NotLoaded)?;
+        match link {
+            Link::Raw(id) => <&mut RawTracePoint>::try_from(p)?.detach(id),
+            Link::Tracepoint(id) => <&mut TracePoint>::try_from(p)?.detach(id),
+            Link::FExit(id) => <&mut FExit>::try_from(p)?.detach(id),
+            Link::Cgroup(id) => <&mut CgroupSockAddr>::try_from(p)?.detach(id),
+        }
+    }
+
+    /// How reports name the hook.
+    fn name(&self) -> String {
+        match &self.target {
+            Target::Raw(tp) => format!("raw_tracepoint/{tp}"),
+            Target::Tracepoint(cat, name) => format!("tracepoint/{cat}:{name}"),
+            Target::FExit => "fexit/inet_csk_accept".to_owned(),
+            Target::Cgroup(..) => format!(
+                "cgroup/getpeername{}",
+                if self.program.ends_with('6') { 6 } else { 4 }
+            ),
+        }
+    }
+}
+
 /// Loads and attaches every program of the object; returns the hooks
-/// attached (e.g. `raw_tracepoint/inet_sock_set_state`).
-fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<String>, TraceError> {
-    let mut attached = Vec::new();
-    let p: &mut aya::programs::RawTracePoint = ebpf
+/// attached.
+fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<Hook>, TraceError> {
+    let p: &mut RawTracePoint = ebpf
         .program_mut("sock_state")
         .ok_or_else(|| load_error("eBPF object", "no program sock_state"))?
         .try_into()
         .map_err(|e| load_error("sock_state", e))?;
     p.load()
         .map_err(|e| load_error("loading program sock_state", verifier(&e)))?;
-    p.attach("inet_sock_set_state").map_err(|e| {
+    let mut attached = vec![Hook {
+        program: "sock_state",
+        target: Target::Raw("inet_sock_set_state"),
+        link: None,
+    }];
+    attached[0].attach(ebpf).map_err(|e| {
         load_error(
             "attaching sock_state to raw tracepoint inet_sock_set_state",
             e,
         )
     })?;
-    attached.push("raw_tracepoint/inet_sock_set_state".to_owned());
-    let fexit = hooks == Hooks::Auto && attach_accept_fexit(ebpf);
-    let cgroup = !fexit
-        && hooks != Hooks::Tracepoints
-        && match attach_accept_cgroup(ebpf) {
-            Ok(()) => true,
+    let fexit = if hooks == Hooks::Auto {
+        attach_accept_fexit(ebpf)
+    } else {
+        None
+    };
+    let cgroup = if fexit.is_some() || hooks == Hooks::Tracepoints {
+        None
+    } else {
+        match attach_accept_cgroup(ebpf) {
+            Ok(hooks) => Some(hooks),
             Err(e) if hooks == Hooks::Cgroup => {
                 return Err(load_error("--hooks cgroup", e));
             }
@@ -360,16 +447,16 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<String>, TraceEr
                 tracing::debug!(
                     "cgroup getpeername accept hook unavailable, using syscall tracepoints: {e}"
                 );
-                false
+                None
             }
-        };
-    let mut tracepoints: Vec<(&str, &[(&str, &str)])> =
+        }
+    };
+    let mut tracepoints: Vec<(&'static str, &[(&'static str, &'static str)])> =
         vec![("process_exec", &[("sched", "sched_process_exec")][..])];
-    if fexit {
-        attached.push("fexit/inet_csk_accept".to_owned());
-    } else if cgroup {
-        attached.push("cgroup/getpeername4".to_owned());
-        attached.push("cgroup/getpeername6".to_owned());
+    if let Some(hook) = fexit {
+        attached.push(hook);
+    } else if let Some(hooks) = cgroup {
+        attached.extend(hooks);
     } else {
         tracepoints.push((
             "accept_exit",
@@ -387,35 +474,45 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<String>, TraceEr
             .map_err(|e| load_error(prog, e))?;
         p.load()
             .map_err(|e| load_error(&format!("loading program {prog}"), verifier(&e)))?;
-        for (cat, name) in attach {
-            p.attach(cat, name)
+        for &(cat, name) in attach {
+            let mut hook = Hook {
+                program: prog,
+                target: Target::Tracepoint(cat, name),
+                link: None,
+            };
+            hook.attach(ebpf)
                 .map_err(|e| load_error(&format!("attaching {prog} to {cat}:{name}"), e))?;
-            attached.push(format!("tracepoint/{cat}:{name}"));
+            attached.push(hook);
         }
     }
     Ok(attached)
 }
 
-/// Tries the `fexit` accept hook; false (and the reason at debug level)
+/// Tries the `fexit` accept hook; None (and the reason at debug level)
 /// when this kernel refuses it: no BPF trampolines, lockdown, no BTF for
 /// the function.
-fn attach_accept_fexit(ebpf: &mut Ebpf) -> bool {
-    let result = (|| -> Result<(), String> {
+fn attach_accept_fexit(ebpf: &mut Ebpf) -> Option<Hook> {
+    let result = (|| -> Result<Hook, String> {
         let btf = aya::Btf::from_sys_fs().map_err(|e| e.to_string())?;
-        let p: &mut aya::programs::FExit = ebpf
+        let p: &mut FExit = ebpf
             .program_mut("accept_fexit")
             .ok_or("no program accept_fexit")?
             .try_into()
-            .map_err(|e: aya::programs::ProgramError| e.to_string())?;
+            .map_err(|e: ProgramError| e.to_string())?;
         p.load("inet_csk_accept", &btf).map_err(|e| verifier(&e))?;
-        p.attach().map_err(|e| e.to_string())?;
-        Ok(())
+        let mut hook = Hook {
+            program: "accept_fexit",
+            target: Target::FExit,
+            link: None,
+        };
+        hook.attach(ebpf).map_err(|e| e.to_string())?;
+        Ok(hook)
     })();
     match result {
-        Ok(()) => true,
+        Ok(hook) => Some(hook),
         Err(e) => {
             tracing::debug!("fexit on inet_csk_accept unavailable, using syscall tracepoints: {e}");
-            false
+            None
         }
     }
 }
@@ -429,38 +526,45 @@ const PEER_PROGRAMS: [&str; 2] = ["accept_peer4", "accept_peer6"];
 /// teaches the kernel side where the user registers are (`REGS_DELTA`),
 /// the accept must then be recognised as one (`PEER_ACCEPTS`). Detached
 /// again when the check fails.
-fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<(), String> {
+fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
     let root = procfs::cgroup2_mount().ok_or("no cgroup v2 hierarchy is mounted")?;
-    let dir = std::fs::File::open(&root).map_err(|e| format!("{}: {e}", root.display()))?;
+    let open = || std::fs::File::open(&root).map_err(|e| format!("{}: {e}", root.display()));
     // From 5.7 aya attaches through a BPF link, which always coexists with
     // other programs and takes no flags (ALLOW_MULTI is EINVAL there);
     // before, a plain attach must ask for ALLOW_MULTI not to lock others out.
     let links = aya::util::KernelVersion::current()
         .is_ok_and(|v| v >= aya::util::KernelVersion::new(5, 7, 0));
     let mode = if links {
-        aya::programs::CgroupAttachMode::Single
+        CgroupAttachMode::Single
     } else {
-        aya::programs::CgroupAttachMode::AllowMultiple
+        CgroupAttachMode::AllowMultiple
     };
+    let mut hooks = Vec::new();
     for name in PEER_PROGRAMS {
-        let p: &mut aya::programs::CgroupSockAddr = ebpf
+        let p: &mut CgroupSockAddr = ebpf
             .program_mut(name)
             .ok_or_else(|| format!("no program {name}"))?
             .try_into()
-            .map_err(|e: aya::programs::ProgramError| e.to_string())?;
+            .map_err(|e: ProgramError| e.to_string())?;
         p.load().map_err(|e| verifier(&e))?;
-        p.attach(&dir, mode).map_err(|e| {
+        let mut hook = Hook {
+            program: name,
+            target: Target::Cgroup(open()?, mode),
+            link: None,
+        };
+        hook.attach(ebpf).map_err(|e| {
             format!(
                 "attaching {name} to {}: {}",
                 root.display(),
                 with_sources(&e)
             )
         })?;
+        hooks.push(hook);
     }
-    let checked = peer_self_check(ebpf);
+    let checked = peer_self_check(ebpf).map(|()| hooks);
     if checked.is_err() {
         for name in PEER_PROGRAMS {
-            let p: Option<&mut aya::programs::CgroupSockAddr> =
+            let p: Option<&mut CgroupSockAddr> =
                 ebpf.program_mut(name).and_then(|p| p.try_into().ok());
             if let Some(p) = p {
                 // Unloading detaches; a failure leaves a hook that counts
@@ -571,7 +675,8 @@ impl Tracer {
         } else {
             None
         };
-        let hooks = attach_programs(&mut ebpf, options.hooks)?;
+        let links = attach_programs(&mut ebpf, options.hooks)?;
+        let hooks = links.iter().map(Hook::name).collect();
         let take = |ebpf: &mut Ebpf, name: &str| {
             ebpf.take_map(name)
                 .ok_or_else(|| load_error("eBPF object", format!("no map {name}")))
@@ -623,7 +728,38 @@ impl Tracer {
             learned: 0,
             host,
             hooks,
+            links,
         })
+    }
+
+    /// Detaches the kernel hooks whose names (as in `hooks`) start with
+    /// `prefix` (`false`) or attaches them again (`true`); the programs stay
+    /// loaded and the maps keep their records. For measuring what hooks
+    /// cost a load by switching them off and on within one run
+    /// (`examples/hook_toggle.rs`): sockets that close while the hooks are
+    /// off keep stale records.
+    pub fn set_hooks_attached(&mut self, prefix: &str, on: bool) -> Result<(), TraceError> {
+        for hook in &mut self.links {
+            if !hook.name().starts_with(prefix) {
+                continue;
+            }
+            let result = if on {
+                hook.attach(&mut self.ebpf)
+            } else {
+                hook.detach(&mut self.ebpf)
+            };
+            result.map_err(|e| {
+                load_error(
+                    &format!(
+                        "{} {}",
+                        if on { "attaching" } else { "detaching" },
+                        hook.name()
+                    ),
+                    with_sources(&e),
+                )
+            })?;
+        }
+        Ok(())
     }
 
     /// The kernel side's socket records, as (socket address, record): the
