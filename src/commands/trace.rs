@@ -10,6 +10,16 @@ use std::time::{Duration, Instant};
 /// `--duration` (it is woken at once for stack captures).
 const STOP_LATENCY: Duration = Duration::from_millis(200);
 
+/// Sleeps until a stack capture arrives, `deadline` passes or
+/// `STOP_LATENCY` is up, whichever comes first.
+fn wait_until(tracer: &Tracer, deadline: Instant) {
+    tracer.wait(
+        deadline
+            .saturating_duration_since(Instant::now())
+            .min(STOP_LATENCY),
+    );
+}
+
 use clap::{Args, Subcommand};
 use tracebpf::TraceError;
 use tracebpf::connections::{Hooks, Leak, Options, Report, Tracer};
@@ -283,10 +293,7 @@ fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
     let mut next = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         if conns.poll() == 0 {
-            conns.wait(
-                next.saturating_duration_since(Instant::now())
-                    .min(STOP_LATENCY),
-            );
+            wait_until(&conns, next);
         }
         if Instant::now() < next {
             continue;
@@ -543,11 +550,7 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
             break;
         }
         if tracer.poll() == 0 {
-            tracer.wait(
-                next_view
-                    .saturating_duration_since(Instant::now())
-                    .min(STOP_LATENCY),
-            );
+            wait_until(&tracer, next_view);
         }
         if Instant::now() >= next_view {
             next_view = Instant::now() + args.interval;

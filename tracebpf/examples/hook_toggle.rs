@@ -26,8 +26,16 @@
 //! sets the settle time (default 100), `TOGGLE_DUMP` a file for every
 //! phase's figures.
 //!
-//! Usage (root): hook_toggle CONNLOOP [CYCLES] [PHASE_MS]
+//! Usage (root): `hook_toggle CONNLOOP [CYCLES] [PHASE_MS]`
 //! (`scripts/trace-bench/hook-toggle.sh` builds and runs it).
+#![allow(clippy::print_stdout, reason = "the report is this program's output")]
+#![allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "statistics over counts and nanoseconds far below 2^52"
+)]
+use std::fmt::Write as _;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
@@ -66,7 +74,7 @@ fn run() -> Result<(), String> {
 
     let mut tracer = Tracer::start(Options {
         pids: Vec::new(),
-        min_age: Duration::from_secs(3600),
+        min_age: Duration::from_hours(1),
         captures_per_sec: 200,
         bpf_stats: false,
         idle: None,
@@ -95,10 +103,11 @@ fn run() -> Result<(), String> {
     load.stop();
     let phases = result?;
     if let Ok(path) = std::env::var("TOGGLE_DUMP") {
-        let lines: String = phases
-            .iter()
-            .map(|p| format!("{} {:.0} {:.1}\n", u8::from(p.on), p.rate, p.cpu_us))
-            .collect();
+        let mut lines = String::new();
+        for p in &phases {
+            writeln!(lines, "{} {:.0} {:.1}", u8::from(p.on), p.rate, p.cpu_us)
+                .map_err(|e| e.to_string())?;
+        }
         std::fs::write(&path, lines).map_err(|e| format!("{path}: {e}"))?;
     }
     report(&phases, noop);
@@ -110,10 +119,14 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
-fn parse<T: std::str::FromStr>(arg: Option<String>, default: T, what: &str) -> Result<T, String> {
+fn parse<T>(arg: Option<String>, default: T, what: &str) -> Result<T, String>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
     match arg {
         None => Ok(default),
-        Some(s) => s.parse().map_err(|_| format!("{what}: not a number: {s}")),
+        Some(s) => s.parse().map_err(|e| format!("{what}: {s}: {e}")),
     }
 }
 
@@ -244,9 +257,14 @@ fn report(phases: &[Phase], noop: bool) {
         cpu.push(mean(false, &|p| p.cpu_us) / mean(true, &|p| p.cpu_us));
     }
     let all = |on: bool, f: &dyn Fn(&Phase) -> f64| {
-        median(phases.iter().filter(|p| p.on == on).map(f).collect())
+        median(
+            &phases
+                .iter()
+                .filter(|p| p.on == on)
+                .map(f)
+                .collect::<Vec<_>>(),
+        )
     };
-    // govkit: allow(print-stdout) -- the report is this program's output
     println!(
         "{} cycles of {} phases; {}",
         rate.len(),
@@ -261,7 +279,6 @@ fn report(phases: &[Phase], noop: bool) {
             "ratio = on / off"
         }
     );
-    // govkit: allow(print-stdout) -- the report is this program's output
     println!(
         "median phase: on {:.0} conn/s {:.1} CPU us/conn, off {:.0} conn/s {:.1} CPU us/conn",
         all(true, &|p| p.rate),
@@ -275,17 +292,16 @@ fn report(phases: &[Phase], noop: bool) {
         let sd = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
         let se = sd / n.sqrt();
         let (q1, q3) = (quantile(&xs, 0.25), quantile(&xs, 0.75));
-        // govkit: allow(print-stdout) -- the report is this program's output
         println!(
             "{name:>13}: ratio median {:.4} (p25-p75 {q1:.3}-{q3:.3}), mean {mean:.4} ± {:.4} (95 %)",
-            median(xs.clone()),
+            median(&xs),
             1.96 * se
         );
     }
 }
 
-fn median(xs: Vec<f64>) -> f64 {
-    quantile(&xs, 0.5)
+fn median(xs: &[f64]) -> f64 {
+    quantile(xs, 0.5)
 }
 
 fn quantile(xs: &[f64], q: f64) -> f64 {

@@ -762,17 +762,21 @@ impl Tracer {
         Ok(())
     }
 
-    /// The kernel side's socket records, as (socket address, record): the
-    /// occupied `SLOTS` (one lookup each) and every `SOCKS` entry.
-    fn records(&self) -> Vec<(u64, SockInfo)> {
+    /// The kernel side's socket records, as (socket address, record, in a
+    /// slot): the occupied `SLOTS` (one lookup each) and every `SOCKS`
+    /// entry.
+    fn records(&self) -> Vec<(u64, SockInfo, bool)> {
         let slots = (0..self.slots_in_use).filter_map(|i| {
             let s = self.slots.get(&i, 0).ok()?;
             // 0: free; the claim bit: an open is writing it right now.
-            (s.sk != 0 && s.sk & SLOT_CLAIMED == 0).then_some((s.sk, s.info))
+            (s.sk != 0 && s.sk & SLOT_CLAIMED == 0).then_some((s.sk, s.info, true))
         });
-        slots
-            .chain(self.socks.iter().filter_map(Result::ok))
-            .collect()
+        let socks = self
+            .socks
+            .iter()
+            .filter_map(Result::ok)
+            .map(|(sk, info)| (sk, info, false));
+        slots.chain(socks).collect()
     }
 
     /// Sleeps until the kernel side sends a stack capture (it wakes user
@@ -943,7 +947,7 @@ impl Tracer {
             let referenced: HashSet<u64> = self
                 .records()
                 .into_iter()
-                .map(|(_, info)| info.capture_id)
+                .map(|(_, info, _)| info.capture_id)
                 .filter(|&id| id != 0)
                 .collect();
             self.captures.retain(|id, c| {
@@ -1009,7 +1013,7 @@ impl Tracer {
         let mut kernel_inodes = HashSet::new();
         // Sockets opened from one call site share a stack: symbolize it once.
         let mut stacks: HashMap<(u32, u64, u64, u8), Symbolized> = HashMap::new();
-        for (sk, info) in &entries {
+        for (sk, info, in_slot) in &entries {
             // Endpoints are read when a socket enters CLOSE_WAIT (and, with
             // --idle, ESTABLISHED): the states reported.
             let idle_check = self.options.idle.is_some() && info.state == tcp_state::ESTABLISHED;
@@ -1031,7 +1035,9 @@ impl Tracer {
             } else {
                 let Some(sock) = by_endpoints.get(&(local, remote)) else {
                     // Gone without a CLOSE transition seen: a stale entry.
-                    if now_k.saturating_sub(info.state_ns) > 5_000_000_000 {
+                    // One in a slot is replaced by the next socket at that
+                    // address (user space cannot free a slot safely).
+                    if !in_slot && now_k.saturating_sub(info.state_ns) > 5_000_000_000 {
                         // Gone already (closed meanwhile) is fine.
                         self.socks.remove(sk).unwrap_or_default();
                     }
