@@ -39,7 +39,7 @@ use std::fmt::Write as _;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use tracebpf::connections::{Hooks, Options, Tracer};
+use tracebpf::connections::{Options, Tracer};
 
 fn main() {
     if let Err(e) = run() {
@@ -73,12 +73,8 @@ fn run() -> Result<(), String> {
     )?);
 
     let mut tracer = Tracer::start(Options {
-        pids: Vec::new(),
         min_age: Duration::from_hours(1),
-        captures_per_sec: 200,
-        bpf_stats: false,
-        idle: None,
-        hooks: Hooks::Auto,
+        ..Options::default()
     })
     .map_err(|e| e.to_string())?;
     eprintln!(

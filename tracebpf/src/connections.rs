@@ -42,6 +42,21 @@ pub struct Options {
     pub hooks: Hooks,
 }
 
+/// What `govkit trace connections` does without options: every process,
+/// leaks after 30 s in `CLOSE_WAIT`, 200 captures per CPU per second.
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            pids: Vec::new(),
+            min_age: Duration::from_secs(30),
+            captures_per_sec: 200,
+            bpf_stats: false,
+            idle: None,
+            hooks: Hooks::Auto,
+        }
+    }
+}
+
 /// Kernel hooks for accepted sockets.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Hooks {

@@ -10,7 +10,7 @@
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::time::Duration;
 
-use tracebpf::connections::{Hooks, Options, Tracer};
+use tracebpf::connections::{Options, Tracer};
 
 /// One loopback connection, opened and closed (about ten state changes).
 fn connection() {
@@ -23,12 +23,8 @@ fn connection() {
 #[test]
 fn a_detached_state_hook_sees_no_state_change_and_attached_again_it_does() {
     let mut tracer = Tracer::start(Options {
-        pids: Vec::new(),
         min_age: Duration::from_hours(1),
-        captures_per_sec: 200,
-        bpf_stats: false,
-        idle: None,
-        hooks: Hooks::Auto,
+        ..Options::default()
     })
     .unwrap();
     assert!(
