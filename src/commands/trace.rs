@@ -6,20 +6,6 @@ use std::sync::PoisonError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-/// Longest a tracer sleeps between checks of Ctrl-C, SIGTERM and
-/// `--duration` (it is woken at once for stack captures).
-const STOP_LATENCY: Duration = Duration::from_millis(200);
-
-/// Sleeps until a stack capture arrives, `deadline` passes or
-/// `STOP_LATENCY` is up, whichever comes first.
-fn wait_until(tracer: &Tracer, deadline: Instant) {
-    tracer.wait(
-        deadline
-            .saturating_duration_since(Instant::now())
-            .min(STOP_LATENCY),
-    );
-}
-
 use clap::{Args, Subcommand};
 use tracebpf::TraceError;
 use tracebpf::connections::{Hooks, Leak, Options, Report, Tracer};
@@ -30,6 +16,10 @@ use crate::Context;
 use crate::cli::OutputFormat;
 use crate::error::{Outcome, UserError};
 use crate::output::Stdout;
+
+/// Longest a tracer sleeps between checks of Ctrl-C, SIGTERM and
+/// `--duration` (it is woken at once for stack captures).
+const STOP_LATENCY: Duration = Duration::from_millis(200);
 
 /// eBPF tracers for live hosts (root, or the bpf and perfmon capabilities).
 #[derive(Debug, Args)]
@@ -252,6 +242,16 @@ fn start_exporter(
         &format!("serving Prometheus metrics on http://{}/metrics", e.addr),
     );
     Ok(Some(e))
+}
+
+/// Sleeps until a stack capture arrives, `deadline` passes or
+/// `STOP_LATENCY` is up, whichever comes first.
+fn wait_until(tracer: &Tracer, deadline: Instant) {
+    tracer.wait(
+        deadline
+            .saturating_duration_since(Instant::now())
+            .min(STOP_LATENCY),
+    );
 }
 
 fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
