@@ -373,6 +373,17 @@ struct Hook {
 }
 
 impl Hook {
+    /// Attaches the (loaded) `program` at `target`.
+    fn new(ebpf: &mut Ebpf, program: &'static str, target: Target) -> Result<Self, ProgramError> {
+        let mut hook = Self {
+            program,
+            target,
+            link: None,
+        };
+        hook.attach(ebpf)?;
+        Ok(hook)
+    }
+
     /// Attaches the (loaded) program; does nothing when it is attached.
     fn attach(&mut self, ebpf: &mut Ebpf) -> Result<(), ProgramError> {
         if self.link.is_some() {
@@ -434,17 +445,13 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<Hook>, TraceErro
         .map_err(|e| load_error("sock_state", e))?;
     p.load()
         .map_err(|e| load_error("loading program sock_state", verifier(&e)))?;
-    let mut attached = vec![Hook {
-        program: "sock_state",
-        target: Target::Raw("inet_sock_set_state"),
-        link: None,
-    }];
-    attached[0].attach(ebpf).map_err(|e| {
+    let state = Hook::new(ebpf, "sock_state", Target::Raw("inet_sock_set_state")).map_err(|e| {
         load_error(
             "attaching sock_state to raw tracepoint inet_sock_set_state",
             e,
         )
     })?;
+    let mut attached = vec![state];
     let fexit = if hooks == Hooks::Auto {
         attach_accept_fexit(ebpf)
     } else {
@@ -490,12 +497,7 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<Hook>, TraceErro
         p.load()
             .map_err(|e| load_error(&format!("loading program {prog}"), verifier(&e)))?;
         for &(cat, name) in attach {
-            let mut hook = Hook {
-                program: prog,
-                target: Target::Tracepoint(cat, name),
-                link: None,
-            };
-            hook.attach(ebpf)
+            let hook = Hook::new(ebpf, prog, Target::Tracepoint(cat, name))
                 .map_err(|e| load_error(&format!("attaching {prog} to {cat}:{name}"), e))?;
             attached.push(hook);
         }
@@ -515,13 +517,7 @@ fn attach_accept_fexit(ebpf: &mut Ebpf) -> Option<Hook> {
             .try_into()
             .map_err(|e: ProgramError| e.to_string())?;
         p.load("inet_csk_accept", &btf).map_err(|e| verifier(&e))?;
-        let mut hook = Hook {
-            program: "accept_fexit",
-            target: Target::FExit,
-            link: None,
-        };
-        hook.attach(ebpf).map_err(|e| e.to_string())?;
-        Ok(hook)
+        Hook::new(ebpf, "accept_fexit", Target::FExit).map_err(|e| e.to_string())
     })();
     match result {
         Ok(hook) => Some(hook),
@@ -562,12 +558,7 @@ fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
             .try_into()
             .map_err(|e: ProgramError| e.to_string())?;
         p.load().map_err(|e| verifier(&e))?;
-        let mut hook = Hook {
-            program: name,
-            target: Target::Cgroup(open()?, mode),
-            link: None,
-        };
-        hook.attach(ebpf).map_err(|e| {
+        let hook = Hook::new(ebpf, name, Target::Cgroup(open()?, mode)).map_err(|e| {
             format!(
                 "attaching {name} to {}: {}",
                 root.display(),
