@@ -175,9 +175,15 @@ fn accept_hooks(report: &serde_json::Value) -> Vec<String> {
         })
         .unwrap_or_default();
     let has = |h: &str| hooks.iter().any(|x| x == h);
-    assert!(has("raw_tracepoint/inet_sock_set_state"), "{hooks:?}");
+    // The lifecycle: every state change, or (with the cgroup hooks and
+    // sock_diag) connects and destroys only.
+    let states = has("raw_tracepoint/inet_sock_set_state");
+    let light =
+        has("raw_tracepoint/tcp_destroy_sock") && has("cgroup/connect4") && has("cgroup/connect6");
+    assert!(states != light, "{hooks:?}");
     let fexit = has("fexit/inet_csk_accept");
     let cgroup = has("cgroup/getpeername4") && has("cgroup/getpeername6");
+    assert!(!light || cgroup, "{hooks:?}");
     let tracepoints = has("tracepoint/syscalls:sys_exit_accept4");
     assert_eq!(
         u8::from(fexit) + u8::from(cgroup) + u8::from(tracepoints),
@@ -306,12 +312,19 @@ fn leaks_match_ss(hooks: &str, env: &[(&str, &str)]) -> (Vec<String>, serde_json
 fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
     // This host refuses BPF trampolines: `auto` must pick the cgroup hook
     // (where cgroup v2 is mounted, as here), not the syscall tracepoints.
-    let (used, _) = leaks_match_ss("auto", &[]);
+    // With the cgroup hooks and sock_diag (here), the lighter lifecycle:
+    // no hook on every state change.
+    let (used, counters) = leaks_match_ss("auto", &[]);
+    let has = |h: &str| used.iter().any(|x| x == h);
     assert!(
-        used.iter().any(|h| h == "cgroup/getpeername4")
-            || used.iter().any(|h| h == "fexit/inet_csk_accept"),
+        has("cgroup/getpeername4") || has("fexit/inet_csk_accept"),
         "{used:?}"
     );
+    if has("cgroup/getpeername4") {
+        assert!(has("raw_tracepoint/tcp_destroy_sock"), "{used:?}");
+        assert_eq!(counters["state_changes"], 0, "{counters}");
+        assert!(counters["destroys"].as_u64() > Some(0), "{counters}");
+    }
 }
 
 #[test]
@@ -359,6 +372,33 @@ fn ss_idle(pid: u32, ms: u64) -> BTreeSet<(String, String)> {
 
 #[test]
 fn connections_idle_reports_quiet_established_sockets_like_ss() {
+    // --hooks tracepoints: the syscall tracepoints, whatever the kernel
+    // allows, and state changes followed in the kernel.
+    let report = idle_like_ss("tracepoints");
+    assert!(
+        report["hooks"].as_array().is_some_and(|h| h
+            .iter()
+            .any(|h| h == "tracepoint/syscalls:sys_exit_accept4")
+            && !h.iter().any(|h| h == "fexit/inet_csk_accept")),
+        "{report:#}"
+    );
+}
+
+#[test]
+fn connections_idle_without_the_state_hook_reports_the_same() {
+    // --hooks cgroup: here (sock_diag available) without the state hook,
+    // ESTABLISHED sockets found by cookie.
+    let report = idle_like_ss("cgroup");
+    assert!(
+        report["hooks"]
+            .as_array()
+            .is_some_and(|h| h.iter().any(|h| h == "raw_tracepoint/tcp_destroy_sock")),
+        "{report:#}"
+    );
+}
+
+/// The `--idle` test under `--hooks hooks`; returns the report.
+fn idle_like_ss(hooks: &str) -> serde_json::Value {
     assert_programs_embedded();
     let bins = fixture_bins();
     // One CLOSE_WAIT leak of each kind, 2 idle connections (4 sockets,
@@ -366,7 +406,7 @@ fn connections_idle_reports_quiet_established_sockets_like_ss() {
     let mut leaker = Leaker::start_with(&bins, &[1, 1, 2]);
     let out = trace_leaker(
         &mut leaker,
-        &["--idle", "1s", "--duration", "5s", "--hooks", "tracepoints"],
+        &["--idle", "1s", "--duration", "5s", "--hooks", hooks],
     );
     let json = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{json}");
@@ -410,20 +450,13 @@ fn connections_idle_reports_quiet_established_sockets_like_ss() {
         .collect();
     assert_eq!(reported.len(), 4, "{report:#}");
     assert_eq!(reported, ss_idle(leaker.pid, 1000));
-    // --hooks tracepoints: the syscall tracepoints, whatever the kernel allows.
-    assert!(
-        report["hooks"].as_array().is_some_and(|h| h
-            .iter()
-            .any(|h| h == "tracepoint/syscalls:sys_exit_accept4")
-            && !h.iter().any(|h| h == "fexit/inet_csk_accept")),
-        "{report:#}"
-    );
     // CLOSE_WAIT leaks are still reported alongside.
     assert!(
         leaks
             .iter()
             .any(|l| l["state"] == "CLOSE_WAIT" && l["opened_by"] == "accept")
     );
+    report
 }
 
 #[test]

@@ -134,6 +134,10 @@ pub struct Counters {
     /// Opens recorded in the hash map because the socket's slot in the
     /// slot array was held by another socket.
     pub slot_fallbacks: u64,
+    /// TCP sockets destroyed (any process; with the cgroup connect hooks).
+    pub destroys: u64,
+    /// Connects seen by the cgroup connect hooks (any process).
+    pub cgroup_connects: u64,
 }
 
 /// Run time of each program, from the kernel's BPF stats.
@@ -255,6 +259,9 @@ pub struct Tracer {
     /// The kernel hooks attached.
     pub hooks: Vec<String>,
     links: Vec<Hook>,
+    /// No `inet_sock_set_state` hook: records are dropped when their socket
+    /// is destroyed, and states and endpoints come from `sock_diag`.
+    light: bool,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -354,8 +361,9 @@ enum Target {
     Raw(&'static str),
     Tracepoint(&'static str, &'static str),
     FExit,
-    /// The cgroup directory (kept open) and the attach mode.
-    Cgroup(std::fs::File, CgroupAttachMode),
+    /// The cgroup directory (kept open), the attach mode, and the attach
+    /// point's name (`getpeername4`, …).
+    Cgroup(std::fs::File, CgroupAttachMode, &'static str),
 }
 
 enum Link {
@@ -398,7 +406,7 @@ impl Hook {
                 Link::Tracepoint(<&mut TracePoint>::try_from(p)?.attach(cat, name)?)
             }
             Target::FExit => Link::FExit(<&mut FExit>::try_from(p)?.attach()?),
-            Target::Cgroup(dir, mode) => {
+            Target::Cgroup(dir, mode, _) => {
                 Link::Cgroup(<&mut CgroupSockAddr>::try_from(p)?.attach(dir, *mode)?)
             }
         });
@@ -427,37 +435,45 @@ impl Hook {
             Target::Raw(tp) => format!("raw_tracepoint/{tp}"),
             Target::Tracepoint(cat, name) => format!("tracepoint/{cat}:{name}"),
             Target::FExit => "fexit/inet_csk_accept".to_owned(),
-            Target::Cgroup(..) => format!(
-                "cgroup/getpeername{}",
-                if self.program.ends_with('6') { 6 } else { 4 }
-            ),
+            Target::Cgroup(_, _, point) => format!("cgroup/{point}"),
         }
     }
 }
 
 /// Loads and attaches every program of the object; returns the hooks
-/// attached.
-fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<Hook>, TraceError> {
-    let p: &mut RawTracePoint = ebpf
-        .program_mut("sock_state")
-        .ok_or_else(|| load_error("eBPF object", "no program sock_state"))?
-        .try_into()
-        .map_err(|e| load_error("sock_state", e))?;
-    p.load()
-        .map_err(|e| load_error("loading program sock_state", verifier(&e)))?;
-    let state = Hook::new(ebpf, "sock_state", Target::Raw("inet_sock_set_state")).map_err(|e| {
-        load_error(
-            "attaching sock_state to raw tracepoint inet_sock_set_state",
-            e,
-        )
-    })?;
-    let mut attached = vec![state];
+/// attached and whether the socket lifecycle is followed without
+/// `inet_sock_set_state` (see `attach_cgroup_lifecycle`).
+fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<(Vec<Hook>, bool), TraceError> {
     let fexit = if hooks == Hooks::Auto {
         attach_accept_fexit(ebpf)
     } else {
         None
     };
-    let cgroup = if fexit.is_some() || hooks == Hooks::Tracepoints {
+    let mut attached = Vec::new();
+    let mut light = false;
+    if fexit.is_none() && hooks != Hooks::Tracepoints {
+        match attach_cgroup_lifecycle(ebpf) {
+            Ok(hooks) => {
+                attached = hooks;
+                light = true;
+            }
+            Err(e) => tracing::debug!(
+                "cgroup connect hooks with tcp_destroy_sock unavailable, following state changes: {e}"
+            ),
+        }
+    }
+    if !light {
+        load_program::<RawTracePoint>(ebpf, "sock_state", RawTracePoint::load)?;
+        attached.push(
+            Hook::new(ebpf, "sock_state", Target::Raw("inet_sock_set_state")).map_err(|e| {
+                load_error(
+                    "attaching sock_state to raw tracepoint inet_sock_set_state",
+                    e,
+                )
+            })?,
+        );
+    }
+    let cgroup = if light || fexit.is_some() || hooks == Hooks::Tracepoints {
         None
     } else {
         match attach_accept_cgroup(ebpf) {
@@ -479,7 +495,7 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<Hook>, TraceErro
         attached.push(hook);
     } else if let Some(hooks) = cgroup {
         attached.extend(hooks);
-    } else {
+    } else if !light {
         tracepoints.push((
             "accept_exit",
             &[
@@ -489,20 +505,31 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<Hook>, TraceErro
         ));
     }
     for (prog, attach) in tracepoints {
-        let p: &mut TracePoint = ebpf
-            .program_mut(prog)
-            .ok_or_else(|| load_error("eBPF object", format!("no program {prog}")))?
-            .try_into()
-            .map_err(|e| load_error(prog, e))?;
-        p.load()
-            .map_err(|e| load_error(&format!("loading program {prog}"), verifier(&e)))?;
+        load_program::<TracePoint>(ebpf, prog, TracePoint::load)?;
         for &(cat, name) in attach {
             let hook = Hook::new(ebpf, prog, Target::Tracepoint(cat, name))
                 .map_err(|e| load_error(&format!("attaching {prog} to {cat}:{name}"), e))?;
             attached.push(hook);
         }
     }
-    Ok(attached)
+    Ok((attached, light))
+}
+
+/// Loads program `name` of type `P` with `load`.
+fn load_program<P>(
+    ebpf: &mut Ebpf,
+    name: &str,
+    load: fn(&mut P) -> Result<(), ProgramError>,
+) -> Result<(), TraceError>
+where
+    for<'a> &'a mut P: TryFrom<&'a mut aya::programs::Program, Error = ProgramError>,
+{
+    let p: &mut P = ebpf
+        .program_mut(name)
+        .ok_or_else(|| load_error("eBPF object", format!("no program {name}")))?
+        .try_into()
+        .map_err(|e| load_error(name, e))?;
+    load(p).map_err(|e| load_error(&format!("loading program {name}"), verifier(&e)))
 }
 
 /// Tries the `fexit` accept hook; None (and the reason at debug level)
@@ -528,16 +555,21 @@ fn attach_accept_fexit(ebpf: &mut Ebpf) -> Option<Hook> {
     }
 }
 
-/// Programs of the cgroup accept hook, one per address family.
-const PEER_PROGRAMS: [&str; 2] = ["accept_peer4", "accept_peer6"];
+/// Programs of the cgroup accept hook and their attach points.
+const PEER_PROGRAMS: [(&str, &str); 2] = [
+    ("accept_peer4", "getpeername4"),
+    ("accept_peer6", "getpeername6"),
+];
+/// Programs of the cgroup connect hook and their attach points.
+const CONNECT_PROGRAMS: [(&str, &str); 2] =
+    [("connect_open4", "connect4"), ("connect_open6", "connect6")];
 
-/// Attaches the cgroup `getpeername` accept hooks to the root of the
-/// cgroup v2 hierarchy (every socket's cgroup is below it) and checks them
-/// with one loopback connection and accept in govkit itself: the connect
-/// teaches the kernel side where the user registers are (`REGS_DELTA`),
-/// the accept must then be recognised as one (`PEER_ACCEPTS`). Detached
-/// again when the check fails.
-fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
+/// Loads the cgroup programs `programs` and attaches them to the root of
+/// the cgroup v2 hierarchy (every socket's cgroup is below it).
+fn attach_cgroup_programs(
+    ebpf: &mut Ebpf,
+    programs: &[(&'static str, &'static str)],
+) -> Result<Vec<Hook>, String> {
     let root = procfs::cgroup2_mount().ok_or("no cgroup v2 hierarchy is mounted")?;
     let open = || std::fs::File::open(&root).map_err(|e| format!("{}: {e}", root.display()));
     // From 5.7 aya attaches through a BPF link, which always coexists with
@@ -551,14 +583,14 @@ fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
         CgroupAttachMode::AllowMultiple
     };
     let mut hooks = Vec::new();
-    for name in PEER_PROGRAMS {
+    for &(name, point) in programs {
         let p: &mut CgroupSockAddr = ebpf
             .program_mut(name)
             .ok_or_else(|| format!("no program {name}"))?
             .try_into()
             .map_err(|e: ProgramError| e.to_string())?;
         p.load().map_err(|e| verifier(&e))?;
-        let hook = Hook::new(ebpf, name, Target::Cgroup(open()?, mode)).map_err(|e| {
+        let hook = Hook::new(ebpf, name, Target::Cgroup(open()?, mode, point)).map_err(|e| {
             format!(
                 "attaching {name} to {}: {}",
                 root.display(),
@@ -567,32 +599,101 @@ fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
         })?;
         hooks.push(hook);
     }
-    let checked = peer_self_check(ebpf).map(|()| hooks);
+    Ok(hooks)
+}
+
+/// Unloads (and so detaches) `programs` after a failed self-check. A
+/// failure leaves a hook that records nothing useful, harmless.
+fn unload_programs(ebpf: &mut Ebpf, programs: &[&str]) {
+    for &name in programs {
+        let Some(p) = ebpf.program_mut(name) else {
+            continue;
+        };
+        let unloaded = match p {
+            aya::programs::Program::CgroupSockAddr(p) => p.unload(),
+            aya::programs::Program::RawTracePoint(p) => p.unload(),
+            _ => Ok(()),
+        };
+        unloaded.unwrap_or_default();
+    }
+}
+
+/// The cgroup accept hooks (`getpeername4`/`getpeername6`) for a tracer
+/// that follows state changes with `inet_sock_set_state` (attached first):
+/// checked with one loopback connection and accept in govkit itself. The
+/// connect teaches the kernel side where the user registers are
+/// (`REGS_DELTA`), the accept must then be recognised as one
+/// (`PEER_ACCEPTS`). Detached again when the check fails.
+fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
+    let hooks = attach_cgroup_programs(ebpf, &PEER_PROGRAMS);
+    let checked = hooks.and_then(|h| self_check(ebpf, &[counter::PEER_ACCEPTS]).map(|()| h));
     if checked.is_err() {
-        for name in PEER_PROGRAMS {
-            let p: Option<&mut CgroupSockAddr> =
-                ebpf.program_mut(name).and_then(|p| p.try_into().ok());
-            if let Some(p) = p {
-                // Unloading detaches; a failure leaves a hook that counts
-                // nothing (the check just failed), harmless.
-                p.unload().unwrap_or_default();
-            }
-        }
+        unload_programs(ebpf, &PEER_PROGRAMS.map(|(p, _)| p));
     }
     checked
 }
 
-fn peer_self_check(ebpf: &Ebpf) -> Result<(), String> {
-    let accepts = || -> Result<u64, String> {
+/// The socket lifecycle without `inet_sock_set_state`, which runs on every
+/// state change of every TCP socket on the host (about ten per loopback
+/// connection; an empty program there costs a connect/close loop 2-3 % on
+/// its own): opens from the cgroup `connect4`/`connect6` and
+/// `getpeername4`/`getpeername6` hooks, each record dropped at
+/// `tcp:tcp_destroy_sock` (two runs per connection), and states, endpoints
+/// and time in `CLOSE_WAIT` read from `sock_diag` by socket cookie when a
+/// report is made. Needs `sock_diag` (inet_diag, often a module): tried
+/// first. The destroy hook learns where the user registers are from one
+/// socket closed here; a loopback connection and accept in govkit itself
+/// must then be recognised by both cgroup hooks. Everything is detached
+/// again when a step fails.
+fn attach_cgroup_lifecycle(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
+    crate::sockdiag::close_wait().map_err(|e| format!("sock_diag: {e}"))?;
+    let programs: Vec<&str> = std::iter::once("sock_destroy")
+        .chain(
+            CONNECT_PROGRAMS
+                .iter()
+                .chain(&PEER_PROGRAMS)
+                .map(|(p, _)| *p),
+        )
+        .collect();
+    let result = (|| -> Result<Vec<Hook>, String> {
+        load_program::<RawTracePoint>(ebpf, "sock_destroy", RawTracePoint::load)
+            .map_err(|e| e.to_string())?;
+        let mut hooks = vec![
+            Hook::new(ebpf, "sock_destroy", Target::Raw("tcp_destroy_sock"))
+                .map_err(|e| format!("attaching sock_destroy to tcp_destroy_sock: {e}"))?,
+        ];
+        // A socket closed here, in govkit's own system call.
+        drop(
+            std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                .map_err(|e| format!("self-check socket: {e}"))?,
+        );
+        hooks.extend(attach_cgroup_programs(ebpf, &CONNECT_PROGRAMS)?);
+        hooks.extend(attach_cgroup_programs(ebpf, &PEER_PROGRAMS)?);
+        self_check(ebpf, &[counter::CGROUP_CONNECTS, counter::PEER_ACCEPTS])?;
+        Ok(hooks)
+    })();
+    if result.is_err() {
+        unload_programs(ebpf, &programs);
+    }
+    result
+}
+
+/// One loopback connection and accept in govkit itself; every counter of
+/// `moved` must count it (they count before the process filter).
+fn self_check(ebpf: &Ebpf, moved: &[u32]) -> Result<(), String> {
+    let read = || -> Result<Vec<u64>, String> {
         let counters: PerCpuArray<&MapData, u64> =
             PerCpuArray::try_from(ebpf.map("COUNTERS").ok_or("no map COUNTERS")?)
                 .map_err(|e| e.to_string())?;
-        let values = counters
-            .get(&counter::PEER_ACCEPTS, 0)
-            .map_err(|e| e.to_string())?;
-        Ok(values.iter().sum())
+        moved
+            .iter()
+            .map(|i| {
+                let values = counters.get(i, 0).map_err(|e| e.to_string())?;
+                Ok(values.iter().sum())
+            })
+            .collect()
     };
-    let before = accepts()?;
+    let before = read()?;
     let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .map_err(|e| format!("self-check listener: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
@@ -603,10 +704,17 @@ fn peer_self_check(ebpf: &Ebpf) -> Result<(), String> {
         .accept()
         .map_err(|e| format!("self-check accept: {e}"))?;
     drop((client, server));
-    if accepts()? > before {
-        Ok(())
-    } else {
-        Err("the hook did not recognise a loopback accept (user registers not found)".to_owned())
+    let after = read()?;
+    match before.iter().zip(&after).position(|(b, a)| a <= b) {
+        None => Ok(()),
+        Some(i) if moved[i] == counter::PEER_ACCEPTS => Err(
+            "the accept hook did not recognise a loopback accept (user registers not found)"
+                .to_owned(),
+        ),
+        Some(_) => Err(
+            "the connect hook did not recognise a loopback connect (user registers not found)"
+                .to_owned(),
+        ),
     }
 }
 
@@ -681,7 +789,7 @@ impl Tracer {
         } else {
             None
         };
-        let links = attach_programs(&mut ebpf, options.hooks)?;
+        let (links, light) = attach_programs(&mut ebpf, options.hooks)?;
         let hooks = links.iter().map(Hook::name).collect();
         let take = |ebpf: &mut Ebpf, name: &str| {
             ebpf.take_map(name)
@@ -735,6 +843,7 @@ impl Tracer {
             host,
             hooks,
             links,
+            light,
         })
     }
 
@@ -930,6 +1039,8 @@ impl Tracer {
             peer_accepts: sum(counter::PEER_ACCEPTS),
             preempted: sum(counter::PREEMPTED),
             slot_fallbacks: sum(counter::SLOT_FALLBACKS),
+            destroys: sum(counter::DESTROYS),
+            cgroup_connects: sum(counter::CGROUP_CONNECTS),
         }
     }
 
@@ -1019,9 +1130,24 @@ impl Tracer {
         let mut kernel_inodes = HashSet::new();
         // Sockets opened from one call site share a stack: symbolize it once.
         let mut stacks: HashMap<(u32, u64, u64, u8), Symbolized> = HashMap::new();
+        let diag = self.light.then(|| self.diag_by_cookie(now));
         for (sk, info, in_slot) in &entries {
+            let mut info = *info;
+            if let Some(diag) = &diag {
+                match diag.get(&info.cookie) {
+                    Some(&(state, local, remote, in_state)) => {
+                        set_endpoints(&mut info, local, remote);
+                        info.state = state;
+                        info.state_ns = now_k.saturating_sub(in_state.as_nanos() as u64);
+                    }
+                    // Neither CLOSE_WAIT nor (with --idle) ESTABLISHED.
+                    None => continue,
+                }
+            }
+            let info = &info;
             // Endpoints are read when a socket enters CLOSE_WAIT (and, with
-            // --idle, ESTABLISHED): the states reported.
+            // --idle, ESTABLISHED): the states reported. Without the state
+            // hook, from sock_diag just above.
             let idle_check = self.options.idle.is_some() && info.state == tcp_state::ESTABLISHED;
             if info.state != tcp_state::CLOSE_WAIT && !idle_check {
                 continue;
@@ -1103,6 +1229,41 @@ impl Tracer {
             counters,
             hooks: self.hooks.clone(),
         }
+    }
+
+    /// Without the state hook: the sockets in `CLOSE_WAIT` (and with
+    /// `--idle`, ESTABLISHED) by cookie, with state, endpoints and time in
+    /// the state. For `CLOSE_WAIT`, the time since the last ACK received
+    /// (the peer's FIN, when the owner sends nothing after it) or since
+    /// first sighting, whichever is longer (both are lower bounds); for
+    /// ESTABLISHED, the time since it opened is not known here and does not
+    /// matter (idle time is what `--idle` reports).
+    fn diag_by_cookie(&self, now: Instant) -> HashMap<u64, (u8, SocketAddr, SocketAddr, Duration)> {
+        use netlink_packet_sock_diag::inet::StateFlags;
+        let mut out = HashMap::new();
+        let mut dump = |states: StateFlags, state: u8| {
+            let sockets = crate::sockdiag::sockets(states).unwrap_or_else(|e| {
+                tracing::warn!("sock_diag dump failed: {e}; socket states unknown this report");
+                Vec::new()
+            });
+            for s in sockets {
+                let in_state = if state == tcp_state::CLOSE_WAIT {
+                    let seen = self
+                        .close_wait_seen
+                        .get(&s.inode)
+                        .map_or(Duration::ZERO, |t| now.duration_since(*t));
+                    seen.max(Duration::from_millis(s.last_ack_ms.unwrap_or(0)))
+                } else {
+                    Duration::ZERO
+                };
+                out.insert(s.cookie, (state, s.local, s.remote, in_state));
+            }
+        };
+        dump(StateFlags::CLOSE_WAIT, tcp_state::CLOSE_WAIT);
+        if self.options.idle.is_some() {
+            dump(StateFlags::ESTABLISHED, tcp_state::ESTABLISHED);
+        }
+        out
     }
 
     /// ESTABLISHED sockets and their idle times, with `--idle` (empty
@@ -1286,6 +1447,23 @@ fn endpoints(info: &SockInfo) -> (SocketAddr, SocketAddr) {
         SocketAddr::new(ip(&info.saddr), info.sport),
         SocketAddr::new(ip(&info.daddr), info.dport),
     )
+}
+
+/// Writes endpoints into a record (the inverse of `endpoints`).
+fn set_endpoints(info: &mut SockInfo, local: SocketAddr, remote: SocketAddr) {
+    let bytes = |ip: IpAddr| match ip {
+        IpAddr::V4(v4) => {
+            let mut b = [0u8; 16];
+            b[..4].copy_from_slice(&v4.octets());
+            b
+        }
+        IpAddr::V6(v6) => v6.octets(),
+    };
+    info.family = if local.is_ipv4() { 2 } else { 10 };
+    info.saddr = bytes(local.ip());
+    info.daddr = bytes(remote.ip());
+    info.sport = local.port();
+    info.dport = remote.port();
 }
 
 /// Runs and run time of every program of `ebpf` (meaningful while the

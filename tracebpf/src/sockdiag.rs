@@ -46,30 +46,72 @@ pub fn idle_ms(tcp_info: &[u8]) -> Option<u64> {
     Some(u64::from(sent.min(recv)))
 }
 
-/// Every ESTABLISHED TCP socket (IPv4 and IPv6) by (local, remote).
-pub fn established() -> std::io::Result<HashMap<(SocketAddr, SocketAddr), Idle>> {
-    let mut out = HashMap::new();
+/// Offset of `tcpi_last_ack_recv`: for a socket in `CLOSE_WAIT` whose owner
+/// sends nothing, the peer's FIN was the last packet acknowledged, so this
+/// is (to the jiffy) how long it has been in `CLOSE_WAIT`.
+const LAST_ACK_RECV: usize = 56;
+
+/// A TCP socket as `sock_diag` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiagSocket {
+    pub inode: u64,
+    /// The kernel's socket cookie (`bpf_get_socket_cookie` in BPF).
+    pub cookie: u64,
+    pub local: SocketAddr,
+    pub remote: SocketAddr,
+    /// Milliseconds since data was last sent or received (`tcp_info`).
+    pub idle_ms: Option<u64>,
+    /// Milliseconds since an ACK was last received (`tcp_info`).
+    pub last_ack_ms: Option<u64>,
+}
+
+/// Every TCP socket (IPv4 and IPv6) in `states`, with its `tcp_info` times.
+pub fn sockets(states: StateFlags) -> std::io::Result<Vec<DiagSocket>> {
+    let mut out = Vec::new();
     for family in [AF_INET, AF_INET6] {
-        dump(family, StateFlags::ESTABLISHED, ExtensionFlags::INFO, |r| {
+        dump(family, states.clone(), ExtensionFlags::INFO, |r| {
             let id = &r.header.socket_id;
-            let local = SocketAddr::new(id.source_address, id.source_port);
-            let remote = SocketAddr::new(id.destination_address, id.destination_port);
-            let idle = r.nlas.iter().find_map(|n| match n {
-                Nla::TcpInfo(info) => idle_ms(info),
+            let info = r.nlas.iter().find_map(|n| match n {
+                Nla::TcpInfo(info) => Some(info.as_slice()),
                 _ => None,
             });
-            if let Some(idle_ms) = idle {
-                out.insert(
-                    (local, remote),
-                    Idle {
-                        inode: u64::from(r.header.inode),
-                        idle_ms,
-                    },
-                );
-            }
+            // Two native-endian u32 halves, low first (sock_diag_save_cookie).
+            let half = |at: usize| {
+                u64::from(u32::from_ne_bytes([
+                    id.cookie[at],
+                    id.cookie[at + 1],
+                    id.cookie[at + 2],
+                    id.cookie[at + 3],
+                ]))
+            };
+            out.push(DiagSocket {
+                inode: u64::from(r.header.inode),
+                cookie: half(0) | half(4) << 32,
+                local: SocketAddr::new(id.source_address, id.source_port),
+                remote: SocketAddr::new(id.destination_address, id.destination_port),
+                idle_ms: info.and_then(idle_ms),
+                last_ack_ms: info.and_then(|i| u32_at(i, LAST_ACK_RECV)).map(u64::from),
+            });
         })?;
     }
     Ok(out)
+}
+
+/// Every ESTABLISHED TCP socket (IPv4 and IPv6) by (local, remote).
+pub fn established() -> std::io::Result<HashMap<(SocketAddr, SocketAddr), Idle>> {
+    Ok(sockets(StateFlags::ESTABLISHED)?
+        .into_iter()
+        .filter_map(|s| {
+            let idle_ms = s.idle_ms?;
+            Some((
+                (s.local, s.remote),
+                Idle {
+                    inode: s.inode,
+                    idle_ms,
+                },
+            ))
+        })
+        .collect())
 }
 
 /// Inodes of every TCP socket (IPv4 and IPv6) in `CLOSE_WAIT`.
@@ -209,5 +251,24 @@ mod tests {
         }
         assert!(seen, "socket {open_inode} never listed in CLOSE_WAIT");
         assert!(!close_wait().unwrap().contains(&peer_inode));
+    }
+
+    #[test]
+    fn close_wait_sockets_carry_their_cookie_and_time_since_the_fin() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let open = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (peer, _) = listener.accept().unwrap();
+        let cookie = rustix::net::sockopt::socket_cookie(&open).unwrap();
+        drop(peer);
+        std::thread::sleep(Duration::from_millis(700));
+        let local = open.local_addr().unwrap();
+        let listed = sockets(StateFlags::CLOSE_WAIT).unwrap();
+        let s = listed
+            .iter()
+            .find(|s| s.local == local)
+            .unwrap_or_else(|| panic!("{local} not in CLOSE_WAIT: {listed:?}"));
+        assert_eq!(s.cookie, cookie);
+        let since_fin = s.last_ack_ms.unwrap();
+        assert!((600..5_000).contains(&since_fin), "{s:?}");
     }
 }

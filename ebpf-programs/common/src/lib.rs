@@ -89,6 +89,11 @@ pub struct SockInfo {
     /// Sequence number of the capture sent for this socket, 0 when none.
     pub capture_id: u64,
     pub cgroup_id: u64,
+    /// The kernel's socket cookie (`bpf_get_socket_cookie`, what
+    /// `sock_diag` reports as `idiag_cookie`), taken by the cgroup hooks;
+    /// 0 from the others. How user space finds the socket's state and
+    /// endpoints when no tracepoint follows its state changes.
+    pub cookie: u64,
     pub tgid: u32,
     pub tid: u32,
     pub comm: [u8; 16],
@@ -222,7 +227,12 @@ pub mod counter {
     /// Opens recorded in `SOCKS` because the socket's slot in `SLOTS` was
     /// held by another socket.
     pub const SLOT_FALLBACKS: u32 = 12;
-    pub const COUNT: u32 = 13;
+    /// TCP sockets destroyed (`tcp:tcp_destroy_sock`), any process.
+    pub const DESTROYS: u32 = 13;
+    /// Connects seen by the cgroup `connect4`/`connect6` hooks with the
+    /// caller's user registers found, in any process.
+    pub const CGROUP_CONNECTS: u32 = 14;
+    pub const COUNT: u32 = 15;
 }
 
 /// Per-CPU capture budget state (`CAPTURE_BUDGET` map).
@@ -350,8 +360,8 @@ pub mod sched_counter {
 /// `struct syscall_trace_exit`); checked against the format file at load.
 pub const SYS_EXIT_RET_OFFSET: usize = 16;
 
-const _: () = assert!(core::mem::size_of::<SockInfo>() == 104);
-const _: () = assert!(core::mem::size_of::<SockSlot>() == 112);
+const _: () = assert!(core::mem::size_of::<SockInfo>() == 112);
+const _: () = assert!(core::mem::size_of::<SockSlot>() == 120);
 const _: () = assert!(core::mem::size_of::<SchedStats>() == 9 * 8 + 16 + 2 * 8 * HIST_SLOTS);
 const _: () = assert!(core::mem::size_of::<SchedKey>() == 8);
 const _: () = assert!(core::mem::size_of::<ThreadTimes>() == 24);

@@ -301,6 +301,29 @@ fn own_slot(sk: u64) -> Option<*mut SockSlot> {
     (unsafe { core::ptr::read_volatile(&raw const (*slot).sk) } == sk).then_some(slot)
 }
 
+/// Raw tracepoint `tcp_destroy_sock(struct sock *sk)`: a full TCP socket
+/// is being freed (once per socket, where `inet_sock_set_state` fires about
+/// five times). With the cgroup connect and accept hooks this is the whole
+/// socket lifecycle in the kernel: the record is dropped here, and user
+/// space reads states and endpoints from `sock_diag` by cookie. Also where
+/// the user registers' place on the kernel stack is learned for the cgroup
+/// hooks (`learn_regs_delta`), which cannot call `bpf_task_pt_regs`.
+#[raw_tracepoint(tracepoint = "tcp_destroy_sock")]
+pub fn sock_destroy(ctx: RawTracePointContext) -> i32 {
+    let sk: u64 = ctx.arg(0);
+    count(counter::DESTROYS);
+    learn_regs_delta();
+    if let Some(slot) = own_slot(sk) {
+        // SAFETY: `sk`'s slot; only this socket's own open writes an
+        // address equal to `sk`, and it is being freed.
+        unsafe { core::ptr::write_volatile(&raw mut (*slot).sk, 0) };
+        return 0;
+    }
+    // govkit: allow(let-underscore-result) -- most sockets were never tracked
+    let _ = SOCKS.remove(&sk);
+    0
+}
+
 /// connect(): CLOSE → SYN_SENT runs in the connecting task's context.
 fn connect_open(ctx: &RawTracePointContext, sk: u64) -> Result<(), i32> {
     let pid_tgid = bpf_get_current_pid_tgid();
@@ -448,6 +471,7 @@ fn new_info(now: u64, state: u8, origin: u8) -> Option<&'static mut SockInfo> {
     set(&mut info.stack_id, 0);
     set(&mut info.capture_id, 0);
     set(&mut info.cgroup_id, 0);
+    set(&mut info.cookie, 0);
     set(&mut info.tgid, 0);
     set(&mut info.tid, 0);
     set(&mut info.state, state);
@@ -577,7 +601,7 @@ fn try_accept_exit(ctx: &TracePointContext) -> Result<(), i32> {
         count(counter::ACCEPT_LOOKUP_FAILED);
         return Ok(());
     };
-    accepted(ctx, sk, pid_tgid, user_regs())
+    accepted(ctx, sk, pid_tgid, user_regs(), 0)
 }
 
 /// `fexit` of `inet_csk_accept` (kernels with BPF trampolines, 5.17+ for
@@ -607,16 +631,17 @@ pub fn accept_fexit(ctx: FExitContext) -> i32 {
         return 0;
     }
     // govkit: allow(let-underscore-result) -- a hook has nobody to report to; failures leave the socket untracked
-    let _ = accepted(&ctx, sk, pid_tgid, user_regs());
+    let _ = accepted(&ctx, sk, pid_tgid, user_regs(), 0);
     0
 }
 
 /// Where the user registers are, relative to `task_struct.stack`
 /// (`THREAD_SIZE` minus padding minus `sizeof(struct pt_regs)`: constant
-/// for a kernel build, but not visible in BTF). Learned in `connect_open`,
-/// where `bpf_task_pt_regs` is available, for the hook below, where it is
-/// not. User space makes one loopback connection at start so that it is
-/// known before the first accept.
+/// for a kernel build, but not visible in BTF). Learned in `connect_open`
+/// and `sock_destroy`, where `bpf_task_pt_regs` is available, for the
+/// cgroup hooks, where it is not. User space closes a socket and makes one
+/// loopback connection at start so that it is known before the first
+/// connect or accept.
 #[map]
 static REGS_DELTA: Array<u64> = Array::with_max_entries(1, 0);
 
@@ -647,6 +672,77 @@ pub fn accept_peer6(ctx: SockAddrContext) -> i32 {
     1
 }
 
+/// Cgroup `connect4`/`connect6` hooks (root cgroup): `connect()` on a TCP
+/// socket, in the connecting task, before the kernel picks the local port.
+/// With `tcp_destroy_sock` they replace `inet_sock_set_state`, which fires
+/// on every state change of every socket on the host. Must return 1
+/// (allow).
+#[cgroup_sock_addr(connect4)]
+pub fn connect_open4(ctx: SockAddrContext) -> i32 {
+    connect_hook(&ctx);
+    1
+}
+
+#[cgroup_sock_addr(connect6)]
+pub fn connect_open6(ctx: SockAddrContext) -> i32 {
+    connect_hook(&ctx);
+    1
+}
+
+#[inline(always)]
+fn connect_hook(ctx: &SockAddrContext) {
+    let Some(sk) = tcp_sock_of(ctx) else {
+        return;
+    };
+    // The caller's user registers: a system call from user space (not an
+    // in-kernel connect from a kernel thread).
+    let regs = peer_regs().filter(|r| r[17] == USER_CS);
+    if regs.is_some() {
+        count(counter::CGROUP_CONNECTS);
+    }
+    let pid_tgid = bpf_get_current_pid_tgid();
+    if !traced((pid_tgid >> 32) as u32) {
+        return;
+    }
+    let generation = scratch_begin();
+    let Some(info) = new_info(now_ns(), tcp_state::SYN_SENT, origin::CONNECT) else {
+        return;
+    };
+    info.cookie = socket_cookie(ctx);
+    record_open(
+        ctx,
+        sk,
+        info,
+        pid_tgid,
+        regs.map(|r| (r[16], r[19], r[4])),
+        generation,
+    );
+}
+
+/// The kernel socket of a cgroup hook's context, as a number, when it is
+/// TCP.
+#[inline(always)]
+fn tcp_sock_of(ctx: &SockAddrContext) -> Option<u64> {
+    // SAFETY: the context and its socket are valid for the program's run.
+    let bsk = unsafe { (*ctx.sock_addr).__bindgen_anon_1.sk };
+    if bsk.is_null() {
+        return None;
+    }
+    // SAFETY: a `bpf_sock` from the context: field reads are rewritten by
+    // the verifier into reads of the kernel socket.
+    if unsafe { (*bsk).protocol } != IPPROTO_TCP as u32 {
+        return None;
+    }
+    as_number(0, bsk as u64)
+}
+
+/// The socket's cookie (generated on first use; what `sock_diag` reports).
+#[inline(always)]
+fn socket_cookie(ctx: &SockAddrContext) -> u64 {
+    // SAFETY: the helper takes the program's own context.
+    unsafe { aya_ebpf::helpers::bpf_get_socket_cookie(ctx.as_ptr()) }
+}
+
 /// Per-CPU slots that turn a pointer into a plain number (the verifier
 /// forbids arithmetic on socket pointers; the socket's address is the
 /// `SOCKS` key and the base of the endpoint reads). Slot 0: the cgroup
@@ -667,17 +763,9 @@ fn as_number(slot: u32, v: u64) -> Option<u64> {
 
 #[inline(always)]
 fn accept_peer(ctx: &SockAddrContext) {
-    // SAFETY: the context and its socket are valid for the program's run.
-    let bsk = unsafe { (*ctx.sock_addr).__bindgen_anon_1.sk };
-    if bsk.is_null() {
+    let Some(sk) = tcp_sock_of(ctx) else {
         return;
-    }
-    // SAFETY: a `bpf_sock` from the context: field reads are rewritten by
-    // the verifier into reads of the kernel socket.
-    let protocol = unsafe { (*bsk).protocol };
-    if protocol != IPPROTO_TCP as u32 {
-        return;
-    }
+    };
     // getpeername() itself (or any other caller) is not an accept.
     let Some(regs) = peer_regs() else {
         return;
@@ -691,11 +779,15 @@ fn accept_peer(ctx: &SockAddrContext) {
     if !traced((pid_tgid >> 32) as u32) {
         return;
     }
-    let Some(sk) = as_number(0, bsk as u64) else {
-        return;
-    };
+    let cookie = socket_cookie(ctx);
     // govkit: allow(let-underscore-result) -- a hook has nobody to report to; failures leave the socket untracked
-    let _ = accepted(ctx, sk, pid_tgid, Some((regs[16], regs[19], regs[4])));
+    let _ = accepted(
+        ctx,
+        sk,
+        pid_tgid,
+        Some((regs[16], regs[19], regs[4])),
+        cookie,
+    );
 }
 
 /// The current task's user registers (`struct pt_regs`, x86-64: bp at 4,
@@ -720,6 +812,7 @@ fn accepted<C: EbpfContext>(
     sk: u64,
     pid_tgid: u64,
     regs: Option<(u64, u64, u64)>,
+    cookie: u64,
 ) -> Result<(), i32> {
     let now = now_ns();
     // The socket may have moved on since the handshake (the peer may have
@@ -732,6 +825,7 @@ fn accepted<C: EbpfContext>(
     }
     let generation = scratch_begin();
     let info = new_info(now, state, origin::ACCEPT).ok_or(0)?;
+    info.cookie = cookie;
     if state == tcp_state::CLOSE_WAIT
         || (state == tcp_state::ESTABLISHED && rodata(&TRACK_ESTABLISHED) != 0)
     {
