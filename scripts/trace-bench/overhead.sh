@@ -16,6 +16,9 @@
 # Variants (VARIANTS, space-separated; default "govkit tcplife"):
 #   govkit              govkit trace connections, every process, --hooks auto
 #   govkit-tracepoints  the same with --hooks tracepoints
+#   govkit-state        --hooks cgroup with the state hook
+#                       (GOVKIT_TRACE_STATE_HOOK=1): every state change
+#                       followed in the kernel, as on hosts without sock_diag
 #   govkit-filtered     --pid of an idle process: every hook attached, every
 #                       program runs and returns at once (the floor: what
 #                       the hooks cost before any work)
@@ -33,6 +36,12 @@
 #   empty-state-raw     an empty program on the raw tracepoint
 #                       inet_sock_set_state (empty-raw-tp.py): the same
 #                       through the path govkit uses, no record formatted
+#   empty-destroy-raw   an empty program on the raw tracepoint
+#                       tcp_destroy_sock (2 runs per connection): the floor
+#                       of the hook govkit drops records at
+#   empty-cgroup        empty cgroup connect4/6 and getpeername4/6 programs
+#                       at the cgroup root (empty-cgroup.py): the floor of
+#                       govkit's open hooks
 #   null-process        a process started and stopped like a tracer that
 #                       only sleeps: what the method itself reads as cost
 # Then one more govkit run with the kernel's BPF statistics on: per-program
@@ -112,6 +121,7 @@ run() { # variant
     untraced) load; settle ;;
     govkit) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h ;;
     govkit-tracepoints) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h --hooks tracepoints ;;
+    govkit-state) traced "tracing TCP" env GOVKIT_TRACE_STATE_HOOK=1 "$GOVKIT" trace connections --format json --min-age 1h --hooks cgroup ;;
     govkit-alt) traced "tracing TCP" "$GOVKIT_ALT" trace connections --format json --min-age 1h ;;
     govkit-filtered) traced "tracing TCP" "$GOVKIT" trace connections --format json --min-age 1h --pid $idle ;;
     tcplife) "$TCPLIFE" >"$out/t.out" 2>"$out/t.err" &
@@ -129,6 +139,8 @@ try:
 except KeyboardInterrupt: pass' ;;
     empty-state-tp) traced "Attaching" bpftrace -e 'tracepoint:sock:inet_sock_set_state {}' ;;
     empty-state-raw) traced "Attaching" python3 scripts/trace-bench/empty-raw-tp.py inet_sock_set_state ;;
+    empty-destroy-raw) traced "Attaching" python3 scripts/trace-bench/empty-raw-tp.py tcp_destroy_sock ;;
+    empty-cgroup) traced "Attaching" python3 scripts/trace-bench/empty-cgroup.py ;;
     null-process) traced "sleeping" python3 -uc 'import signal
 signal.signal(signal.SIGINT, signal.default_int_handler)
 print("sleeping")

@@ -328,6 +328,19 @@ fn connections_reports_leaks_with_their_stacks_and_matches_ss() {
 }
 
 #[test]
+fn connections_with_the_state_hook_and_cgroup_accepts_match_ss_too() {
+    // The path of hosts without sock_diag: every state change followed in
+    // the kernel, accepts from the cgroup hook.
+    let (used, counters) = leaks_match_ss("cgroup", &[("GOVKIT_TRACE_STATE_HOOK", "1")]);
+    assert!(
+        used.iter()
+            .any(|h| h == "raw_tracepoint/inet_sock_set_state"),
+        "{used:?}"
+    );
+    assert!(counters["state_changes"].as_u64() > Some(0), "{counters}");
+}
+
+#[test]
 fn connections_on_the_syscall_tracepoints_match_ss_too() {
     // With 2 slots, most sockets' records go to the hash map instead (and
     // the two slots are taken, freed and retaken): both stores are checked.

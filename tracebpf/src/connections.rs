@@ -127,7 +127,7 @@ pub struct Counters {
     pub site_hits: u64,
     /// Passive opens completed (any process): what `accept()` hands out.
     pub passive_opens: u64,
-    /// Accepts seen by the cgroup getpeername hook (any process).
+    /// Accepts seen by the cgroup getpeername hook (traced processes).
     pub peer_accepts: u64,
     /// Opens dropped because a preempting task reused the per-CPU scratch.
     pub preempted: u64,
@@ -136,7 +136,7 @@ pub struct Counters {
     pub slot_fallbacks: u64,
     /// TCP sockets destroyed (any process; with the cgroup connect hooks).
     pub destroys: u64,
-    /// Connects seen by the cgroup connect hooks (any process).
+    /// Connects seen by the cgroup connect hooks (traced processes).
     pub cgroup_connects: u64,
 }
 
@@ -451,7 +451,10 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<(Vec<Hook>, bool), T
     };
     let mut attached = Vec::new();
     let mut light = false;
-    if fexit.is_none() && hooks != Hooks::Tracepoints {
+    // GOVKIT_TRACE_STATE_HOOK=1: the state hook even where the lighter
+    // lifecycle works (tests of that path, overhead comparisons).
+    let state_hook = std::env::var_os("GOVKIT_TRACE_STATE_HOOK").is_some_and(|v| v == "1");
+    if fexit.is_none() && hooks != Hooks::Tracepoints && !state_hook {
         match attach_cgroup_lifecycle(ebpf) {
             Ok(hooks) => {
                 attached = hooks;
@@ -679,7 +682,7 @@ fn attach_cgroup_lifecycle(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
 }
 
 /// One loopback connection and accept in govkit itself; every counter of
-/// `moved` must count it (they count before the process filter).
+/// `moved` must count it (they count govkit's own calls too).
 fn self_check(ebpf: &Ebpf, moved: &[u32]) -> Result<(), String> {
     let read = || -> Result<Vec<u64>, String> {
         let counters: PerCpuArray<&MapData, u64> =

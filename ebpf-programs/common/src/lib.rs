@@ -217,8 +217,9 @@ pub mod counter {
     /// Sockets that completed a passive open (SYN_RECV → ESTABLISHED):
     /// what `accept` will hand out, in any process.
     pub const PASSIVE_OPENS: u32 = 9;
-    /// Accepted sockets seen by the cgroup `getpeername` accept hook, in
-    /// any process (an `accept` that asks for the peer address).
+    /// Accepted sockets seen by the cgroup `getpeername` accept hook (an
+    /// `accept` that asks for the peer address), in traced processes and
+    /// govkit itself (its start-up check).
     pub const PEER_ACCEPTS: u32 = 10;
     /// Opens dropped because another program on the same CPU reused the
     /// per-CPU scratch space while this one was preempted (hooks that run
@@ -230,7 +231,8 @@ pub mod counter {
     /// TCP sockets destroyed (`tcp:tcp_destroy_sock`), any process.
     pub const DESTROYS: u32 = 13;
     /// Connects seen by the cgroup `connect4`/`connect6` hooks with the
-    /// caller's user registers found, in any process.
+    /// caller's user registers found, in traced processes and govkit
+    /// itself (its start-up check).
     pub const CGROUP_CONNECTS: u32 = 14;
     pub const COUNT: u32 = 15;
 }

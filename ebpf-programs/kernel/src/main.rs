@@ -691,6 +691,10 @@ pub fn connect_open6(ctx: SockAddrContext) -> i32 {
 
 #[inline(always)]
 fn connect_hook(ctx: &SockAddrContext) {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let Some(me) = traced_or_self((pid_tgid >> 32) as u32) else {
+        return;
+    };
     let Some(sk) = tcp_sock_of(ctx) else {
         return;
     };
@@ -700,8 +704,7 @@ fn connect_hook(ctx: &SockAddrContext) {
     if regs.is_some() {
         count(counter::CGROUP_CONNECTS);
     }
-    let pid_tgid = bpf_get_current_pid_tgid();
-    if !traced((pid_tgid >> 32) as u32) {
+    if me {
         return;
     }
     let generation = scratch_begin();
@@ -717,6 +720,18 @@ fn connect_hook(ctx: &SockAddrContext) {
         regs.map(|r| (r[16], r[19], r[4])),
         generation,
     );
+}
+
+/// For the cgroup hooks, which run for every process before anything is
+/// known about the call: `None` for a process not traced (the first thing
+/// checked), `Some(true)` for govkit itself (its start-up check counts, but
+/// records nothing), `Some(false)` for a traced process.
+#[inline(always)]
+fn traced_or_self(tgid: u32) -> Option<bool> {
+    if tgid == rodata(&SELF_TGID) {
+        return Some(true);
+    }
+    traced(tgid).then_some(false)
 }
 
 /// The kernel socket of a cgroup hook's context, as a number, when it is
@@ -763,6 +778,10 @@ fn as_number(slot: u32, v: u64) -> Option<u64> {
 
 #[inline(always)]
 fn accept_peer(ctx: &SockAddrContext) {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let Some(me) = traced_or_self((pid_tgid >> 32) as u32) else {
+        return;
+    };
     let Some(sk) = tcp_sock_of(ctx) else {
         return;
     };
@@ -775,8 +794,7 @@ fn accept_peer(ctx: &SockAddrContext) {
         return;
     }
     count(counter::PEER_ACCEPTS);
-    let pid_tgid = bpf_get_current_pid_tgid();
-    if !traced((pid_tgid >> 32) as u32) {
+    if me {
         return;
     }
     let cookie = socket_cookie(ctx);
