@@ -319,8 +319,15 @@ pub fn sock_destroy(ctx: RawTracePointContext) -> i32 {
         unsafe { core::ptr::write_volatile(&raw mut (*slot).sk, 0) };
         return 0;
     }
-    // govkit: allow(let-underscore-result) -- most sockets were never tracked
-    let _ = SOCKS.remove(&sk);
+    // Looked up first: a delete takes the bucket lock even when the key is
+    // absent, and most sockets were never tracked (or were in a slot). An
+    // entry cannot appear meanwhile: its socket's open ran before this,
+    // while the socket still had an owner.
+    // SAFETY: presence check only.
+    if unsafe { SOCKS.get(&sk) }.is_some() {
+        // govkit: allow(let-underscore-result) -- gone already is fine
+        let _ = SOCKS.remove(&sk);
+    }
     0
 }
 
