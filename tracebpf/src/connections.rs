@@ -643,7 +643,7 @@ fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
 /// `getpeername4`/`getpeername6` hooks, each record dropped at
 /// `tcp:tcp_destroy_sock` (two runs per connection), and states, endpoints
 /// and time in `CLOSE_WAIT` read from `sock_diag` by socket cookie when a
-/// report is made. Needs `sock_diag` (inet_diag, often a module): tried
+/// report is made. Needs `sock_diag` (`inet_diag`, often a module): tried
 /// first. The destroy hook learns where the user registers are from one
 /// socket closed here; a loopback connection and accept in govkit itself
 /// must then be recognised by both cgroup hooks. Everything is detached
@@ -1136,16 +1136,10 @@ impl Tracer {
         let diag = self.light.then(|| self.diag_by_cookie(now));
         for (sk, info, in_slot) in &entries {
             let mut info = *info;
-            if let Some(diag) = &diag {
-                match diag.get(&info.cookie) {
-                    Some(&(state, local, remote, in_state)) => {
-                        set_endpoints(&mut info, local, remote);
-                        info.state = state;
-                        info.state_ns = now_k.saturating_sub(in_state.as_nanos() as u64);
-                    }
-                    // Neither CLOSE_WAIT nor (with --idle) ESTABLISHED.
-                    None => continue,
-                }
+            if let Some(diag) = &diag
+                && !from_diag(&mut info, diag, now_k)
+            {
+                continue;
             }
             let info = &info;
             // Endpoints are read when a socket enters CLOSE_WAIT (and, with
@@ -1244,7 +1238,7 @@ impl Tracer {
     fn diag_by_cookie(&self, now: Instant) -> HashMap<u64, (u8, SocketAddr, SocketAddr, Duration)> {
         use netlink_packet_sock_diag::inet::StateFlags;
         let mut out = HashMap::new();
-        let mut dump = |states: StateFlags, state: u8| {
+        let mut dump = |states: &StateFlags, state: u8| {
             let sockets = crate::sockdiag::sockets(states).unwrap_or_else(|e| {
                 tracing::warn!("sock_diag dump failed: {e}; socket states unknown this report");
                 Vec::new()
@@ -1262,9 +1256,9 @@ impl Tracer {
                 out.insert(s.cookie, (state, s.local, s.remote, in_state));
             }
         };
-        dump(StateFlags::CLOSE_WAIT, tcp_state::CLOSE_WAIT);
+        dump(&StateFlags::CLOSE_WAIT, tcp_state::CLOSE_WAIT);
         if self.options.idle.is_some() {
-            dump(StateFlags::ESTABLISHED, tcp_state::ESTABLISHED);
+            dump(&StateFlags::ESTABLISHED, tcp_state::ESTABLISHED);
         }
         out
     }
@@ -1451,6 +1445,22 @@ fn endpoints(info: &SockInfo) -> (SocketAddr, SocketAddr) {
         SocketAddr::new(ip(&info.daddr), info.dport),
     )
 }
+
+/// A socket's state, endpoints and time in the state from
+/// `Tracer::diag_by_cookie`, written into its record; false when the
+/// socket is in neither `CLOSE_WAIT` nor (with `--idle`) ESTABLISHED.
+fn from_diag(info: &mut SockInfo, diag: &HashMap<u64, DiagEntry>, now_k: u64) -> bool {
+    let Some(&(state, local, remote, in_state)) = diag.get(&info.cookie) else {
+        return false;
+    };
+    set_endpoints(info, local, remote);
+    info.state = state;
+    info.state_ns = now_k.saturating_sub(u64::try_from(in_state.as_nanos()).unwrap_or(u64::MAX));
+    true
+}
+
+/// State, local and remote endpoint, and time in the state of a socket.
+type DiagEntry = (u8, SocketAddr, SocketAddr, Duration);
 
 /// Writes endpoints into a record (the inverse of `endpoints`).
 fn set_endpoints(info: &mut SockInfo, local: SocketAddr, remote: SocketAddr) {

@@ -66,7 +66,7 @@ pub struct DiagSocket {
 }
 
 /// Every TCP socket (IPv4 and IPv6) in `states`, with its `tcp_info` times.
-pub fn sockets(states: StateFlags) -> std::io::Result<Vec<DiagSocket>> {
+pub fn sockets(states: &StateFlags) -> std::io::Result<Vec<DiagSocket>> {
     let mut out = Vec::new();
     for family in [AF_INET, AF_INET6] {
         dump(family, states.clone(), ExtensionFlags::INFO, |r| {
@@ -99,7 +99,7 @@ pub fn sockets(states: StateFlags) -> std::io::Result<Vec<DiagSocket>> {
 
 /// Every ESTABLISHED TCP socket (IPv4 and IPv6) by (local, remote).
 pub fn established() -> std::io::Result<HashMap<(SocketAddr, SocketAddr), Idle>> {
-    Ok(sockets(StateFlags::ESTABLISHED)?
+    Ok(sockets(&StateFlags::ESTABLISHED)?
         .into_iter()
         .filter_map(|s| {
             let idle_ms = s.idle_ms?;
@@ -262,7 +262,7 @@ mod tests {
         drop(peer);
         std::thread::sleep(Duration::from_millis(700));
         let local = open.local_addr().unwrap();
-        let listed = sockets(StateFlags::CLOSE_WAIT).unwrap();
+        let listed = sockets(&StateFlags::CLOSE_WAIT).unwrap();
         let s = listed
             .iter()
             .find(|s| s.local == local)
