@@ -20,28 +20,13 @@ import subprocess
 import sys
 import time
 
-SYS_BPF = 321  # x86_64
-BPF_PROG_LOAD, BPF_RAW_TRACEPOINT_OPEN = 5, 17
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bpfsys import BPF_RAW_TRACEPOINT_OPEN, bpf, load_constant_program  # noqa: E402
+
 BPF_PROG_TYPE_RAW_TRACEPOINT = 17
-libc = ctypes.CDLL(None, use_errno=True)
-libc.syscall.restype = ctypes.c_long
-
-
-def bpf(cmd, attr):
-    buf = ctypes.create_string_buffer(attr, 144)
-    fd = libc.syscall(SYS_BPF, cmd, buf, 144)
-    if fd < 0:
-        e = ctypes.get_errno()
-        sys.exit(f"bpf({cmd}): {os.strerror(e)}")
-    return fd
-
 
 tp = sys.argv[1] if len(sys.argv) > 1 else "inet_sock_set_state"
-insns = struct.pack("<BBhi", 0xB7, 0, 0, 0) + struct.pack("<BBhi", 0x95, 0, 0, 0)
-ibuf = ctypes.create_string_buffer(insns, len(insns))
-lic = ctypes.create_string_buffer(b"GPL")
-prog = bpf(BPF_PROG_LOAD, struct.pack("<IIQQIIQII", BPF_PROG_TYPE_RAW_TRACEPOINT, 2,
-                                      ctypes.addressof(ibuf), ctypes.addressof(lic), 0, 0, 0, 0, 0))
+prog = load_constant_program(BPF_PROG_TYPE_RAW_TRACEPOINT, 0)
 name = ctypes.create_string_buffer(tp.encode())
 
 
