@@ -1073,6 +1073,9 @@ impl Tracer {
             self.captures.retain(|id, c| {
                 referenced.contains(id) || now.duration_since(c.seen) < Duration::from_secs(10)
             });
+            if self.light {
+                self.sweep_stale_socks();
+            }
         }
         self.procs.retain(|&tgid, _| procfs::exists(tgid));
         let dead: Vec<u64> = self
@@ -1085,6 +1088,39 @@ impl Tracer {
         for id in dead {
             // Gone already is fine: the kernel never deletes stacks.
             self.stacks.remove(&id).unwrap_or_default();
+        }
+    }
+
+    /// Without the state hook, a `SOCKS` entry is dropped when its socket
+    /// is destroyed; one that outlived its socket anyway (a socket opened
+    /// twice, connect after a failed connect, its first record in `SOCKS`
+    /// and its second in a slot) would stay for the whole run: every sweep
+    /// drops the entries whose cookie no socket in `sock_diag` has. Slot
+    /// records are left: user space cannot free a slot without racing an
+    /// open, and a stale one is taken over by the next socket at that
+    /// address.
+    fn sweep_stale_socks(&mut self) {
+        use netlink_packet_sock_diag::inet::StateFlags;
+        // Every state a full socket can be in (TIME_WAIT and SYN_RECV are
+        // mini sockets, never recorded).
+        let states = StateFlags::all() - StateFlags::TIME_WAIT - StateFlags::SYN_RECV;
+        let live: HashSet<u64> = match crate::sockdiag::sockets(&states) {
+            Ok(sockets) => sockets.into_iter().map(|s| s.cookie).collect(),
+            Err(e) => {
+                tracing::debug!("sock_diag dump for the sweep failed: {e}");
+                return;
+            }
+        };
+        let entries: Vec<(u64, SockInfo)> = self.socks.iter().filter_map(Result::ok).collect();
+        let stale = stale_socks(&entries, &live, ktime_ns());
+        tracing::debug!(
+            "sweep: {} of {} SOCKS entries without a live socket",
+            stale.len(),
+            entries.len()
+        );
+        for sk in stale {
+            // Gone already (destroyed meanwhile) is fine.
+            self.socks.remove(&sk).unwrap_or_default();
         }
     }
 
@@ -1446,6 +1482,23 @@ fn endpoints(info: &SockInfo) -> (SocketAddr, SocketAddr) {
     )
 }
 
+/// The `SOCKS` entries (socket address, record) to drop: cookie not among
+/// the `live` sockets', opened more than 5 s before `now_k` (a socket is
+/// listed once connect hashes it, microseconds after its record; one whose
+/// connect failed is not listed, and cannot reach CLOSE-WAIT without
+/// connecting again, which records it again).
+fn stale_socks(entries: &[(u64, SockInfo)], live: &HashSet<u64>, now_k: u64) -> Vec<u64> {
+    entries
+        .iter()
+        .filter(|(_, info)| {
+            info.cookie != 0
+                && !live.contains(&info.cookie)
+                && now_k.saturating_sub(info.open_ns) > 5_000_000_000
+        })
+        .map(|&(sk, _)| sk)
+        .collect()
+}
+
 /// A socket's state, endpoints and time in the state from
 /// `Tracer::diag_by_cookie`, written into its record; false when the
 /// socket is in neither `CLOSE_WAIT` nor (with `--idle`) ESTABLISHED.
@@ -1520,4 +1573,73 @@ pub(crate) fn verifier(e: &aya::programs::ProgramError) -> String {
     let s = format!("{e:?}");
     let tail: Vec<&str> = s.lines().rev().take(12).collect();
     tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(cookie: u64, open_ns: u64) -> SockInfo {
+        SockInfo {
+            open_ns,
+            state_ns: open_ns,
+            stack_id: 0,
+            capture_id: 0,
+            cgroup_id: 0,
+            cookie,
+            tgid: 1,
+            tid: 1,
+            comm: [0; 16],
+            state: tcp_state::SYN_SENT,
+            family: 0,
+            origin: origin::CONNECT,
+            stack_flags: 0,
+            sport: 0,
+            dport: 0,
+            saddr: [0; 16],
+            daddr: [0; 16],
+        }
+    }
+
+    #[test]
+    fn only_old_entries_of_sockets_that_are_gone_are_stale() {
+        let s = 1_000_000_000;
+        let entries = [
+            (0x10, record(1, 0)),      // live
+            (0x20, record(2, 0)),      // gone, old: stale
+            (0x30, record(3, 60 * s)), // gone, but opened 2 s ago
+            (0x40, record(0, 0)),      // no cookie (state-hook path): kept
+        ];
+        let live: HashSet<u64> = [1].into();
+        assert_eq!(stale_socks(&entries, &live, 62 * s), vec![0x20]);
+    }
+
+    #[test]
+    fn sock_diag_fills_a_record_that_endpoints_reads_back() {
+        let now_k = 100_000_000_000;
+        for (local, remote) in [
+            ("127.0.0.1:4242", "10.1.2.3:80"),
+            ("[::1]:4242", "[2001:db8::7]:443"),
+        ] {
+            let (local, remote): (SocketAddr, SocketAddr) =
+                (local.parse().unwrap(), remote.parse().unwrap());
+            let diag: HashMap<u64, DiagEntry> = [(
+                7,
+                (
+                    tcp_state::CLOSE_WAIT,
+                    local,
+                    remote,
+                    Duration::from_secs(40),
+                ),
+            )]
+            .into();
+            let mut info = record(7, 0);
+            assert!(from_diag(&mut info, &diag, now_k));
+            assert_eq!(endpoints(&info), (local, remote));
+            assert_eq!(info.state, tcp_state::CLOSE_WAIT);
+            assert_eq!(info.state_ns, now_k - 40_000_000_000);
+            // Not in CLOSE_WAIT (nor, with --idle, ESTABLISHED): skipped.
+            assert!(!from_diag(&mut record(8, 0), &diag, now_k));
+        }
+    }
 }
