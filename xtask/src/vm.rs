@@ -155,12 +155,15 @@ pub fn run(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
         // The tracer's test runs in the 2node guest only: its binaries make
         // the in-memory root ~60 MB bigger, which the 256 MB nodes of the
         // 4node guest cannot spare under MPOL_BIND (OOM kill seen in CI).
+        let mut files = Vec::new();
         if topo.name == "2node" {
             binaries.push((trace_bin.as_path(), "trace-vm-tests"));
             binaries.push((leaker.as_path(), "leaker"));
             binaries.push((contend.as_path(), "contend"));
+            files = diag_modules(&work)?;
         }
-        let initrd = initramfs(&work, topo.name, &binaries)?;
+        let files: Vec<(&Path, &str)> = files.iter().map(|(p, n)| (p.as_path(), *n)).collect();
+        let initrd = initramfs(&work, topo.name, &binaries, &files)?;
         let t0 = Instant::now();
         let (outcome, _) = boot(&kernel, &initrd, topo)?;
         let secs = t0.elapsed().as_secs_f64();
@@ -311,9 +314,61 @@ fn build_fixture(repo: &Path, bin: &str) -> anyhow::Result<PathBuf> {
     build_bin(repo, "trace-fixture", bin, true)
 }
 
-/// An initramfs with busybox, the binaries and their libraries, and an
-/// /init that runs the tests and prints markers.
-fn initramfs(work: &Path, topology: &str, binaries: &[(&Path, &str)]) -> anyhow::Result<PathBuf> {
+/// The guest kernel's `inet_diag` and `tcp_diag` modules (uncompressed
+/// into `work/modules` when the package ships them compressed), for the
+/// tracer's test to load halfway: before, the guest has no `sock_diag` for
+/// TCP (the /proc paths are tested); after, the path that reads states from
+/// `sock_diag` is tested on this kernel too.
+fn diag_modules(work: &Path) -> anyhow::Result<Vec<(PathBuf, &'static str)>> {
+    let out = work.join("modules");
+    std::fs::create_dir_all(&out)?;
+    let mut found = Vec::new();
+    for (module, name) in [
+        ("inet_diag", "modules/inet_diag.ko"),
+        ("tcp_diag", "modules/tcp_diag.ko"),
+    ] {
+        let listed = sh(Command::new("find")
+            .arg(work.join("kernel/lib/modules"))
+            .args(["-name", &format!("{module}.ko*")]))?;
+        let path = listed
+            .lines()
+            .next()
+            .map(PathBuf::from)
+            .with_context(|| format!("the guest kernel package has no {module} module"))?;
+        let dest = out.join(format!("{module}.ko"));
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("ko") => {
+                std::fs::copy(&path, &dest)?;
+            }
+            Some("xz") => {
+                sh(Command::new("sh").arg("-c").arg(format!(
+                    "xz -dc '{}' > '{}'",
+                    path.display(),
+                    dest.display()
+                )))?;
+            }
+            Some("zst") => {
+                sh(Command::new("sh").arg("-c").arg(format!(
+                    "zstd -dcq '{}' > '{}'",
+                    path.display(),
+                    dest.display()
+                )))?;
+            }
+            _ => anyhow::bail!("{}: unknown module compression", path.display()),
+        }
+        found.push((dest, name));
+    }
+    Ok(found)
+}
+
+/// An initramfs with busybox, the binaries and their libraries, `files`
+/// as they are, and an /init that runs the tests and prints markers.
+fn initramfs(
+    work: &Path,
+    topology: &str,
+    binaries: &[(&Path, &str)],
+    files: &[(&Path, &str)],
+) -> anyhow::Result<PathBuf> {
     // The tracer's test (another kernel, same eBPF object) runs in one
     // guest: the topology does not matter to it and TCG is slow.
     let trace = if topology == "2node" {
@@ -322,7 +377,7 @@ fn initramfs(work: &Path, topology: &str, binaries: &[(&Path, &str)]) -> anyhow:
         ""
     };
     let body = format!(
-        "export GOVKIT_VM_TOPOLOGY={topology} GOVKIT_BIN=/govkit GOVKIT_LEAKER=/leaker GOVKIT_CONTEND=/contend RUST_BACKTRACE=1 PATH=/bin\n\
+        "export GOVKIT_VM_TOPOLOGY={topology} GOVKIT_BIN=/govkit GOVKIT_LEAKER=/leaker GOVKIT_CONTEND=/contend GOVKIT_DIAG_MODULES=/modules RUST_BACKTRACE=1 PATH=/bin\n\
          echo GOVKIT-VM-BEGIN\n\
          /vm-tests --ignored --test-threads=1 --skip canary\n\
          numa=$?\n\
@@ -332,15 +387,17 @@ fn initramfs(work: &Path, topology: &str, binaries: &[(&Path, &str)]) -> anyhow:
          GOVKIT_VM_CANARY=1 /vm-tests --ignored --exact canary\n\
          echo \"GOVKIT-VM-CANARY $?\"\n"
     );
-    pack(work, topology, binaries, &body)
+    pack(work, topology, binaries, files, &body)
 }
 
-/// Packs busybox, the binaries and their libraries into an initramfs whose
-/// /init mounts the usual file systems, runs `body` (shell) and powers off.
+/// Packs busybox, the binaries and their libraries, and `files` as they are
+/// into an initramfs whose /init mounts the usual file systems, runs `body`
+/// (shell) and powers off.
 fn pack(
     work: &Path,
     name: &str,
     binaries: &[(&Path, &str)],
+    files: &[(&Path, &str)],
     body: &str,
 ) -> anyhow::Result<PathBuf> {
     let root = work.join(format!("root-{name}"));
@@ -377,6 +434,13 @@ fn pack(
             }
             std::fs::copy(lib, &dest).with_context(|| format!("copying {lib}"))?;
         }
+    }
+    for (file, name) in files {
+        let dest = root.join(name);
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::copy(file, &dest).with_context(|| format!("copying {}", file.display()))?;
     }
     let init = format!(
         "#!/bin/busybox sh\n\
@@ -562,7 +626,7 @@ pub fn bench_connections(repo: &Path, args: &[&str]) -> anyhow::Result<()> {
          echo GOVKIT-VM-CANARY 1\n",
         variants = variants.join(" ")
     );
-    let initrd = pack(&work, BENCH.name, &binaries, &body)?;
+    let initrd = pack(&work, BENCH.name, &binaries, &[], &body)?;
     let (outcome, console) = boot(&kernel, &initrd, &BENCH)?;
     if outcome != "pass" {
         bail!("bench guest: {outcome}");
