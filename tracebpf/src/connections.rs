@@ -259,9 +259,6 @@ pub struct Tracer {
     /// The kernel hooks attached.
     pub hooks: Vec<String>,
     links: Vec<Hook>,
-    /// No `inet_sock_set_state` hook: records are dropped when their socket
-    /// is destroyed, and states and endpoints come from `sock_diag`.
-    light: bool,
 }
 
 impl std::fmt::Debug for Tracer {
@@ -441,9 +438,8 @@ impl Hook {
 }
 
 /// Loads and attaches every program of the object; returns the hooks
-/// attached and whether the socket lifecycle is followed without
-/// `inet_sock_set_state` (see `attach_cgroup_lifecycle`).
-fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<(Vec<Hook>, bool), TraceError> {
+/// attached.
+fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<Hook>, TraceError> {
     let fexit = if hooks == Hooks::Auto {
         attach_accept_fexit(ebpf)
     } else {
@@ -515,7 +511,7 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<(Vec<Hook>, bool), T
             attached.push(hook);
         }
     }
-    Ok((attached, light))
+    Ok(attached)
 }
 
 /// Loads program `name` of type `P` with `load`.
@@ -587,12 +583,8 @@ fn attach_cgroup_programs(
     };
     let mut hooks = Vec::new();
     for &(name, point) in programs {
-        let p: &mut CgroupSockAddr = ebpf
-            .program_mut(name)
-            .ok_or_else(|| format!("no program {name}"))?
-            .try_into()
-            .map_err(|e: ProgramError| e.to_string())?;
-        p.load().map_err(|e| verifier(&e))?;
+        load_program::<CgroupSockAddr>(ebpf, name, CgroupSockAddr::load)
+            .map_err(|e| e.to_string())?;
         let hook = Hook::new(ebpf, name, Target::Cgroup(open()?, mode, point)).map_err(|e| {
             format!(
                 "attaching {name} to {}: {}",
@@ -792,7 +784,7 @@ impl Tracer {
         } else {
             None
         };
-        let (links, light) = attach_programs(&mut ebpf, options.hooks)?;
+        let links = attach_programs(&mut ebpf, options.hooks)?;
         let hooks = links.iter().map(Hook::name).collect();
         let take = |ebpf: &mut Ebpf, name: &str| {
             ebpf.take_map(name)
@@ -846,8 +838,15 @@ impl Tracer {
             host,
             hooks,
             links,
-            light,
         })
+    }
+
+    /// Whether the socket lifecycle is followed without
+    /// `inet_sock_set_state` (`attach_cgroup_lifecycle`): records are
+    /// dropped when their socket is destroyed, and states and endpoints
+    /// come from `sock_diag`.
+    fn light(&self) -> bool {
+        self.links.iter().any(|h| h.program == "sock_destroy")
     }
 
     /// Detaches the kernel hooks whose names (as in `hooks`) start with
@@ -1064,17 +1063,17 @@ impl Tracer {
         // enough, captures being kept at least that long anyway.
         if now.duration_since(self.last_sweep) >= Duration::from_secs(10) {
             self.last_sweep = now;
-            let referenced: HashSet<u64> = self
-                .records()
-                .into_iter()
+            let records = self.records();
+            let referenced: HashSet<u64> = records
+                .iter()
                 .map(|(_, info, _)| info.capture_id)
                 .filter(|&id| id != 0)
                 .collect();
             self.captures.retain(|id, c| {
                 referenced.contains(id) || now.duration_since(c.seen) < Duration::from_secs(10)
             });
-            if self.light {
-                self.sweep_stale_socks();
+            if self.light() {
+                self.sweep_stale_socks(&records);
             }
         }
         self.procs.retain(|&tgid, _| procfs::exists(tgid));
@@ -1099,7 +1098,7 @@ impl Tracer {
     /// records are left: user space cannot free a slot without racing an
     /// open, and a stale one is taken over by the next socket at that
     /// address.
-    fn sweep_stale_socks(&mut self) {
+    fn sweep_stale_socks(&mut self, records: &[(u64, SockInfo, bool)]) {
         use netlink_packet_sock_diag::inet::StateFlags;
         // Every state a full socket can be in (TIME_WAIT and SYN_RECV are
         // mini sockets, never recorded).
@@ -1111,7 +1110,11 @@ impl Tracer {
                 return;
             }
         };
-        let entries: Vec<(u64, SockInfo)> = self.socks.iter().filter_map(Result::ok).collect();
+        let entries: Vec<(u64, SockInfo)> = records
+            .iter()
+            .filter(|(_, _, in_slot)| !in_slot)
+            .map(|&(sk, info, _)| (sk, info))
+            .collect();
         let stale = stale_socks(&entries, &live, ktime_ns());
         tracing::debug!(
             "sweep: {} of {} SOCKS entries without a live socket",
@@ -1169,7 +1172,7 @@ impl Tracer {
         let mut kernel_inodes = HashSet::new();
         // Sockets opened from one call site share a stack: symbolize it once.
         let mut stacks: HashMap<(u32, u64, u64, u8), Symbolized> = HashMap::new();
-        let diag = self.light.then(|| self.diag_by_cookie(now));
+        let diag = self.light().then(|| self.diag_by_cookie(now));
         for (sk, info, in_slot) in &entries {
             let mut info = *info;
             if let Some(diag) = &diag

@@ -116,18 +116,10 @@ pub fn established() -> std::io::Result<HashMap<(SocketAddr, SocketAddr), Idle>>
 
 /// Inodes of every TCP socket (IPv4 and IPv6) in `CLOSE_WAIT`.
 pub fn close_wait() -> std::io::Result<HashSet<u64>> {
-    let mut out = HashSet::new();
-    for family in [AF_INET, AF_INET6] {
-        dump(
-            family,
-            StateFlags::CLOSE_WAIT,
-            ExtensionFlags::empty(),
-            |r| {
-                out.insert(u64::from(r.header.inode));
-            },
-        )?;
-    }
-    Ok(out)
+    Ok(sockets(&StateFlags::CLOSE_WAIT)?
+        .into_iter()
+        .map(|s| s.inode)
+        .collect())
 }
 
 /// One `inet_diag` dump of TCP sockets of `family` in `states`.

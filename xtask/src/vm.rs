@@ -336,26 +336,17 @@ fn diag_modules(work: &Path) -> anyhow::Result<Vec<(PathBuf, &'static str)>> {
             .map(PathBuf::from)
             .with_context(|| format!("the guest kernel package has no {module} module"))?;
         let dest = out.join(format!("{module}.ko"));
-        match path.extension().and_then(|e| e.to_str()) {
-            Some("ko") => {
-                std::fs::copy(&path, &dest)?;
-            }
-            Some("xz") => {
-                sh(Command::new("sh").arg("-c").arg(format!(
-                    "xz -dc '{}' > '{}'",
-                    path.display(),
-                    dest.display()
-                )))?;
-            }
-            Some("zst") => {
-                sh(Command::new("sh").arg("-c").arg(format!(
-                    "zstd -dcq '{}' > '{}'",
-                    path.display(),
-                    dest.display()
-                )))?;
-            }
+        let decompress = match path.extension().and_then(|e| e.to_str()) {
+            Some("ko") => "cat",
+            Some("xz") => "xz -dc",
+            Some("zst") => "zstd -dcq",
             _ => anyhow::bail!("{}: unknown module compression", path.display()),
-        }
+        };
+        sh(Command::new("sh").arg("-c").arg(format!(
+            "{decompress} '{}' > '{}'",
+            path.display(),
+            dest.display()
+        )))?;
         found.push((dest, name));
     }
     Ok(found)

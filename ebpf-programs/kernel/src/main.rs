@@ -231,15 +231,7 @@ fn kread<T>(addr: u64) -> Result<T, i32> {
 fn try_sock_state(ctx: &RawTracePointContext, sk: u64, old: u8, new: u8) -> Result<(), i32> {
     count(counter::STATE_CHANGES);
     if new == tcp_state::CLOSE {
-        if let Some(slot) = own_slot(sk) {
-            // SAFETY: `sk`'s slot. Only this socket's own open writes an
-            // address equal to `sk`, and it is closing: a plain store
-            // frees the slot.
-            unsafe { core::ptr::write_volatile(&raw mut (*slot).sk, 0) };
-            return Ok(());
-        }
-        // govkit: allow(let-underscore-result) -- most closing sockets were never tracked
-        let _ = SOCKS.remove(&sk);
+        free_record(sk);
         return Ok(());
     }
     if old == tcp_state::CLOSE && new == tcp_state::SYN_SENT {
@@ -313,11 +305,20 @@ pub fn sock_destroy(ctx: RawTracePointContext) -> i32 {
     let sk: u64 = ctx.arg(0);
     count(counter::DESTROYS);
     learn_regs_delta();
+    free_record(sk);
+    0
+}
+
+/// Drops the record of a socket that is closing (CLOSE) or being freed:
+/// its slot, else its `SOCKS` entry, if it has one.
+#[inline(always)]
+fn free_record(sk: u64) {
     if let Some(slot) = own_slot(sk) {
-        // SAFETY: `sk`'s slot; only this socket's own open writes an
-        // address equal to `sk`, and it is being freed.
+        // SAFETY: `sk`'s slot. Only this socket's own open writes an
+        // address equal to `sk`, and it is ending: a plain store frees the
+        // slot.
         unsafe { core::ptr::write_volatile(&raw mut (*slot).sk, 0) };
-        return 0;
+        return;
     }
     // Looked up first: a delete takes the bucket lock even when the key is
     // absent, and most sockets were never tracked (or were in a slot). An
@@ -328,7 +329,6 @@ pub fn sock_destroy(ctx: RawTracePointContext) -> i32 {
         // govkit: allow(let-underscore-result) -- gone already is fine
         let _ = SOCKS.remove(&sk);
     }
-    0
 }
 
 /// connect(): CLOSE → SYN_SENT runs in the connecting task's context.
@@ -698,11 +698,7 @@ pub fn connect_open6(ctx: SockAddrContext) -> i32 {
 
 #[inline(always)]
 fn connect_hook(ctx: &SockAddrContext) {
-    let pid_tgid = bpf_get_current_pid_tgid();
-    let Some(me) = traced_or_self((pid_tgid >> 32) as u32) else {
-        return;
-    };
-    let Some(sk) = tcp_sock_of(ctx) else {
+    let Some((pid_tgid, me, sk)) = cgroup_hook_entry(ctx) else {
         return;
     };
     // The caller's user registers: a system call from user space (not an
@@ -724,21 +720,31 @@ fn connect_hook(ctx: &SockAddrContext) {
         sk,
         info,
         pid_tgid,
-        regs.map(|r| (r[16], r[19], r[4])),
+        regs.as_ref().map(ip_sp_bp),
         generation,
     );
 }
 
-/// For the cgroup hooks, which run for every process before anything is
-/// known about the call: `None` for a process not traced (the first thing
-/// checked), `Some(true)` for govkit itself (its start-up check counts, but
-/// records nothing), `Some(false)` for a traced process.
+/// What the cgroup hooks, which run for every process, check first:
+/// `None` for a process not traced (the first thing checked) or a socket
+/// that is not TCP; else (pid_tgid, whether it is govkit itself, whose
+/// start-up check counts but records nothing, the socket).
 #[inline(always)]
-fn traced_or_self(tgid: u32) -> Option<bool> {
-    if tgid == rodata(&SELF_TGID) {
-        return Some(true);
+fn cgroup_hook_entry(ctx: &SockAddrContext) -> Option<(u64, bool, u64)> {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    let tgid = (pid_tgid >> 32) as u32;
+    let me = tgid == rodata(&SELF_TGID);
+    if !me && !traced(tgid) {
+        return None;
     }
-    traced(tgid).then_some(false)
+    Some((pid_tgid, me, tcp_sock_of(ctx)?))
+}
+
+/// (ip, sp, bp) from a user `struct pt_regs` (x86-64: bp at 4, ip at 16,
+/// sp at 19).
+#[inline(always)]
+fn ip_sp_bp(r: &[u64; 20]) -> (u64, u64, u64) {
+    (r[16], r[19], r[4])
 }
 
 /// The kernel socket of a cgroup hook's context, as a number, when it is
@@ -785,11 +791,7 @@ fn as_number(slot: u32, v: u64) -> Option<u64> {
 
 #[inline(always)]
 fn accept_peer(ctx: &SockAddrContext) {
-    let pid_tgid = bpf_get_current_pid_tgid();
-    let Some(me) = traced_or_self((pid_tgid >> 32) as u32) else {
-        return;
-    };
-    let Some(sk) = tcp_sock_of(ctx) else {
+    let Some((pid_tgid, me, sk)) = cgroup_hook_entry(ctx) else {
         return;
     };
     // getpeername() itself (or any other caller) is not an accept.
@@ -806,13 +808,7 @@ fn accept_peer(ctx: &SockAddrContext) {
     }
     let cookie = socket_cookie(ctx);
     // govkit: allow(let-underscore-result) -- a hook has nobody to report to; failures leave the socket untracked
-    let _ = accepted(
-        ctx,
-        sk,
-        pid_tgid,
-        Some((regs[16], regs[19], regs[4])),
-        cookie,
-    );
+    let _ = accepted(ctx, sk, pid_tgid, Some(ip_sp_bp(&regs)), cookie);
 }
 
 /// The current task's user registers (`struct pt_regs`, x86-64: bp at 4,
@@ -1093,10 +1089,9 @@ fn user_regs() -> Option<(u64, u64, u64)> {
     if regs == 0 {
         return None;
     }
-    // struct pt_regs (x86-64): bp at 4*8, ip at 16*8, sp at 19*8.
     // SAFETY: read through the helper, which fails cleanly.
     let r: [u64; 20] = unsafe { bpf_probe_read_kernel(regs as *const [u64; 20]) }.ok()?;
-    Some((r[16], r[19], r[4]))
+    Some(ip_sp_bp(&r))
 }
 
 #[inline(always)]
