@@ -12,6 +12,9 @@
 # Needs root. CYCLES (default 40) ABBA cycles of 4 phases per run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# The state hook is what is switched: without it (the default where the
+# cgroup hooks and sock_diag work) there is no raw tracepoint attached.
+export GOVKIT_TRACE_STATE_HOOK=${GOVKIT_TRACE_STATE_HOOK:-1}
 ROUNDS=${ROUNDS:-3}
 CYCLES=${CYCLES:-40}
 PHASE_MS=${PHASE_MS:-150}

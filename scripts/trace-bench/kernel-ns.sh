@@ -2,8 +2,8 @@
 # Kernel time per connection of govkit trace connections, with and without
 # the state hook, interleaved: each of ROUNDS rounds runs the connect/close
 # loop for SECS seconds under `govkit trace connections --bpf-stats` (every
-# process traced), once as the host's default picks (the cgroup hooks and
-# tcp_destroy_sock where sock_diag works) and once with
+# process traced), once as the host's default picks (the cgroup hooks
+# alone where sock_diag works) and once with
 # GOVKIT_TRACE_STATE_HOOK=1 (inet_sock_set_state), and prints the sum of
 # all programs' run time over the connections (opens / 2: both ends of
 # each connection are in the loop), with each program's ns per run and runs

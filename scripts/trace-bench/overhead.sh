@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Tracer overhead on a CPU-saturated loopback connect/close loop
 # (tracebpf/fixture/src/bin/connloop.rs: busy-polling listener + client on
-# the 2 cores).
+# the 2 cores). CONNLOOP_BLOCKING=1 runs the earlier load instead, whose
+# client sleeps in read() until the server's FIN (about a quarter of its
+# time idle on this VM: the rate then follows vCPU wake-up latency too).
 #
 # Every round runs the load untraced and under each variant, in an order
 # rotated from round to round, SECS seconds each. A variant's figure is the
@@ -38,7 +40,8 @@
 #                       through the path govkit uses, no record formatted
 #   empty-destroy-raw   an empty program on the raw tracepoint
 #                       tcp_destroy_sock (2 runs per connection): the floor
-#                       of the hook govkit drops records at
+#                       of the hook govkit dropped records at until it took
+#                       stale slots over instead
 #   empty-cgroup        empty cgroup connect4/6 and getpeername4/6 programs
 #                       at the cgroup root (empty-cgroup.py): the floor of
 #                       govkit's open hooks
@@ -150,6 +153,7 @@ except KeyboardInterrupt: pass' ;;
     esac
 }
 
+echo "load: $([ "${CONNLOOP_BLOCKING:-0}" = 1 ] && echo 'blocking client (CONNLOOP_BLOCKING=1)' || echo 'busy-polling client and listener'), $SECS s per variant, $ROUNDS rounds" >&2
 read -r -a variants <<<"untraced $VARIANTS"
 n=${#variants[@]}
 : >"$out/rates"

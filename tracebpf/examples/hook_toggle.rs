@@ -18,7 +18,9 @@
 //!
 //! `TOGGLE_HOOKS` says which hooks are switched: those whose names start
 //! with it (default `raw_tracepoint/`, the state-change program that runs
-//! about ten times per connection; empty: all). Switching the cgroup hooks
+//! about ten times per connection, attached under
+//! `GOVKIT_TRACE_STATE_HOOK=1`, which `hook-toggle.sh` sets; empty: all).
+//! Switching the cgroup hooks
 //! this often stalls this load on a 6.18 host for seconds at a time, in
 //! "off" phases too, so those are measured by `overhead.sh`'s whole-run
 //! alternation instead. With `TOGGLE_NOOP=1` nothing is switched (A/A:

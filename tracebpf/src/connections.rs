@@ -134,10 +134,15 @@ pub struct Counters {
     /// Opens recorded in the hash map because the socket's slot in the
     /// slot array was held by another socket.
     pub slot_fallbacks: u64,
-    /// TCP sockets destroyed (any process; with the cgroup connect hooks).
+    /// TCP sockets destroyed (any process) while the destroy hook was
+    /// attached: at start-up without the state hook, where it teaches the
+    /// user registers' offset.
     pub destroys: u64,
     /// Connects seen by the cgroup connect hooks (traced processes).
     pub cgroup_connects: u64,
+    /// Opens that took over a slot whose record's socket was gone (without
+    /// the state hook nothing frees records when sockets close).
+    pub slot_takeovers: u64,
 }
 
 /// Run time of each program, from the kernel's BPF stats.
@@ -322,6 +327,8 @@ fn kernel_offsets(host: &env::Host) -> Result<KernelOffsets, TraceError> {
         skc_state: common + off("sock_common", "skc_state")?,
         task_flags: off("task_struct", "flags")?,
         task_stack: off("task_struct", "stack")?,
+        skc_cookie: common + off("sock_common", "skc_cookie")?,
+        sk_socket: off("sock", "sk_socket")?,
     })
 }
 
@@ -457,7 +464,7 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<Hook>, TraceErro
                 light = true;
             }
             Err(e) => tracing::debug!(
-                "cgroup connect hooks with tcp_destroy_sock unavailable, following state changes: {e}"
+                "cgroup connect hooks with sock_diag unavailable, following state changes: {e}"
             ),
         }
     }
@@ -632,14 +639,17 @@ fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
 /// state change of every TCP socket on the host (about ten per loopback
 /// connection; an empty program there costs a connect/close loop 2-3 % on
 /// its own): opens from the cgroup `connect4`/`connect6` and
-/// `getpeername4`/`getpeername6` hooks, each record dropped at
-/// `tcp:tcp_destroy_sock` (two runs per connection), and states, endpoints
-/// and time in `CLOSE_WAIT` read from `sock_diag` by socket cookie when a
-/// report is made. Needs `sock_diag` (`inet_diag`, often a module): tried
-/// first. The destroy hook learns where the user registers are from one
-/// socket closed here; a loopback connection and accept in govkit itself
-/// must then be recognised by both cgroup hooks. Everything is detached
-/// again when a step fails.
+/// `getpeername4`/`getpeername6` hooks and nothing else in the kernel.
+/// States, endpoints and time in `CLOSE_WAIT` are read from `sock_diag` by
+/// socket cookie when a report is made; records are never freed in the
+/// kernel: a stale slot record is taken over by the next socket that
+/// hashes there (the kernel side's `occupant_gone`), stale `SOCKS` entries
+/// are swept (`sweep_stale_socks`). Needs `sock_diag` (`inet_diag`, often
+/// a module): tried first. `tcp:tcp_destroy_sock` is attached for the
+/// start only, to learn where the user registers are from one socket
+/// closed here; a loopback connection and accept in govkit itself must
+/// then be recognised by both cgroup hooks. Everything is detached again
+/// when a step fails.
 fn attach_cgroup_lifecycle(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
     crate::sockdiag::close_wait().map_err(|e| format!("sock_diag: {e}"))?;
     let programs: Vec<&str> = std::iter::once("sock_destroy")
@@ -665,6 +675,10 @@ fn attach_cgroup_lifecycle(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
         hooks.extend(attach_cgroup_programs(ebpf, &CONNECT_PROGRAMS)?);
         hooks.extend(attach_cgroup_programs(ebpf, &PEER_PROGRAMS)?);
         self_check(ebpf, &[counter::CGROUP_CONNECTS, counter::PEER_ACCEPTS])?;
+        // Learned: the destroy hook would only cost two runs per
+        // connection from here on.
+        hooks.retain(|h| h.program != "sock_destroy");
+        unload_programs(ebpf, &["sock_destroy"]);
         Ok(hooks)
     })();
     if result.is_err() {
@@ -842,11 +856,11 @@ impl Tracer {
     }
 
     /// Whether the socket lifecycle is followed without
-    /// `inet_sock_set_state` (`attach_cgroup_lifecycle`): records are
-    /// dropped when their socket is destroyed, and states and endpoints
-    /// come from `sock_diag`.
+    /// `inet_sock_set_state` (`attach_cgroup_lifecycle`, the only path with
+    /// a cgroup connect hook): records are never freed in the kernel, and
+    /// states and endpoints come from `sock_diag`.
     fn light(&self) -> bool {
-        self.links.iter().any(|h| h.program == "sock_destroy")
+        self.links.iter().any(|h| h.program == "connect_open4")
     }
 
     /// Detaches the kernel hooks whose names (as in `hooks`) start with
@@ -1043,6 +1057,7 @@ impl Tracer {
             slot_fallbacks: sum(counter::SLOT_FALLBACKS),
             destroys: sum(counter::DESTROYS),
             cgroup_connects: sum(counter::CGROUP_CONNECTS),
+            slot_takeovers: sum(counter::SLOT_TAKEOVERS),
         }
     }
 
@@ -1090,21 +1105,16 @@ impl Tracer {
         }
     }
 
-    /// Without the state hook, a `SOCKS` entry is dropped when its socket
-    /// is destroyed; one that outlived its socket anyway (a socket opened
-    /// twice, connect after a failed connect, its first record in `SOCKS`
-    /// and its second in a slot) would stay for the whole run: every sweep
-    /// drops the entries whose cookie no socket in `sock_diag` has. Slot
-    /// records are left: user space cannot free a slot without racing an
-    /// open, and a stale one is taken over by the next socket at that
-    /// address.
+    /// Without the state hook nothing frees records in the kernel: a
+    /// `SOCKS` entry (a socket whose slot held another live socket's
+    /// record) stays until a socket at the same address replaces it, or
+    /// this sweep, every 10 s, drops it because no socket in `sock_diag`
+    /// has its cookie. Slot records are left: user space cannot free a slot
+    /// without racing an open, and the kernel side takes a stale one over
+    /// when a socket hashes there.
     fn sweep_stale_socks(&mut self, records: &[(u64, SockInfo, bool)]) {
-        use netlink_packet_sock_diag::inet::StateFlags;
-        // Every state a full socket can be in (TIME_WAIT and SYN_RECV are
-        // mini sockets, never recorded).
-        let states = StateFlags::all() - StateFlags::TIME_WAIT - StateFlags::SYN_RECV;
-        let live: HashSet<u64> = match crate::sockdiag::sockets(&states) {
-            Ok(sockets) => sockets.into_iter().map(|s| s.cookie).collect(),
+        let live = match live_cookies() {
+            Ok(live) => live,
             Err(e) => {
                 tracing::debug!("sock_diag dump for the sweep failed: {e}");
                 return;
@@ -1156,6 +1166,21 @@ impl Tracer {
         }
     }
 
+    /// How many of `records` belong to live sockets: all of them under the
+    /// state hook; without it records outlive their sockets until taken
+    /// over, and those whose cookie no socket has are not counted.
+    fn tracked(&self, records: &[(u64, SockInfo, bool)]) -> usize {
+        if !self.light() {
+            return records.len();
+        }
+        live_cookies().map_or(0, |live| {
+            records
+                .iter()
+                .filter(|(_, info, _)| live.contains(&info.cookie))
+                .count()
+        })
+    }
+
     /// Reads the kernel's socket table, checks it against /proc/net/tcp and
     /// groups the leaks.
     pub fn report(&mut self) -> Report {
@@ -1166,7 +1191,7 @@ impl Tracer {
         let by_endpoints: HashMap<(SocketAddr, SocketAddr), &TcpSocket> =
             live.iter().map(|s| ((s.local, s.remote), s)).collect();
         let entries = self.records();
-        let tracked = entries.len();
+        let tracked = self.tracked(&entries);
         let mut groups: BTreeMap<GroupKey, Leak> = BTreeMap::new();
         let established = self.established();
         let mut kernel_inodes = HashSet::new();
@@ -1483,6 +1508,18 @@ fn endpoints(info: &SockInfo) -> (SocketAddr, SocketAddr) {
         SocketAddr::new(ip(&info.saddr), info.sport),
         SocketAddr::new(ip(&info.daddr), info.dport),
     )
+}
+
+/// The cookies of every full TCP socket on the host (`sock_diag`; `TIME_WAIT`
+/// and `SYN_RECV` are mini sockets, never recorded).
+fn live_cookies() -> Result<HashSet<u64>, String> {
+    use netlink_packet_sock_diag::inet::StateFlags;
+    let states = StateFlags::all() - StateFlags::TIME_WAIT - StateFlags::SYN_RECV;
+    Ok(crate::sockdiag::sockets(&states)
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|s| s.cookie)
+        .collect())
 }
 
 /// The `SOCKS` entries (socket address, record) to drop: cookie not among

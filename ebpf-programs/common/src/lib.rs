@@ -228,13 +228,17 @@ pub mod counter {
     /// Opens recorded in `SOCKS` because the socket's slot in `SLOTS` was
     /// held by another socket.
     pub const SLOT_FALLBACKS: u32 = 12;
-    /// TCP sockets destroyed (`tcp:tcp_destroy_sock`), any process.
+    /// TCP sockets destroyed (`tcp:tcp_destroy_sock`), any process, while
+    /// that hook is attached: at start-up without the state hook.
     pub const DESTROYS: u32 = 13;
     /// Connects seen by the cgroup `connect4`/`connect6` hooks with the
     /// caller's user registers found, in traced processes and govkit
     /// itself (its start-up check).
     pub const CGROUP_CONNECTS: u32 = 14;
-    pub const COUNT: u32 = 15;
+    /// Opens that took over a slot whose record's socket was gone (without
+    /// the state hook, records are not freed when sockets close).
+    pub const SLOT_TAKEOVERS: u32 = 15;
+    pub const COUNT: u32 = 16;
 }
 
 /// Per-CPU capture budget state (`CAPTURE_BUDGET` map).
@@ -273,6 +277,11 @@ pub struct KernelOffsets {
     /// `task_struct.stack`: the kernel stack, whose top holds the user
     /// registers (hooks without `bpf_task_pt_regs` find them from here).
     pub task_stack: u32,
+    /// In `struct sock`: `__sk_common.skc_cookie` and `sk_socket` (NULL
+    /// once the owner has closed the socket), which tell whether a slot's
+    /// record still belongs to a live, owned socket.
+    pub skc_cookie: u32,
+    pub sk_socket: u32,
 }
 
 // ---- `govkit trace sched` ----

@@ -35,8 +35,8 @@ use aya_ebpf::{
     EbpfContext,
     helpers::{
         bpf_get_current_cgroup_id, bpf_get_current_pid_tgid, bpf_get_current_task,
-        bpf_ktime_get_ns, bpf_probe_read_kernel, bpf_probe_read_kernel_buf, bpf_probe_read_user,
-        bpf_probe_read_user_buf,
+        bpf_ktime_get_coarse_ns, bpf_ktime_get_ns, bpf_probe_read_kernel,
+        bpf_probe_read_kernel_buf, bpf_probe_read_user, bpf_probe_read_user_buf,
     },
     macros::{cgroup_sock_addr, fexit, map, raw_tracepoint, tracepoint},
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
@@ -71,6 +71,8 @@ static OFFSETS: KernelOffsets = KernelOffsets {
     skc_state: 0,
     task_flags: 0,
     task_stack: 0,
+    skc_cookie: 0,
+    sk_socket: 0,
 };
 /// govkit's own process, never traced: its own sockets (the metrics
 /// endpoint's, netlink queries) are not the service's.
@@ -172,11 +174,23 @@ static SITE_SCRATCH: PerCpuArray<Site> = PerCpuArray::with_max_entries(1, 0);
 #[map]
 static SPAN_BUF: PerCpuArray<[u8; SITE_SPAN]> = PerCpuArray::with_max_entries(1, 0);
 
-/// `bpf_ktime_get_ns`, which takes no arguments and cannot fail.
+/// `CLOCK_MONOTONIC` (`bpf_ktime_get_ns`), the clock user space compares
+/// with.
 #[inline(always)]
 fn now_ns() -> u64 {
     // SAFETY: a helper without arguments.
     unsafe { bpf_ktime_get_ns() }
+}
+
+/// `CLOCK_MONOTONIC_COARSE` (`bpf_ktime_get_coarse_ns`, Linux 5.11+), for
+/// the cgroup hooks' open times (tracing programs may not call it): up to
+/// a scheduler tick behind `now_ns`, and it reads no clock source (on a VM
+/// a TSC read costs 50-80 ns, twice per connection). Ages are reported in
+/// seconds: a tick of error is nothing to them.
+#[inline(always)]
+fn coarse_now_ns() -> u64 {
+    // SAFETY: a helper without arguments.
+    unsafe { bpf_ktime_get_coarse_ns() }
 }
 
 #[inline(always)]
@@ -293,23 +307,21 @@ fn own_slot(sk: u64) -> Option<*mut SockSlot> {
     (unsafe { core::ptr::read_volatile(&raw const (*slot).sk) } == sk).then_some(slot)
 }
 
-/// Raw tracepoint `tcp_destroy_sock(struct sock *sk)`: a full TCP socket
-/// is being freed (once per socket, where `inet_sock_set_state` fires about
-/// five times). With the cgroup connect and accept hooks this is the whole
-/// socket lifecycle in the kernel: the record is dropped here, and user
-/// space reads states and endpoints from `sock_diag` by cookie. Also where
-/// the user registers' place on the kernel stack is learned for the cgroup
-/// hooks (`learn_regs_delta`), which cannot call `bpf_task_pt_regs`.
+/// Raw tracepoint `tcp_destroy_sock(struct sock *sk)`, attached only while
+/// the tracer starts without the state hook: a socket user space closes in
+/// its own system call teaches where the user registers are on the kernel
+/// stack (`learn_regs_delta`) before the cgroup hooks, which cannot call
+/// `bpf_task_pt_regs`, need it. Then detached: it would run twice per
+/// connection, and records are taken over when stale instead of freed
+/// (`occupant_gone`).
 #[raw_tracepoint(tracepoint = "tcp_destroy_sock")]
-pub fn sock_destroy(ctx: RawTracePointContext) -> i32 {
-    let sk: u64 = ctx.arg(0);
+pub fn sock_destroy(_ctx: RawTracePointContext) -> i32 {
     count(counter::DESTROYS);
     learn_regs_delta();
-    free_record(sk);
     0
 }
 
-/// Drops the record of a socket that is closing (CLOSE) or being freed:
+/// Drops the record of a socket that is closing (the state hook's CLOSE):
 /// its slot, else its `SOCKS` entry, if it has one.
 #[inline(always)]
 fn free_record(sk: u64) {
@@ -359,7 +371,7 @@ fn record_open<C: EbpfContext>(
     sk: u64,
     info: &mut SockInfo,
     pid_tgid: u64,
-    regs: Option<(u64, u64, u64)>,
+    regs: Option<UserRegs>,
     generation: u64,
 ) {
     owner(info, pid_tgid);
@@ -418,11 +430,11 @@ fn insert_sock<C: EbpfContext>(ctx: &C, sk: u64, info: &SockInfo) {
     }
 }
 
-/// Writes `info` into the socket's slot if it is free (or holds a stale
-/// record of an earlier socket at the same address, which this one
-/// replaces). Claimed with compare-and-exchange (`sk | SLOT_CLAIMED`: no
-/// other socket can take it, and lookups for `sk` do not match a half
-/// written record), then published with the address.
+/// Writes `info` into the socket's slot if it is free, or holds a stale
+/// record: of an earlier socket at the same address, or of a socket that
+/// is gone (`occupant_gone`). Claimed with compare-and-exchange
+/// (`sk | SLOT_CLAIMED`: no other socket can take it, and lookups for `sk`
+/// do not match a half written record), then published with the address.
 #[inline(always)]
 fn claim_slot(sk: u64, info: &SockInfo) -> bool {
     let Some(slot) = slot_of(sk) else {
@@ -432,7 +444,8 @@ fn claim_slot(sk: u64, info: &SockInfo) -> bool {
     let at = unsafe { &raw mut (*slot).sk };
     // SAFETY: as above; volatile: another CPU may write it.
     let current = unsafe { core::ptr::read_volatile(at) };
-    if current != 0 && current != sk {
+    let takeover = current != 0 && current != sk;
+    if takeover && !occupant_gone(slot, current) {
         return false;
     }
     // SAFETY: an aligned u64 in map memory.
@@ -446,6 +459,9 @@ fn claim_slot(sk: u64, info: &SockInfo) -> bool {
     if !claimed {
         return false;
     }
+    if takeover {
+        count(counter::SLOT_TAKEOVERS);
+    }
     // Word by word (a struct copy is a byte loop on this target).
     const WORDS: usize = core::mem::size_of::<SockInfo>() / 8;
     let src = core::ptr::from_ref(info).cast::<u64>();
@@ -458,6 +474,41 @@ fn claim_slot(sk: u64, info: &SockInfo) -> bool {
         core::ptr::write_volatile(at, sk);
     }
     true
+}
+
+/// Whether the record in `slot`, of the socket at `occupant`, is stale.
+/// Without the state hook nothing frees records in the kernel (a program
+/// on `tcp_destroy_sock` would run twice per connection for that alone):
+/// a record stays in its slot until a socket that hashes there finds its
+/// owner gone. Gone: the memory at `occupant` has another cookie (it was
+/// freed and holds another socket now, or a fresh one, 0), its
+/// `sk_socket` is NULL (the owner closed it: a socket only leaks while its
+/// owner holds it; TCP sockets are freed RCU-safely and their memory stays
+/// socket memory, so a freed one reads as closed until it is reused), or
+/// it cannot be read. A record without a cookie (state-hook records, freed
+/// at CLOSE) is never taken over. A claimed slot (`SLOT_CLAIMED`: being
+/// written) is not gone. Two reads, only when another socket's record is
+/// in the way.
+#[inline(always)]
+fn occupant_gone(slot: *mut SockSlot, occupant: u64) -> bool {
+    if occupant & SLOT_CLAIMED != 0 {
+        return false;
+    }
+    // SAFETY: an element of the array, valid for the program's run;
+    // volatile: another CPU may write it (then it has changed the address
+    // too, and the compare-and-exchange that follows fails).
+    let cookie = unsafe { core::ptr::read_volatile(&raw const (*slot).info.cookie) };
+    if cookie == 0 {
+        return false;
+    }
+    let o = rodata(&OFFSETS);
+    match (
+        kread::<u64>(occupant + o.skc_cookie as u64),
+        kread::<u64>(occupant + o.sk_socket as u64),
+    ) {
+        (Ok(now), Ok(socket)) => now != cookie || socket == 0,
+        _ => true,
+    }
 }
 
 /// Per-CPU slot where a new `SOCKS` entry is put together: filled field by
@@ -608,7 +659,7 @@ fn try_accept_exit(ctx: &TracePointContext) -> Result<(), i32> {
         count(counter::ACCEPT_LOOKUP_FAILED);
         return Ok(());
     };
-    accepted(ctx, sk, pid_tgid, user_regs(), 0)
+    accepted(ctx, sk, pid_tgid, user_regs(), 0, now_ns())
 }
 
 /// `fexit` of `inet_csk_accept` (kernels with BPF trampolines, 5.17+ for
@@ -638,7 +689,7 @@ pub fn accept_fexit(ctx: FExitContext) -> i32 {
         return 0;
     }
     // govkit: allow(let-underscore-result) -- a hook has nobody to report to; failures leave the socket untracked
-    let _ = accepted(&ctx, sk, pid_tgid, user_regs(), 0);
+    let _ = accepted(&ctx, sk, pid_tgid, user_regs(), 0, now_ns());
     0
 }
 
@@ -646,9 +697,9 @@ pub fn accept_fexit(ctx: FExitContext) -> i32 {
 /// (`THREAD_SIZE` minus padding minus `sizeof(struct pt_regs)`: constant
 /// for a kernel build, but not visible in BTF). Learned in `connect_open`
 /// and `sock_destroy`, where `bpf_task_pt_regs` is available, for the
-/// cgroup hooks, where it is not. User space closes a socket and makes one
-/// loopback connection at start so that it is known before the first
-/// connect or accept.
+/// cgroup hooks, where it is not. User space closes a socket (under
+/// `sock_destroy`) or makes one loopback connection (under the state hook)
+/// at start so that it is known before the first connect or accept.
 #[map]
 static REGS_DELTA: Array<u64> = Array::with_max_entries(1, 0);
 
@@ -681,9 +732,9 @@ pub fn accept_peer6(ctx: SockAddrContext) -> i32 {
 
 /// Cgroup `connect4`/`connect6` hooks (root cgroup): `connect()` on a TCP
 /// socket, in the connecting task, before the kernel picks the local port.
-/// With `tcp_destroy_sock` they replace `inet_sock_set_state`, which fires
-/// on every state change of every socket on the host. Must return 1
-/// (allow).
+/// With the accept hooks and `sock_diag` in user space they replace
+/// `inet_sock_set_state`, which fires on every state change of every
+/// socket on the host. Must return 1 (allow).
 #[cgroup_sock_addr(connect4)]
 pub fn connect_open4(ctx: SockAddrContext) -> i32 {
     connect_hook(&ctx);
@@ -703,7 +754,9 @@ fn connect_hook(ctx: &SockAddrContext) {
     };
     // The caller's user registers: a system call from user space (not an
     // in-kernel connect from a kernel thread).
-    let regs = peer_regs().filter(|r| r[17] == USER_CS);
+    let regs = peer_regs()
+        .filter(|&(_, cs, _)| cs == USER_CS)
+        .map(|(_, _, regs)| regs);
     if regs.is_some() {
         count(counter::CGROUP_CONNECTS);
     }
@@ -711,18 +764,11 @@ fn connect_hook(ctx: &SockAddrContext) {
         return;
     }
     let generation = scratch_begin();
-    let Some(info) = new_info(now_ns(), tcp_state::SYN_SENT, origin::CONNECT) else {
+    let Some(info) = new_info(coarse_now_ns(), tcp_state::SYN_SENT, origin::CONNECT) else {
         return;
     };
     info.cookie = socket_cookie(ctx);
-    record_open(
-        ctx,
-        sk,
-        info,
-        pid_tgid,
-        regs.as_ref().map(ip_sp_bp),
-        generation,
-    );
+    record_open(ctx, sk, info, pid_tgid, regs, generation);
 }
 
 /// What the cgroup hooks, which run for every process, check first:
@@ -740,11 +786,35 @@ fn cgroup_hook_entry(ctx: &SockAddrContext) -> Option<(u64, bool, u64)> {
     Some((pid_tgid, me, tcp_sock_of(ctx)?))
 }
 
-/// (ip, sp, bp) from a user `struct pt_regs` (x86-64: bp at 4, ip at 16,
-/// sp at 19).
+/// A task's user registers at its system call, as far as an open needs
+/// them: ip and sp, and where bp is kept (it is read only when the stack
+/// has to be unwound, not for a call site seen before).
+#[derive(Clone, Copy)]
+struct UserRegs {
+    ip: u64,
+    sp: u64,
+    bp_at: u64,
+}
+
+/// The tail of x86-64 `struct pt_regs` from `orig_ax` (word 15): orig_ax,
+/// ip, cs, flags, sp. bp is word 4.
+const PT_REGS_TAIL: u64 = 15 * 8;
+const PT_REGS_BP: u64 = 4 * 8;
+
+/// Reads the registers an open needs from the `struct pt_regs` at `regs`:
+/// `(orig_ax (the system call), cs, the registers)`.
 #[inline(always)]
-fn ip_sp_bp(r: &[u64; 20]) -> (u64, u64, u64) {
-    (r[16], r[19], r[4])
+fn read_user_regs(regs: u64) -> Option<(u64, u64, UserRegs)> {
+    let [nr, ip, cs, _flags, sp]: [u64; 5] = kread(regs + PT_REGS_TAIL).ok()?;
+    Some((
+        nr,
+        cs,
+        UserRegs {
+            ip,
+            sp,
+            bp_at: regs + PT_REGS_BP,
+        },
+    ))
 }
 
 /// The kernel socket of a cgroup hook's context, as a number, when it is
@@ -774,7 +844,7 @@ fn socket_cookie(ctx: &SockAddrContext) -> u64 {
 /// Per-CPU slots that turn a pointer into a plain number (the verifier
 /// forbids arithmetic on socket pointers; the socket's address is the
 /// `SOCKS` key and the base of the endpoint reads). Slot 0: the cgroup
-/// hook, slot 1: `user_regs`.
+/// hook, slot 1: `user_regs` and `learn_regs_delta`.
 #[map]
 static NUMBER_SLOT: PerCpuArray<u64> = PerCpuArray::with_max_entries(2, 0);
 
@@ -795,11 +865,10 @@ fn accept_peer(ctx: &SockAddrContext) {
         return;
     };
     // getpeername() itself (or any other caller) is not an accept.
-    let Some(regs) = peer_regs() else {
+    let Some((nr, cs, regs)) = peer_regs() else {
         return;
     };
-    let nr = regs[15];
-    if (nr != NR_ACCEPT && nr != NR_ACCEPT4) || regs[17] != USER_CS {
+    if (nr != NR_ACCEPT && nr != NR_ACCEPT4) || cs != USER_CS {
         return;
     }
     count(counter::PEER_ACCEPTS);
@@ -808,14 +877,13 @@ fn accept_peer(ctx: &SockAddrContext) {
     }
     let cookie = socket_cookie(ctx);
     // govkit: allow(let-underscore-result) -- a hook has nobody to report to; failures leave the socket untracked
-    let _ = accepted(ctx, sk, pid_tgid, Some(ip_sp_bp(&regs)), cookie);
+    let _ = accepted(ctx, sk, pid_tgid, Some(regs), cookie, coarse_now_ns());
 }
 
-/// The current task's user registers (`struct pt_regs`, x86-64: bp at 4,
-/// orig_ax at 15, ip at 16, cs at 17, sp at 19), found through
+/// The current task's user registers (`read_user_regs`), found through
 /// `task_struct.stack` and the learned `REGS_DELTA`.
 #[inline(always)]
-fn peer_regs() -> Option<[u64; 20]> {
+fn peer_regs() -> Option<(u64, u64, UserRegs)> {
     let delta = *REGS_DELTA.get(0)?;
     if delta == 0 {
         return None;
@@ -823,19 +891,19 @@ fn peer_regs() -> Option<[u64; 20]> {
     // SAFETY: a helper without arguments.
     let task = unsafe { bpf_get_current_task() };
     let stack: u64 = kread(task + rodata(&OFFSETS).task_stack as u64).ok()?;
-    kread(stack + delta).ok()
+    read_user_regs(stack + delta)
 }
 
-/// An accepted socket, in its owner's context: record it.
+/// An accepted socket, in its owner's context at `now`: record it.
 #[inline(always)]
 fn accepted<C: EbpfContext>(
     ctx: &C,
     sk: u64,
     pid_tgid: u64,
-    regs: Option<(u64, u64, u64)>,
+    regs: Option<UserRegs>,
     cookie: u64,
+    now: u64,
 ) -> Result<(), i32> {
-    let now = now_ns();
     // The socket may have moved on since the handshake (the peer may have
     // closed already): take its state now.
     let state: u8 = kread(sk + rodata(&OFFSETS).skc_state as u64)?;
@@ -937,8 +1005,8 @@ fn site_matches(site: &Site, sp: u64) -> bool {
 /// in `STACKS`; on an unknown pc sends a capture (budget permitting). A call
 /// site seen before is recognised without unwinding (`SITES`).
 #[inline(always)]
-fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32, regs: Option<(u64, u64, u64)>) {
-    let Some((ip, sp0, bp0)) = regs else {
+fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32, regs: Option<UserRegs>) {
+    let Some(UserRegs { ip, sp: sp0, bp_at }) = regs else {
         info.stack_flags = stack_flags::TRUNCATED;
         return;
     };
@@ -963,6 +1031,9 @@ fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32, regs: Option<(u
     };
     // SAFETY: per-CPU scratch slots.
     let (trace, site) = unsafe { (&mut *scratch, &mut *site) };
+    // An unreadable bp leaves 0: an unwind step through it then fails to
+    // read and the stack ends there, truncated.
+    let bp0: u64 = kread(bp_at).unwrap_or(0);
     let (mut sp, mut bp) = (sp0, bp0);
     trace.tgid = tgid;
     trace.len = 0;
@@ -1078,10 +1149,10 @@ fn learn_regs_delta() {
     }
 }
 
-/// (ip, sp, bp) of the current task's user context, for tracing hooks
+/// The current task's user registers, for tracing hooks
 /// (`bpf_task_pt_regs`).
 #[inline(always)]
-fn user_regs() -> Option<(u64, u64, u64)> {
+fn user_regs() -> Option<UserRegs> {
     // SAFETY: the current task, as a BTF pointer the next helper accepts.
     let task = unsafe { aya_ebpf::helpers::bpf_get_current_task_btf() };
     // SAFETY: `task` is the trusted pointer from the helper above.
@@ -1089,9 +1160,7 @@ fn user_regs() -> Option<(u64, u64, u64)> {
     if regs == 0 {
         return None;
     }
-    // SAFETY: read through the helper, which fails cleanly.
-    let r: [u64; 20] = unsafe { bpf_probe_read_kernel(regs as *const [u64; 20]) }.ok()?;
-    Some(ip_sp_bp(&r))
+    read_user_regs(as_number(1, regs)?).map(|(_, _, r)| r)
 }
 
 #[inline(always)]
