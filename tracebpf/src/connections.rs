@@ -63,7 +63,9 @@ pub enum Hooks {
     /// `fexit` on `inet_csk_accept` where the kernel allows BPF trampolines,
     /// else the cgroup `getpeername` hooks (checked at start with a
     /// loopback accept), else the syscall tracepoints, which slow every
-    /// system call on the host.
+    /// system call on the host. With either of the first two, connects from
+    /// the cgroup `connect` hooks and no program on state changes where
+    /// `sock_diag` works.
     #[default]
     Auto,
     /// The cgroup `getpeername4`/`getpeername6` hooks: an error when they
@@ -457,8 +459,8 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<Hook>, TraceErro
     // GOVKIT_TRACE_STATE_HOOK=1: the state hook even where the lighter
     // lifecycle works (tests of that path, overhead comparisons).
     let state_hook = std::env::var_os("GOVKIT_TRACE_STATE_HOOK").is_some_and(|v| v == "1");
-    if fexit.is_none() && hooks != Hooks::Tracepoints && !state_hook {
-        match attach_cgroup_lifecycle(ebpf) {
+    if hooks != Hooks::Tracepoints && !state_hook {
+        match attach_cgroup_lifecycle(ebpf, fexit.is_none()) {
             Ok(hooks) => {
                 attached = hooks;
                 light = true;
@@ -540,25 +542,41 @@ where
 
 /// Tries the `fexit` accept hook; None (and the reason at debug level)
 /// when this kernel refuses it: no BPF trampolines, lockdown, no BTF for
-/// the function.
+/// the function. Two builds of the program read the return value from
+/// different context slots (`inet_csk_accept` lost two arguments in 6.10):
+/// the first that the verifier accepts is used.
 fn attach_accept_fexit(ebpf: &mut Ebpf) -> Option<Hook> {
-    let result = (|| -> Result<Hook, String> {
-        let btf = aya::Btf::from_sys_fs().map_err(|e| e.to_string())?;
-        let p: &mut FExit = ebpf
-            .program_mut("accept_fexit")
-            .ok_or("no program accept_fexit")?
-            .try_into()
-            .map_err(|e: ProgramError| e.to_string())?;
-        p.load("inet_csk_accept", &btf).map_err(|e| verifier(&e))?;
-        Hook::new(ebpf, "accept_fexit", Target::FExit).map_err(|e| e.to_string())
-    })();
-    match result {
-        Ok(hook) => Some(hook),
+    let btf = match aya::Btf::from_sys_fs() {
+        Ok(btf) => btf,
         Err(e) => {
-            tracing::debug!("fexit on inet_csk_accept unavailable, using syscall tracepoints: {e}");
-            None
+            tracing::debug!("fexit on inet_csk_accept unavailable (kernel BTF: {e})");
+            return None;
+        }
+    };
+    let mut errors = Vec::new();
+    for name in ["accept_fexit2", "accept_fexit4"] {
+        let result = (|| -> Result<Hook, String> {
+            let p: &mut FExit = ebpf
+                .program_mut(name)
+                .ok_or_else(|| format!("no program {name}"))?
+                .try_into()
+                .map_err(|e: ProgramError| e.to_string())?;
+            p.load("inet_csk_accept", &btf).map_err(|e| verifier(&e))?;
+            Hook::new(ebpf, name, Target::FExit).map_err(|e| {
+                unload_programs(ebpf, &[name]);
+                e.to_string()
+            })
+        })();
+        match result {
+            Ok(hook) => return Some(hook),
+            Err(e) => errors.push(format!("{name}: {e}")),
         }
     }
+    tracing::debug!(
+        "fexit on inet_csk_accept unavailable, using the next accept hook: {}",
+        errors.join("; ")
+    );
+    None
 }
 
 /// Programs of the cgroup accept hook and their attach points.
@@ -614,6 +632,7 @@ fn unload_programs(ebpf: &mut Ebpf, programs: &[&str]) {
         let unloaded = match p {
             aya::programs::Program::CgroupSockAddr(p) => p.unload(),
             aya::programs::Program::RawTracePoint(p) => p.unload(),
+            aya::programs::Program::FExit(p) => p.unload(),
             _ => Ok(()),
         };
         unloaded.unwrap_or_default();
@@ -638,8 +657,10 @@ fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
 /// The socket lifecycle without `inet_sock_set_state`, which runs on every
 /// state change of every TCP socket on the host (about ten per loopback
 /// connection; an empty program there costs a connect/close loop 2-3 % on
-/// its own): opens from the cgroup `connect4`/`connect6` and
-/// `getpeername4`/`getpeername6` hooks and nothing else in the kernel.
+/// its own): opens from the cgroup `connect4`/`connect6` hooks and the
+/// accept hook (the cgroup `getpeername4`/`getpeername6` pair when `peer`,
+/// else the fexit program attached already, which also records cookies),
+/// and nothing else in the kernel.
 /// States, endpoints and time in `CLOSE_WAIT` are read from `sock_diag` by
 /// socket cookie when a report is made; records are never freed in the
 /// kernel: a stale slot record is taken over by the next socket that
@@ -648,15 +669,16 @@ fn attach_accept_cgroup(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
 /// a module): tried first. `tcp:tcp_destroy_sock` is attached for the
 /// start only, to learn where the user registers are from one socket
 /// closed here; a loopback connection and accept in govkit itself must
-/// then be recognised by both cgroup hooks. Everything is detached again
-/// when a step fails.
-fn attach_cgroup_lifecycle(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
+/// then be recognised by the cgroup hooks. Everything attached here is
+/// detached again when a step fails.
+fn attach_cgroup_lifecycle(ebpf: &mut Ebpf, peer: bool) -> Result<Vec<Hook>, String> {
     crate::sockdiag::close_wait().map_err(|e| format!("sock_diag: {e}"))?;
+    let peer_programs: &[(&str, &str)] = if peer { &PEER_PROGRAMS } else { &[] };
     let programs: Vec<&str> = std::iter::once("sock_destroy")
         .chain(
             CONNECT_PROGRAMS
                 .iter()
-                .chain(&PEER_PROGRAMS)
+                .chain(peer_programs)
                 .map(|(p, _)| *p),
         )
         .collect();
@@ -673,8 +695,13 @@ fn attach_cgroup_lifecycle(ebpf: &mut Ebpf) -> Result<Vec<Hook>, String> {
                 .map_err(|e| format!("self-check socket: {e}"))?,
         );
         hooks.extend(attach_cgroup_programs(ebpf, &CONNECT_PROGRAMS)?);
-        hooks.extend(attach_cgroup_programs(ebpf, &PEER_PROGRAMS)?);
-        self_check(ebpf, &[counter::CGROUP_CONNECTS, counter::PEER_ACCEPTS])?;
+        hooks.extend(attach_cgroup_programs(ebpf, peer_programs)?);
+        let moved: &[u32] = if peer {
+            &[counter::CGROUP_CONNECTS, counter::PEER_ACCEPTS]
+        } else {
+            &[counter::CGROUP_CONNECTS]
+        };
+        self_check(ebpf, moved)?;
         // Learned: the destroy hook would only cost two runs per
         // connection from here on.
         hooks.retain(|h| h.program != "sock_destroy");

@@ -125,6 +125,18 @@ fn connections_on_the_guest_kernel() {
             .any(|h| h == "raw_tracepoint/inet_sock_set_state"),
         "{hooks:?}"
     );
+    // And `auto`: accepts from fexit (with the socket's cookie), connects
+    // from the cgroup hook, no state hook.
+    let hooks = connections_with_hooks("auto");
+    for h in ["fexit/inet_csk_accept", "cgroup/connect4"] {
+        assert!(hooks.iter().any(|x| x == h), "{h} not in {hooks:?}");
+    }
+    assert!(
+        !hooks
+            .iter()
+            .any(|h| h == "cgroup/getpeername4" || h == "raw_tracepoint/inet_sock_set_state"),
+        "{hooks:?}"
+    );
 }
 
 /// The leak test with `--hooks HOOKS`; returns the hooks the tracer used.

@@ -662,18 +662,31 @@ fn try_accept_exit(ctx: &TracePointContext) -> Result<(), i32> {
     accepted(ctx, sk, pid_tgid, user_regs(), 0, now_ns())
 }
 
-/// `fexit` of `inet_csk_accept` (kernels with BPF trampolines, 5.17+ for
-/// the return value): the accepted `struct sock` straight from the kernel,
-/// in the accepting task; an accept that returns EAGAIN costs a NULL check.
-/// Used instead of the two syscall tracepoints when it loads: while one of
-/// those is attached, every system call of every task takes the kernel's
-/// slow path.
+/// `fexit` of `inet_csk_accept` (kernels with BPF trampolines): the
+/// accepted `struct sock` straight from the kernel, in the accepting task;
+/// an accept that returns EAGAIN costs a NULL check. Used instead of the
+/// two syscall tracepoints when it loads: while one of those is attached,
+/// every system call of every task takes the kernel's slow path.
+///
+/// The socket is the return value, read from the context slot after the
+/// arguments: typed by BTF there (unlike `bpf_get_func_ret`'s copy), it can
+/// be handed to `bpf_get_socket_cookie`, which the lifecycle without the
+/// state hook keys records by. The slot depends on the kernel's signature:
+/// `(sk, arg)` from Linux 6.10, `(sk, flags, err, kern)` before; user space
+/// loads whichever of the two programs the verifier accepts.
 #[fexit(function = "inet_csk_accept")]
-pub fn accept_fexit(ctx: FExitContext) -> i32 {
-    let Ok(sk) = ctx.ret::<u64>() else {
-        return 0;
-    };
-    if sk == 0 {
+pub fn accept_fexit2(ctx: FExitContext) -> i32 {
+    accept_fexit(&ctx, ctx.arg(2))
+}
+
+#[fexit(function = "inet_csk_accept")]
+pub fn accept_fexit4(ctx: FExitContext) -> i32 {
+    accept_fexit(&ctx, ctx.arg(4))
+}
+
+#[inline(always)]
+fn accept_fexit(ctx: &FExitContext, sk: *mut aya_ebpf::cty::c_void) -> i32 {
+    if sk.is_null() {
         return 0;
     }
     let pid_tgid = bpf_get_current_pid_tgid();
@@ -688,8 +701,14 @@ pub fn accept_fexit(ctx: FExitContext) -> i32 {
     if kread::<u32>(task + rodata(&OFFSETS).task_flags as u64).is_ok_and(|f| f & PF_KTHREAD != 0) {
         return 0;
     }
+    // SAFETY: `sk` is the BTF-typed socket the verifier checks the
+    // helper's argument against.
+    let cookie = unsafe { aya_ebpf::helpers::bpf_get_socket_cookie(sk) };
+    let Some(sk) = as_number(0, sk as u64) else {
+        return 0;
+    };
     // govkit: allow(let-underscore-result) -- a hook has nobody to report to; failures leave the socket untracked
-    let _ = accepted(&ctx, sk, pid_tgid, user_regs(), 0, now_ns());
+    let _ = accepted(ctx, sk, pid_tgid, user_regs(), cookie, now_ns());
     0
 }
 
@@ -844,7 +863,7 @@ fn socket_cookie(ctx: &SockAddrContext) -> u64 {
 /// Per-CPU slots that turn a pointer into a plain number (the verifier
 /// forbids arithmetic on socket pointers; the socket's address is the
 /// `SOCKS` key and the base of the endpoint reads). Slot 0: the cgroup
-/// hook, slot 1: `user_regs` and `learn_regs_delta`.
+/// hooks and the fexit accept, slot 1: `user_regs` and `learn_regs_delta`.
 #[map]
 static NUMBER_SLOT: PerCpuArray<u64> = PerCpuArray::with_max_entries(2, 0);
 
