@@ -444,23 +444,24 @@ fn claim_slot(sk: u64, info: &SockInfo) -> bool {
     let at = unsafe { &raw mut (*slot).sk };
     // SAFETY: as above; volatile: another CPU may write it.
     let current = unsafe { core::ptr::read_volatile(at) };
-    let takeover = current != 0 && current != sk;
-    if takeover && !occupant_gone(slot, current) {
-        return false;
-    }
-    // SAFETY: an aligned u64 in map memory.
-    let (_, claimed) = unsafe {
-        atomic_cxchg::<u64, { AtomicOrdering::Relaxed }, { AtomicOrdering::Relaxed }>(
-            at,
-            current,
-            sk | SLOT_CLAIMED,
-        )
-    };
-    if !claimed {
-        return false;
-    }
-    if takeover {
+    if current != 0 && current != sk {
+        // Another socket's record. Claimed under its own address first,
+        // so that while it is checked neither a new socket at that address
+        // (whose open expects the bare address) nor another takeover can
+        // write the slot; released unchanged if its socket is still there.
+        if !may_take_over(slot, current) || !cas(at, current, current | SLOT_CLAIMED) {
+            return false;
+        }
+        if !occupant_gone(slot, current) {
+            // SAFETY: as above; the claim is ours to release.
+            unsafe { core::ptr::write_volatile(at, current) };
+            return false;
+        }
+        // SAFETY: as above; still claimed, now for `sk`.
+        unsafe { core::ptr::write_volatile(at, sk | SLOT_CLAIMED) };
         count(counter::SLOT_TAKEOVERS);
+    } else if !cas(at, current, sk | SLOT_CLAIMED) {
+        return false;
     }
     // Word by word (a struct copy is a byte loop on this target).
     const WORDS: usize = core::mem::size_of::<SockInfo>() / 8;
@@ -476,27 +477,42 @@ fn claim_slot(sk: u64, info: &SockInfo) -> bool {
     true
 }
 
-/// Whether the record in `slot`, of the socket at `occupant`, is stale.
-/// Without the state hook nothing frees records in the kernel (a program
-/// on `tcp_destroy_sock` would run twice per connection for that alone):
-/// a record stays in its slot until a socket that hashes there finds its
-/// owner gone. Gone: the memory at `occupant` has another cookie (it was
-/// freed and holds another socket now, or a fresh one, 0), its
-/// `sk_socket` is NULL (the owner closed it: a socket only leaks while its
-/// owner holds it; TCP sockets are freed RCU-safely and their memory stays
-/// socket memory, so a freed one reads as closed until it is reused), or
-/// it cannot be read. A record without a cookie (state-hook records, freed
-/// at CLOSE) is never taken over. A claimed slot (`SLOT_CLAIMED`: being
-/// written) is not gone. Two reads, only when another socket's record is
-/// in the way.
+/// Compare-and-exchange of a slot's address word.
+#[inline(always)]
+fn cas(at: *mut u64, old: u64, new: u64) -> bool {
+    // SAFETY: an aligned u64 in map memory.
+    unsafe {
+        atomic_cxchg::<u64, { AtomicOrdering::Relaxed }, { AtomicOrdering::Relaxed }>(at, old, new)
+    }
+    .1
+}
+
+/// Whether the record of the socket at `occupant` in `slot` may be taken
+/// over at all: not while it is being written (`SLOT_CLAIMED`), and never
+/// a record without a cookie (the state hook's, which frees its records at
+/// CLOSE and finds them by address meanwhile).
+#[inline(always)]
+fn may_take_over(slot: *mut SockSlot, occupant: u64) -> bool {
+    // SAFETY: an element of the array, valid for the program's run;
+    // volatile: another CPU may write it.
+    occupant & SLOT_CLAIMED == 0
+        && unsafe { core::ptr::read_volatile(&raw const (*slot).info.cookie) } != 0
+}
+
+/// Whether the record in `slot` (claimed by the caller), of the socket at
+/// `occupant`, is stale. Without the state hook nothing frees records in
+/// the kernel (a program on `tcp_destroy_sock` would run twice per
+/// connection for that alone): a record stays in its slot until a socket
+/// that hashes there finds its owner gone. Gone: the memory at `occupant`
+/// has another cookie (it was freed and holds another socket now, or a
+/// fresh one, 0), its `sk_socket` is NULL (the owner closed it: a socket
+/// only leaks while its owner holds it; TCP sockets are freed RCU-safely
+/// and their memory stays socket memory, so a freed one reads as closed
+/// until it is reused), or it cannot be read. Two reads, only when another
+/// socket's record is in the way.
 #[inline(always)]
 fn occupant_gone(slot: *mut SockSlot, occupant: u64) -> bool {
-    if occupant & SLOT_CLAIMED != 0 {
-        return false;
-    }
-    // SAFETY: an element of the array, valid for the program's run;
-    // volatile: another CPU may write it (then it has changed the address
-    // too, and the compare-and-exchange that follows fails).
+    // SAFETY: an element of the array, claimed: nobody else writes it.
     let cookie = unsafe { core::ptr::read_volatile(&raw const (*slot).info.cookie) };
     if cookie == 0 {
         return false;
