@@ -489,8 +489,13 @@ fn cas(at: *mut u64, old: u64, new: u64) -> bool {
 
 /// Whether the record of the socket at `occupant` in `slot` may be taken
 /// over at all: not while it is being written (`SLOT_CLAIMED`), and never
-/// a record without a cookie (the state hook's, which frees its records at
-/// CLOSE and finds them by address meanwhile).
+/// a record without a cookie (whose socket cannot be checked: the state
+/// hook's connect-side records, which it frees at CLOSE). Under the state
+/// hook, accepted sockets' records carry cookies too; taking one over is
+/// right all the same (its socket is gone), and if that socket's CLOSE
+/// runs while the slot is claimed for the check, it finds no record to
+/// free: the stale record stays until its slot is taken over, and reports
+/// drop it (every candidate is checked against /proc/net/tcp).
 #[inline(always)]
 fn may_take_over(slot: *mut SockSlot, occupant: u64) -> bool {
     // SAFETY: an element of the array, valid for the program's run;
