@@ -55,6 +55,8 @@
 # syscall-tracepoint and cgroup-hook machinery) and in the tracer's own
 # process, minus the untraced share: a figure that, unlike throughput, does
 # not move with the host's drift.
+# RATES_OUT=FILE keeps every round's figures for pooling runs
+# (scripts/trace-bench/pool.py FILE).
 # Needs root; libbpf-tools for tcplife, bpftrace for empty-accept-tp.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -154,6 +156,7 @@ except KeyboardInterrupt: pass' ;;
 }
 
 echo "load: $([ "${CONNLOOP_BLOCKING:-0}" = 1 ] && echo 'blocking client (CONNLOOP_BLOCKING=1)' || echo 'busy-polling client and listener'), $SECS s per variant, $ROUNDS rounds" >&2
+run_id=$(date +%s)
 read -r -a variants <<<"untraced $VARIANTS"
 n=${#variants[@]}
 : >"$out/rates"
@@ -165,6 +168,12 @@ for r in $(seq "$ROUNDS"); do
         echo "round $r $v $rate conn/s, $(cat "$out/busy") busy jiffies" >&2
     done
 done
+# RATES_OUT=FILE appends every round's figures ("round variant conn/s
+# busy-jiffies", prefixed with the run's start time) to FILE, so that runs
+# can be pooled (scripts/trace-bench/pool.py).
+if [ -n "${RATES_OUT:-}" ]; then
+    sed "s/^/$run_id /" "$out/rates" >>"$RATES_OUT"
+fi
 SECS=$SECS python3 - "$out/rates" "${variants[@]}" <<'PY'
 import statistics, sys
 import os
