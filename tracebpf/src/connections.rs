@@ -1140,8 +1140,8 @@ impl Tracer {
     /// without racing an open, and the kernel side takes a stale one over
     /// when a socket hashes there.
     fn sweep_stale_socks(&mut self, records: &[(u64, SockInfo, bool)]) {
-        let live = match live_cookies() {
-            Ok(live) => live,
+        let live: HashSet<u64> = match full_sockets() {
+            Ok(sockets) => sockets.into_iter().map(|s| s.cookie).collect(),
             Err(e) => {
                 tracing::debug!("sock_diag dump for the sweep failed: {e}");
                 return;
@@ -1193,38 +1193,63 @@ impl Tracer {
         }
     }
 
-    /// How many of `records` belong to live sockets: all of them under the
-    /// state hook; without it records outlive their sockets until taken
-    /// over, and those whose cookie no socket has are not counted.
-    fn tracked(&self, records: &[(u64, SockInfo, bool)]) -> usize {
+    /// Without the state hook: one `sock_diag` dump of every full TCP
+    /// socket, which gives the whole report its states, endpoints, cookies
+    /// and `tcp_info` times. None under the state hook, or when the dump
+    /// fails (a warning says so; then records cannot be matched this
+    /// report, and /proc/net/tcp still shows the leaks, without stacks).
+    fn diag_dump(&self) -> Option<Vec<crate::sockdiag::DiagSocket>> {
         if !self.light() {
-            return records.len();
+            return None;
         }
-        live_cookies().map_or(0, |live| {
-            records
-                .iter()
-                .filter(|(_, info, _)| live.contains(&info.cookie))
-                .count()
-        })
+        full_sockets()
+            .map_err(|e| {
+                tracing::warn!("sock_diag dump failed: {e}; socket states unknown this report");
+            })
+            .ok()
     }
 
-    /// Reads the kernel's socket table, checks it against /proc/net/tcp and
-    /// groups the leaks.
+    /// How many of `records` belong to live sockets: all of them under the
+    /// state hook; without it records outlive their sockets until taken
+    /// over, and only those whose cookie a socket in `dump` has count.
+    fn tracked(
+        &self,
+        dump: Option<&[crate::sockdiag::DiagSocket]>,
+        records: &[(u64, SockInfo, bool)],
+    ) -> usize {
+        match dump {
+            Some(sockets) => {
+                let cookies: HashSet<u64> = sockets.iter().map(|s| s.cookie).collect();
+                records
+                    .iter()
+                    .filter(|(_, info, _)| cookies.contains(&info.cookie))
+                    .count()
+            }
+            None if self.light() => 0,
+            None => records.len(),
+        }
+    }
+
+    /// Reads the kernel's socket table, checks it against the kernel's
+    /// socket list (`sock_diag`, else /proc/net/tcp) and groups the leaks.
     pub fn report(&mut self) -> Report {
         self.poll();
         let now_k = ktime_ns();
         let now = Instant::now();
-        let live = procfs::tcp_sockets();
+        let dump = self.diag_dump();
+        let live = live_sockets(dump.as_deref());
         let by_endpoints: HashMap<(SocketAddr, SocketAddr), &TcpSocket> =
             live.iter().map(|s| ((s.local, s.remote), s)).collect();
         let entries = self.records();
-        let tracked = self.tracked(&entries);
+        let tracked = self.tracked(dump.as_deref(), &entries);
         let mut groups: BTreeMap<GroupKey, Leak> = BTreeMap::new();
-        let established = self.established();
+        let established = self.established(dump.as_deref());
         let mut kernel_inodes = HashSet::new();
         // Sockets opened from one call site share a stack: symbolize it once.
         let mut stacks: HashMap<(u32, u64, u64, u8), Symbolized> = HashMap::new();
-        let diag = self.light().then(|| self.diag_by_cookie(now));
+        let diag = self
+            .light()
+            .then(|| self.diag_by_cookie(dump.as_deref().unwrap_or_default(), now));
         for (sk, info, in_slot) in &entries {
             let mut info = *info;
             if let Some(diag) = &diag
@@ -1326,39 +1351,43 @@ impl Tracer {
     /// first sighting, whichever is longer (both are lower bounds); for
     /// ESTABLISHED, the time since it opened is not known here and does not
     /// matter (idle time is what `--idle` reports).
-    fn diag_by_cookie(&self, now: Instant) -> HashMap<u64, (u8, SocketAddr, SocketAddr, Duration)> {
-        use netlink_packet_sock_diag::inet::StateFlags;
-        let mut out = HashMap::new();
-        let mut dump = |states: &StateFlags, state: u8| {
-            let sockets = crate::sockdiag::sockets(states).unwrap_or_else(|e| {
-                tracing::warn!("sock_diag dump failed: {e}; socket states unknown this report");
-                Vec::new()
-            });
-            for s in sockets {
-                let in_state = if state == tcp_state::CLOSE_WAIT {
-                    let seen = self
-                        .close_wait_seen
-                        .get(&s.inode)
-                        .map_or(Duration::ZERO, |t| now.duration_since(*t));
-                    seen.max(Duration::from_millis(s.last_ack_ms.unwrap_or(0)))
-                } else {
-                    Duration::ZERO
+    fn diag_by_cookie(
+        &self,
+        sockets: &[crate::sockdiag::DiagSocket],
+        now: Instant,
+    ) -> HashMap<u64, (u8, SocketAddr, SocketAddr, Duration)> {
+        let idle = self.options.idle.is_some();
+        sockets
+            .iter()
+            .filter_map(|s| {
+                let in_state = match s.state {
+                    tcp_state::CLOSE_WAIT => {
+                        let seen = self
+                            .close_wait_seen
+                            .get(&s.inode)
+                            .map_or(Duration::ZERO, |t| now.duration_since(*t));
+                        seen.max(Duration::from_millis(s.last_ack_ms.unwrap_or(0)))
+                    }
+                    tcp_state::ESTABLISHED if idle => Duration::ZERO,
+                    _ => return None,
                 };
-                out.insert(s.cookie, (state, s.local, s.remote, in_state));
-            }
-        };
-        dump(&StateFlags::CLOSE_WAIT, tcp_state::CLOSE_WAIT);
-        if self.options.idle.is_some() {
-            dump(&StateFlags::ESTABLISHED, tcp_state::ESTABLISHED);
-        }
-        out
+                Some((s.cookie, (s.state, s.local, s.remote, in_state)))
+            })
+            .collect()
     }
 
     /// ESTABLISHED sockets and their idle times, with `--idle` (empty
-    /// otherwise, or when `sock_diag` fails: then a warning says so).
-    fn established(&self) -> HashMap<(SocketAddr, SocketAddr), crate::sockdiag::Idle> {
+    /// otherwise, or when `sock_diag` fails: then a warning says so): from
+    /// the report's `dump` when it has one.
+    fn established(
+        &self,
+        dump: Option<&[crate::sockdiag::DiagSocket]>,
+    ) -> HashMap<(SocketAddr, SocketAddr), crate::sockdiag::Idle> {
         if self.options.idle.is_none() {
             return HashMap::new();
+        }
+        if let Some(sockets) = dump {
+            return crate::sockdiag::idle_by_endpoints(sockets);
         }
         crate::sockdiag::established().unwrap_or_else(|e| {
             tracing::warn!("--idle: reading tcp_info through sock_diag failed: {e}");
@@ -1537,16 +1566,29 @@ fn endpoints(info: &SockInfo) -> (SocketAddr, SocketAddr) {
     )
 }
 
-/// The cookies of every full TCP socket on the host (`sock_diag`; `TIME_WAIT`
-/// and `SYN_RECV` are mini sockets, never recorded).
-fn live_cookies() -> Result<HashSet<u64>, String> {
+/// The host's TCP sockets as /proc/net/tcp{,6} lists them, or from a
+/// `sock_diag` dump when there is one (full sockets only: the report looks
+/// at CLOSE-WAIT and ESTABLISHED ones).
+fn live_sockets(dump: Option<&[crate::sockdiag::DiagSocket]>) -> Vec<TcpSocket> {
+    match dump {
+        Some(sockets) => sockets
+            .iter()
+            .map(|s| TcpSocket {
+                local: s.local,
+                remote: s.remote,
+                state: s.state,
+                inode: s.inode,
+            })
+            .collect(),
+        None => procfs::tcp_sockets(),
+    }
+}
+
+/// Every full TCP socket on the host (`sock_diag`; `TIME_WAIT` and
+/// `SYN_RECV` are mini sockets, never recorded).
+fn full_sockets() -> std::io::Result<Vec<crate::sockdiag::DiagSocket>> {
     use netlink_packet_sock_diag::inet::StateFlags;
-    let states = StateFlags::all() - StateFlags::TIME_WAIT - StateFlags::SYN_RECV;
-    Ok(crate::sockdiag::sockets(&states)
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|s| s.cookie)
-        .collect())
+    crate::sockdiag::sockets(&(StateFlags::all() - StateFlags::TIME_WAIT - StateFlags::SYN_RECV))
 }
 
 /// The `SOCKS` entries (socket address, record) to drop: cookie not among

@@ -59,6 +59,8 @@ pub struct DiagSocket {
     pub cookie: u64,
     pub local: SocketAddr,
     pub remote: SocketAddr,
+    /// TCP state (the kernel's numbering, as in /proc/net/tcp).
+    pub state: u8,
     /// Milliseconds since data was last sent or received (`tcp_info`).
     pub idle_ms: Option<u64>,
     /// Milliseconds since an ACK was last received (`tcp_info`).
@@ -89,6 +91,7 @@ pub fn sockets(states: &StateFlags) -> std::io::Result<Vec<DiagSocket>> {
                 cookie: half(0) | half(4) << 32,
                 local: SocketAddr::new(id.source_address, id.source_port),
                 remote: SocketAddr::new(id.destination_address, id.destination_port),
+                state: r.header.state,
                 idle_ms: info.and_then(idle_ms),
                 last_ack_ms: info.and_then(|i| u32_at(i, LAST_ACK_RECV)).map(u64::from),
             });
@@ -99,8 +102,17 @@ pub fn sockets(states: &StateFlags) -> std::io::Result<Vec<DiagSocket>> {
 
 /// Every ESTABLISHED TCP socket (IPv4 and IPv6) by (local, remote).
 pub fn established() -> std::io::Result<HashMap<(SocketAddr, SocketAddr), Idle>> {
-    Ok(sockets(&StateFlags::ESTABLISHED)?
-        .into_iter()
+    Ok(idle_by_endpoints(&sockets(&StateFlags::ESTABLISHED)?))
+}
+
+/// The ESTABLISHED sockets among `sockets` by (local, remote), with their
+/// idle times.
+#[must_use]
+pub fn idle_by_endpoints(sockets: &[DiagSocket]) -> HashMap<(SocketAddr, SocketAddr), Idle> {
+    const ESTABLISHED: u8 = 1;
+    sockets
+        .iter()
+        .filter(|s| s.state == ESTABLISHED)
         .filter_map(|s| {
             let idle_ms = s.idle_ms?;
             Some((
@@ -111,7 +123,7 @@ pub fn established() -> std::io::Result<HashMap<(SocketAddr, SocketAddr), Idle>>
                 },
             ))
         })
-        .collect())
+        .collect()
 }
 
 /// Inodes of every TCP socket (IPv4 and IPv6) in `CLOSE_WAIT`.
