@@ -527,7 +527,7 @@ fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<Hook>, TraceErro
 fn load_program<P>(
     ebpf: &mut Ebpf,
     name: &str,
-    load: fn(&mut P) -> Result<(), ProgramError>,
+    load: impl FnOnce(&mut P) -> Result<(), ProgramError>,
 ) -> Result<(), TraceError>
 where
     for<'a> &'a mut P: TryFrom<&'a mut aya::programs::Program, Error = ProgramError>,
@@ -556,12 +556,8 @@ fn attach_accept_fexit(ebpf: &mut Ebpf) -> Option<Hook> {
     let mut errors = Vec::new();
     for name in ["accept_fexit2", "accept_fexit4"] {
         let result = (|| -> Result<Hook, String> {
-            let p: &mut FExit = ebpf
-                .program_mut(name)
-                .ok_or_else(|| format!("no program {name}"))?
-                .try_into()
-                .map_err(|e: ProgramError| e.to_string())?;
-            p.load("inet_csk_accept", &btf).map_err(|e| verifier(&e))?;
+            load_program(ebpf, name, |p: &mut FExit| p.load("inet_csk_accept", &btf))
+                .map_err(|e| e.to_string())?;
             Hook::new(ebpf, name, Target::FExit).map_err(|e| {
                 unload_programs(ebpf, &[name]);
                 e.to_string()
@@ -1176,7 +1172,6 @@ impl Tracer {
         if now.duration_since(self.last_sighting) < period {
             return;
         }
-        self.last_sighting = now;
         // Kernels without inet_diag (a module, not always loaded): the
         // slower /proc/net/tcp{,6}.
         let inodes: HashSet<u64> = crate::sockdiag::close_wait().unwrap_or_else(|e| {
@@ -1187,8 +1182,15 @@ impl Tracer {
                 .map(|s| s.inode)
                 .collect()
         });
+        self.note_close_wait(&inodes, now);
+    }
+
+    /// `inodes` are the sockets in `CLOSE_WAIT` at `now`: first sightings
+    /// are kept, sockets no longer there forgotten.
+    fn note_close_wait(&mut self, inodes: &HashSet<u64>, now: Instant) {
+        self.last_sighting = now;
         self.close_wait_seen.retain(|i, _| inodes.contains(i));
-        for i in inodes {
+        for &i in inodes {
             self.close_wait_seen.entry(i).or_insert(now);
         }
     }
@@ -1198,15 +1200,24 @@ impl Tracer {
     /// and `tcp_info` times. None under the state hook, or when the dump
     /// fails (a warning says so; then records cannot be matched this
     /// report, and /proc/net/tcp still shows the leaks, without stacks).
-    fn diag_dump(&self) -> Option<Vec<crate::sockdiag::DiagSocket>> {
+    /// Its `CLOSE_WAIT` sockets are this moment's sighting
+    /// (`sight_close_wait` would otherwise dump them again).
+    fn diag_dump(&mut self) -> Option<Vec<crate::sockdiag::DiagSocket>> {
         if !self.light() {
             return None;
         }
-        full_sockets()
+        let sockets = full_sockets()
             .map_err(|e| {
                 tracing::warn!("sock_diag dump failed: {e}; socket states unknown this report");
             })
-            .ok()
+            .ok()?;
+        let close_wait = sockets
+            .iter()
+            .filter(|s| s.state == tcp_state::CLOSE_WAIT)
+            .map(|s| s.inode)
+            .collect();
+        self.note_close_wait(&close_wait, Instant::now());
+        Some(sockets)
     }
 
     /// How many of `records` belong to live sockets: all of them under the
@@ -1233,10 +1244,10 @@ impl Tracer {
     /// Reads the kernel's socket table, checks it against the kernel's
     /// socket list (`sock_diag`, else /proc/net/tcp) and groups the leaks.
     pub fn report(&mut self) -> Report {
+        let dump = self.diag_dump();
         self.poll();
         let now_k = ktime_ns();
         let now = Instant::now();
-        let dump = self.diag_dump();
         let live = live_sockets(dump.as_deref());
         let by_endpoints: HashMap<(SocketAddr, SocketAddr), &TcpSocket> =
             live.iter().map(|s| ((s.local, s.remote), s)).collect();

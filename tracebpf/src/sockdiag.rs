@@ -8,6 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
+use govkit_ebpf_common::tcp_state;
 use netlink_packet_core::{
     NLM_F_DUMP, NLM_F_REQUEST, NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
@@ -69,9 +70,15 @@ pub struct DiagSocket {
 
 /// Every TCP socket (IPv4 and IPv6) in `states`, with its `tcp_info` times.
 pub fn sockets(states: &StateFlags) -> std::io::Result<Vec<DiagSocket>> {
+    list(states, &ExtensionFlags::INFO)
+}
+
+/// Every TCP socket (IPv4 and IPv6) in `states`; `tcp_info` times only
+/// when `extensions` asks for them.
+fn list(states: &StateFlags, extensions: &ExtensionFlags) -> std::io::Result<Vec<DiagSocket>> {
     let mut out = Vec::new();
     for family in [AF_INET, AF_INET6] {
-        dump(family, states.clone(), ExtensionFlags::INFO, |r| {
+        dump(family, states.clone(), extensions.clone(), |r| {
             let id = &r.header.socket_id;
             let info = r.nlas.iter().find_map(|n| match n {
                 Nla::TcpInfo(info) => Some(info.as_slice()),
@@ -109,10 +116,9 @@ pub fn established() -> std::io::Result<HashMap<(SocketAddr, SocketAddr), Idle>>
 /// idle times.
 #[must_use]
 pub fn idle_by_endpoints(sockets: &[DiagSocket]) -> HashMap<(SocketAddr, SocketAddr), Idle> {
-    const ESTABLISHED: u8 = 1;
     sockets
         .iter()
-        .filter(|s| s.state == ESTABLISHED)
+        .filter(|s| s.state == tcp_state::ESTABLISHED)
         .filter_map(|s| {
             let idle_ms = s.idle_ms?;
             Some((
@@ -128,7 +134,7 @@ pub fn idle_by_endpoints(sockets: &[DiagSocket]) -> HashMap<(SocketAddr, SocketA
 
 /// Inodes of every TCP socket (IPv4 and IPv6) in `CLOSE_WAIT`.
 pub fn close_wait() -> std::io::Result<HashSet<u64>> {
-    Ok(sockets(&StateFlags::CLOSE_WAIT)?
+    Ok(list(&StateFlags::CLOSE_WAIT, &ExtensionFlags::empty())?
         .into_iter()
         .map(|s| s.inode)
         .collect())

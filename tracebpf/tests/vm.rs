@@ -84,26 +84,15 @@ fn connections_on_the_guest_kernel() {
     // from fexit on inet_csk_accept; the cgroup getpeername and tracepoint
     // paths must work too (an older kernel than the host's for the cgroup
     // hook's helpers and register lookup).
-    let hooks = connections_with_hooks("auto");
-    assert!(
-        hooks.iter().any(|h| h == "fexit/inet_csk_accept"),
-        "{hooks:?}"
-    );
-    let hooks = connections_with_hooks("cgroup");
-    assert!(
-        hooks.iter().any(|h| h == "cgroup/getpeername4"),
-        "{hooks:?}"
-    );
-    let hooks = connections_with_hooks("tracepoints");
-    assert!(
-        hooks
-            .iter()
-            .any(|h| h == "tracepoint/syscalls:sys_exit_accept4"),
-        "{hooks:?}"
-    );
+    leak_test_uses("auto", &["fexit/inet_csk_accept"], &[]);
+    leak_test_uses("cgroup", &["cgroup/getpeername4"], &[]);
     // So far without sock_diag for TCP (inet_diag is a module here, not
     // loaded): the cgroup hooks had to follow state changes in the kernel.
-    assert!(!hooks.iter().any(|h| h == "cgroup/connect4"), "{hooks:?}");
+    leak_test_uses(
+        "tracepoints",
+        &["tracepoint/syscalls:sys_exit_accept4"],
+        &["cgroup/connect4"],
+    );
     // With it loaded, `--hooks cgroup` takes connects from the cgroup hook,
     // frees no records in the kernel and reads states from sock_diag by
     // cookie, on this kernel too.
@@ -115,28 +104,30 @@ fn connections_on_the_guest_kernel() {
             .unwrap();
         assert!(status.success(), "insmod {module}: {status}");
     }
-    let hooks = connections_with_hooks("cgroup");
-    for h in ["cgroup/connect4", "cgroup/getpeername4"] {
-        assert!(hooks.iter().any(|x| x == h), "{h} not in {hooks:?}");
-    }
-    assert!(
-        !hooks
-            .iter()
-            .any(|h| h == "raw_tracepoint/inet_sock_set_state"),
-        "{hooks:?}"
+    leak_test_uses(
+        "cgroup",
+        &["cgroup/connect4", "cgroup/getpeername4"],
+        &["raw_tracepoint/inet_sock_set_state"],
     );
     // And `auto`: accepts from fexit (with the socket's cookie), connects
     // from the cgroup hook, no state hook.
-    let hooks = connections_with_hooks("auto");
-    for h in ["fexit/inet_csk_accept", "cgroup/connect4"] {
-        assert!(hooks.iter().any(|x| x == h), "{h} not in {hooks:?}");
-    }
-    assert!(
-        !hooks
-            .iter()
-            .any(|h| h == "cgroup/getpeername4" || h == "raw_tracepoint/inet_sock_set_state"),
-        "{hooks:?}"
+    leak_test_uses(
+        "auto",
+        &["fexit/inet_csk_accept", "cgroup/connect4"],
+        &["cgroup/getpeername4", "raw_tracepoint/inet_sock_set_state"],
     );
+}
+
+/// The leak test with `--hooks HOOKS`: the tracer must have used every
+/// hook of `with` and none of `without`.
+fn leak_test_uses(hooks: &str, with: &[&str], without: &[&str]) {
+    let used = connections_with_hooks(hooks);
+    for h in with {
+        assert!(used.iter().any(|x| x == h), "{h} not in {used:?}");
+    }
+    for h in without {
+        assert!(!used.iter().any(|x| x == h), "{h} in {used:?}");
+    }
 }
 
 /// The leak test with `--hooks HOOKS`; returns the hooks the tracer used.
