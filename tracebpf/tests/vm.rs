@@ -287,15 +287,25 @@ fn sched_on_the_guest_kernel_counts_cross_node_migrations() {
         "needs the 2-node guest"
     );
     // Four busy threads over two nodes of two CPUs: they move between
-    // nodes, and the counts agree with the guest kernel's own.
-    let (p, kernel) = traced_contend(None);
-    let migrations = p["migrations"].as_u64().unwrap();
-    let want = kernel_count(&kernel, "migrations");
-    assert!(
-        migrations.abs_diff(want) <= 3.max(want / 10),
-        "migrations: govkit {migrations}, /proc {want}: {p:#}"
-    );
-    let numa = p["numa_migrations"].as_u64().unwrap();
+    // nodes, and the counts agree with the guest kernel's own. Whether a
+    // run crosses nodes at all is the guest scheduler's choice (one CI run
+    // saw 30 migrations, all within a node): up to three runs, each one's
+    // counts checked, until one does.
+    let mut attempts = 0;
+    let (p, kernel, migrations, numa) = loop {
+        attempts += 1;
+        let (p, kernel) = traced_contend(None);
+        let migrations = p["migrations"].as_u64().unwrap();
+        let want = kernel_count(&kernel, "migrations");
+        assert!(
+            migrations.abs_diff(want) <= 3.max(want / 10),
+            "migrations: govkit {migrations}, /proc {want}: {p:#}"
+        );
+        let numa = p["numa_migrations"].as_u64().unwrap();
+        if numa > 0 || attempts == 3 {
+            break (p, kernel, migrations, numa);
+        }
+    };
     assert!(numa > 0 && numa <= migrations, "{p:#}");
     let vol = p["voluntary_switches"].as_u64().unwrap();
     let want = kernel_count(&kernel, "voluntary");
