@@ -529,10 +529,15 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         ctx,
         &tracer.host,
         &format!(
-            "tracing TCP connections{} (kernel {}; {}); Ctrl-C for the report",
+            "tracing TCP connections{} (kernel {}; {}{}); Ctrl-C for the report",
             of_pids(&args.pids),
             tracer.host.kernel,
-            tracer.hooks.join(", ")
+            tracer.hooks.join(", "),
+            if tracer.helper_builds() {
+                "; cgroup programs with helper calls: this kernel gives them no task BTF pointer"
+            } else {
+                ""
+            }
         ),
     );
     let live = std::io::stderr().is_terminal() && format == OutputFormat::Human;

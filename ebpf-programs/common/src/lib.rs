@@ -282,6 +282,18 @@ pub struct KernelOffsets {
     /// record still belongs to a live, owned socket.
     pub skc_cookie: u32,
     pub sk_socket: u32,
+    /// `task_struct.pid` and `.tgid`, `.comm`, `.cgroups` (a `css_set`),
+    /// `css_set.dfl_cgrp`, `cgroup.kn` and `kernfs_node.id` (the cgroup
+    /// id): what the cgroup hooks read with plain loads through the
+    /// current task's BTF pointer instead of a helper call each.
+    pub task_pid: u32,
+    pub task_tgid: u32,
+    pub task_comm: u32,
+    pub task_cgroups: u32,
+    pub css_set_dfl_cgrp: u32,
+    pub cgroup_kn: u32,
+    pub kernfs_node_id: u32,
+    pub _pad: u32,
 }
 
 // ---- `govkit trace sched` ----
