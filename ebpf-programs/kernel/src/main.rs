@@ -180,7 +180,10 @@ static SITES: LruHashMap<SiteKey, Site> = LruHashMap::with_max_entries(16_384, 0
 #[map]
 static SITE_SCRATCH: PerCpuArray<Site> = PerCpuArray::with_max_entries(1, 0);
 #[map]
-static SPAN_BUF: PerCpuArray<[u8; SITE_SPAN]> = PerCpuArray::with_max_entries(1, 0);
+static SPAN_BUF: PerCpuArray<[u64; SITE_WORDS]> = PerCpuArray::with_max_entries(1, 0);
+/// `SITE_SPAN` in words: the validation compares whole words (one load
+/// each; a byte-array read is eight byte loads on this target).
+const SITE_WORDS: usize = SITE_SPAN / 8;
 
 /// `CLOCK_MONOTONIC` (`bpf_ktime_get_ns`), the clock user space compares
 /// with.
@@ -1160,21 +1163,24 @@ fn site_matches(site: &Site, sp: u64) -> bool {
     let Some(buf) = SPAN_BUF.get_ptr_mut(0) else {
         return false;
     };
-    // SAFETY: per-CPU buffer.
-    let buf = unsafe { &mut *buf };
     let len = site.span as usize & (SITE_SPAN - 1);
-    // SAFETY: user memory read through the helper into our buffer.
-    if unsafe { bpf_probe_read_user_buf(sp as *const u8, &mut buf[..len]) }.is_err() {
+    // SAFETY: per-CPU buffer of SITE_SPAN bytes; user memory read through
+    // the helper into it.
+    let read = unsafe {
+        let bytes = core::slice::from_raw_parts_mut(buf.cast::<u8>(), SITE_SPAN);
+        bpf_probe_read_user_buf(sp as *const u8, &mut bytes[..len])
+    };
+    if read.is_err() {
         return false;
     }
+    // SAFETY: the same buffer, as words, after the read.
+    let words = unsafe { &*buf };
+    // Sites are cached only with word-aligned offsets (`open_stack`).
     for i in 0..MAX_FRAMES {
         if i as u32 >= site.n {
             break;
         }
-        let off = site.offsets[i] as usize & (SITE_SPAN - 8);
-        // SAFETY: off + 8 <= SITE_SPAN by the mask.
-        let word = unsafe { core::ptr::read_unaligned(buf.as_ptr().add(off).cast::<u64>()) };
-        if word != site.ras[i] {
+        if words[(site.offsets[i] as usize >> 3) & (SITE_WORDS - 1)] != site.ras[i] {
             return false;
         }
     }
@@ -1256,13 +1262,15 @@ fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32, regs: Option<Us
             }
         }
         let off = (cfa - 8).wrapping_sub(sp0);
-        if off < (SITE_SPAN - 8) as u64 && i < MAX_FRAMES {
+        // Return addresses sit in 8-aligned slots (the ABI keeps sp
+        // aligned): the check compares whole words.
+        if off < (SITE_SPAN - 8) as u64 && off & 7 == 0 && i < MAX_FRAMES {
             site.offsets[i] = off as u32;
             site.ras[i] = ra;
             site.n = i as u32 + 1;
             site.span = off as u32 + 8;
         } else {
-            site.span = u32::MAX; // too deep to validate cheaply: not cached
+            site.span = u32::MAX; // too deep (or misaligned) to validate cheaply: not cached
         }
         if ra == 0 {
             flags = stack_flags::COMPLETE;
