@@ -356,7 +356,8 @@ fn free_record(sk: u64) {
 
 /// connect(): CLOSE → SYN_SENT runs in the connecting task's context.
 fn connect_open(ctx: &RawTracePointContext, sk: u64) -> Result<(), i32> {
-    let pid_tgid = bpf_get_current_pid_tgid();
+    let task = Task::current();
+    let pid_tgid = task.pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     // Before the filter: govkit's own check connection teaches it.
     learn_regs_delta();
@@ -367,10 +368,10 @@ fn connect_open(ctx: &RawTracePointContext, sk: u64) -> Result<(), i32> {
     if protocol != IPPROTO_TCP {
         return Ok(());
     }
-    let regs = user_regs();
+    let regs = task.user_regs();
     let generation = scratch_begin();
     let info = new_info(now_ns(), tcp_state::SYN_SENT, origin::CONNECT).ok_or(0)?;
-    record_open(ctx, sk, info, pid_tgid, None, regs, generation);
+    record_open(ctx, sk, info, pid_tgid, Some(task), regs, generation);
     Ok(())
 }
 
@@ -689,7 +690,8 @@ fn try_accept_exit(ctx: &TracePointContext) -> Result<(), i32> {
     if fd < 0 {
         return Ok(());
     }
-    let pid_tgid = bpf_get_current_pid_tgid();
+    let task = Task::current();
+    let pid_tgid = task.pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     if !traced(tgid) {
         return Ok(());
@@ -699,7 +701,8 @@ fn try_accept_exit(ctx: &TracePointContext) -> Result<(), i32> {
         return Ok(());
     };
     let state: u8 = kread(sk + rodata(&OFFSETS).skc_state as u64)?;
-    accepted(ctx, sk, state, (pid_tgid, None), user_regs(), 0, now_ns())
+    let regs = task.user_regs();
+    accepted(ctx, sk, state, (pid_tgid, Some(task)), regs, 0, now_ns())
 }
 
 /// `fexit` of `inet_csk_accept` (kernels with BPF trampolines): the
@@ -729,34 +732,33 @@ fn accept_fexit(ctx: &FExitContext, sk: *mut aya_ebpf::cty::c_void) -> i32 {
     if sk.is_null() {
         return 0;
     }
-    let pid_tgid = bpf_get_current_pid_tgid();
+    let task = Task::current();
+    let pid_tgid = task.pid_tgid();
     if !traced((pid_tgid >> 32) as u32) {
         return 0;
     }
     // In-kernel servers (NFS, SMB) accept from kernel threads: no owner
     // with a user stack.
     const PF_KTHREAD: u32 = 0x0020_0000;
-    // SAFETY: a helper without arguments.
-    let task = unsafe { bpf_get_current_task() };
-    if kread::<u32>(task + rodata(&OFFSETS).task_flags as u64).is_ok_and(|f| f & PF_KTHREAD != 0) {
+    if task.flags() & PF_KTHREAD != 0 {
         return 0;
     }
     // SAFETY: `sk` is the BTF-typed socket the verifier checks the
     // helper's argument against.
     let cookie = unsafe { aya_ebpf::helpers::bpf_get_socket_cookie(sk) };
+    // Through the BTF pointer too.
+    let state: u8 = Task::load(sk.cast_const().cast(), rodata(&OFFSETS).skc_state);
     let Some(sk) = as_number(0, sk as u64) else {
         return 0;
     };
-    let Ok(state) = kread::<u8>(sk + rodata(&OFFSETS).skc_state as u64) else {
-        return 0;
-    };
+    let regs = task.user_regs();
     // govkit: allow(let-underscore-result) -- a hook has nobody to report to; failures leave the socket untracked
     let _ = accepted(
         ctx,
         sk,
         state,
-        (pid_tgid, None),
-        user_regs(),
+        (pid_tgid, Some(task)),
+        regs,
         cookie,
         now_ns(),
     );
@@ -788,6 +790,7 @@ const USER_CS: u64 = 0x33;
 /// without an address buffer (`accept(fd, NULL, NULL)`) never gets here;
 /// user space finds those sockets in /proc and says so. Must return 1
 /// (allow).
+///
 /// Every cgroup hook is built twice: reading the current task through its
 /// BTF pointer (`Task`), and, for kernels whose verifier does not give
 /// cgroup programs that pointer, with helper calls only (`_compat`, which
@@ -897,10 +900,13 @@ fn cgroup_hook_entry<const BTF: bool>(ctx: &SockAddrContext) -> Option<(Who, boo
 /// (`bpf_get_current_task_btf`): its fields are plain loads, which the
 /// verifier checks against the kernel's BTF and makes fault-safe, instead
 /// of a helper call each (pid and tgid, comm, cgroup id, and
-/// `bpf_probe_read_kernel` for `task->stack`): a helper call costs 30-40 ns
-/// on a host with return thunks (measured with `--bpf-stats`), and an open
-/// made five of them. The offsets are `.rodata`, which the verifier knows
-/// as constants (the map is frozen before the programs load).
+/// `bpf_probe_read_kernel` for `task->stack`, `task->flags` and the user
+/// registers). Helper calls are dear on hosts with return thunks and
+/// speculation barriers: on this project's test host (`--bpf-stats`
+/// ablations) a probe read costs 40-80 ns whatever its size, and the
+/// cgroup hooks' opens went from ~570 to ~410 ns. The offsets are
+/// `.rodata`, which the verifier knows as constants (the map is frozen
+/// before the programs load).
 #[derive(Clone, Copy)]
 struct Task(*const u8);
 
@@ -933,6 +939,31 @@ impl Task {
     #[inline(always)]
     fn stack(self) -> u64 {
         Self::load(self.0, rodata(&OFFSETS).task_stack)
+    }
+
+    /// `task->flags` (`PF_*`).
+    #[inline(always)]
+    fn flags(self) -> u32 {
+        Self::load(self.0, rodata(&OFFSETS).task_flags)
+    }
+
+    /// The task's user registers, for tracing programs (cgroup programs
+    /// may not call `bpf_task_pt_regs`; they use `peer_regs`): ip and sp
+    /// through the BTF pointer it returns.
+    #[inline(always)]
+    fn user_regs(self) -> Option<UserRegs> {
+        // SAFETY: `self` is the trusted pointer of `bpf_get_current_task_btf`.
+        let regs =
+            unsafe { aya_ebpf::helpers::generated::bpf_task_pt_regs(self.0.cast_mut().cast()) }
+                as *const u8;
+        if regs.is_null() {
+            return None;
+        }
+        Some(UserRegs {
+            ip: Self::load(regs, PT_REGS_IP),
+            sp: Self::load(regs, PT_REGS_SP),
+            bp_at: as_number(1, regs as u64)? + PT_REGS_BP as u64,
+        })
     }
 
     /// `task->comm` (16 bytes, NUL-padded by the kernel) in two words.
@@ -973,7 +1004,9 @@ struct UserRegs {
 /// The tail of x86-64 `struct pt_regs` from `orig_ax` (word 15): orig_ax,
 /// ip, cs, flags, sp. bp is word 4.
 const PT_REGS_TAIL: u64 = 15 * 8;
-const PT_REGS_BP: u64 = 4 * 8;
+const PT_REGS_BP: u32 = 4 * 8;
+const PT_REGS_IP: u32 = 16 * 8;
+const PT_REGS_SP: u32 = 19 * 8;
 
 /// Reads the registers an open needs from the `struct pt_regs` at `regs`:
 /// `(orig_ax (the system call), cs, the registers)`.
@@ -986,7 +1019,7 @@ fn read_user_regs(regs: u64) -> Option<(u64, u64, UserRegs)> {
         UserRegs {
             ip,
             sp,
-            bp_at: regs + PT_REGS_BP,
+            bp_at: regs + PT_REGS_BP as u64,
         },
     ))
 }
@@ -1335,20 +1368,6 @@ fn learn_regs_delta() {
         // SAFETY: as above.
         unsafe { *delta = at - stack };
     }
-}
-
-/// The current task's user registers, for tracing hooks
-/// (`bpf_task_pt_regs`).
-#[inline(always)]
-fn user_regs() -> Option<UserRegs> {
-    // SAFETY: the current task, as a BTF pointer the next helper accepts.
-    let task = unsafe { aya_ebpf::helpers::bpf_get_current_task_btf() };
-    // SAFETY: `task` is the trusted pointer from the helper above.
-    let regs = unsafe { aya_ebpf::helpers::generated::bpf_task_pt_regs(task) } as u64;
-    if regs == 0 {
-        return None;
-    }
-    read_user_regs(as_number(1, regs)?).map(|(_, _, r)| r)
 }
 
 #[inline(always)]
