@@ -630,6 +630,13 @@ fn render_human(
             r.counters.captures_throttled
         )?;
     }
+    if r.counters.captures_pending > 0 {
+        writeln!(
+            out,
+            "note: {} socket(s) opened while their call site was being learned got a partial stack",
+            r.counters.captures_pending
+        )?;
+    }
     Ok(())
 }
 

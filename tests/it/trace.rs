@@ -371,6 +371,47 @@ fn connections_without_the_state_hook_take_over_stale_slots() {
 }
 
 #[test]
+fn connections_started_under_a_busy_loop_lose_nothing() {
+    // Two call sites opened tens of thousands of times a second before
+    // user space has learned them: the kernel side sends at most 16
+    // captures per unlearned pc (not one per open up to the budget, which
+    // filled the ring buffer when govkit started under load and counted as
+    // lost events); the other opens of that moment get a partial stack.
+    assert_programs_embedded();
+    let bins = fixture_bins();
+    let mut load = Command::new(bins.join("connloop"))
+        .arg("5")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("connloop: {e}"));
+    std::thread::sleep(Duration::from_millis(500));
+    let out = Command::new(env!("CARGO_BIN_EXE_govkit"))
+        .args([
+            "trace",
+            "connections",
+            "--format",
+            "json",
+            "--min-age",
+            "1h",
+        ])
+        .args(["--duration", "2s", "--pid", &load.id().to_string()])
+        .output()
+        .unwrap_or_else(|e| panic!("govkit: {e}"));
+    load.wait().unwrap_or_else(|e| panic!("connloop: {e}"));
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)));
+    let c = &report["counters"];
+    assert_eq!(report["lost_events"], 0, "{report:#}");
+    assert!(c["opens"].as_u64() > Some(10_000), "{c}");
+    assert!(c["captures"].as_u64() <= Some(64), "{c}");
+    assert!(
+        c["site_hits"].as_u64() > Some(c["opens"].as_u64().unwrap_or(0) / 2),
+        "{c}"
+    );
+}
+
+#[test]
 fn connections_on_the_syscall_tracepoints_match_ss_too() {
     // With 2 slots, most sockets' records go to the hash map instead (and
     // the two slots are taken, freed and retaken): both stores are checked.

@@ -122,6 +122,9 @@ pub struct Counters {
     pub stacks_map_full: u64,
     pub captures: u64,
     pub captures_throttled: u64,
+    /// Opens from a call site being learned whose capture was not sent:
+    /// one for the same pc was already on its way to user space.
+    pub captures_pending: u64,
     pub state_changes: u64,
     pub opens: u64,
     pub accept_lookup_failed: u64,
@@ -1110,6 +1113,7 @@ impl Tracer {
             stacks_map_full: sum(counter::STACKS_FULL),
             captures: sum(counter::CAPTURES),
             captures_throttled: sum(counter::CAPTURES_THROTTLED),
+            captures_pending: sum(counter::CAPTURES_PENDING),
             state_changes: sum(counter::STATE_CHANGES),
             opens: sum(counter::OPENS),
             accept_lookup_failed: sum(counter::ACCEPT_LOOKUP_FAILED),

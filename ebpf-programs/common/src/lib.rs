@@ -238,7 +238,11 @@ pub mod counter {
     /// Opens that took over a slot whose record's socket was gone (without
     /// the state hook, records are not freed when sockets close).
     pub const SLOT_TAKEOVERS: u32 = 15;
-    pub const COUNT: u32 = 16;
+    /// Opens from a call site not learned yet whose capture was not sent
+    /// because one for the same pc was already on its way (they get a
+    /// partial stack, like throttled ones).
+    pub const CAPTURES_PENDING: u32 = 16;
+    pub const COUNT: u32 = 17;
 }
 
 /// Per-CPU capture budget state (`CAPTURE_BUDGET` map).

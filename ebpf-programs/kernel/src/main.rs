@@ -179,6 +179,28 @@ const SITE_SPAN: usize = 8192;
 static SITES: LruHashMap<SiteKey, Site> = LruHashMap::with_max_entries(16_384, 0);
 #[map]
 static SITE_SCRATCH: PerCpuArray<Site> = PerCpuArray::with_max_entries(1, 0);
+/// Captures sent for a pc user space has not installed a row for yet
+/// (`UnwindKey`): at most `PENDING_MAX` per pc per `PENDING_NS`; further
+/// opens whose walk stops there send none (`CAPTURES_PENDING`, a partial
+/// stack). A new call site under a busy load is opened thousands of times
+/// before user space has installed its rows, and each open sent a 16 KiB
+/// capture of the same stack (up to the budget): that filled the ring
+/// buffer when govkit started under load, counted as lost events. A few
+/// sockets opened in a burst from a new site (the usual leak) each still
+/// get their own capture, and a pc user space cannot unwind is retried
+/// every `PENDING_NS`.
+#[map]
+static PENDING: LruHashMap<UnwindKey, Pending> = LruHashMap::with_max_entries(4096, 0);
+const PENDING_NS: u64 = 1_000_000_000;
+const PENDING_MAX: u64 = 16;
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct Pending {
+    /// When the window's first capture was sent.
+    since: u64,
+    sent: u64,
+}
 #[map]
 static SPAN_BUF: PerCpuArray<[u64; SITE_WORDS]> = PerCpuArray::with_max_entries(1, 0);
 /// `SITE_SPAN` in words: the validation compares whole words (one load
@@ -1314,10 +1336,34 @@ fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32, regs: Option<Us
         exact = 0;
     }
     if missed {
-        if take_budget() {
+        let key = UnwindKey { pc, tgid, exact };
+        let now = now_ns();
+        // The window's entry when it is still open (a stale one is
+        // replaced below).
+        let window = PENDING
+            .get_ptr_mut(&key)
+            // SAFETY: a map value pointer from a successful lookup.
+            .filter(|&p| now.wrapping_sub(unsafe { (*p).since }) < PENDING_NS);
+        // SAFETY: as above; counts are approximate across CPUs.
+        if window.is_some_and(|p| unsafe { (*p).sent } >= PENDING_MAX) {
+            count(counter::CAPTURES_PENDING);
+            flags = stack_flags::THROTTLED;
+        } else if take_budget(now) {
             if let Some(id) = send_capture(sk, tgid, tid, trace, pc, sp, bp, exact) {
                 info.capture_id = id;
                 flags = stack_flags::CAPTURED;
+                match window {
+                    // SAFETY: as above.
+                    Some(p) => unsafe { (*p).sent += 1 },
+                    None => {
+                        let fresh = Pending {
+                            since: now,
+                            sent: 1,
+                        };
+                        // govkit: allow(let-underscore-result) -- an LRU map: best effort, a lost entry only means more captures
+                        let _ = PENDING.insert(&key, &fresh, 0);
+                    }
+                }
             }
         } else {
             count(counter::CAPTURES_THROTTLED);
@@ -1371,13 +1417,12 @@ fn learn_regs_delta() {
 }
 
 #[inline(always)]
-fn take_budget() -> bool {
+fn take_budget(now: u64) -> bool {
     let Some(b) = CAPTURE_BUDGET.get_ptr_mut(0) else {
         return false;
     };
     // SAFETY: per-CPU slot.
     let b = unsafe { &mut *b };
-    let now = now_ns();
     if now.wrapping_sub(b.window_ns) > 1_000_000_000 {
         b.window_ns = now;
         b.used = 0;
