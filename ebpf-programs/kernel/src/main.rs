@@ -969,15 +969,22 @@ impl Task {
         Self::load(self.0, rodata(&OFFSETS).task_flags)
     }
 
+    /// `bpf_task_pt_regs`: the task's saved user registers, as a BTF
+    /// pointer (tracing programs only).
+    #[inline(always)]
+    fn pt_regs(self) -> *const u8 {
+        // SAFETY: `self` is the trusted pointer of `bpf_get_current_task_btf`.
+        let regs =
+            unsafe { aya_ebpf::helpers::generated::bpf_task_pt_regs(self.0.cast_mut().cast()) };
+        regs as *const u8
+    }
+
     /// The task's user registers, for tracing programs (cgroup programs
     /// may not call `bpf_task_pt_regs`; they use `peer_regs`): ip and sp
     /// through the BTF pointer it returns.
     #[inline(always)]
     fn user_regs(self) -> Option<UserRegs> {
-        // SAFETY: `self` is the trusted pointer of `bpf_get_current_task_btf`.
-        let regs =
-            unsafe { aya_ebpf::helpers::generated::bpf_task_pt_regs(self.0.cast_mut().cast()) }
-                as *const u8;
+        let regs = self.pt_regs();
         if regs.is_null() {
             return None;
         }
@@ -1400,14 +1407,9 @@ fn learn_regs_delta() {
     if unsafe { *delta } != 0 {
         return;
     }
-    // SAFETY: the current task, as a BTF pointer the next helper accepts.
-    let task = unsafe { aya_ebpf::helpers::bpf_get_current_task_btf() };
-    // SAFETY: `task` is the trusted pointer from the helper above.
-    let regs = unsafe { aya_ebpf::helpers::generated::bpf_task_pt_regs(task) } as u64;
-    // SAFETY: a helper without arguments.
-    let current = unsafe { bpf_get_current_task() };
-    let stack: Option<u64> = kread(current + rodata(&OFFSETS).task_stack as u64).ok();
-    if let (Some(stack), Some(at)) = (stack, as_number(1, regs))
+    let task = Task::current();
+    let stack = task.stack();
+    if let Some(at) = as_number(1, task.pt_regs() as u64)
         && stack != 0
         && at > stack
     {
