@@ -911,10 +911,6 @@ impl Tracer {
         })
     }
 
-    /// Whether the socket lifecycle is followed without
-    /// `inet_sock_set_state` (`attach_cgroup_lifecycle`, the only path with
-    /// a cgroup connect hook): records are never freed in the kernel, and
-    /// states and endpoints come from `sock_diag`.
     /// Whether the cgroup hooks run their builds with helper calls only
     /// (kernels whose verifier does not give cgroup programs the current
     /// task's BTF pointer): about 0.3 µs more per connection.
@@ -923,6 +919,10 @@ impl Tracer {
         self.links.iter().any(|h| h.program.ends_with("_compat"))
     }
 
+    /// Whether the socket lifecycle is followed without
+    /// `inet_sock_set_state` (`attach_cgroup_lifecycle`, the only path with
+    /// a cgroup connect hook): records are never freed in the kernel, and
+    /// states and endpoints come from `sock_diag`.
     fn light(&self) -> bool {
         self.links
             .iter()

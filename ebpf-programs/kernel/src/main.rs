@@ -350,7 +350,7 @@ fn own_slot(sk: u64) -> Option<*mut SockSlot> {
 #[raw_tracepoint(tracepoint = "tcp_destroy_sock")]
 pub fn sock_destroy(_ctx: RawTracePointContext) -> i32 {
     count(counter::DESTROYS);
-    learn_regs_delta();
+    learn_regs_delta(Task::current());
     0
 }
 
@@ -382,7 +382,7 @@ fn connect_open(ctx: &RawTracePointContext, sk: u64) -> Result<(), i32> {
     let pid_tgid = task.pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     // Before the filter: govkit's own check connection teaches it.
-    learn_regs_delta();
+    learn_regs_delta(task);
     if !traced(tgid) {
         return Ok(());
     }
@@ -1398,7 +1398,7 @@ fn open_stack(info: &mut SockInfo, sk: u64, tgid: u32, tid: u32, regs: Option<Us
 /// stack, for the cgroup hook (`REGS_DELTA`), once: an array lookup after
 /// that.
 #[inline(always)]
-fn learn_regs_delta() {
+fn learn_regs_delta(task: Task) {
     let Some(delta) = REGS_DELTA.get_ptr_mut(0) else {
         return;
     };
@@ -1407,7 +1407,6 @@ fn learn_regs_delta() {
     if unsafe { *delta } != 0 {
         return;
     }
-    let task = Task::current();
     let stack = task.stack();
     if let Some(at) = as_number(1, task.pt_regs() as u64)
         && stack != 0
