@@ -146,7 +146,7 @@ fn config_error_frame(ce: &config::ConfigError, color: bool) -> String {
             .with_label(ce.message.clone());
     }
     d = d.with_help(
-        "see the configuration reference in README.md, or `govkit init` for a commented example",
+        "see the configuration reference (docs/src/configuration.md in the govkit repository), or `govkit init` for a commented example",
     );
     diagnostics::render::human_diagnostic(&report, &d, color)
 }

@@ -2,15 +2,14 @@
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
-use std::sync::PoisonError;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 use tracebpf::TraceError;
-use tracebpf::connections::{Hooks, Leak, Options, Report, Tracer};
+use tracebpf::connections::{Hooks, Options, Tracer};
 use tracebpf::metrics::{ConnSeries, Exporter, Exposition, SchedSeries};
-use tracebpf::sched::{Latency, Options as SchedOptions, SchedReport, SchedTracer};
+use tracebpf::sched::{Options as SchedOptions, SchedTracer};
 
 use crate::Context;
 use crate::cli::OutputFormat;
@@ -218,7 +217,9 @@ fn format(ctx: &Context) -> anyhow::Result<OutputFormat> {
 )]
 fn trace_error(e: TraceError) -> anyhow::Error {
     let hint = match &e {
-        TraceError::NotBuilt => "see README.md, section `govkit trace`",
+        TraceError::NotBuilt => {
+            "see \"Installing the tracer\" in docs/src/trace-connections.md of the govkit repository"
+        }
         TraceError::Input(_) => "check the PID with `ps -p PID`",
         TraceError::Environment(_) => {
             "govkit trace needs root (or CAP_BPF + CAP_PERFMON), BTF and tracefs"
@@ -302,22 +303,11 @@ fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
         conns.maintain();
         let report = conns.report();
         let snap = sched.snapshot();
-        {
-            let mut state = exporter
-                .state
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if let Some(c) = state.conns.as_mut() {
-                c.update(&report);
-            }
-            if let Some(s) = state.sched.as_mut() {
-                s.update(&snap);
-            }
-            state.programs.clone_from(&report.programs);
-            if args.bpf_stats {
-                state.programs.extend(sched.program_costs());
-            }
+        let mut programs = report.programs.clone();
+        if args.bpf_stats {
+            programs.extend(sched.program_costs());
         }
+        exporter.publish(Some(&report), Some(&snap), programs);
         // Their last figures are in; keep the kernel table small.
         sched.forget_exited(&snap);
     }
@@ -404,11 +394,7 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
             } else {
                 Vec::new()
             };
-            let mut state = e.state.lock().unwrap_or_else(PoisonError::into_inner);
-            if let Some(s) = state.sched.as_mut() {
-                s.update(&snap);
-            }
-            state.programs = programs;
+            e.publish(None, Some(&snap), programs);
         }
         if live && Instant::now() >= next_view {
             next_view = Instant::now() + args.interval;
@@ -417,7 +403,7 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
             last = now;
             let mut err = std::io::stderr().lock();
             if write!(err, "\x1b[2J\x1b[H").is_ok() {
-                render_sched(&mut err, &report, 5).unwrap_or_default();
+                tracebpf::render::sched(&mut err, &report, 5).unwrap_or_default();
             }
         }
     }
@@ -431,86 +417,9 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
-        _ => render_sched(&mut out, &report, args.top)?,
+        _ => tracebpf::render::sched(&mut out, &report, args.top)?,
     }
     Ok(Outcome::Pass)
-}
-
-fn render_sched(out: &mut impl Write, r: &SchedReport, top: usize) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{} process(es) over {:.1}s, {} scheduler events, lost events: {}",
-        r.processes.len(),
-        r.duration_s,
-        r.counters.events,
-        r.lost_events
-    )?;
-    for p in r.processes.iter().take(top) {
-        writeln!(
-            out,
-            "\npid {}{} ({}){}: {} context switches ({} involuntary), {} migrations ({} across NUMA nodes), {}.{:03}s on CPU",
-            p.pid,
-            p.tid.map(|t| format!(" tid {t}")).unwrap_or_default(),
-            p.comm,
-            if p.alive { "" } else { " [exited]" },
-            p.context_switches,
-            p.involuntary_switches,
-            p.migrations,
-            p.numa_migrations,
-            p.oncpu_us / 1_000_000,
-            p.oncpu_us / 1000 % 1000
-        )?;
-        latency(out, "run-queue latency", &p.runq_latency_us)?;
-        latency(out, "off-CPU (blocked)", &p.offcpu_us)?;
-    }
-    if r.processes.len() > top {
-        writeln!(
-            out,
-            "\n… {} more (--top N, or --format json for all)",
-            r.processes.len() - top
-        )?;
-    }
-    for c in &r.programs {
-        writeln!(
-            out,
-            "bpf program {}: {} runs, {:.0} ns/run",
-            c.program, c.runs, c.ns_per_run
-        )?;
-    }
-    Ok(())
-}
-
-/// A histogram drawn like runqlat's.
-fn latency(out: &mut impl Write, what: &str, l: &Latency) -> std::io::Result<()> {
-    if l.count == 0 {
-        return writeln!(out, "  {what}: none");
-    }
-    writeln!(
-        out,
-        "  {what}: {} samples, p50 {:.0} µs, p99 {:.0} µs, mean {:.1} µs",
-        l.count, l.p50, l.p99, l.mean
-    )?;
-    writeln!(out, "{:>15}{:<13} : count    distribution", "usecs", "")?;
-    let max = l
-        .histogram
-        .iter()
-        .map(|b| b.count)
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    // From the first non-empty bucket (JSON has them all from 0).
-    for b in l.histogram.iter().skip_while(|b| b.count == 0) {
-        let stars = usize::try_from(b.count * 40 / max).unwrap_or(40);
-        writeln!(
-            out,
-            "{:>12} -> {:<12} : {:<8} |{:<40}|",
-            b.low_us,
-            b.high_us,
-            b.count,
-            "*".repeat(stars)
-        )?;
-    }
-    Ok(())
 }
 
 fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome> {
@@ -565,11 +474,7 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
             }
             let report = tracer.report();
             if let Some(e) = &exporter {
-                let mut state = e.state.lock().unwrap_or_else(PoisonError::into_inner);
-                if let Some(c) = state.conns.as_mut() {
-                    c.update(&report);
-                }
-                state.programs.clone_from(&report.programs);
+                e.publish(Some(&report), None, report.programs.clone());
             }
             if !live {
                 continue;
@@ -578,7 +483,8 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
             // Clear the screen, then the current view; a closed stderr
             // must not stop the trace.
             if write!(err, "\x1b[2J\x1b[H").is_ok() {
-                render_human(&mut err, &report, args, 5).unwrap_or_default();
+                tracebpf::render::connections(&mut err, &report, args.min_age, args.idle, 5)
+                    .unwrap_or_default();
             }
         }
     }
@@ -592,89 +498,11 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
             serde_json::to_writer_pretty(&mut out, &report)?;
             writeln!(out)?;
         }
-        _ => render_human(&mut out, &report, args, usize::MAX)?,
+        _ => tracebpf::render::connections(&mut out, &report, args.min_age, args.idle, usize::MAX)?,
     }
     Ok(if report.leaks.is_empty() {
         Outcome::Pass
     } else {
         Outcome::GateFailed
     })
-}
-
-fn render_human(
-    out: &mut impl Write,
-    r: &Report,
-    args: &ConnectionsArgs,
-    max_frames: usize,
-) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "{} leak group(s), {} leaked socket(s) in CLOSE_WAIT for at least {:?}{}; traced {:.1}s, {} sockets tracked, lost events: {}",
-        r.leaks.len(),
-        r.leaks.iter().map(|l| l.count).sum::<usize>(),
-        args.min_age,
-        args.idle
-            .map(|d| format!(" or ESTABLISHED and idle for at least {d:?}"))
-            .unwrap_or_default(),
-        r.duration_s,
-        r.tracked_sockets,
-        r.lost_events
-    )?;
-    for l in &r.leaks {
-        leak(out, l, max_frames)?;
-    }
-    if r.counters.captures_throttled > 0 {
-        writeln!(
-            out,
-            "note: {} socket(s) opened from call sites not learned yet got a partial stack (raise --captures-per-sec)",
-            r.counters.captures_throttled
-        )?;
-    }
-    if r.counters.captures_pending > 0 {
-        writeln!(
-            out,
-            "note: {} socket(s) opened while their call site was being learned got a partial stack",
-            r.counters.captures_pending
-        )?;
-    }
-    Ok(())
-}
-
-fn leak(out: &mut impl Write, l: &Leak, max_frames: usize) -> std::io::Result<()> {
-    writeln!(
-        out,
-        "\n{} socket(s) {} by pid {} ({}{}), {}: oldest {:.0}s old, {:.0}s {}",
-        l.count,
-        match l.opened_by {
-            "before-tracing" => "opened before tracing",
-            "connect" => "connected",
-            "unseen" => "opened unseen (no stack)",
-            _ => "accepted",
-        },
-        l.pid,
-        l.comm,
-        if l.cgroup.is_empty() || l.cgroup == "/" {
-            String::new()
-        } else {
-            format!(", cgroup {}", l.cgroup)
-        },
-        l.state,
-        l.oldest_age_s,
-        l.oldest_in_state_s,
-        if l.state == "ESTABLISHED" {
-            "idle".to_owned()
-        } else {
-            format!("in {}", l.state)
-        }
-    )?;
-    for s in l.sockets.iter().take(3) {
-        writeln!(out, "    {} -> {}", s.local, s.remote)?;
-    }
-    if l.sockets.len() > 3 {
-        writeln!(out, "    … {} more", l.sockets.len() - 3)?;
-    }
-    for f in l.stack.iter().take(max_frames) {
-        writeln!(out, "      {f}")?;
-    }
-    Ok(())
 }

@@ -221,6 +221,14 @@ impl Btf {
     }
 }
 
+/// The running kernel's BTF (/sys/kernel/btf/vmlinux), parsed.
+pub(crate) fn vmlinux_btf() -> Result<Btf, crate::TraceError> {
+    use crate::{env, programs::load_error};
+    let vmlinux =
+        std::fs::read(env::BTF).map_err(|e| load_error(&format!("reading {}", env::BTF), e))?;
+    Btf::parse(&vmlinux).map_err(|e| load_error(&format!("parsing {}", env::BTF), e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,8 @@ pub mod connections;
 pub mod env;
 pub mod metrics;
 pub mod procfs;
+pub mod programs;
+pub mod render;
 pub mod sched;
 pub mod sockdiag;
 pub mod symbolize;
@@ -52,4 +54,36 @@ pub fn sched_object_bytes() -> Result<Vec<u8>, TraceError> {
 #[must_use]
 pub fn programs_embedded() -> bool {
     !OBJECT.is_empty() && !SCHED_OBJECT.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    /// The tracers share their machinery through `programs`, `procfs`,
+    /// `btf` and `env`, never through each other: a `use` of the other
+    /// tracer would tie them in a circle again.
+    #[test]
+    fn the_tracers_do_not_import_each_other() {
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{e}"));
+        let mut connections: Vec<(String, String)> = std::fs::read_dir(src.join("connections"))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|e| e.unwrap_or_else(|e| panic!("{e}")).path())
+            .map(|p| (p.display().to_string(), read(&p)))
+            .collect();
+        assert!(connections.len() >= 4, "connections/ has its modules");
+        connections.sort();
+        for (path, text) in &connections {
+            assert!(
+                !text.contains("crate::sched"),
+                "{path} uses the sched tracer"
+            );
+        }
+        let sched = read(&src.join("sched.rs"));
+        assert!(
+            !sched.contains("crate::connections"),
+            "sched.rs uses the connections tracer"
+        );
+    }
 }

@@ -26,7 +26,8 @@ use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
 use prometheus::{Encoder, Gauge, IntCounter, Opts, Registry, TextEncoder};
 
 use crate::TraceError;
-use crate::connections::{ProgramCost, Report};
+use crate::connections::Report;
+use crate::programs::ProgramCost;
 use crate::sched::{Snapshot, diff};
 
 /// Default number of processes with their own series.
@@ -566,6 +567,25 @@ impl Exporter {
     }
 
     /// Stops serving and waits for the server thread.
+    /// Publishes the tracers' latest figures for the next scrapes: a
+    /// connections report, a scheduler snapshot (each only where the
+    /// exposition has its series), and the programs' run-time costs.
+    pub fn publish(
+        &self,
+        conns: Option<&Report>,
+        sched: Option<&Snapshot>,
+        programs: Vec<ProgramCost>,
+    ) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        if let (Some(series), Some(report)) = (state.conns.as_mut(), conns) {
+            series.update(report);
+        }
+        if let (Some(series), Some(snap)) = (state.sched.as_mut(), sched) {
+            series.update(snap);
+        }
+        state.programs = programs;
+    }
+
     pub fn stop(mut self) {
         self.server.unblock();
         if let Some(t) = self.thread.take() {

@@ -1,19 +1,21 @@
 //! `govkit trace sched`: run-queue latency, off-CPU time, context switches
 //! and (cross-node) migrations per process or thread, aggregated by the
-//! kernel programs of `ebpf-programs/kernel/src/sched.rs`; user space reads
+//! kernel programs of `ebpf-programs/kernel/src/sched/`; user space reads
 //! the aggregates.
 
 use std::collections::HashMap;
 use std::time::Instant;
 
 use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray};
-use aya::programs::RawTracePoint;
 use aya::{Ebpf, EbpfLoader};
 use govkit_ebpf_common::{HIST_SLOTS, MAX_CPUS, SchedKey, SchedOffsets, SchedStats, sched_counter};
 use serde::Serialize;
 
-use crate::connections::{
-    ProgramCost, check_pids, load_error, program_costs, set_targets, verifier, vmlinux_btf,
+use crate::btf::vmlinux_btf;
+use crate::procfs::cgroup_of;
+pub use crate::programs::ProgramCost;
+use crate::programs::{
+    attach_raw, check_pids, enable_run_time_stats, load_error, program_costs, set_targets, take_map,
 };
 use crate::{TraceError, env, procfs, sched_object_bytes};
 
@@ -191,10 +193,7 @@ impl SchedTracer {
             }
         }
         let bpf_stats = if options.bpf_stats {
-            Some(
-                aya::sys::enable_stats(aya::sys::Stats::RunTime)
-                    .map_err(|e| load_error("enabling BPF run-time statistics", e))?,
-            )
+            Some(enable_run_time_stats()?)
         } else {
             None
         };
@@ -204,23 +203,11 @@ impl SchedTracer {
             ("sched_switch", "sched_switch"),
             ("sched_migrate", "sched_migrate_task"),
         ] {
-            let p: &mut RawTracePoint = ebpf
-                .program_mut(prog)
-                .ok_or_else(|| load_error("eBPF object", format!("no program {prog}")))?
-                .try_into()
-                .map_err(|e| load_error(prog, e))?;
-            p.load()
-                .map_err(|e| load_error(&format!("loading program {prog}"), verifier(&e)))?;
-            p.attach(tp)
-                .map_err(|e| load_error(&format!("attaching {prog} to raw tracepoint {tp}"), e))?;
+            attach_raw(&mut ebpf, prog, tp)?;
         }
-        let take = |ebpf: &mut Ebpf, name: &str| {
-            ebpf.take_map(name)
-                .ok_or_else(|| load_error("eBPF object", format!("no map {name}")))
-        };
-        let stats = BpfHashMap::try_from(take(&mut ebpf, "SCHED_STATS")?)
+        let stats = BpfHashMap::try_from(take_map(&mut ebpf, "SCHED_STATS")?)
             .map_err(|e| load_error("map SCHED_STATS", e))?;
-        let counters = PerCpuArray::try_from(take(&mut ebpf, "SCHED_COUNTERS")?)
+        let counters = PerCpuArray::try_from(take_map(&mut ebpf, "SCHED_COUNTERS")?)
             .map_err(|e| load_error("map SCHED_COUNTERS", e))?;
         Ok(Self {
             ebpf,
@@ -353,15 +340,6 @@ fn task_alive(k: SchedKey) -> bool {
     } else {
         std::path::Path::new(&format!("/proc/{}/task/{}", k.tgid, k.tid)).exists()
     }
-}
-
-/// The cgroup v2 path of a process (`0::/path` in /proc/PID/cgroup).
-#[must_use]
-pub fn cgroup_of(pid: u32) -> Option<String> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .map(|p| p.trim_end_matches('/').to_owned())
 }
 
 fn process(k: SchedKey, s: &SchedStats) -> ProcessSched {
