@@ -697,7 +697,15 @@ fn spawn_ready(
     }
     let mut err = BufReader::new(child.stderr.take().unwrap_or_else(|| panic!("stderr")));
     if !ready_on_stdout {
-        err.read_line(&mut first).unwrap_or_else(|e| panic!("{e}"));
+        // On a host where tracefs or bpffs was not mounted yet, the
+        // tracer says first that it mounted them.
+        loop {
+            first.clear();
+            err.read_line(&mut first).unwrap_or_else(|e| panic!("{e}"));
+            if !first.starts_with("govkit: mounted ") {
+                break;
+            }
+        }
     }
     assert!(first.contains(expect), "{cmd:?} said: {first}");
     let rest = std::thread::spawn(move || {

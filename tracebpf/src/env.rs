@@ -103,13 +103,17 @@ pub fn preflight() -> Result<Host, TraceError> {
         if Path::new("/sys/kernel/debug/tracing/events").is_dir() {
             host.tracefs = PathBuf::from("/sys/kernel/debug/tracing");
         } else if !is_mounted(TRACEFS, "tracefs") {
-            mount("tracefs", TRACEFS).map_err(|e| {
-                TraceError::Environment(format!(
-                    "tracefs is not mounted at {TRACEFS} and mounting it failed ({e}); \
-                     run `mount -t tracefs tracefs {TRACEFS}` as root"
-                ))
-            })?;
-            host.mounted.push(format!("tracefs at {TRACEFS}"));
+            match mount("tracefs", TRACEFS) {
+                Ok(()) => host.mounted.push(format!("tracefs at {TRACEFS}")),
+                // Another tracer starting at the same moment mounted it.
+                Err(_) if is_mounted(TRACEFS, "tracefs") => {}
+                Err(e) => {
+                    return Err(TraceError::Environment(format!(
+                        "tracefs is not mounted at {TRACEFS} and mounting it failed ({e}); \
+                         run `mount -t tracefs tracefs {TRACEFS}` as root"
+                    )));
+                }
+            }
         }
     }
     // bpffs is not needed for loading (nothing is pinned), but aya-log and
