@@ -9,21 +9,26 @@
 # each connection are in the loop), with each program's ns per run and runs
 # per connection. The BPF statistics' own two clock reads per run are
 # included. A figure of direct program cost that, unlike throughput, does
-# not move much with the host's drift. Needs root.
+# not move much with the host's drift. MODES (default "default
+# state-hook") may also name `alt`: the default hooks of another build,
+# $GOVKIT_ALT, for an A/B of two builds in one run. Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROUNDS=${ROUNDS:-4}
 SECS=${SECS:-3}
 GOVKIT=${GOVKIT:-target/release/govkit}
+MODES=${MODES:-default state-hook}
 cargo build --release -q --bin govkit
 cargo build --release -q -p trace-fixture
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for r in $(seq "$ROUNDS"); do
-    for mode in default state-hook; do
+    for mode in $MODES; do
         state=0
         [ "$mode" = state-hook ] && state=1
-        GOVKIT_TRACE_STATE_HOOK=$state "$GOVKIT" trace connections --bpf-stats --format json \
+        bin=$GOVKIT
+        [ "$mode" = alt ] && bin=${GOVKIT_ALT:?MODES names alt: set GOVKIT_ALT}
+        GOVKIT_TRACE_STATE_HOOK=$state "$bin" trace connections --bpf-stats --format json \
             --min-age 1h --duration "$((SECS + 2))s" >"$out" 2>/dev/null &
         p=$!
         sleep 1.5

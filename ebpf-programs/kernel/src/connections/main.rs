@@ -118,6 +118,8 @@ pub(crate) static SLOT_MASK: u32 = (1 << SLOT_BITS) - 1;
 #[unsafe(no_mangle)]
 pub(crate) static PACKED_ENDPOINTS: u32 = 0;
 
+// ---- shared by every program: the counters, the --pid filter, helpers ----
+
 pub(crate) const IPPROTO_TCP: u16 = 6;
 
 #[map]
@@ -180,10 +182,10 @@ pub(crate) fn kread<T>(addr: u64) -> Result<T, i32> {
 
 #[cfg(not(test))]
 #[panic_handler]
-pub(crate) fn panic(_info: &core::panic::PanicInfo) -> ! {
+fn panic(_info: &core::panic::PanicInfo) -> ! {
     loop {}
 }
 
 #[unsafe(link_section = "license")]
 #[unsafe(no_mangle)]
-pub(crate) static LICENSE: [u8; 4] = *b"GPL\0";
+static LICENSE: [u8; 4] = *b"GPL\0";
