@@ -1,13 +1,15 @@
 //! Developer tasks. `cargo xtask gen` regenerates the committed artifacts
 //! (man page, shell completions, rule reference) from their single sources
 //! (the clap definition and the rule registry); `cargo xtask gen --check`
-//! fails when they are stale, which CI runs.
+//! fails when they are stale, which CI runs. `cargo xtask docs` builds the
+//! mdBook in docs/ and checks its links.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 
+mod docs;
 mod ebpf;
 mod vm;
 
@@ -24,8 +26,9 @@ fn main() -> ExitCode {
         ["vm-test", rest @ ..] => vm::run(&repo(), rest),
         ["vm-bench-connections", rest @ ..] => vm::bench_connections(&repo(), rest),
         ["build-ebpf"] => ebpf::build(&repo()),
+        ["docs"] => docs::check(&repo()),
         _ => Err(anyhow::anyhow!(
-            "usage: cargo xtask gen [--check] | cargo xtask build-ebpf | cargo xtask vm-test [--topology NAME]… | cargo xtask vm-bench-connections [--rounds N] [--secs S]"
+            "usage: cargo xtask gen [--check] | cargo xtask docs | cargo xtask build-ebpf | cargo xtask vm-test [--topology NAME]… | cargo xtask vm-bench-connections [--rounds N] [--secs S]"
         )),
     };
     match result {
@@ -58,7 +61,10 @@ fn artifacts() -> anyhow::Result<Vec<(PathBuf, Vec<u8>)>> {
         clap_complete::generate(shell, &mut govkit::cli::command(), "govkit", &mut buf);
         out.push((docs.join("completions").join(name), buf));
     }
-    out.push((docs.join("rules.md"), rules_markdown()?.into_bytes()));
+    out.push((
+        docs.join("src/reference/rules.md"),
+        rules_markdown()?.into_bytes(),
+    ));
     Ok(out)
 }
 
