@@ -43,6 +43,8 @@ pub use criterion as __criterion;
 #[cfg(feature = "gate")]
 pub mod gate;
 #[cfg(feature = "gate")]
+pub mod runner;
+#[cfg(feature = "gate")]
 pub mod stats;
 
 /// What a benchmark function is generic over: criterion's wall-clock

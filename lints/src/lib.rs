@@ -15,6 +15,7 @@
 mod anchor;
 pub mod baseline;
 mod cache;
+pub mod changed;
 mod comments;
 mod engine;
 mod files;

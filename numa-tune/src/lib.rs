@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 pub mod cpulist;
 pub mod hook;
+pub mod pin;
 pub mod plan;
 pub mod process;
 pub mod sys;
@@ -31,6 +32,7 @@ pub fn fuzz_parsers(text: &str) {
     }
     std::hint::black_box(process::parse_numa_maps(text).is_ok());
     std::hint::black_box(process::stat_processor(text));
+    std::hint::black_box(pin::start_time(text));
     std::hint::black_box(topology::parse_meminfo(text, 0).is_ok());
     std::hint::black_box(topology::parse_distances(text, 2).is_ok());
 }

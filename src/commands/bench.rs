@@ -2,12 +2,11 @@
 //! times, count allocations per operation, and judge budgets and
 //! regressions against a baseline.
 
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
-use anyhow::Context as _;
 use bench_gate::gate::{self, Baseline, Judged, Measured, Policy};
+use bench_gate::runner::{self, RunError, RunPlan};
 use clap::Args;
 use diagnostics::{Diagnostic, Location, Report, RuleInfo, Severity};
 use serde_json::json;
@@ -65,13 +64,8 @@ pub struct BenchArgs {
 
 /// Everything a bench run needs, from flags over `[bench]` over defaults.
 struct Plan {
-    root: PathBuf,
-    packages: Vec<String>,
-    benches: Vec<String>,
-    count: u32,
+    run: RunPlan,
     policy: Policy,
-    criterion_args: Vec<String>,
-    filter: Option<String>,
     baseline: Option<PathBuf>,
 }
 
@@ -120,23 +114,25 @@ fn plan(ctx: &Context, config: &Config, args: Option<&BenchArgs>) -> Plan {
         .and_then(|a| a.baseline.as_ref().map(|b| ctx.cwd.join(b)))
         .or_else(|| section.baseline.as_ref().map(|b| config.root.join(b)));
     Plan {
-        root,
-        packages: args
-            .map(|a| a.package.clone())
-            .filter(|p| !p.is_empty())
-            .unwrap_or(section.packages.clone()),
-        benches: args
-            .map(|a| a.bench.clone())
-            .filter(|b| !b.is_empty())
-            .unwrap_or(section.benches.clone()),
-        count: args
-            .and_then(|a| a.count)
-            .or(section.count)
-            .unwrap_or(5)
-            .max(1),
+        run: RunPlan {
+            root,
+            packages: args
+                .map(|a| a.package.clone())
+                .filter(|p| !p.is_empty())
+                .unwrap_or(section.packages.clone()),
+            benches: args
+                .map(|a| a.bench.clone())
+                .filter(|b| !b.is_empty())
+                .unwrap_or(section.benches.clone()),
+            count: args
+                .and_then(|a| a.count)
+                .or(section.count)
+                .unwrap_or(5)
+                .max(1),
+            criterion_args,
+            filter: args.and_then(|a| a.filter.clone()),
+        },
         policy,
-        criterion_args,
-        filter: args.and_then(|a| a.filter.clone()),
         baseline,
     }
 }
@@ -196,179 +192,24 @@ fn read_baseline(path: Option<&Path>) -> anyhow::Result<Option<Baseline>> {
     .transpose()
 }
 
-/// A bench executable cargo built.
-struct Executable {
-    package: String,
-    name: String,
-    path: PathBuf,
-}
-
-fn build(plan: &Plan) -> anyhow::Result<Vec<Executable>> {
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    cmd.current_dir(&plan.root).args([
-        "bench",
-        "--no-run",
-        "--message-format=json-render-diagnostics",
-    ]);
-    if plan.packages.is_empty() {
-        cmd.arg("--workspace");
-    }
-    for p in &plan.packages {
-        cmd.args(["--package", p]);
-    }
-    if plan.benches.is_empty() {
-        cmd.arg("--benches");
-    }
-    for b in &plan.benches {
-        cmd.args(["--bench", b]);
-    }
-    let mut child = cmd
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot run cargo")?;
-    let stdout = child.stdout.take().context("no stdout from cargo")?;
-    let mut exes = Vec::new();
-    for message in cargo_metadata::Message::parse_stream(BufReader::new(stdout)) {
-        let message = message.context("reading cargo's output")?;
-        if let cargo_metadata::Message::CompilerArtifact(a) = message
-            && a.target.kind.iter().any(|k| k.to_string() == "bench")
-            && let Some(exe) = a.executable
-        {
-            exes.push(Executable {
-                package: a.package_id.repr.clone(),
-                name: a.target.name.clone(),
-                path: exe.into_std_path_buf(),
-            });
-        }
-    }
-    let status = child.wait().context("waiting for cargo")?;
-    if !status.success() {
-        return Err(UserError::new(
-            "the benchmarks failed to build (cargo's errors are above)",
-            "`cargo bench --no-run` shows the same errors",
-        )
-        .into());
-    }
-    if exes.is_empty() {
-        return Err(UserError::new(
-            "no bench targets to run",
-            "add a [[bench]] with `harness = false` that uses bench_gate::main!, or check --package/--bench",
-        )
-        .into());
-    }
-    for e in &mut exes {
-        // `name 0.1.0 (path+file:///…)` or `path+file:///…#name@0.1.0`: keep it short.
-        e.package = short_package(&e.package);
-    }
-    Ok(exes)
-}
-
-/// The package name out of a package id: `name 0.1.0 (source)` (old
-/// cargo), `source#name@0.1.0`, or `path+file:///…/name#0.1.0` (the name
-/// left out when it is the directory's).
-fn short_package(repr: &str) -> String {
-    let Some((source, fragment)) = repr.rsplit_once('#') else {
-        return repr.split(' ').next().unwrap_or(repr).to_owned();
-    };
-    match fragment.split_once('@') {
-        Some((name, _)) => name.to_owned(),
-        None => source
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or(source)
-            .to_owned(),
-    }
-}
-
 fn measure(ctx: &Context, plan: &Plan) -> anyhow::Result<Vec<Measured>> {
-    let exes = build(plan)?;
-    let work = tempfile::tempdir().context("cannot create a scratch directory")?;
-    let mut all = Vec::new();
-    for exe in &exes {
-        let label = format!("{}/{}", exe.package, exe.name);
-        let dir = work.path().join(&exe.name);
-        crate::output::status(ctx.global.quiet, &format!("bench {label}: allocation pass"));
-        run_exe(exe, "allocs", &dir.join("allocs-pass"), plan)?;
-        let allocs = gate::read_results(&dir.join("allocs-pass/allocs")).map_err(|e| {
-            UserError::new(
-                format!("bench {label} wrote no allocation results ({e})"),
-                "the bench file must use `bench_gate::main!(…)` instead of criterion_main!",
-            )
-        })?;
-        let bytes = gate::read_results(&dir.join("allocs-pass/bytes"))
-            .map_err(|e| anyhow::anyhow!("bench {label}: {e}"))?;
-        let mut runs = Vec::new();
-        for k in 1..=plan.count {
-            crate::output::status(
-                ctx.global.quiet,
-                &format!("bench {label}: timing run {k} of {}", plan.count),
-            );
-            let run_dir = dir.join(format!("time-{k}"));
-            run_exe(exe, "time", &run_dir, plan)?;
-            runs.push(
-                gate::read_results(&run_dir.join("time"))
-                    .map_err(|e| anyhow::anyhow!("bench {label}: {e}"))?,
-            );
-        }
-        for (id, samples) in &allocs {
-            let time_runs_ns = runs
-                .iter()
-                .filter_map(|r| r.get(id).and_then(gate::run_median_ns))
-                .collect();
-            all.push(Measured {
-                id: id.clone(),
-                allocs_per_op: gate::per_op(samples),
-                bytes_per_op: bytes.get(id).map_or(
-                    gate::PerOp {
-                        value: 0,
-                        exact: false,
-                    },
-                    gate::per_op,
-                ),
-                time_runs_ns,
-            });
-        }
-    }
-    all.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(all)
-}
-
-/// Runs one pass of a bench executable; a crash is exit 2 with its output.
-fn run_exe(exe: &Executable, mode: &str, out_dir: &Path, plan: &Plan) -> anyhow::Result<()> {
-    let mut cmd = Command::new(&exe.path);
-    cmd.current_dir(&plan.root)
-        .arg("--bench")
-        .args(&plan.criterion_args)
-        .env("BENCH_GATE_MODE", mode)
-        .env("BENCH_GATE_OUT", out_dir);
-    if mode == "time" {
-        cmd.arg("--noplot");
-    }
-    if let Some(f) = &plan.filter {
-        cmd.arg(f);
-    }
-    let out = cmd
-        .output()
-        .with_context(|| format!("cannot run {}", exe.path.display()))?;
-    if !out.status.success() {
-        let mut shown = String::from_utf8_lossy(&out.stdout).into_owned();
-        shown.push_str(&String::from_utf8_lossy(&out.stderr));
-        let tail: Vec<&str> = shown.lines().rev().take(40).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
-        return Err(UserError::new(
-            format!(
-                "bench {} ({mode} pass) failed with {}:\n{}",
-                exe.name,
-                out.status,
-                tail.join("\n")
-            ),
-            "a benchmark that crashes is never a pass; run it with `cargo bench` to debug",
-        )
-        .into());
-    }
-    Ok(())
+    let quiet = ctx.global.quiet;
+    runner::measure(&plan.run, &mut |line| crate::output::status(quiet, line)).map_err(|e| {
+        let hint = match &e {
+            RunError::Build => "`cargo bench --no-run` shows the same errors",
+            RunError::NoTargets => {
+                "add a [[bench]] with `harness = false` that uses bench_gate::main!, or check --package/--bench"
+            }
+            RunError::NoAllocations { .. } => {
+                "the bench file must use `bench_gate::main!(…)` instead of criterion_main!"
+            }
+            RunError::Crashed { .. } => {
+                "a benchmark that crashes is never a pass; run it with `cargo bench` to debug"
+            }
+            _ => return anyhow::Error::new(e),
+        };
+        UserError::new(e.to_string(), hint).into()
+    })
 }
 
 fn report(judged: &[Judged], plan: &Plan) -> Report {
@@ -430,7 +271,7 @@ fn report(judged: &[Judged], plan: &Plan) -> Report {
         })
         .collect();
     report.set_field("benchmarks", benchmarks);
-    report.set_field("count", plan.count);
+    report.set_field("count", plan.run.count);
     report
 }
 
@@ -562,18 +403,4 @@ fn write_markdown(
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn package_names() {
-        use super::short_package;
-        assert_eq!(short_package("path+file:///work/main/lints#0.1.0"), "lints");
-        assert_eq!(
-            short_package("path+file:///w/bench-gate/fixture#bench-gate-fixture@0.0.0"),
-            "bench-gate-fixture"
-        );
-        assert_eq!(short_package("lints 0.1.0 (path+file:///w/lints)"), "lints");
-    }
 }

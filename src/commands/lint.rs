@@ -242,30 +242,7 @@ fn keep_changed_lines(ctx: &Context, report: &mut Report, rev: &str) -> anyhow::
         &["diff", "--no-ext-diff", "--no-color", "-U0", rev, "--"],
         REV_HINT,
     )?;
-    let mut changed: std::collections::HashMap<PathBuf, Vec<(usize, usize)>> =
-        std::collections::HashMap::new();
-    let mut current: Option<PathBuf> = None;
-    for line in diff.lines() {
-        if let Some(path) = line.strip_prefix("+++ ") {
-            current = path.strip_prefix("b/").map(|p| top.join(p));
-        } else if let (Some(hunk), Some(file)) = (line.strip_prefix("@@ "), &current) {
-            // @@ -a,b +c,d @@: lines c .. c+d-1 of the new file.
-            let new = hunk
-                .split_whitespace()
-                .find_map(|w| w.strip_prefix('+'))
-                .unwrap_or("0");
-            let (start, count) = match new.split_once(',') {
-                Some((s, c)) => (s.parse().unwrap_or(0), c.parse().unwrap_or(0)),
-                None => (new.parse().unwrap_or(0), 1),
-            };
-            if count > 0 {
-                changed
-                    .entry(file.clone())
-                    .or_default()
-                    .push((start, start + count - 1));
-            }
-        }
-    }
+    let changed = lints::changed::ChangedLines::from_unified_diff(&diff);
     let untracked = crate::git::run(
         &top,
         &["ls-files", "--others", "--exclude-standard", "-z"],
@@ -279,10 +256,8 @@ fn keep_changed_lines(ctx: &Context, report: &mut Report, rev: &str) -> anyhow::
     report.diagnostics.retain(|d| {
         let Some(loc) = &d.location else { return true };
         let abs = ctx.cwd.join(&loc.path);
-        untracked.contains(&abs)
-            || changed.get(&abs).is_some_and(|ranges| {
-                !loc.has_line() || ranges.iter().any(|(a, b)| (*a..=*b).contains(&loc.line))
-            })
+        let in_repo = abs.strip_prefix(&top).ok().and_then(|p| p.to_str());
+        untracked.contains(&abs) || in_repo.is_some_and(|p| changed.contains(p, loc.line))
     });
     Ok(())
 }

@@ -2,15 +2,15 @@
 //! reverting it, and running a command bound to a node.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use numa_tune::cpulist::CpuSet;
+use numa_tune::pin::{self, PinError, PinRecord, Pinned, Restored};
 use numa_tune::plan::Plan;
 use numa_tune::process::{Placement, Roots};
 use numa_tune::{Topology, sys};
-use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::Context;
@@ -296,17 +296,6 @@ fn print_plan(ctx: &Context, plan: &Plan) -> anyhow::Result<Outcome> {
     Ok(Outcome::Pass)
 }
 
-/// What `apply` changed, for `revert`.
-#[derive(Debug, Serialize, Deserialize)]
-struct Record {
-    pid: u32,
-    /// `/proc/PID/stat` field 22, so a reused PID is not mistaken for ours.
-    start_time: u64,
-    node: u32,
-    /// tid → affinity before apply (kernel list format).
-    threads: Vec<(u32, String)>,
-}
-
 fn start_time(pid: u32) -> anyhow::Result<u64> {
     let path = format!("/proc/{pid}/stat");
     let stat = std::fs::read_to_string(&path).map_err(|e| {
@@ -315,14 +304,7 @@ fn start_time(pid: u32) -> anyhow::Result<u64> {
             "check the PID",
         )
     })?;
-    stat.rfind(')')
-        .and_then(|i| stat[i + 1..].split_whitespace().nth(19))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("{path}: no start time field"))
-}
-
-fn record_path(dir: &Path, pid: u32) -> PathBuf {
-    dir.join(format!("{pid}.json"))
+    pin::start_time(&stat).ok_or_else(|| anyhow::anyhow!("{path}: no start time field"))
 }
 
 fn apply(
@@ -342,17 +324,17 @@ fn apply(
     let node_cpus = topo.node(node).map(|n| n.cpus.clone()).unwrap_or_default();
     let start = start_time(args.pid)?;
     let proc_dir = roots.proc.join(args.pid.to_string());
-    let mut record = Record {
+    let mut record = PinRecord {
         pid: args.pid,
         start_time: start,
         node,
         threads: Vec::new(),
     };
-    let PinOutcome {
+    let Pinned {
         pinned,
         vanished,
         left,
-    } = pin_threads(&proc_dir, node, &node_cpus, &mut record)?;
+    } = pin::pin_threads(&proc_dir, node, &node_cpus, &mut record).map_err(pin_error)?;
     let mut migrated = None;
     if args.migrate_memory {
         let others = CpuSet::from_ids(topo.nodes.iter().map(|n| n.id).filter(|&n| n != node));
@@ -368,7 +350,7 @@ fn apply(
     std::fs::create_dir_all(&args.state_dir)
         .with_context(|| format!("cannot create {}", args.state_dir.display()))?;
     crate::output::write_atomically(
-        &record_path(&args.state_dir, args.pid),
+        &PinRecord::path(&args.state_dir, args.pid),
         serde_json::to_string_pretty(&record)?.as_bytes(),
     )?;
 
@@ -381,7 +363,7 @@ fn apply(
             "vanished": vanished,
             "left_alone": left.iter().map(|(t, w)| json!({"tid": t, "reason": w})).collect::<Vec<_>>(),
             "pages_not_migrated": migrated,
-            "record": record_path(&args.state_dir, args.pid),
+            "record": PinRecord::path(&args.state_dir, args.pid),
         });
         serde_json::to_writer(&mut out, &doc)?;
         writeln!(out)?;
@@ -413,95 +395,27 @@ fn apply(
     Ok(Outcome::Pass)
 }
 
-/// What pinning did to each thread.
-struct PinOutcome {
-    pinned: Vec<(u32, CpuSet, CpuSet)>,
-    vanished: Vec<u32>,
-    left: Vec<(u32, String)>,
-}
-
-/// Narrows every thread's affinity to `node_cpus`, recording the old
-/// affinity of each thread changed.
-fn pin_threads(
-    proc_dir: &Path,
-    node: u32,
-    node_cpus: &CpuSet,
-    record: &mut Record,
-) -> anyhow::Result<PinOutcome> {
-    let mut pinned = Vec::new();
-    let mut vanished = Vec::new();
-    let mut left = Vec::new();
-    // Threads may be created while we work: list again until a pass finds
-    // nothing new (bounded, a thread factory cannot keep us here forever).
-    for _pass in 0..5 {
-        let tids = numa_tune::process::thread_ids(proc_dir).map_err(numa_error)?;
-        let new: Vec<u32> = tids
-            .into_iter()
-            .filter(|t| {
-                !record.threads.iter().any(|(r, _)| r == t)
-                    && !vanished.contains(t)
-                    && !left.iter().any(|(l, _)| l == t)
-            })
-            .collect();
-        if new.is_empty() {
-            break;
-        }
-        for tid in new {
-            let before = match sys::get_affinity(tid) {
-                Ok(a) => a,
-                Err(e) if sys::is_gone(&e) => {
-                    vanished.push(tid);
-                    continue;
-                }
-                Err(e) => return Err(affinity_error(tid, &e)),
-            };
-            // Never widen: the new set is inside what the thread has now,
-            // which the kernel already limited to its cpuset.
-            let after = before.intersection(node_cpus);
-            if after.is_empty() {
-                left.push((
-                    tid,
-                    format!("its allowed CPUs {before} exclude node {node}"),
-                ));
-                continue;
-            }
-            if after == before {
-                continue;
-            }
-            match sys::set_affinity(tid, &after) {
-                Ok(()) => {
-                    record.threads.push((tid, before.to_string()));
-                    pinned.push((tid, before, after));
-                }
-                Err(e) if sys::is_gone(&e) => vanished.push(tid),
-                Err(e) => return Err(affinity_error(tid, &e)),
-            }
-        }
+fn pin_error(e: PinError) -> anyhow::Error {
+    match e {
+        PinError::Threads(e) => numa_error(e),
+        e @ PinError::Affinity { .. } => UserError::new(
+            e.to_string(),
+            "changing another user's threads needs root (CAP_SYS_NICE)",
+        )
+        .into(),
+        e @ PinError::BadRecord { .. } => UserError::new(e.to_string(), "remove the record").into(),
     }
-    Ok(PinOutcome {
-        pinned,
-        vanished,
-        left,
-    })
-}
-
-fn affinity_error(tid: u32, e: &std::io::Error) -> anyhow::Error {
-    UserError::new(
-        format!("cannot change the affinity of thread {tid}: {e}"),
-        "changing another user's threads needs root (CAP_SYS_NICE)",
-    )
-    .into()
 }
 
 fn revert(ctx: &Context, args: &RevertArgs) -> anyhow::Result<Outcome> {
-    let path = record_path(&args.state_dir, args.pid);
+    let path = PinRecord::path(&args.state_dir, args.pid);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         UserError::new(
             format!("no record of `govkit numa apply {}` in {} ({e})", args.pid, args.state_dir.display()),
             "revert restores what apply changed; nothing was applied to this process (or --state-dir differs)",
         )
     })?;
-    let record: Record = serde_json::from_str(&text).map_err(|e| {
+    let record: PinRecord = serde_json::from_str(&text).map_err(|e| {
         UserError::new(
             format!("{}: not a govkit apply record: {e}", path.display()),
             "remove it",
@@ -517,21 +431,15 @@ fn revert(ctx: &Context, args: &RevertArgs) -> anyhow::Result<Outcome> {
         )
         .into());
     }
-    let mut restored = 0;
-    let mut gone = 0;
-    for (tid, before) in &record.threads {
-        let set = CpuSet::parse(before).map_err(|m| {
-            UserError::new(
-                format!("{}: thread {tid}: {m}", path.display()),
-                "remove it",
-            )
-        })?;
-        match sys::set_affinity(*tid, &set) {
-            Ok(()) => restored += 1,
-            Err(e) if sys::is_gone(&e) => gone += 1,
-            Err(e) => return Err(affinity_error(*tid, &e)),
+    let Restored {
+        restored,
+        exited: gone,
+    } = pin::restore(&record).map_err(|e| match e {
+        PinError::BadRecord { .. } => {
+            UserError::new(format!("{}: {e}", path.display()), "remove it").into()
         }
-    }
+        e => pin_error(e),
+    })?;
     std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
     let mut out = Stdout::new();
     if format(ctx)? == OutputFormat::Json {

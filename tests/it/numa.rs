@@ -229,13 +229,21 @@ fn numa_helper_threads() {
             }
         });
     }
+    // std names a thread from inside it, once it runs: "ready" waits until
+    // every worker runs, so inspect never sees a name not yet set.
+    let started = std::sync::Arc::new(std::sync::Barrier::new(5));
     let handles: Vec<_> = (0..4)
         .map(|i| {
+            let started = std::sync::Arc::clone(&started);
             std::thread::Builder::new()
                 .name(format!("worker-{i}"))
-                .spawn(|| std::thread::sleep(std::time::Duration::from_mins(2)))
+                .spawn(move || {
+                    started.wait();
+                    std::thread::sleep(std::time::Duration::from_mins(2));
+                })
         })
         .collect();
+    started.wait();
     // Touch some memory so numa_maps has pages to count.
     let block = vec![1u8; 8 << 20];
     std::hint::black_box(&block);
