@@ -130,6 +130,32 @@ fn ss_close_wait(pid: u32) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// Milliseconds since each CLOSE-WAIT socket of `pid` last received an
+/// ACK, as `ss -ti` shows them (`lastack:MS`).
+fn ss_last_ack_ms(pid: u32) -> Vec<u64> {
+    let out = Command::new("ss")
+        .args(["-tinpH", "state", "close-wait"])
+        .output()
+        .unwrap_or_else(|e| panic!("ss: {e}"));
+    let needle = format!("pid={pid},");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut ages = Vec::new();
+    let mut ours = false;
+    for line in text.lines() {
+        // A socket's line, then its tcp_info on an indented line.
+        if !line.starts_with(char::is_whitespace) {
+            ours = line.contains(&needle);
+        } else if ours {
+            ages.extend(
+                line.split_whitespace()
+                    .find_map(|w| w.strip_prefix("lastack:"))
+                    .and_then(|v| v.parse::<u64>().ok()),
+            );
+        }
+    }
+    ages
+}
+
 /// `govkit trace connections --format json --min-age 1s EXTRA --pid` the
 /// leaker, attached before the leaker leaks (`go`); its output once it stops.
 fn trace_leaker(leaker: &mut Leaker, extra: &[&str]) -> std::process::Output {
@@ -1114,4 +1140,170 @@ fn metrics_address_errors_are_input_errors() {
         assert!(stdout(&out).is_empty(), "{args:?}");
         assert!(stderr(&out).contains(names), "{args:?}: {}", stderr(&out));
     }
+}
+
+/// The SRE's first run is on a process that has leaked for a while: a
+/// socket already in CLOSE-WAIT when the tracer starts is aged from the
+/// kernel's record (the last ACK it received, `ss -ti`'s lastack), so a
+/// trace shorter than `--min-age` still reports it, at once, with its real
+/// age and a note that its opening stack cannot be known.
+#[test]
+fn connections_ages_leaks_that_predate_the_tracer_from_the_kernel() {
+    assert_programs_embedded();
+    let bins = fixture_bins();
+    // The leaker leaks one accepted socket as it starts; let it age.
+    let leaker = Leaker::start(&bins, 0, 0);
+    std::thread::sleep(Duration::from_secs(8));
+    let before = ss_last_ack_ms(leaker.pid);
+    assert_eq!(
+        before.len(),
+        1,
+        "ss shows the leaker's one CLOSE-WAIT socket"
+    );
+    let tracer = Command::new(env!("CARGO_BIN_EXE_govkit"))
+        .args(["trace", "connections", "--format", "json"])
+        .args(["--min-age", "5s", "--duration", "2s"])
+        .args(["--pid", &leaker.pid.to_string()])
+        .output()
+        .unwrap_or_else(|e| panic!("govkit: {e}"));
+    let after = ss_last_ack_ms(leaker.pid);
+    // Exit 1: a leak was found.
+    assert_eq!(code(&tracer), 1, "{}", stderr(&tracer));
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout(&tracer)).unwrap_or_else(|e| panic!("{e}"));
+    let leaks = report["leaks"].as_array().cloned().unwrap_or_default();
+    assert_eq!(leaks.len(), 1, "{report:#}");
+    let leak = &leaks[0];
+    assert_eq!(leak["opened_by"], "before-tracing", "{leak:#}");
+    assert_eq!(leak["count"], 1);
+    assert_eq!(leak["state"], "CLOSE_WAIT");
+    // Within a second of what ss -ti said just before and just after.
+    let in_state = leak["oldest_in_state_s"].as_f64().unwrap_or_default();
+    let secs =
+        |ms: Option<&u64>| Duration::from_millis(ms.copied().unwrap_or_default()).as_secs_f64();
+    let low = secs(before.iter().min()) - 1.0;
+    let high = secs(after.iter().max()) + 1.0;
+    assert!(
+        (low..=high).contains(&in_state),
+        "{in_state} s in CLOSE_WAIT, ss -ti: {before:?} .. {after:?} ms"
+    );
+    assert!(leak["oldest_age_s"].as_f64().unwrap_or_default() >= in_state);
+    // The descriptor an SRE can look up (ls -l /proc/PID/fd/FD).
+    let fd = leak["sockets"][0]["fd"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("{leak:#}"));
+    let link = std::fs::read_link(format!("/proc/{}/fd/{fd}", leaker.pid))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        link.to_string_lossy(),
+        format!("socket:[{}]", leak["sockets"][0]["inode"])
+    );
+    let note = leak["stack"][0].as_str().unwrap_or_default();
+    assert!(note.contains("cannot be known"), "{note}");
+}
+
+/// The C leaker (`tracebpf/fixture/c/cleaker.c`) built with gcc -O2
+/// without frame pointers into `dir`, and a stripped copy: the paths of
+/// (unstripped, stripped).
+fn c_leakers(dir: &Path) -> (PathBuf, PathBuf) {
+    let source = repo().join("tracebpf/fixture/c/cleaker.c");
+    let plain = dir.join("cleaker");
+    let stripped = dir.join("cleaker-stripped");
+    let status = Command::new("gcc")
+        // In source order, so that the exported `tiny` lies just below the
+        // static `leak_accepted`.
+        .args([
+            "-O2",
+            "-fomit-frame-pointer",
+            "-fno-toplevel-reorder",
+            "-rdynamic",
+        ])
+        .arg("-o")
+        .arg(&plain)
+        .arg(&source)
+        .status()
+        .unwrap_or_else(|e| panic!("gcc: {e}"));
+    assert!(status.success(), "gcc {}", source.display());
+    let status = Command::new("strip")
+        .arg("-o")
+        .arg(&stripped)
+        .arg(&plain)
+        .status()
+        .unwrap_or_else(|e| panic!("strip: {e}"));
+    assert!(status.success(), "strip");
+    // The trap this test is about: in the stripped copy the nearest
+    // exported symbol below the leaking function is `tiny`.
+    let nm = Command::new("nm")
+        .arg(&plain)
+        .output()
+        .unwrap_or_else(|e| panic!("nm: {e}"));
+    let address = |name: &str| {
+        String::from_utf8_lossy(&nm.stdout)
+            .lines()
+            .find_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                (f.len() == 3 && f[2] == name).then(|| u64::from_str_radix(f[0], 16).ok())?
+            })
+            .unwrap_or_else(|| panic!("nm: no {name}"))
+    };
+    assert!(
+        address("tiny") < address("leak_accepted"),
+        "gcc laid tiny out after leak_accepted"
+    );
+    (plain, stripped)
+}
+
+/// Traces a C leaker (3 leaked accepted sockets); the leak group's frames.
+fn trace_c_leaker(bin: &Path) -> Vec<String> {
+    let mut leaker = Fixture::spawn(bin, &["3".to_owned()]);
+    let out = trace_leaker_with(&mut leaker, &["--duration", "4s"], &[]);
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "leaks found means exit 1: {json}"
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    let leaks = report["leaks"].as_array().cloned().unwrap_or_default();
+    assert_eq!(leaks.len(), 1, "{report:#}");
+    assert_eq!(leaks[0]["count"], 3, "{report:#}");
+    assert_eq!(leaks[0]["opened_by"], "accept", "{report:#}");
+    assert_eq!(ss_close_wait(leaker.pid).len(), 3);
+    leaks[0]["stack"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A frame is named after a symbol only when the symbol's extent holds
+/// it: the unstripped C server's leak is in `leak_accepted` (from
+/// `.symtab`); once stripped, that function has no symbol, and its frame
+/// must not be named after `tiny`, the exported function just below it,
+/// but shown as binary+offset with the build id.
+#[test]
+fn connections_never_names_a_frame_after_a_symbol_that_does_not_hold_it() {
+    assert_programs_embedded();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (plain, stripped) = c_leakers(dir.path());
+    let frames = trace_c_leaker(&plain);
+    assert!(
+        frames.iter().any(|f| f.starts_with("leak_accepted ")),
+        "{frames:#?}"
+    );
+    assert!(frames.iter().any(|f| f.starts_with("main ")), "{frames:#?}");
+    let frames = trace_c_leaker(&stripped);
+    assert!(!frames.iter().any(|f| f.starts_with("tiny")), "{frames:#?}");
+    assert!(
+        frames.iter().any(|f| f.starts_with("[unknown] ")
+            && f.contains("cleaker-stripped+0x")
+            && f.contains("(build-id ")),
+        "{frames:#?}"
+    );
+    // main is exported (-rdynamic): still named.
+    assert!(frames.iter().any(|f| f.starts_with("main ")), "{frames:#?}");
 }

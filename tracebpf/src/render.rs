@@ -78,7 +78,10 @@ fn leak(out: &mut impl Write, l: &Leak, max_frames: usize) -> std::io::Result<()
         }
     )?;
     for s in l.sockets.iter().take(3) {
-        writeln!(out, "    {} -> {}", s.local, s.remote)?;
+        match s.fd {
+            Some(fd) => writeln!(out, "    {} -> {} (fd {fd})", s.local, s.remote)?,
+            None => writeln!(out, "    {} -> {}", s.local, s.remote)?,
+        }
     }
     if l.sockets.len() > 3 {
         writeln!(out, "    … {} more", l.sockets.len() - 3)?;

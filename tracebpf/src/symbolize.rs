@@ -1,9 +1,16 @@
 //! User-stack symbolization: pc → (binary, ELF address) through a process's
 //! maps snapshot, then DWARF (`file:line`, inlined frames) via addr2line, the
-//! `.symtab`/`.dynsym` symbols when there is no DWARF, and a separate debug
-//! file found by build id or `.gnu_debuglink`. Names are demangled (Rust v0
-//! and legacy, C++). Binaries are cached by build id (path when there is
-//! none); results per (binary, address).
+//! `.symtab`/`.dynsym` function symbols when there is no DWARF, and a
+//! separate debug file found by build id or `.gnu_debuglink`. Names are
+//! demangled (Rust v0 and legacy, C++). Binaries are cached by build id
+//! (path when there is none); results per (binary, address).
+//!
+//! A wrong name is worse than none: a frame is named after a symbol only
+//! when the symbol's extent (its address and size) holds the frame's
+//! address. In a stripped binary the nearest exported symbol below an
+//! address usually belongs to another function; such frames are shown as
+//! `binary+offset` with the build id, which is enough to symbolize them
+//! later against the unstripped build.
 
 use std::collections::HashMap;
 use std::fs;
@@ -19,6 +26,42 @@ struct Binary {
     debug: Option<addr2line::Loader>,
     /// (file offset, vaddr, size) of `PT_LOAD` segments.
     segments: Vec<(u64, u64, u64)>,
+    /// Function symbols of the binary and its debug file, with extents.
+    functions: FunctionSymbols,
+    /// The build id in hex, for frames no name can be given.
+    build_id: Option<String>,
+}
+
+/// Function symbols (`.symtab` and `.dynsym`) with a size, sorted by
+/// address: (address, size, name).
+#[derive(Debug, Default)]
+struct FunctionSymbols(Vec<(u64, u64, String)>);
+
+impl FunctionSymbols {
+    fn add(&mut self, file: &object::File<'_>) {
+        use object::{ObjectSymbol, SymbolKind};
+        self.0.extend(
+            file.symbols()
+                .chain(file.dynamic_symbols())
+                .filter(|s| s.kind() == SymbolKind::Text && s.is_definition() && s.size() > 0)
+                .filter_map(|s| Some((s.address(), s.size(), s.name().ok()?.to_owned()))),
+        );
+        self.0.sort_unstable();
+        self.0.dedup_by_key(|(address, size, _)| (*address, *size));
+    }
+
+    /// The function whose extent holds `vaddr`. Symbols may nest or alias
+    /// (a local alias inside a bigger function): the nearest few below
+    /// `vaddr` are checked, innermost first.
+    fn at(&self, vaddr: u64) -> Option<&str> {
+        let below = self.0.partition_point(|(address, _, _)| *address <= vaddr);
+        self.0[..below]
+            .iter()
+            .rev()
+            .take(8)
+            .find(|(address, size, _)| vaddr - address < *size)
+            .map(|(_, _, name)| name.as_str())
+    }
 }
 
 impl std::fmt::Debug for Binary {
@@ -91,8 +134,15 @@ impl Symbolizer {
                         (off, s.address(), size)
                     })
                     .collect();
-                let debug = debug_file(path, id, debuglink.as_deref())
-                    .and_then(|d| addr2line::Loader::new(d).ok());
+                let mut functions = FunctionSymbols::default();
+                functions.add(&file);
+                let debug_path = debug_file(path, id, debuglink.as_deref());
+                if let Some(data) = debug_path.as_ref().and_then(|d| fs::read(d).ok())
+                    && let Ok(debug) = object::File::parse(&*data)
+                {
+                    functions.add(&debug);
+                }
+                let debug = debug_path.and_then(|d| addr2line::Loader::new(d).ok());
                 let main = addr2line::Loader::new(open).ok();
                 self.binaries.insert(
                     key.clone(),
@@ -100,6 +150,8 @@ impl Symbolizer {
                         main,
                         debug,
                         segments,
+                        functions,
+                        build_id: id.map(hex),
                     }),
                 );
             }
@@ -163,19 +215,44 @@ impl Symbolizer {
             }
         }
         if out.is_empty() {
-            let sym = [bin.debug.as_ref(), bin.main.as_ref()]
-                .into_iter()
-                .flatten()
-                .find_map(|l| l.find_symbol(vaddr).map(str::to_owned));
-            out.push(match sym {
+            out.push(match bin.functions.at(vaddr) {
                 Some(s) => {
                     let name = addr2line::demangle_auto(s.into(), None).into_owned();
                     format!("{name} ({})", m.path.display())
                 }
-                None => format!("[unknown] {}+{file_offset:#x}", m.path.display()),
+                None => match &bin.build_id {
+                    Some(id) => format!(
+                        "[unknown] {}+{file_offset:#x} (build-id {id})",
+                        m.path.display()
+                    ),
+                    None => format!("[unknown] {}+{file_offset:#x}", m.path.display()),
+                },
             });
         }
         self.results.insert((key, vaddr), out.clone());
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FunctionSymbols;
+
+    #[test]
+    fn a_symbol_names_only_addresses_inside_it() {
+        let symbols = FunctionSymbols(vec![
+            (0x1000, 0x10, "tiny".to_owned()),
+            (0x2000, 0x100, "outer".to_owned()),
+            (0x2040, 0x8, "alias_inside".to_owned()),
+        ]);
+        assert_eq!(symbols.at(0x1008), Some("tiny"));
+        // Past tiny's end: the nearest symbol below is not this function.
+        assert_eq!(symbols.at(0x1010), None);
+        assert_eq!(symbols.at(0x1800), None);
+        assert_eq!(symbols.at(0x2044), Some("alias_inside"));
+        // Past the alias, still inside outer.
+        assert_eq!(symbols.at(0x2080), Some("outer"));
+        assert_eq!(symbols.at(0x0fff), None);
+        assert_eq!(symbols.at(0x2100), None);
     }
 }

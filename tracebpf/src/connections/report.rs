@@ -34,7 +34,8 @@ pub struct Leak {
     pub state: &'static str,
     pub count: usize,
     /// Age of the oldest socket of the group since it was opened (for
-    /// sockets opened before tracing: since tracing started, a lower bound).
+    /// sockets opened before tracing: since tracing started or, when
+    /// longer, its time in the state; a lower bound).
     pub oldest_age_s: f64,
     /// Longest time a socket of the group has spent in `CLOSE_WAIT`, or
     /// for idle ESTABLISHED sockets (`--idle`), the longest idle time.
@@ -54,6 +55,27 @@ pub struct LeakedSocket {
     pub remote: String,
     pub inode: u64,
     pub age_s: f64,
+    /// The owner's descriptor for the socket, for sockets found in the fd
+    /// tables (opened before tracing, or unseen).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fd: Option<u32>,
+}
+
+impl LeakedSocket {
+    fn new(
+        (local, remote): (SocketAddr, SocketAddr),
+        inode: u64,
+        age_s: f64,
+        fd: Option<u32>,
+    ) -> Self {
+        Self {
+            local: local.to_string(),
+            remote: remote.to_string(),
+            inode,
+            age_s,
+            fd,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -208,14 +230,11 @@ impl Tracer {
             leak.count += 1;
             leak.oldest_age_s = leak.oldest_age_s.max(age);
             leak.oldest_in_state_s = leak.oldest_in_state_s.max(in_state.as_secs_f64());
-            leak.sockets.push(LeakedSocket {
-                local: local.to_string(),
-                remote: remote.to_string(),
-                inode,
-                age_s: age,
-            });
+            leak.sockets
+                .push(LeakedSocket::new((local, remote), inode, age, None));
         }
-        self.untracked_leaks(&live, &kernel_inodes, now, &mut groups, &established);
+        let at = (now, dump.as_deref());
+        self.untracked_leaks(&live, &kernel_inodes, at, &mut groups, &established);
         let counters = self.counters();
         let mut leaks: Vec<Leak> = groups.into_values().collect();
         leaks.sort_by(|a, b| b.count.cmp(&a.count).then(a.pid.cmp(&b.pid)));
@@ -375,7 +394,7 @@ impl Tracer {
         &mut self,
         live: &[TcpSocket],
         kernel_inodes: &HashSet<u64>,
-        now: Instant,
+        (now, dump): (Instant, Option<&[crate::sockdiag::DiagSocket]>),
         groups: &mut BTreeMap<GroupKey, Leak>,
         established: &HashMap<(SocketAddr, SocketAddr), crate::sockdiag::Idle>,
     ) {
@@ -400,11 +419,24 @@ impl Tracer {
                 .collect(),
             None => Vec::new(),
         };
+        // Time in CLOSE_WAIT: since the first sighting, or since the last ACK
+        // the socket received (the peer's FIN, when its owner sent nothing
+        // after it: what `ss -ti` shows as lastack), whichever is longer.
+        // The kernel's figure is what makes a socket that was leaking long
+        // before govkit started count at once.
+        let acked = if close_wait.is_empty() {
+            HashMap::new()
+        } else {
+            last_ack_by_inode(dump)
+        };
         let old_close_wait: Vec<(&TcpSocket, Duration)> = close_wait
             .iter()
             .map(|&s| {
                 let seen = self.close_wait_seen.get(&s.inode).copied().unwrap_or(now);
-                (s, now.duration_since(seen))
+                let in_state = now
+                    .duration_since(seen)
+                    .max(acked.get(&s.inode).copied().unwrap_or_default());
+                (s, in_state)
             })
             .filter(|(_, d)| *d >= self.options.min_age)
             .collect();
@@ -427,7 +459,7 @@ impl Tracer {
                 .map(|(s, d)| (s, d, "CLOSE_WAIT")),
         );
         for (s, in_state, state) in sockets {
-            let Some(&(pid, _fd)) = owners.get(&s.inode).and_then(|o| o.first()) else {
+            let Some(&(pid, fd)) = owners.get(&s.inode).and_then(|o| o.first()) else {
                 continue;
             };
             if pid == me {
@@ -435,8 +467,10 @@ impl Tracer {
             }
             let before = self.preexisting.contains(&s.inode);
             let (opened_by, note, age) = if before {
-                let note = "[opened before tracing started: no stack]";
-                ("before-tracing", note, since_start)
+                // Older than the trace, and at least as old as its time in
+                // the state.
+                let age = since_start.max(in_state.as_secs_f64());
+                ("before-tracing", BEFORE_TRACING, age)
             } else {
                 // Opened since tracing started: at least as old as its
                 // time in the state.
@@ -448,14 +482,43 @@ impl Tracer {
             leak.count += 1;
             leak.oldest_age_s = leak.oldest_age_s.max(age);
             leak.oldest_in_state_s = leak.oldest_in_state_s.max(in_state.as_secs_f64());
-            leak.sockets.push(LeakedSocket {
-                local: s.local.to_string(),
-                remote: s.remote.to_string(),
-                inode: s.inode,
-                age_s: age,
-            });
+            leak.sockets.push(LeakedSocket::new(
+                (s.local, s.remote),
+                s.inode,
+                age,
+                Some(fd),
+            ));
         }
     }
+}
+
+/// The stack of a socket opened before tracing: none can be had, and why.
+const BEFORE_TRACING: &str = "[opened before tracing started: the stack that opened it cannot be \
+     known; sockets opened while govkit traces get theirs, so keep tracing to catch new ones]";
+
+/// Time since each `CLOSE_WAIT` socket last received an ACK (`tcp_info`),
+/// by inode: from the report's `sock_diag` dump when it has one, else from
+/// a dump of the `CLOSE_WAIT` sockets (empty when `sock_diag` is missing:
+/// ages then count from the first sighting).
+fn last_ack_by_inode(dump: Option<&[crate::sockdiag::DiagSocket]>) -> HashMap<u64, Duration> {
+    use netlink_packet_sock_diag::inet::StateFlags;
+    let by_inode = |sockets: &[crate::sockdiag::DiagSocket]| {
+        sockets
+            .iter()
+            .filter(|s| s.state == tcp_state::CLOSE_WAIT)
+            .filter_map(|s| Some((s.inode, Duration::from_millis(s.last_ack_ms?))))
+            .collect()
+    };
+    if let Some(sockets) = dump {
+        return by_inode(sockets);
+    }
+    crate::sockdiag::sockets(&StateFlags::CLOSE_WAIT).map_or_else(
+        |e| {
+            tracing::debug!("sock_diag CLOSE_WAIT dump with tcp_info failed: {e}");
+            HashMap::new()
+        },
+        |sockets| by_inode(&sockets),
+    )
 }
 
 /// A process's cgroup v2 path, `/` for the root, empty when unknown.
