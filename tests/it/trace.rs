@@ -1253,8 +1253,9 @@ fn c_leakers(dir: &Path) -> (PathBuf, PathBuf) {
     (plain, stripped)
 }
 
-/// Traces a C leaker (3 leaked accepted sockets); the leak group's frames.
-fn trace_c_leaker(bin: &Path) -> Vec<String> {
+/// Traces a C or Go leaker (3 leaked accepted sockets); the leak group's
+/// frames.
+fn trace_native_leaker(bin: &Path) -> Vec<String> {
     let mut leaker = Fixture::spawn(bin, &["3".to_owned()]);
     let out = trace_leaker_with(&mut leaker, &["--duration", "4s"], &[]);
     let json = String::from_utf8_lossy(&out.stdout);
@@ -1290,13 +1291,13 @@ fn connections_never_names_a_frame_after_a_symbol_that_does_not_hold_it() {
     assert_programs_embedded();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (plain, stripped) = c_leakers(dir.path());
-    let frames = trace_c_leaker(&plain);
+    let frames = trace_native_leaker(&plain);
     assert!(
         frames.iter().any(|f| f.starts_with("leak_accepted ")),
         "{frames:#?}"
     );
     assert!(frames.iter().any(|f| f.starts_with("main ")), "{frames:#?}");
-    let frames = trace_c_leaker(&stripped);
+    let frames = trace_native_leaker(&stripped);
     assert!(!frames.iter().any(|f| f.starts_with("tiny")), "{frames:#?}");
     assert!(
         frames.iter().any(|f| f.starts_with("[unknown] ")
@@ -1306,4 +1307,64 @@ fn connections_never_names_a_frame_after_a_symbol_that_does_not_hold_it() {
     );
     // main is exported (-rdynamic): still named.
     assert!(frames.iter().any(|f| f.starts_with("main ")), "{frames:#?}");
+}
+
+/// The Go leaker (`tracebpf/fixture/go/leaker.go`) built with the go tool
+/// into `dir`: (plain, stripped with `-ldflags "-s -w"`).
+fn go_leakers(dir: &Path) -> (PathBuf, PathBuf) {
+    let source = repo().join("tracebpf/fixture/go/leaker.go");
+    let build = |out: &Path, flags: &[&str]| {
+        let status = Command::new("go")
+            .arg("build")
+            .args(flags)
+            .arg("-o")
+            .arg(out)
+            .arg(&source)
+            // One file, the standard library only: no module, no network.
+            .env("GO111MODULE", "off")
+            .env("GOFLAGS", "")
+            .env("GOCACHE", dir.join("gocache"))
+            .env("GOPATH", dir.join("gopath"))
+            .status()
+            .unwrap_or_else(|e| panic!("go (golang-go): {e}"));
+        assert!(status.success(), "go build {}", source.display());
+    };
+    let plain = dir.join("goleaker");
+    let stripped = dir.join("goleaker-sw");
+    build(&plain, &[]);
+    build(&stripped, &["-ldflags", "-s -w"]);
+    (plain, stripped)
+}
+
+/// A Go server stripped with `-ldflags "-s -w"` has no symbol table and no
+/// DWARF, only a few cgo symbols in `.dynsym`; its frames are named from
+/// the Go runtime's own function table (`.gopclntab`), never after those
+/// cgo symbols.
+#[test]
+fn connections_names_a_stripped_go_servers_frames_from_its_function_table() {
+    assert_programs_embedded();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (plain, stripped) = go_leakers(dir.path());
+    for bin in [plain, stripped] {
+        let frames = trace_native_leaker(&bin);
+        assert!(
+            frames
+                .iter()
+                .any(|f| f.starts_with("main.acceptAndMaybeLeak ")),
+            "{}: {frames:#?}",
+            bin.display()
+        );
+        assert!(
+            frames.iter().any(|f| f.starts_with("main.main ")),
+            "{}: {frames:#?}",
+            bin.display()
+        );
+        assert!(
+            !frames
+                .iter()
+                .any(|f| f.starts_with("crosscall2") || f.starts_with("_cgo_")),
+            "{}: {frames:#?}",
+            bin.display()
+        );
+    }
 }

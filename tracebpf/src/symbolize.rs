@@ -1,6 +1,7 @@
 //! User-stack symbolization: pc → (binary, ELF address) through a process's
-//! maps snapshot, then DWARF (`file:line`, inlined frames) via addr2line, the
-//! `.symtab`/`.dynsym` function symbols when there is no DWARF, and a
+//! maps snapshot, then DWARF (`file:line`, inlined frames) via addr2line, a
+//! Go binary's own function table (`.gopclntab`, kept by `-ldflags "-s
+//! -w"`), the `.symtab`/`.dynsym` function symbols, and a
 //! separate debug file found by build id or `.gnu_debuglink`. Names are
 //! demangled (Rust v0 and legacy, C++). Binaries are cached by build id
 //! (path when there is none); results per (binary, address).
@@ -17,8 +18,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use object::{Object, ObjectSegment};
+use object::{Object, ObjectSection, ObjectSegment};
 
+use crate::gopclntab::GoFunctions;
 use crate::procfs::Mapping;
 
 struct Binary {
@@ -28,6 +30,8 @@ struct Binary {
     segments: Vec<(u64, u64, u64)>,
     /// Function symbols of the binary and its debug file, with extents.
     functions: FunctionSymbols,
+    /// A Go binary's own function table (kept when it is stripped).
+    go: Option<GoFunctions>,
     /// The build id in hex, for frames no name can be given.
     build_id: Option<String>,
 }
@@ -136,6 +140,11 @@ impl Symbolizer {
                     .collect();
                 let mut functions = FunctionSymbols::default();
                 functions.add(&file);
+                let text = file.section_by_name(".text").map_or(0, |t| t.address());
+                let go = file
+                    .section_by_name(".gopclntab")
+                    .and_then(|t| t.data().ok())
+                    .and_then(|t| GoFunctions::parse(t, text));
                 let debug_path = debug_file(path, id, debuglink.as_deref());
                 if let Some(data) = debug_path.as_ref().and_then(|d| fs::read(d).ok())
                     && let Ok(debug) = object::File::parse(&*data)
@@ -151,6 +160,7 @@ impl Symbolizer {
                         debug,
                         segments,
                         functions,
+                        go,
                         build_id: id.map(hex),
                     }),
                 );
@@ -213,6 +223,11 @@ impl Symbolizer {
             if !out.is_empty() {
                 break;
             }
+        }
+        if out.is_empty()
+            && let Some(name) = bin.go.as_ref().and_then(|g| g.at(vaddr))
+        {
+            out.push(format!("{name} ({})", m.path.display()));
         }
         if out.is_empty() {
             out.push(match bin.functions.at(vaddr) {
