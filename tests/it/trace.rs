@@ -1254,8 +1254,8 @@ fn c_leakers(dir: &Path) -> (PathBuf, PathBuf) {
 }
 
 /// Traces a C or Go leaker (3 leaked accepted sockets); the leak group's
-/// frames.
-fn trace_native_leaker(bin: &Path) -> Vec<String> {
+/// frames, and whether they reach the outermost frame.
+fn trace_native_leaker(bin: &Path) -> (Vec<String>, bool) {
     let mut leaker = Fixture::spawn(bin, &["3".to_owned()]);
     let out = trace_leaker_with(&mut leaker, &["--duration", "4s"], &[]);
     let json = String::from_utf8_lossy(&out.stdout);
@@ -1271,14 +1271,15 @@ fn trace_native_leaker(bin: &Path) -> Vec<String> {
     assert_eq!(leaks[0]["count"], 3, "{report:#}");
     assert_eq!(leaks[0]["opened_by"], "accept", "{report:#}");
     assert_eq!(ss_close_wait(leaker.pid).len(), 3);
-    leaks[0]["stack"]
+    let frames = leaks[0]["stack"]
         .as_array()
         .map(|a| {
             a.iter()
                 .filter_map(|f| f.as_str().map(str::to_owned))
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    (frames, leaks[0]["stack_complete"] == true)
 }
 
 /// A frame is named after a symbol only when the symbol's extent holds
@@ -1291,13 +1292,13 @@ fn connections_never_names_a_frame_after_a_symbol_that_does_not_hold_it() {
     assert_programs_embedded();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (plain, stripped) = c_leakers(dir.path());
-    let frames = trace_native_leaker(&plain);
+    let (frames, _) = trace_native_leaker(&plain);
     assert!(
         frames.iter().any(|f| f.starts_with("leak_accepted ")),
         "{frames:#?}"
     );
     assert!(frames.iter().any(|f| f.starts_with("main ")), "{frames:#?}");
-    let frames = trace_native_leaker(&stripped);
+    let (frames, _) = trace_native_leaker(&stripped);
     assert!(!frames.iter().any(|f| f.starts_with("tiny")), "{frames:#?}");
     assert!(
         frames.iter().any(|f| f.starts_with("[unknown] ")
@@ -1346,7 +1347,9 @@ fn connections_names_a_stripped_go_servers_frames_from_its_function_table() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (plain, stripped) = go_leakers(dir.path());
     for bin in [plain, stripped] {
-        let frames = trace_native_leaker(&bin);
+        let (frames, complete) = trace_native_leaker(&bin);
+        // From the syscall to the goroutine's start, runtime.goexit.
+        assert!(complete, "{}: {frames:#?}", bin.display());
         assert!(
             frames
                 .iter()

@@ -157,6 +157,12 @@ impl Tracer {
         for (i, pc) in pcs.iter().enumerate() {
             out.extend(self.symbolizer.frames(tgid, &maps, *pc, i == 0));
         }
+        // A Go stack ends in the goroutine's or thread's start function,
+        // whose caller the frame-pointer walk cannot tell from garbage:
+        // reaching it is reaching the outermost frame.
+        if !complete && note.is_none() && out.last().is_some_and(|f| is_go_start(f)) {
+            complete = true;
+        }
         if !complete && note.is_none() && !pcs.is_empty() {
             out.push("[… stack truncated]".to_owned());
         }
@@ -165,5 +171,29 @@ impl Tracer {
             complete = false;
         }
         (out, complete)
+    }
+}
+
+/// Whether a symbolized frame (`name (location)`) is where a Go goroutine
+/// (`runtime.goexit`) or thread (`runtime.mstart`, `runtime.rt0_go`)
+/// starts: the bottom of every Go stack.
+fn is_go_start(frame: &str) -> bool {
+    let name = frame.split(" (").next().unwrap_or(frame);
+    let name = name.strip_suffix(".abi0").unwrap_or(name);
+    matches!(name, "runtime.goexit" | "runtime.mstart" | "runtime.rt0_go")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn go_stacks_start_at_goexit_mstart_or_rt0_go() {
+        use super::is_go_start;
+        assert!(is_go_start("runtime.goexit (/srv/api)"));
+        assert!(is_go_start(
+            "runtime.goexit.abi0 (/usr/lib/go/src/runtime/asm_amd64.s:1594)"
+        ));
+        assert!(is_go_start("runtime.mstart (/srv/api)"));
+        assert!(!is_go_start("main.main (/srv/api)"));
+        assert!(!is_go_start("runtime.goexit0 (/srv/api)"));
     }
 }
