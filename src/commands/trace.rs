@@ -220,7 +220,8 @@ fn trace_error(e: TraceError) -> anyhow::Error {
         TraceError::NotBuilt => {
             "see \"Installing the tracer\" in docs/src/trace-connections.md of the govkit repository"
         }
-        TraceError::Input(_) => "check the PID with `ps -p PID`",
+        TraceError::NoProcess(_) => "check the PID with `ps -p PID`",
+        TraceError::Input(_) => "check the value given (`govkit trace --help` lists the options)",
         TraceError::Environment(_) => {
             "govkit trace needs root (or CAP_BPF + CAP_PERFMON), BTF and tracefs"
         }

@@ -1139,6 +1139,12 @@ fn metrics_address_errors_are_input_errors() {
         assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
         assert!(stdout(&out).is_empty(), "{args:?}");
         assert!(stderr(&out).contains(names), "{args:?}: {}", stderr(&out));
+        // The hint fits the cause: an address, not a PID.
+        assert!(
+            !stderr(&out).contains("ps -p"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
     }
 }
 

@@ -20,7 +20,10 @@ pub enum TraceError {
     /// The host lacks something: privilege, BTF, tracefs, a kernel feature.
     #[error("{0}")]
     Environment(String),
-    /// Bad input: a PID that does not exist.
+    /// A process to trace does not exist.
+    #[error("process {0} does not exist")]
+    NoProcess(u32),
+    /// Bad input: an option's value (an address to listen on, a setting).
     #[error("{0}")]
     Input(String),
     /// This govkit was built without the kernel-side programs.

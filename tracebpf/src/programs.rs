@@ -161,7 +161,7 @@ pub(crate) fn unload_programs(ebpf: &mut Ebpf, programs: &[&str]) {
 /// Every PID to trace must exist (a typo is an input error, exit 2).
 pub(crate) fn check_pids(pids: &[u32]) -> Result<(), TraceError> {
     match pids.iter().find(|&&pid| !procfs::exists(pid)) {
-        Some(pid) => Err(TraceError::Input(format!("process {pid} does not exist"))),
+        Some(&pid) => Err(TraceError::NoProcess(pid)),
         None => Ok(()),
     }
 }
