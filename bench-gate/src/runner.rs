@@ -109,17 +109,17 @@ pub fn measure(plan: &RunPlan, progress: &mut dyn FnMut(&str)) -> Result<Vec<Mea
                 source,
             }
         })?;
-        let results = |label: &str| {
-            let label = label.to_owned();
-            move |source| RunError::Results { label, source }
+        let results = |source| RunError::Results {
+            label: label.clone(),
+            source,
         };
-        let bytes = gate::read_results(&dir.join("allocs-pass/bytes")).map_err(results(&label))?;
+        let bytes = gate::read_results(&dir.join("allocs-pass/bytes")).map_err(results)?;
         let mut runs = Vec::new();
         for k in 1..=plan.count {
             progress(&format!("bench {label}: timing run {k} of {}", plan.count));
             let run_dir = dir.join(format!("time-{k}"));
             run_exe(exe, "time", &run_dir, plan)?;
-            runs.push(gate::read_results(&run_dir.join("time")).map_err(results(&label))?);
+            runs.push(gate::read_results(&run_dir.join("time")).map_err(results)?);
         }
         for (id, samples) in &allocs {
             let time_runs_ns = runs

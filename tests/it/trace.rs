@@ -194,6 +194,29 @@ fn trace_leaker_with(
     tracer.wait_with_output()
 }
 
+/// A tracer's JSON report of leaks found: exit 1 and the document.
+fn leak_report(out: &std::process::Output) -> serde_json::Value {
+    let json = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "leaks found means exit 1; stdout: {json}"
+    );
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"))
+}
+
+/// A leak group's stack, innermost frame first.
+fn frames(leak: &serde_json::Value) -> Vec<String> {
+    leak["stack"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// The hooks a report says were used; exactly one accept hook among
 /// fexit (kernels with trampolines), the cgroup getpeername pair, and the
 /// syscall tracepoints.
@@ -236,29 +259,12 @@ fn leaks_match_ss(hooks: &str, env: &[(&str, &str)]) -> (Vec<String>, serde_json
     let bins = fixture_bins();
     let mut leaker = Leaker::start_with(&bins, &[3, 2, 0, 1]);
     let out = trace_leaker_with(&mut leaker, &["--duration", "6s", "--hooks", hooks], env);
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "leaks found means exit 1; stdout: {json}"
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    let report = leak_report(&out);
     assert_eq!(report["lost_events"], 0);
     let used = accept_hooks(&report);
     let leaks = report["leaks"]
         .as_array()
         .unwrap_or_else(|| panic!("leaks: {report}"));
-    let frames = |l: &serde_json::Value| -> Vec<String> {
-        l["stack"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|f| f.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
     // The group opened by `opened_by` whose stack has a frame of `function`
     // (exactly that function: `leak_accepted` is a prefix of another).
     let group = |opened_by: &str, function: &str| {
@@ -518,10 +524,7 @@ fn idle_like_ss(hooks: &str) -> serde_json::Value {
         &mut leaker,
         &["--idle", "1s", "--duration", "5s", "--hooks", hooks],
     );
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{json}");
-    let report: serde_json::Value =
-        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    let report = leak_report(&out);
     let leaks = report["leaks"]
         .as_array()
         .unwrap_or_else(|| panic!("{report}"));
@@ -1264,27 +1267,13 @@ fn c_leakers(dir: &Path) -> (PathBuf, PathBuf) {
 fn trace_native_leaker(bin: &Path) -> (Vec<String>, bool) {
     let mut leaker = Fixture::spawn(bin, &["3".to_owned()]);
     let out = trace_leaker_with(&mut leaker, &["--duration", "4s"], &[]);
-    let json = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "leaks found means exit 1: {json}"
-    );
-    let report: serde_json::Value =
-        serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"));
+    let report = leak_report(&out);
     let leaks = report["leaks"].as_array().cloned().unwrap_or_default();
     assert_eq!(leaks.len(), 1, "{report:#}");
     assert_eq!(leaks[0]["count"], 3, "{report:#}");
     assert_eq!(leaks[0]["opened_by"], "accept", "{report:#}");
     assert_eq!(ss_close_wait(leaker.pid).len(), 3);
-    let frames = leaks[0]["stack"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|f| f.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let frames = frames(&leaks[0]);
     (frames, leaks[0]["stack_complete"] == true)
 }
 

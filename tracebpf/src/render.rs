@@ -78,10 +78,8 @@ fn leak(out: &mut impl Write, l: &Leak, max_frames: usize) -> std::io::Result<()
         }
     )?;
     for s in l.sockets.iter().take(3) {
-        match s.fd {
-            Some(fd) => writeln!(out, "    {} -> {} (fd {fd})", s.local, s.remote)?,
-            None => writeln!(out, "    {} -> {}", s.local, s.remote)?,
-        }
+        let fd = s.fd.map(|fd| format!(" (fd {fd})")).unwrap_or_default();
+        writeln!(out, "    {} -> {}{fd}", s.local, s.remote)?;
     }
     if l.sockets.len() > 3 {
         writeln!(out, "    … {} more", l.sockets.len() - 3)?;

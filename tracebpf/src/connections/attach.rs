@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 
 use aya::Ebpf;
 use aya::maps::{MapData, PerCpuArray};
-use aya::programs::{CgroupAttachMode, CgroupSockAddr, FExit, RawTracePoint, TracePoint};
+use aya::programs::{CgroupAttachMode, CgroupSockAddr, FExit, TracePoint};
 use govkit_ebpf_common::{KernelOffsets, SLOT_BITS, counter};
 
 use super::Hooks;
@@ -297,12 +297,8 @@ fn attach_cgroup_lifecycle(ebpf: &mut Ebpf, peer: bool) -> Result<Vec<Hook>, Str
     programs.extend(cgroup_program_names(peer_programs));
     programs.push("sock_destroy");
     let result = (|| -> Result<Vec<Hook>, String> {
-        load_program::<RawTracePoint>(ebpf, "sock_destroy", RawTracePoint::load)
-            .map_err(|e| e.to_string())?;
-        let mut hooks = vec![
-            Hook::new(ebpf, "sock_destroy", Target::Raw("tcp_destroy_sock"))
-                .map_err(|e| format!("attaching sock_destroy to tcp_destroy_sock: {e}"))?,
-        ];
+        let mut hooks =
+            vec![attach_raw(ebpf, "sock_destroy", "tcp_destroy_sock").map_err(|e| e.to_string())?];
         // A socket closed here, in govkit's own system call.
         drop(
             std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))

@@ -352,11 +352,7 @@ impl Tracer {
             .filter_map(|s| {
                 let in_state = match s.state {
                     tcp_state::CLOSE_WAIT => {
-                        let seen = self
-                            .close_wait_seen
-                            .get(&s.inode)
-                            .map_or(Duration::ZERO, |t| now.duration_since(*t));
-                        seen.max(Duration::from_millis(s.last_ack_ms.unwrap_or(0)))
+                        self.in_close_wait(s.inode, s.last_ack_ms.map(Duration::from_millis), now)
                     }
                     tcp_state::ESTABLISHED if idle => Duration::ZERO,
                     _ => return None,
@@ -364,6 +360,18 @@ impl Tracer {
                 Some((s.cookie, (s.state, s.local, s.remote, in_state)))
             })
             .collect()
+    }
+
+    /// How long the socket `inode` has been in `CLOSE_WAIT` at `now`: since
+    /// its first sighting, or since the last ACK it received (`last_ack`,
+    /// from `tcp_info`: the peer's FIN when the owner sent nothing after
+    /// it), whichever is longer. Both are lower bounds.
+    fn in_close_wait(&self, inode: u64, last_ack: Option<Duration>, now: Instant) -> Duration {
+        let seen = self
+            .close_wait_seen
+            .get(&inode)
+            .map_or(Duration::ZERO, |t| now.duration_since(*t));
+        seen.max(last_ack.unwrap_or_default())
     }
 
     /// ESTABLISHED sockets and their idle times, with `--idle` (empty
@@ -419,11 +427,8 @@ impl Tracer {
                 .collect(),
             None => Vec::new(),
         };
-        // Time in CLOSE_WAIT: since the first sighting, or since the last ACK
-        // the socket received (the peer's FIN, when its owner sent nothing
-        // after it: what `ss -ti` shows as lastack), whichever is longer.
-        // The kernel's figure is what makes a socket that was leaking long
-        // before govkit started count at once.
+        // The kernel's last-ACK time (ss -ti's lastack) is what makes a
+        // socket leaking since before govkit started count at once.
         let acked = if close_wait.is_empty() {
             HashMap::new()
         } else {
@@ -432,11 +437,10 @@ impl Tracer {
         let old_close_wait: Vec<(&TcpSocket, Duration)> = close_wait
             .iter()
             .map(|&s| {
-                let seen = self.close_wait_seen.get(&s.inode).copied().unwrap_or(now);
-                let in_state = now
-                    .duration_since(seen)
-                    .max(acked.get(&s.inode).copied().unwrap_or_default());
-                (s, in_state)
+                (
+                    s,
+                    self.in_close_wait(s.inode, acked.get(&s.inode).copied(), now),
+                )
             })
             .filter(|(_, d)| *d >= self.options.min_age)
             .collect();
