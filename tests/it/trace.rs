@@ -384,9 +384,15 @@ fn connections_with_the_state_hook_and_cgroup_accepts_match_ss_too() {
 #[test]
 fn connections_without_the_state_hook_take_over_stale_slots() {
     // One slot: each leak's peer, closed at once, leaves a record there
-    // that the next socket must find stale and take over (nothing frees
+    // that the next socket must find stale and replace (nothing frees
     // records when sockets close on this path); sockets that find it
     // held by a live one go to the hash map. The report must not change.
+    // A stale record is replaced either by a takeover (the next socket is
+    // elsewhere in memory) or in place (the kernel gave the freed socket's
+    // memory to the next one: TCP sockets are SLAB_TYPESAFE_BY_RCU, so
+    // that happens at once and how often depends on the slab's state).
+    // Every open either claims the slot or falls back, so the claims after
+    // the first one are the replacements, of both kinds.
     // The builds of the cgroup programs with helper calls only (kernels
     // before 5.16 or so give cgroup programs no task BTF pointer): same
     // report.
@@ -398,8 +404,12 @@ fn connections_without_the_state_hook_take_over_stale_slots() {
         ],
     );
     assert!(used.iter().any(|h| h == "cgroup/connect4"), "{used:?}");
-    assert!(counters["slot_takeovers"].as_u64() >= Some(3), "{counters}");
-    assert!(counters["slot_fallbacks"].as_u64() >= Some(3), "{counters}");
+    let count = |name: &str| counters[name].as_u64().unwrap_or(0);
+    assert_eq!(count("socks_map_full"), 0, "{counters}");
+    let claims = count("opens") - count("slot_fallbacks");
+    assert!(claims >= 4, "{counters}");
+    assert!(count("slot_takeovers") >= 1, "{counters}");
+    assert!(count("slot_fallbacks") >= 3, "{counters}");
 }
 
 #[test]
