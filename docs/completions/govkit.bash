@@ -1366,7 +1366,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace__subcmd__connections)
-            opts="-q -v -h -V --pid --min-age --idle --hooks --duration --interval --captures-per-sec --bpf-stats --metrics --metrics-top --config --color --format --quiet --verbose --help --version"
+            opts="-q -v -h -V --pid --min-age --idle --hooks --duration --interval --captures-per-sec --bpf-stats --metrics --metrics-top --full-stacks --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

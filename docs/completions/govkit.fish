@@ -361,6 +361,7 @@ sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
 junit\t'`JUnit` XML, for CI test-report views'"
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l bpf-stats -d 'Report each eBPF program\'s runs and run time (turns on the kernel\'s BPF statistics, which cost every BPF program on the host two clock reads per run while tracing)'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l full-stacks -d 'Show every frame of the opening stacks; by default runs of frames of the standard library, language runtimes, libc and downloaded crates are folded into one line each'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -s h -l help -d 'Print help (see more with \'--help\')'

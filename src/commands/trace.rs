@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use tracebpf::TraceError;
 use tracebpf::connections::{Hooks, Options, Tracer};
 use tracebpf::metrics::{ConnSeries, Exporter, Exposition, SchedSeries};
+use tracebpf::render::Style;
 use tracebpf::sched::{Options as SchedOptions, SchedTracer};
 
 use crate::Context;
@@ -153,6 +154,11 @@ struct ConnectionsArgs {
     /// Processes with their own series in --metrics (the rest: pid="other").
     #[arg(long, value_name = "N", default_value_t = tracebpf::metrics::DEFAULT_TOP)]
     metrics_top: usize,
+    /// Show every frame of the opening stacks; by default runs of frames
+    /// of the standard library, language runtimes, libc and downloaded
+    /// crates are folded into one line each.
+    #[arg(long)]
+    full_stacks: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -200,11 +206,16 @@ pub fn run(ctx: &Context, args: &TraceArgs) -> anyhow::Result<Outcome> {
     }
 }
 
-fn format(ctx: &Context) -> anyhow::Result<OutputFormat> {
+/// The output format of `govkit trace sched`: its report has no source
+/// location, so the CI formats have no meaning for it.
+fn sched_format(ctx: &Context) -> anyhow::Result<OutputFormat> {
     match ctx.global.format.unwrap_or(OutputFormat::Human) {
         f @ (OutputFormat::Human | OutputFormat::Json) => Ok(f),
         other => Err(UserError::new(
-            format!("govkit trace has no {other:?} output"),
+            format!(
+                "govkit trace sched has no {} output: its report points at no source line",
+                format!("{other:?}").to_lowercase()
+            ),
             "use --format human or --format json",
         )
         .into()),
@@ -348,7 +359,7 @@ fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
 }
 
 fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
-    let format = format(ctx)?;
+    let format = sched_format(ctx)?;
     let stop = stop_flag()?;
     let tracer = SchedTracer::start(SchedOptions {
         pids: args.pids.clone(),
@@ -424,7 +435,7 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
 }
 
 fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome> {
-    let format = format(ctx)?;
+    let format = ctx.global.format.unwrap_or(OutputFormat::Human);
     let stop = stop_flag()?;
     let mut tracer = Tracer::start(Options {
         pids: args.pids.clone(),
@@ -455,6 +466,11 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         conns: Some(ConnSeries::new(args.metrics_top)),
         ..Exposition::default()
     })?;
+    let live_style = Style::live(
+        args.full_stacks,
+        crate::output::stderr_color(ctx.global.color),
+    );
+    let mut shown_live = false;
     let mut next_view = Instant::now() + args.interval;
     while !stop.load(Ordering::Relaxed) {
         if args.duration.is_some_and(|d| tracer.elapsed() >= d) {
@@ -484,8 +500,15 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
             // Clear the screen, then the current view; a closed stderr
             // must not stop the trace.
             if write!(err, "\x1b[2J\x1b[H").is_ok() {
-                tracebpf::render::connections(&mut err, &report, args.min_age, args.idle, 5)
-                    .unwrap_or_default();
+                tracebpf::render::connections(
+                    &mut err,
+                    &report,
+                    args.min_age,
+                    args.idle,
+                    &live_style,
+                )
+                .unwrap_or_default();
+                shown_live = true;
             }
         }
     }
@@ -493,17 +516,107 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         e.stop();
     }
     let report = tracer.report();
-    let mut out = Stdout::new();
-    match format {
-        OutputFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
-        }
-        _ => tracebpf::render::connections(&mut out, &report, args.min_age, args.idle, usize::MAX)?,
-    }
+    print_connections(ctx, args, &report, shown_live)?;
     Ok(if report.leaks.is_empty() {
         Outcome::Pass
     } else {
         Outcome::GateFailed
     })
+}
+
+/// The final connections report on stdout, in the format asked for.
+fn print_connections(
+    ctx: &Context,
+    args: &ConnectionsArgs,
+    report: &tracebpf::connections::Report,
+    shown_live: bool,
+) -> anyhow::Result<()> {
+    if shown_live {
+        // The report replaces the last live screen instead of repeating
+        // it below.
+        let mut err = std::io::stderr().lock();
+        write!(err, "\x1b[2J\x1b[H").unwrap_or_default();
+    }
+    let mut out = Stdout::new();
+    match ctx.global.format.unwrap_or(OutputFormat::Human) {
+        OutputFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, report)?;
+            writeln!(out)?;
+        }
+        OutputFormat::Human => {
+            let color = crate::output::stdout_color(ctx.global.color);
+            let style = Style::report(args.full_stacks, color);
+            tracebpf::render::connections(&mut out, report, args.min_age, args.idle, &style)?;
+        }
+        ci => {
+            let options = super::render_options(ctx, false);
+            let findings = leak_findings(report, &ctx.cwd);
+            diagnostics::render::render(ci.into(), &[&findings], &options, &mut out)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// The leak groups as findings for the CI formats (SARIF, GitHub
+/// annotations, `JUnit`): each at its culprit's source line when that file
+/// is below `cwd` (the checkout a CI job runs in); otherwise, or without a
+/// culprit with a source line, a finding with no location whose message
+/// names what is known.
+fn leak_findings(
+    report: &tracebpf::connections::Report,
+    cwd: &std::path::Path,
+) -> diagnostics::Report {
+    use diagnostics::{Diagnostic, Location, RuleInfo, Severity};
+    const CODE: &str = "leaked-connection";
+    let mut out = diagnostics::Report::new("trace");
+    out.add_rule(RuleInfo {
+        code: CODE.to_owned(),
+        summary: "a TCP connection the peer closed and its owner never did (CLOSE_WAIT), or one left idle"
+            .to_owned(),
+        default_severity: Severity::Error,
+        help: None,
+    });
+    for leak in &report.leaks {
+        let culprit = leak.culprit.as_ref().map(|c| &c.at);
+        let opened_in = match (culprit, leak.stack_note) {
+            (Some(f), _) => format!("; opened in {f}"),
+            (None, Some(note)) => format!("; {note}"),
+            (None, None) => String::new(),
+        };
+        let message = format!(
+            "{} socket(s) {} by pid {} ({}) left in {} (the oldest for {:.0}s){opened_in}",
+            leak.count,
+            leak.how_opened(),
+            leak.pid,
+            leak.comm,
+            leak.state,
+            leak.oldest_in_state_s,
+        );
+        let mut d = Diagnostic::new(CODE, Severity::Error, message)
+            .with_help(if leak.state == "ESTABLISHED" {
+                "the connection carries no data: close it when done, or give it a timeout"
+            } else {
+                "the peer hung up and this process never closed its end: close (drop) the socket on every path, including errors"
+            })
+            .with_field("pid", leak.pid)
+            .with_field("count", leak.count)
+            .with_field("opened_by", leak.opened_by)
+            .with_field("state", leak.state)
+            .with_field(
+                "stack",
+                leak.stack.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            );
+        if let Some((file, line)) = culprit.and_then(|f| Some((f.file.as_deref()?, f.line?)))
+            && let Ok(relative) = std::path::Path::new(file).strip_prefix(cwd)
+        {
+            d = d.with_location(Location::line_column(
+                relative.to_string_lossy(),
+                line as usize,
+                1,
+            ));
+        }
+        out.push(d);
+    }
+    out
 }

@@ -171,14 +171,13 @@ fn trace_leaker_with(
     let (tracer, _err) = spawn_ready(
         Command::new(env!("CARGO_BIN_EXE_govkit"))
             .envs(env.iter().copied())
-            .args([
-                "trace",
-                "connections",
-                "--format",
-                "json",
-                "--min-age",
-                "1s",
-            ])
+            .args(["trace", "connections", "--min-age", "1s"])
+            // JSON unless the test asks for another format.
+            .args(if extra.contains(&"--format") {
+                &[][..]
+            } else {
+                &["--format", "json"][..]
+            })
             .args(extra)
             .args(["--pid", &leaker.pid.to_string()]),
         false,
@@ -320,15 +319,29 @@ fn leaks_match_ss(hooks: &str, env: &[(&str, &str)]) -> (Vec<String>, serde_json
             .unwrap_or_else(|| panic!("no unseen group in {report:#}"));
         assert_eq!(unseen["count"], 1);
         assert_eq!(unseen["pid"], leaker.pid);
-        assert!(frames(unseen)[0].contains("peer address"), "{unseen:#}");
+        assert!(frames(unseen).is_empty(), "{unseen:#}");
+        // The report says why, what would record them, and at what cost.
+        let note = unseen["stack_note"].as_str().unwrap_or_default();
+        for says in ["peer address", "--hooks tracepoints", "every system call"] {
+            assert!(note.contains(says), "{unseen:#}");
+        }
     } else {
         assert_eq!(
             group("accept", "leaker::leak_accepted_no_address")["count"],
             1
         );
     }
-    let before = group("before-tracing", "[opened before tracing");
+    let before = leaks
+        .iter()
+        .find(|l| l["opened_by"] == "before-tracing")
+        .unwrap_or_else(|| panic!("no before-tracing group in {report:#}"));
     assert_eq!(before["count"], 1);
+    assert!(
+        before["stack_note"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("opened before tracing")),
+        "{before:#}"
+    );
     // Every socket govkit reports is one ss shows in CLOSE-WAIT for the
     // leaker, and nothing is missing.
     let reported: BTreeSet<(String, String)> = leaks
@@ -949,6 +962,8 @@ fn sched_filters_and_errors() {
     for args in [
         &["trace", "sched", "--pid", "999999999"][..],
         &["trace", "sched", "--duration", "soon"][..],
+        // Its report points at no source line: no CI formats.
+        &["trace", "sched", "--format", "sarif"][..],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_govkit"))
             .args(args)
@@ -1217,8 +1232,10 @@ fn connections_ages_leaks_that_predate_the_tracer_from_the_kernel() {
         link.to_string_lossy(),
         format!("socket:[{}]", leak["sockets"][0]["inode"])
     );
-    let note = leak["stack"][0].as_str().unwrap_or_default();
+    assert_eq!(leak["stack"], serde_json::json!([]), "{leak:#}");
+    let note = leak["stack_note"].as_str().unwrap_or_default();
     assert!(note.contains("cannot be known"), "{note}");
+    assert!(leak.get("culprit").is_none(), "{leak:#}");
 }
 
 /// The C leaker (`tracebpf/fixture/c/cleaker.c`) built with gcc -O2
@@ -1272,47 +1289,154 @@ fn c_leakers(dir: &Path) -> (PathBuf, PathBuf) {
     (plain, stripped)
 }
 
-/// Traces a C or Go leaker (3 leaked accepted sockets); the leak group's
-/// frames, and whether they reach the outermost frame.
-fn trace_native_leaker(bin: &Path) -> (Vec<String>, bool) {
+/// Traces a C or Go leaker (3 leaked accepted sockets) with `extra`
+/// arguments (JSON unless they say `--format`); the tracer's output.
+fn trace_native_leaker_with(bin: &Path, extra: &[&str]) -> std::process::Output {
     let mut leaker = Fixture::spawn(bin, &["3".to_owned()]);
-    let out = trace_leaker_with(&mut leaker, &["--duration", "4s"], &[]);
-    let report = leak_report(&out);
+    let mut args = vec!["--duration", "4s"];
+    args.extend(extra);
+    let out = trace_leaker_with(&mut leaker, &args, &[]);
+    assert_eq!(ss_close_wait(leaker.pid).len(), 3);
+    out
+}
+
+/// Traces a C or Go leaker (3 leaked accepted sockets): its one leak group.
+fn trace_native_leaker(bin: &Path) -> serde_json::Value {
+    let report = leak_report(&trace_native_leaker_with(bin, &[]));
     let leaks = report["leaks"].as_array().cloned().unwrap_or_default();
     assert_eq!(leaks.len(), 1, "{report:#}");
     assert_eq!(leaks[0]["count"], 3, "{report:#}");
     assert_eq!(leaks[0]["opened_by"], "accept", "{report:#}");
-    assert_eq!(ss_close_wait(leaker.pid).len(), 3);
-    let frames = frames(&leaks[0]);
-    (frames, leaks[0]["stack_complete"] == true)
+    leaks[0].clone()
+}
+
+/// `bin`'s copy with `MiniDebugInfo`, as Fedora and RHEL ship binaries:
+/// stripped, with the function symbols `.dynsym` lacks in an
+/// xz-compressed ELF file in `.gnu_debugdata`.
+fn with_mini_debug_info(bin: &Path) -> PathBuf {
+    let dir = bin.parent().unwrap_or(Path::new("."));
+    let run = |program: &str, args: &[&std::ffi::OsStr]| {
+        let out = Command::new(program)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{program}: {e}"));
+        assert!(
+            out.status.success(),
+            "{program} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let names = |dynamic: bool| -> std::collections::BTreeSet<String> {
+        let mut args = vec!["--format=posix".as_ref(), "--defined-only".as_ref()];
+        if dynamic {
+            args.push("-D".as_ref());
+        }
+        args.push(bin.as_os_str());
+        String::from_utf8_lossy(&run("nm", &args))
+            .lines()
+            .filter(|l| dynamic || l.split(' ').nth(1).is_some_and(|t| "TtWw".contains(t)))
+            .filter_map(|l| l.split(' ').next().map(str::to_owned))
+            .collect()
+    };
+    let keep: Vec<String> = names(false).difference(&names(true)).cloned().collect();
+    let keep_file = dir.join("mini.keep");
+    std::fs::write(&keep_file, keep.join("\n") + "\n").unwrap_or_else(|e| panic!("{e}"));
+    let debug = dir.join("mini.debug");
+    run(
+        "objcopy",
+        &[
+            "--only-keep-debug".as_ref(),
+            bin.as_os_str(),
+            debug.as_os_str(),
+        ],
+    );
+    let mini = dir.join("mini");
+    let keep_arg = format!("--keep-symbols={}", keep_file.display());
+    run(
+        "objcopy",
+        &[
+            "-S".as_ref(),
+            "--remove-section".as_ref(),
+            ".comment".as_ref(),
+            keep_arg.as_ref(),
+            debug.as_os_str(),
+            mini.as_os_str(),
+        ],
+    );
+    run("xz", &["-f".as_ref(), mini.as_os_str()]);
+    let out = dir.join(format!(
+        "{}-minidebuginfo",
+        bin.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    run("strip", &["-o".as_ref(), out.as_os_str(), bin.as_os_str()]);
+    let section = format!(".gnu_debugdata={}", dir.join("mini.xz").display());
+    run(
+        "objcopy",
+        &["--add-section".as_ref(), section.as_ref(), out.as_os_str()],
+    );
+    out
+}
+
+/// The leak group's culprit: (function or null, file or null, line or null).
+fn culprit(leak: &serde_json::Value) -> (Option<&str>, Option<&str>, Option<u64>) {
+    let c = &leak["culprit"];
+    assert!(c.is_object(), "no culprit: {leak:#}");
+    (
+        c["function"].as_str(),
+        c["file"].as_str(),
+        c["line"].as_u64(),
+    )
 }
 
 /// A frame is named after a symbol only when the symbol's extent holds
 /// it: the unstripped C server's leak is in `leak_accepted` (from
 /// `.symtab`); once stripped, that function has no symbol, and its frame
 /// must not be named after `tiny`, the exported function just below it,
-/// but shown as binary+offset with the build id.
+/// but shown as binary+offset with the build id, and be the culprit: the
+/// named `main` further out is not where the socket was opened. With
+/// `MiniDebugInfo` the name is back.
 #[test]
 fn connections_never_names_a_frame_after_a_symbol_that_does_not_hold_it() {
     assert_programs_embedded();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (plain, stripped) = c_leakers(dir.path());
-    let (frames, _) = trace_native_leaker(&plain);
+    let leak = trace_native_leaker(&plain);
+    let stack = frames(&leak);
     assert!(
-        frames.iter().any(|f| f.starts_with("leak_accepted ")),
-        "{frames:#?}"
+        stack.iter().any(|f| f.starts_with("leak_accepted ")),
+        "{stack:#?}"
     );
-    assert!(frames.iter().any(|f| f.starts_with("main ")), "{frames:#?}");
-    let (frames, _) = trace_native_leaker(&stripped);
-    assert!(!frames.iter().any(|f| f.starts_with("tiny")), "{frames:#?}");
+    assert!(stack.iter().any(|f| f.starts_with("main ")), "{stack:#?}");
+    // accept() in libc comes first, and is not the culprit.
+    assert_eq!(culprit(&leak).0, Some("leak_accepted"), "{leak:#}");
+
+    let leak = trace_native_leaker(&stripped);
+    let stack = frames(&leak);
+    assert!(!stack.iter().any(|f| f.starts_with("tiny")), "{stack:#?}");
     assert!(
-        frames.iter().any(|f| f.starts_with("[unknown] ")
+        stack.iter().any(|f| f.starts_with("[unknown] ")
             && f.contains("cleaker-stripped+0x")
             && f.contains("(build-id ")),
-        "{frames:#?}"
+        "{stack:#?}"
     );
-    // main is exported (-rdynamic): still named.
-    assert!(frames.iter().any(|f| f.starts_with("main ")), "{frames:#?}");
+    // main is exported (-rdynamic): still named, and still not the culprit.
+    assert!(stack.iter().any(|f| f.starts_with("main ")), "{stack:#?}");
+    assert_eq!(culprit(&leak), (None, None, None), "{leak:#}");
+    assert!(
+        leak["culprit"]["object"]
+            .as_str()
+            .is_some_and(|o| o.ends_with("cleaker-stripped")),
+        "{leak:#}"
+    );
+
+    let mini = with_mini_debug_info(&plain);
+    let leak = trace_native_leaker(&mini);
+    assert_eq!(culprit(&leak).0, Some("leak_accepted"), "{leak:#}");
+    assert!(
+        !frames(&leak).iter().any(|f| f.starts_with("tiny")),
+        "{leak:#}"
+    );
 }
 
 /// The Go leaker (`tracebpf/fixture/go/leaker.go`) built with the go tool
@@ -1351,8 +1475,12 @@ fn connections_names_a_stripped_go_servers_frames_from_its_function_table() {
     assert_programs_embedded();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let (plain, stripped) = go_leakers(dir.path());
-    for bin in [plain, stripped] {
-        let (frames, complete) = trace_native_leaker(&bin);
+    let source = repo().join("tracebpf/fixture/go/leaker.go");
+    let accept_line = line_of(&source, "conn, err := l.Accept()");
+    for bin in [&plain, &stripped] {
+        let leak = trace_native_leaker(bin);
+        let complete = leak["stack_complete"] == true;
+        let frames = frames(&leak);
         // From the syscall to the goroutine's start, runtime.goexit.
         assert!(complete, "{}: {frames:#?}", bin.display());
         assert!(
@@ -1362,6 +1490,16 @@ fn connections_names_a_stripped_go_servers_frames_from_its_function_table() {
             "{}: {frames:#?}",
             bin.display()
         );
+        // The runtime's and net's frames come first; the culprit is the
+        // leaking function, at the Accept call where there is DWARF.
+        let (function, file, line) = culprit(&leak);
+        assert_eq!(function, Some("main.acceptAndMaybeLeak"), "{leak:#}");
+        if bin == &plain {
+            assert_eq!(file, Some(source.to_string_lossy().as_ref()), "{leak:#}");
+            assert_eq!(line, Some(accept_line), "{leak:#}");
+        } else {
+            assert_eq!((file, line), (None, None), "{leak:#}");
+        }
         assert!(
             frames.iter().any(|f| f.starts_with("main.main ")),
             "{}: {frames:#?}",
@@ -1375,4 +1513,71 @@ fn connections_names_a_stripped_go_servers_frames_from_its_function_table() {
             bin.display()
         );
     }
+}
+
+/// The 1-based number of the first line of `file` that holds `text`.
+fn line_of(file: &Path, text: &str) -> u64 {
+    let source =
+        std::fs::read_to_string(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    source
+        .lines()
+        .position(|l| l.contains(text))
+        .and_then(|i| u64::try_from(i + 1).ok())
+        .unwrap_or_else(|| panic!("{}: no line with {text:?}", file.display()))
+}
+
+/// The human report leads each group with its culprit and that line's
+/// source, folds the Go runtime's and standard library's frames (every
+/// frame with --full-stacks) and colours with --color always; the CI
+/// formats put the finding on the culprit's line, relative to the
+/// checkout (this test runs in the repository's root).
+#[test]
+fn connections_reports_point_at_the_culprits_source_line() {
+    assert_programs_embedded();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (plain, _) = go_leakers(dir.path());
+    let relative = "tracebpf/fixture/go/leaker.go";
+    let line = line_of(&repo().join(relative), "conn, err := l.Accept()");
+    let text = |out: &std::process::Output| {
+        assert_eq!(out.status.code(), Some(1), "leaks found means exit 1");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+
+    let human = text(&trace_native_leaker_with(&plain, &["--format", "human"]));
+    assert!(
+        human.contains(&format!(
+            "culprit: main.acceptAndMaybeLeak ({relative}:{line})"
+        )),
+        "{human}"
+    );
+    assert!(
+        human.contains(&format!("> {line} | \tconn, err := l.Accept()")),
+        "{human}"
+    );
+    assert!(human.contains(" frame(s) in Go "), "{human}");
+    assert!(!human.contains("runtime.goexit"), "{human}");
+    assert!(!human.contains('\u{1b}'), "auto does not colour a pipe");
+
+    let full = text(&trace_native_leaker_with(
+        &plain,
+        &["--format", "human", "--full-stacks", "--color", "always"],
+    ));
+    assert!(full.contains("runtime.goexit"), "{full}");
+    assert!(full.contains("net.(*TCPListener).Accept"), "{full}");
+    assert!(full.contains('\u{1b}'), "--color always colours");
+
+    let sarif = text(&trace_native_leaker_with(&plain, &["--format", "sarif"]));
+    let doc: serde_json::Value = serde_json::from_str(&sarif).unwrap_or_else(|e| panic!("{e}"));
+    let result = &doc["runs"][0]["results"][0];
+    assert_eq!(result["ruleId"], "leaked-connection", "{doc:#}");
+    let at = &result["locations"][0]["physicalLocation"];
+    assert_eq!(at["artifactLocation"]["uri"], relative, "{doc:#}");
+    assert_eq!(at["region"]["startLine"], line, "{doc:#}");
+
+    let github = text(&trace_native_leaker_with(&plain, &["--format", "github"]));
+    assert!(
+        github.starts_with(&format!("::error file={relative},line={line},")),
+        "{github}"
+    );
+    assert!(github.contains("main.acceptAndMaybeLeak"), "{github}");
 }

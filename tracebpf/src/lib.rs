@@ -4,6 +4,7 @@
 pub mod btf;
 pub mod connections;
 pub mod env;
+pub mod frame;
 pub mod gopclntab;
 pub mod metrics;
 pub mod procfs;

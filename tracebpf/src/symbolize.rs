@@ -1,8 +1,9 @@
 //! User-stack symbolization: pc → (binary, ELF address) through a process's
 //! maps snapshot, then DWARF (`file:line`, inlined frames) via addr2line, a
 //! Go binary's own function table (`.gopclntab`, kept by `-ldflags "-s
-//! -w"`), the `.symtab`/`.dynsym` function symbols, and a
-//! separate debug file found by build id or `.gnu_debuglink`. Names are
+//! -w"`), the `.symtab`/`.dynsym` function symbols, `MiniDebugInfo`
+//! (`.gnu_debugdata`), and a separate debug file found by build id or
+//! `.gnu_debuglink`. Names are
 //! demangled (Rust v0 and legacy, C++). Binaries are cached by build id
 //! (path when there is none); results per (binary, address).
 //!
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 use object::{Object, ObjectSection, ObjectSegment};
 
+use crate::frame::Frame;
 use crate::gopclntab::GoFunctions;
 use crate::procfs::Mapping;
 
@@ -81,7 +83,7 @@ impl std::fmt::Debug for Binary {
 pub struct Symbolizer {
     by_path: HashMap<PathBuf, Option<Arc<str>>>,
     binaries: HashMap<Arc<str>, Option<Binary>>,
-    results: HashMap<(Arc<str>, u64), Vec<String>>,
+    results: HashMap<(Arc<str>, u64), Vec<Frame>>,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -90,6 +92,16 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(s, "{b:02x}");
         s
     })
+}
+
+/// `MiniDebugInfo`: the xz-compressed ELF file in `.gnu_debugdata` that
+/// Fedora, RHEL and others leave in stripped binaries, holding the
+/// function symbols `.dynsym` does not (static functions included).
+fn mini_debug_info(file: &object::File<'_>) -> Option<Vec<u8>> {
+    let data = file.section_by_name(".gnu_debugdata")?.data().ok()?;
+    let mut out = Vec::new();
+    lzma_rs::xz_decompress(&mut std::io::BufReader::new(data), &mut out).ok()?;
+    Some(out)
 }
 
 /// Where a separate debug file for `path` may be.
@@ -140,6 +152,11 @@ impl Symbolizer {
                     .collect();
                 let mut functions = FunctionSymbols::default();
                 functions.add(&file);
+                if let Some(mini) = mini_debug_info(&file)
+                    && let Ok(mini) = object::File::parse(&*mini)
+                {
+                    functions.add(&mini);
+                }
                 let text = file.section_by_name(".text").map_or(0, |t| t.address());
                 let go = file
                     .section_by_name(".gopclntab")
@@ -174,15 +191,15 @@ impl Symbolizer {
     /// Frames for `pc` (several when inlined), innermost first. `exact` is
     /// false for return addresses (looked up at pc - 1). `pid` is used to
     /// open the binary through `/proc/PID/map_files` while it is alive.
-    pub fn frames(&mut self, pid: u32, maps: &[Mapping], pc: u64, exact: bool) -> Vec<String> {
+    pub fn frames(&mut self, pid: u32, maps: &[Mapping], pc: u64, exact: bool) -> Vec<Frame> {
         let lookup = if exact { pc } else { pc.wrapping_sub(1) };
         let Some(m) = maps.iter().find(|m| lookup >= m.start && lookup < m.end) else {
-            return vec![format!("[unknown] {pc:#x}")];
+            return vec![Frame::unknown(Path::new(""), pc, None)];
         };
         let via = PathBuf::from(format!("/proc/{pid}/map_files/{:x}-{:x}", m.start, m.end));
         let open = if via.exists() { via } else { m.path.clone() };
         let file_offset = lookup - m.start + m.offset;
-        let unknown = || vec![format!("[unknown] {}+{file_offset:#x}", m.path.display())];
+        let unknown = || vec![Frame::unknown(&m.path, file_offset, None)];
         let Some(key) = self.key(&m.path, &open) else {
             return unknown();
         };
@@ -200,6 +217,7 @@ impl Symbolizer {
         if let Some(hit) = self.results.get(&(key.clone(), vaddr)) {
             return hit.clone();
         }
+        let go = bin.go.is_some();
         let mut out = Vec::new();
         for loader in [bin.debug.as_ref(), bin.main.as_ref()]
             .into_iter()
@@ -210,14 +228,11 @@ impl Symbolizer {
                     let Some(name) = frame.function.as_ref().and_then(|f| f.demangle().ok()) else {
                         continue;
                     };
-                    let loc = frame
+                    let location = frame
                         .location
                         .as_ref()
-                        .and_then(|l| Some(format!("{}:{}", l.file?, l.line?)));
-                    out.push(match loc {
-                        Some(loc) => format!("{name} ({loc})"),
-                        None => name.into_owned(),
-                    });
+                        .and_then(|l| Some((l.file?.to_owned(), l.line?)));
+                    out.push(Frame::named(name.into_owned(), location, &m.path, go));
                 }
             }
             if !out.is_empty() {
@@ -227,21 +242,15 @@ impl Symbolizer {
         if out.is_empty()
             && let Some(name) = bin.go.as_ref().and_then(|g| g.at(vaddr))
         {
-            out.push(format!("{name} ({})", m.path.display()));
+            out.push(Frame::named(name.to_owned(), None, &m.path, go));
         }
         if out.is_empty() {
             out.push(match bin.functions.at(vaddr) {
                 Some(s) => {
                     let name = addr2line::demangle_auto(s.into(), None).into_owned();
-                    format!("{name} ({})", m.path.display())
+                    Frame::named(name, None, &m.path, go)
                 }
-                None => match &bin.build_id {
-                    Some(id) => format!(
-                        "[unknown] {}+{file_offset:#x} (build-id {id})",
-                        m.path.display()
-                    ),
-                    None => format!("[unknown] {}+{file_offset:#x}", m.path.display()),
-                },
+                None => Frame::unknown(&m.path, file_offset, bin.build_id.clone()),
             });
         }
         self.results.insert((key, vaddr), out.clone());

@@ -188,6 +188,12 @@ fn connections_with_hooks(hooks: &str) -> Vec<String> {
             .unwrap_or_else(|| panic!("no accept group with {function}: {json}"))
     };
     assert_eq!(accept("leaker::leak_accepted")["count"], 3, "{json}");
+    // libc's and std's frames come first; the culprit is the leaker's.
+    assert_eq!(
+        accept("leaker::leak_accepted")["culprit"]["function"],
+        "leaker::leak_accepted",
+        "{json}"
+    );
     // accept(fd, NULL, NULL): seen by fexit and the tracepoints; under the
     // cgroup hook reported with its owner, as not seen opening.
     if hooks == "cgroup" {

@@ -10,11 +10,19 @@ use govkit_ebpf_common::{
 };
 
 use super::Tracer;
+use crate::frame::Frame;
 use crate::procfs::{self, Mapping};
 use crate::unwind::walk;
 
-/// A symbolized stack and whether it reaches the outermost frame.
-pub(super) type Symbolized = (Vec<String>, bool);
+/// A socket's symbolized opening stack, innermost first.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) struct Stack {
+    pub(super) frames: Vec<Frame>,
+    /// Whether `frames` reaches the outermost frame.
+    pub(super) complete: bool,
+    /// Why the stack is partial or missing.
+    pub(super) note: Option<&'static str>,
+}
 
 pub(super) struct CaptureResult {
     frames: Vec<u64>,
@@ -123,13 +131,13 @@ impl Tracer {
         }
     }
 
-    /// The symbolized opening stack of a socket, and whether it is complete.
-    pub(super) fn stack_of(&mut self, info: &SockInfo) -> (Vec<String>, bool) {
+    /// The symbolized opening stack of a socket.
+    pub(super) fn stack_of(&mut self, info: &SockInfo) -> Stack {
         let tgid = info.tgid;
-        let (pcs, mut complete, note) = if info.stack_flags == stack_flags::CAPTURED {
+        let (pcs, mut complete, mut note) = if info.stack_flags == stack_flags::CAPTURED {
             match self.captures.get(&info.capture_id) {
                 Some(c) => (c.frames.clone(), c.complete, None),
-                None => (Vec::new(), false, Some("[stack capture lost]")),
+                None => (Vec::new(), false, Some("its stack capture was lost")),
             }
         } else {
             match self.stacks.get(&info.stack_id, 0) {
@@ -137,14 +145,16 @@ impl Tracer {
                     t.frames[..(t.len as usize).min(MAX_FRAMES)].to_vec(),
                     info.stack_flags == stack_flags::COMPLETE,
                     match info.stack_flags {
-                        stack_flags::THROTTLED => {
-                            Some("[… call site not learned yet: capture budget spent]")
+                        stack_flags::THROTTLED => Some(
+                            "opened before its call site was learned (while it was being learned, or once the capture budget was spent)",
+                        ),
+                        stack_flags::TRUNCATED => {
+                            Some("unwinding stopped at a frame with no call-frame information")
                         }
-                        stack_flags::TRUNCATED => Some("[… unwinding stopped here]"),
                         _ => None,
                     },
                 ),
-                Err(_) => (Vec::new(), false, Some("[stack not recorded]")),
+                Err(_) => (Vec::new(), false, Some("its stack was not recorded")),
             }
         };
         let maps = self.procs.get(&tgid).map(|p| p.maps.clone()).or_else(|| {
@@ -153,47 +163,23 @@ impl Tracer {
             Some(m)
         });
         let maps = maps.unwrap_or_default();
-        let mut out = Vec::new();
+        let mut frames = Vec::new();
         for (i, pc) in pcs.iter().enumerate() {
-            out.extend(self.symbolizer.frames(tgid, &maps, *pc, i == 0));
+            frames.extend(self.symbolizer.frames(tgid, &maps, *pc, i == 0));
         }
         // A Go stack ends in the goroutine's or thread's start function,
         // whose caller the frame-pointer walk cannot tell from garbage:
         // reaching it is reaching the outermost frame.
-        if !complete && note.is_none() && out.last().is_some_and(|f| is_go_start(f)) {
+        if !complete && note.is_none() && frames.last().is_some_and(Frame::is_go_start) {
             complete = true;
         }
         if !complete && note.is_none() && !pcs.is_empty() {
-            out.push("[… stack truncated]".to_owned());
+            note = Some("the walk reached its frame limit or an unreadable frame");
         }
-        if let Some(n) = note {
-            out.push(n.to_owned());
-            complete = false;
+        Stack {
+            frames,
+            complete: complete && note.is_none(),
+            note,
         }
-        (out, complete)
-    }
-}
-
-/// Whether a symbolized frame (`name (location)`) is where a Go goroutine
-/// (`runtime.goexit`) or thread (`runtime.mstart`, `runtime.rt0_go`)
-/// starts: the bottom of every Go stack.
-fn is_go_start(frame: &str) -> bool {
-    let name = frame.split(" (").next().unwrap_or(frame);
-    let name = name.strip_suffix(".abi0").unwrap_or(name);
-    matches!(name, "runtime.goexit" | "runtime.mstart" | "runtime.rt0_go")
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn go_stacks_start_at_goexit_mstart_or_rt0_go() {
-        use super::is_go_start;
-        assert!(is_go_start("runtime.goexit (/srv/api)"));
-        assert!(is_go_start(
-            "runtime.goexit.abi0 (/usr/lib/go/src/runtime/asm_amd64.s:1594)"
-        ));
-        assert!(is_go_start("runtime.mstart (/srv/api)"));
-        assert!(!is_go_start("main.main (/srv/api)"));
-        assert!(!is_go_start("runtime.goexit0 (/srv/api)"));
     }
 }

@@ -21,7 +21,7 @@ use govkit_ebpf_common::{SockInfo, SockSlot, StackTrace, UnwindKey, tcp_state};
 
 use self::learning::{CaptureResult, Proc};
 pub use self::records::Counters;
-pub use self::report::{Leak, LeakedSocket, Report};
+pub use self::report::{Culprit, Leak, LeakedSocket, Report};
 pub use crate::programs::ProgramCost;
 use crate::programs::{
     Hook, Target, TracingLog, check_pids, enable_run_time_stats, load_error, program_costs,

@@ -12,13 +12,14 @@ use govkit_ebpf_common::{SockInfo, origin, tcp_state};
 use serde::Serialize;
 
 use super::Tracer;
-use super::learning::Symbolized;
+use super::learning::Stack;
 use super::records::{Counters, DiagEntry, comm_of, endpoints, from_diag, full_sockets, ktime_ns};
+use crate::frame::{self, Frame};
 use crate::procfs::{self, TcpSocket};
 use crate::programs::ProgramCost;
 
 /// A leak group's key: pid, stack, how it was opened, state.
-type GroupKey = (u32, Vec<String>, &'static str, &'static str);
+type GroupKey = (u32, Stack, &'static str, &'static str);
 
 /// One group of leaked sockets: same process, same opening stack.
 #[derive(Debug, Clone, Serialize)]
@@ -42,10 +43,19 @@ pub struct Leak {
     pub oldest_in_state_s: f64,
     /// "connect", "accept", "before-tracing" or "unseen".
     pub opened_by: &'static str,
-    /// User stack that opened the sockets, innermost first.
-    pub stack: Vec<String>,
+    /// User stack that opened the sockets, innermost first (in JSON, each
+    /// frame as text: `function (file:line)`, `function (binary)` or
+    /// `[unknown] binary+offset (build-id …)`).
+    #[serde(serialize_with = "frames_as_text")]
+    pub stack: Vec<Frame>,
     /// Whether `stack` reaches the outermost frame.
     pub stack_complete: bool,
+    /// Why the stack is partial, or missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack_note: Option<&'static str>,
+    /// The first frame of the user's own code (`frame::culprit`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub culprit: Option<Culprit>,
     pub sockets: Vec<LeakedSocket>,
 }
 
@@ -78,6 +88,32 @@ impl LeakedSocket {
     }
 }
 
+impl Leak {
+    /// How the group's sockets were opened, in words.
+    #[must_use]
+    pub fn how_opened(&self) -> &'static str {
+        match self.opened_by {
+            "before-tracing" => "opened before tracing",
+            "connect" => "connected",
+            "unseen" => "opened unseen",
+            _ => "accepted",
+        }
+    }
+}
+
+/// The culprit frame of a leak group: its index in the stack, and the
+/// frame.
+#[derive(Debug, Clone, Serialize)]
+pub struct Culprit {
+    pub frame: usize,
+    #[serde(flatten)]
+    pub at: Frame,
+}
+
+fn frames_as_text<S: serde::Serializer>(frames: &[Frame], s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(frames.iter().map(ToString::to_string))
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
     pub leaks: Vec<Leak>,
@@ -102,29 +138,25 @@ fn tracked_group(
     info: &SockInfo,
     state: &'static str,
     opened_by: &'static str,
-    stack: Vec<String>,
-    stack_complete: bool,
+    stack: Stack,
 ) -> Leak {
-    Leak {
-        pid: info.tgid,
-        comm: procfs::comm(info.tgid).unwrap_or_else(|| comm_of(info)),
-        cgroup: cgroup_path(info.tgid),
-        cgroup_id: info.cgroup_id,
-        state,
-        count: 0,
-        oldest_age_s: 0.0,
-        oldest_in_state_s: 0.0,
-        opened_by,
-        stack,
-        stack_complete,
-        sockets: Vec::new(),
+    let mut leak = group(info.tgid, state, opened_by, stack);
+    if leak.comm.is_empty() {
+        leak.comm = comm_of(info);
     }
+    leak.cgroup_id = info.cgroup_id;
+    leak
 }
 
-/// A group for sockets the kernel side has no entry for (no stack): they
-/// existed before tracing (`before-tracing`), or were opened without being
-/// seen (`unseen`: `note` says why).
-fn untracked(pid: u32, state: &'static str, opened_by: &'static str, note: &str) -> Leak {
+/// An empty group of `pid`'s sockets opened by `opened_by`, in `state`,
+/// with their `stack`. For sockets the kernel side has no entry for, the
+/// stack has no frames, only a note: they existed before tracing
+/// (`before-tracing`), or were opened without being seen (`unseen`).
+fn group(pid: u32, state: &'static str, opened_by: &'static str, stack: Stack) -> Leak {
+    let culprit = frame::culprit(&stack.frames).map(|i| Culprit {
+        frame: i,
+        at: stack.frames[i].clone(),
+    });
     Leak {
         pid,
         comm: procfs::comm(pid).unwrap_or_default(),
@@ -135,8 +167,10 @@ fn untracked(pid: u32, state: &'static str, opened_by: &'static str, note: &str)
         oldest_age_s: 0.0,
         oldest_in_state_s: 0.0,
         opened_by,
-        stack: vec![note.to_owned()],
-        stack_complete: false,
+        stack: stack.frames,
+        stack_complete: stack.complete,
+        stack_note: stack.note,
+        culprit,
         sockets: Vec::new(),
     }
 }
@@ -158,7 +192,7 @@ impl Tracer {
         let established = self.established(dump.as_deref());
         let mut kernel_inodes = HashSet::new();
         // Sockets opened from one call site share a stack: symbolize it once.
-        let mut stacks: HashMap<(u32, u64, u64, u8), Symbolized> = HashMap::new();
+        let mut stacks: HashMap<(u32, u64, u64, u8), Stack> = HashMap::new();
         let diag = self
             .light()
             .then(|| self.diag_by_cookie(dump.as_deref().unwrap_or_default(), now));
@@ -211,7 +245,7 @@ impl Tracer {
                 (sock.inode, "CLOSE_WAIT", in_state)
             };
             let key = (info.tgid, info.stack_id, info.capture_id, info.stack_flags);
-            let (stack, complete) = if let Some(hit) = stacks.get(&key) {
+            let stack = if let Some(hit) = stacks.get(&key) {
                 hit.clone()
             } else {
                 let fresh = self.stack_of(info);
@@ -226,7 +260,7 @@ impl Tracer {
             let age = Duration::from_nanos(now_k.saturating_sub(info.open_ns)).as_secs_f64();
             let leak = groups
                 .entry((info.tgid, stack.clone(), opened_by, state_name))
-                .or_insert_with(|| tracked_group(info, state_name, opened_by, stack, complete));
+                .or_insert_with(|| tracked_group(info, state_name, opened_by, stack));
             leak.count += 1;
             leak.oldest_age_s = leak.oldest_age_s.max(age);
             leak.oldest_in_state_s = leak.oldest_in_state_s.max(in_state.as_secs_f64());
@@ -451,10 +485,9 @@ impl Tracer {
         let owners = procfs::socket_owners(pids);
         let since_start = now.duration_since(self.started).as_secs_f64();
         let unseen_note = if self.hooks.iter().any(|h| h.starts_with("cgroup/")) {
-            "[not seen when opened: accepted without asking for the peer address, \
-             which the cgroup accept hook needs; --hooks tracepoints records these]"
+            UNSEEN_BY_CGROUP_HOOK
         } else {
-            "[not seen when opened: not recorded by the kernel side (see lost_events)]"
+            "not seen when opened: not recorded by the kernel side (see lost_events)"
         };
         let me = std::process::id();
         let sockets = idle.into_iter().map(|(s, d)| (s, d, "ESTABLISHED")).chain(
@@ -480,9 +513,14 @@ impl Tracer {
                 // time in the state.
                 ("unseen", unseen_note, in_state.as_secs_f64())
             };
+            let stack = Stack {
+                frames: Vec::new(),
+                complete: false,
+                note: Some(note),
+            };
             let leak = groups
-                .entry((pid, Vec::new(), opened_by, state))
-                .or_insert_with(|| untracked(pid, state, opened_by, note));
+                .entry((pid, stack.clone(), opened_by, state))
+                .or_insert_with(|| group(pid, state, opened_by, stack));
             leak.count += 1;
             leak.oldest_age_s = leak.oldest_age_s.max(age);
             leak.oldest_in_state_s = leak.oldest_in_state_s.max(in_state.as_secs_f64());
@@ -497,8 +535,16 @@ impl Tracer {
 }
 
 /// The stack of a socket opened before tracing: none can be had, and why.
-const BEFORE_TRACING: &str = "[opened before tracing started: the stack that opened it cannot be \
-     known; sockets opened while govkit traces get theirs, so keep tracing to catch new ones]";
+const BEFORE_TRACING: &str = "opened before tracing started: the stack that opened it cannot be \
+     known; sockets opened while govkit traces get theirs, so keep tracing to catch new ones";
+
+/// The stack of a socket the cgroup hooks did not see accepted, and the
+/// trade-off of the hooks that would have (docs/src/benchmarks.md, "What
+/// the accept hook costs the rest of the host").
+const UNSEEN_BY_CGROUP_HOOK: &str = "not seen when opened: accepted without asking for the peer \
+     address (accept(fd, NULL, NULL)), which the cgroup accept hook needs; --hooks tracepoints \
+     records these, but slows every system call on the host while it traces (by 11-19 % on a \
+     system-call-bound load in govkit's benchmarks)";
 
 /// Time since each `CLOSE_WAIT` socket last received an ACK (`tcp_info`),
 /// by inode: from the report's `sock_diag` dump when it has one, else from
