@@ -270,7 +270,7 @@ impl Tracer {
         let at = (now, dump.as_deref());
         self.untracked_leaks(&live, &kernel_inodes, at, &mut groups, &established);
         let counters = self.counters();
-        let mut leaks: Vec<Leak> = groups.into_values().collect();
+        let mut leaks = merge_partial(groups.into_values().collect());
         leaks.sort_by(|a, b| b.count.cmp(&a.count).then(a.pid.cmp(&b.pid)));
         Report {
             leaks,
@@ -596,5 +596,109 @@ fn live_sockets(dump: Option<&[crate::sockdiag::DiagSocket]>) -> Vec<TcpSocket> 
             })
             .collect(),
         None => procfs::tcp_sockets(),
+    }
+}
+
+/// Folds each group with a partial stack into the one group of the same
+/// process, state and kind of open whose complete stack begins with it,
+/// when the partial stack reaches that group's culprit: both were opened
+/// from the same call site (the culprit's pc), the partial one before the
+/// site was learned, and one call site is one group. A partial stack that
+/// stops before the culprit, or fits several groups, stays its own group:
+/// which site opened it is not known.
+fn merge_partial(mut leaks: Vec<Leak>) -> Vec<Leak> {
+    let partial: Vec<usize> = (0..leaks.len())
+        .filter(|&i| !leaks[i].stack_complete && !leaks[i].stack.is_empty())
+        .collect();
+    let mut gone = HashSet::new();
+    for p in partial {
+        let fits: Vec<usize> = (0..leaks.len())
+            .filter(|&c| {
+                let (l, whole) = (&leaks[p], &leaks[c]);
+                whole.stack_complete
+                    && (whole.pid, whole.state, whole.opened_by) == (l.pid, l.state, l.opened_by)
+                    && whole
+                        .culprit
+                        .as_ref()
+                        .is_some_and(|c| c.frame < l.stack.len())
+                    && whole.stack.starts_with(&l.stack)
+            })
+            .collect();
+        if let [into] = fits[..] {
+            let from = std::mem::take(&mut leaks[p].sockets);
+            let (count, age, in_state) = (
+                leaks[p].count,
+                leaks[p].oldest_age_s,
+                leaks[p].oldest_in_state_s,
+            );
+            let whole = &mut leaks[into];
+            whole.count += count;
+            whole.oldest_age_s = whole.oldest_age_s.max(age);
+            whole.oldest_in_state_s = whole.oldest_in_state_s.max(in_state);
+            whole.sockets.extend(from);
+            gone.insert(p);
+        }
+    }
+    leaks
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| !gone.contains(i))
+        .map(|(_, l)| l)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::{Stack, group, merge_partial};
+    use crate::frame::Frame;
+
+    fn stack(names: &[&str], complete: bool) -> Stack {
+        Stack {
+            frames: names
+                .iter()
+                .map(|n| {
+                    let object = if n.starts_with("accept") {
+                        "/usr/lib/x86_64-linux-gnu/libc.so.6"
+                    } else {
+                        "/srv/api"
+                    };
+                    Frame::named((*n).to_owned(), None, Path::new(object), false)
+                })
+                .collect(),
+            complete,
+            note: (!complete).then_some("opened before its call site was learned"),
+        }
+    }
+
+    fn leak(names: &[&str], complete: bool, count: usize) -> super::Leak {
+        let mut l = group(1, "CLOSE_WAIT", "accept", stack(names, complete));
+        l.count = count;
+        l
+    }
+
+    #[test]
+    fn a_partial_stack_that_reaches_the_culprit_joins_its_call_sites_group() {
+        let whole = ["accept4", "api::serve", "api::main", "main"];
+        let merged = merge_partial(vec![
+            leak(&whole, true, 3),
+            leak(&whole[..2], false, 2),
+            // Stops in libc, before any culprit: which site is unknown.
+            leak(&whole[..1], false, 1),
+        ]);
+        let counts: Vec<(usize, bool)> =
+            merged.iter().map(|l| (l.count, l.stack_complete)).collect();
+        assert_eq!(counts, [(5, true), (1, false)]);
+    }
+
+    #[test]
+    fn a_partial_stack_that_fits_two_call_sites_stays_apart() {
+        let merged = merge_partial(vec![
+            leak(&["accept4", "api::serve", "api::a", "main"], true, 1),
+            leak(&["accept4", "api::serve", "api::b", "main"], true, 1),
+            leak(&["accept4", "api::serve"], false, 1),
+        ]);
+        assert_eq!(merged.len(), 3);
     }
 }
