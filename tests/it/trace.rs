@@ -1515,6 +1515,59 @@ fn connections_names_a_stripped_go_servers_frames_from_its_function_table() {
     }
 }
 
+/// The Go leaker as a module (`tracebpf/fixture/go/module`: the service's
+/// own package `example.com/leaky/server` accepts through a dependency,
+/// `example.org/pool`, replaced by a local directory so no network is
+/// needed), built into `dir`.
+fn go_module_leaker(dir: &Path) -> PathBuf {
+    let out = dir.join("leaky");
+    let status = Command::new("go")
+        .args(["build", "-o"])
+        .arg(&out)
+        .arg(".")
+        .current_dir(repo().join("tracebpf/fixture/go/module"))
+        .env("GO111MODULE", "on")
+        .env("GOFLAGS", "-mod=mod")
+        .env("GOPROXY", "off")
+        .env("GOCACHE", dir.join("gocache"))
+        .env("GOPATH", dir.join("gopath"))
+        .status()
+        .unwrap_or_else(|e| panic!("go (golang-go): {e}"));
+    assert!(status.success(), "go build tracebpf/fixture/go/module");
+    out
+}
+
+/// A Go service's dependency is not its code: with the main module read
+/// from the binary's build info, the dependency's frame between package
+/// net and the service's own code is passed over, and the culprit is the
+/// service's function at the line that called into the dependency.
+#[test]
+fn connections_blame_a_go_services_own_package_not_its_dependency() {
+    assert_programs_embedded();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bin = go_module_leaker(dir.path());
+    let leak = trace_native_leaker(&bin);
+    let source = repo().join("tracebpf/fixture/go/module/server/server.go");
+    let line = line_of(&source, "conn, err := pool.Accept(l)");
+    let (function, file, at) = culprit(&leak);
+    assert_eq!(
+        function,
+        Some("example.com/leaky/server.AcceptAndMaybeLeak"),
+        "{leak:#}"
+    );
+    assert_eq!(file, Some(source.to_string_lossy().as_ref()), "{leak:#}");
+    assert_eq!(at, Some(line), "{leak:#}");
+    let stack = frames(&leak);
+    let pool = stack
+        .iter()
+        .position(|f| f.starts_with("example.org/pool.Accept "))
+        .unwrap_or_else(|| panic!("no pool frame: {stack:#?}"));
+    assert!(
+        leak["culprit"]["frame"].as_u64() > u64::try_from(pool).ok(),
+        "{leak:#}"
+    );
+}
+
 /// The 1-based number of the first line of `file` that holds `text`.
 fn line_of(file: &Path, text: &str) -> u64 {
     let source =

@@ -72,23 +72,21 @@ impl Frame {
         }
     }
 
-    /// A named frame of `object`; `go` when the binary is a Go program.
+    /// A named frame of `object`, a `program` of that kind.
     #[must_use]
     pub fn named(
         function: String,
         location: Option<(String, u32)>,
         object: &Path,
-        go: bool,
+        program: Program<'_>,
     ) -> Self {
         let (file, line) = location.map_or((None, None), |(f, l)| (Some(f), Some(l)));
-        let library = system_library(object).or_else(|| {
-            if go {
-                go_library(&function)
-            } else {
-                file.as_deref()
-                    .and_then(rust_library_by_file)
-                    .or_else(|| by_function_name(&function))
-            }
+        let library = system_library(object).or_else(|| match program {
+            Program::Go { main_module } => go_library(&function, main_module),
+            Program::Native => file
+                .as_deref()
+                .and_then(rust_library_by_file)
+                .or_else(|| by_function_name(&function)),
         });
         Frame {
             function: Some(function),
@@ -112,6 +110,17 @@ impl Frame {
         let name = name.strip_suffix(".abi0").unwrap_or(name);
         matches!(name, "runtime.goexit" | "runtime.mstart" | "runtime.rt0_go")
     }
+}
+
+/// What kind of program a frame's binary is, for telling the user's code
+/// from libraries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Program<'a> {
+    /// C, C++, Rust and the like.
+    Native,
+    /// A Go program, with its main module's path when its build info has
+    /// one (`gopclntab::main_module`).
+    Go { main_module: Option<&'a str> },
 }
 
 /// The first frame, innermost first, that is not a library's: the user's
@@ -222,40 +231,50 @@ fn by_function_name(function: &str) -> Option<String> {
 
 /// Go's standard library and runtime: packages whose import path has no
 /// dot in its first element (`runtime`, `net/http`, `internal/poll`),
-/// other than `main`. Code in other modules (`github.com/…`) is taken as
-/// the user's.
-fn go_library(function: &str) -> Option<String> {
+/// other than `main`. With the binary's main module known, packages of
+/// other modules are dependencies, named by their import path; without
+/// it (GOPATH builds), they are taken as the user's.
+fn go_library(function: &str, main_module: Option<&str>) -> Option<String> {
     // "net/http.(*Server).Serve": the package is up to the first dot after
     // the last slash.
     let (dir, last) = function.rsplit_once('/').unwrap_or(("", function));
     let package_tail = last.split('.').next().unwrap_or(last);
+    let package = &function[..function.len() - last.len() + package_tail.len()];
     let first = if dir.is_empty() {
         package_tail
     } else {
         dir.split('/').next().unwrap_or(dir)
     };
-    if first.contains('.') || (dir.is_empty() && package_tail == "main") {
+    if package == "main" {
         return None;
     }
-    Some(if matches!(first, "runtime" | "internal" | "syscall") {
-        "Go runtime".to_owned()
-    } else {
-        "Go std".to_owned()
-    })
+    if !first.contains('.') {
+        return Some(if matches!(first, "runtime" | "internal" | "syscall") {
+            "Go runtime".to_owned()
+        } else {
+            "Go std".to_owned()
+        });
+    }
+    let main_module = main_module?;
+    let own = package == main_module
+        || package
+            .strip_prefix(main_module)
+            .is_some_and(|rest| rest.starts_with('/'));
+    (!own).then(|| package.to_owned())
 }
 
 #[cfg(test)]
 mod tests {
     use std::path::Path;
 
-    use super::{Frame, culprit};
+    use super::{Frame, Program, culprit};
 
     fn rust(name: &str, file: Option<&str>) -> Frame {
         Frame::named(
             name.to_owned(),
             file.map(|f| (f.to_owned(), 7)),
             Path::new("/srv/api"),
-            false,
+            Program::Native,
         )
     }
 
@@ -304,7 +323,12 @@ mod tests {
         let frames = vec![
             Frame::unknown(Path::new("/lib/x86_64-linux-gnu/libc.so.6"), 0x10, None),
             Frame::unknown(Path::new("/srv/cserver"), 0x1180, Some("ab12".to_owned())),
-            Frame::named("main".to_owned(), None, Path::new("/srv/cserver"), false),
+            Frame::named(
+                "main".to_owned(),
+                None,
+                Path::new("/srv/cserver"),
+                Program::Native,
+            ),
         ];
         assert_eq!(culprit(&frames), Some(1));
         assert_eq!(
@@ -315,22 +339,37 @@ mod tests {
 
     #[test]
     fn go_packages_of_the_standard_library_and_runtime_fold() {
-        let go = |name: &str| Frame::named(name.to_owned(), None, Path::new("/srv/gosrv"), true);
+        let gopath = Program::Go { main_module: None };
+        let module = Program::Go {
+            main_module: Some("github.com/acme/api"),
+        };
+        let lib = |name: &str, program| {
+            Frame::named(name.to_owned(), None, Path::new("/srv/gosrv"), program).library
+        };
+        for program in [gopath, module] {
+            let lib = |name: &str| lib(name, program);
+            assert_eq!(
+                lib("internal/poll.(*FD).Accept").as_deref(),
+                Some("Go runtime")
+            );
+            assert_eq!(lib("net.(*TCPListener).Accept").as_deref(), Some("Go std"));
+            assert_eq!(lib("net/http.(*Server).Serve").as_deref(), Some("Go std"));
+            assert_eq!(lib("runtime.goexit").as_deref(), Some("Go runtime"));
+            assert_eq!(lib("main.acceptAndMaybeLeak"), None);
+            assert_eq!(lib("github.com/acme/api/server.(*S).accept"), None);
+            assert_eq!(lib("github.com/acme/api.Serve"), None);
+        }
+        // With the main module known, other modules are dependencies.
         assert_eq!(
-            go("internal/poll.(*FD).Accept").library.as_deref(),
-            Some("Go runtime")
+            lib("github.com/jackc/pgx/v5/pgxpool.(*Pool).Acquire", module).as_deref(),
+            Some("github.com/jackc/pgx/v5/pgxpool")
         );
         assert_eq!(
-            go("net.(*TCPListener).Accept").library.as_deref(),
-            Some("Go std")
+            lib("github.com/acme/api-client.Dial", module).as_deref(),
+            Some("github.com/acme/api-client")
         );
-        assert_eq!(
-            go("net/http.(*Server).Serve").library.as_deref(),
-            Some("Go std")
-        );
-        assert_eq!(go("runtime.goexit").library.as_deref(), Some("Go runtime"));
-        assert_eq!(go("main.acceptAndMaybeLeak").library, None);
-        assert_eq!(go("github.com/acme/api/server.(*S).accept").library, None);
+        assert_eq!(lib("github.com/jackc/pgx/v5/pgxpool.New", gopath), None);
+        let go = |name: &str| Frame::named(name.to_owned(), None, Path::new("/srv/gosrv"), gopath);
         assert!(go("runtime.goexit.abi0").is_go_start());
         assert!(!go("runtime.goexit0").is_go_start());
     }

@@ -375,7 +375,7 @@ mod tests {
 
     use super::Style;
     use crate::connections::{Counters, Culprit, Leak, LeakedSocket, Report};
-    use crate::frame::{Frame, culprit};
+    use crate::frame::{Frame, Program, culprit};
 
     /// A Go server's leak group as the tracer builds it: the runtime's and
     /// `net`'s frames first, the leaking function (with DWARF, its source
@@ -388,7 +388,7 @@ mod tests {
                 name.to_owned(),
                 at.map(|(f, l)| (f.display().to_string(), l)),
                 binary,
-                true,
+                Program::Go { main_module: None },
             )
         };
         let goroot = Path::new("/usr/lib/go-1.19/src");

@@ -21,7 +21,7 @@ use std::sync::Arc;
 
 use object::{Object, ObjectSection, ObjectSegment};
 
-use crate::frame::Frame;
+use crate::frame::{Frame, Program};
 use crate::gopclntab::GoFunctions;
 use crate::procfs::Mapping;
 
@@ -34,6 +34,8 @@ struct Binary {
     functions: FunctionSymbols,
     /// A Go binary's own function table (kept when it is stripped).
     go: Option<GoFunctions>,
+    /// A Go binary's main module path, from its build info.
+    go_module: Option<String>,
     /// The build id in hex, for frames no name can be given.
     build_id: Option<String>,
 }
@@ -97,11 +99,32 @@ fn hex(bytes: &[u8]) -> String {
 /// `MiniDebugInfo`: the xz-compressed ELF file in `.gnu_debugdata` that
 /// Fedora, RHEL and others leave in stripped binaries, holding the
 /// function symbols `.dynsym` does not (static functions included).
+/// Unpacked at most `MINI_DEBUG_INFO_MAX` bytes: a symbol table is a few
+/// MiB at most, and a corrupt or hostile binary must not exhaust memory.
 fn mini_debug_info(file: &object::File<'_>) -> Option<Vec<u8>> {
     let data = file.section_by_name(".gnu_debugdata")?.data().ok()?;
-    let mut out = Vec::new();
+    let mut out = Limited(Vec::new());
     lzma_rs::xz_decompress(&mut std::io::BufReader::new(data), &mut out).ok()?;
-    Some(out)
+    Some(out.0)
+}
+
+const MINI_DEBUG_INFO_MAX: usize = 64 << 20;
+
+/// A buffer that refuses to grow past `MINI_DEBUG_INFO_MAX`.
+struct Limited(Vec<u8>);
+
+impl std::io::Write for Limited {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MINI_DEBUG_INFO_MAX {
+            return Err(std::io::Error::other("MiniDebugInfo larger than 64 MiB"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Where a separate debug file for `path` may be.
@@ -158,6 +181,10 @@ impl Symbolizer {
                     functions.add(&mini);
                 }
                 let text = file.section_by_name(".text").map_or(0, |t| t.address());
+                let go_module = file
+                    .section_by_name(".go.buildinfo")
+                    .and_then(|s| s.data().ok())
+                    .and_then(crate::gopclntab::main_module);
                 let go = file
                     .section_by_name(".gopclntab")
                     .and_then(|t| t.data().ok())
@@ -178,6 +205,7 @@ impl Symbolizer {
                         segments,
                         functions,
                         go,
+                        go_module,
                         build_id: id.map(hex),
                     }),
                 );
@@ -217,7 +245,13 @@ impl Symbolizer {
         if let Some(hit) = self.results.get(&(key.clone(), vaddr)) {
             return hit.clone();
         }
-        let go = bin.go.is_some();
+        let program = if bin.go.is_some() {
+            Program::Go {
+                main_module: bin.go_module.as_deref(),
+            }
+        } else {
+            Program::Native
+        };
         let mut out = Vec::new();
         for loader in [bin.debug.as_ref(), bin.main.as_ref()]
             .into_iter()
@@ -232,7 +266,7 @@ impl Symbolizer {
                         .location
                         .as_ref()
                         .and_then(|l| Some((l.file?.to_owned(), l.line?)));
-                    out.push(Frame::named(name.into_owned(), location, &m.path, go));
+                    out.push(Frame::named(name.into_owned(), location, &m.path, program));
                 }
             }
             if !out.is_empty() {
@@ -242,13 +276,13 @@ impl Symbolizer {
         if out.is_empty()
             && let Some(name) = bin.go.as_ref().and_then(|g| g.at(vaddr))
         {
-            out.push(Frame::named(name.to_owned(), None, &m.path, go));
+            out.push(Frame::named(name.to_owned(), None, &m.path, program));
         }
         if out.is_empty() {
             out.push(match bin.functions.at(vaddr) {
                 Some(s) => {
                     let name = addr2line::demangle_auto(s.into(), None).into_owned();
-                    Frame::named(name, None, &m.path, go)
+                    Frame::named(name, None, &m.path, program)
                 }
                 None => Frame::unknown(&m.path, file_offset, bin.build_id.clone()),
             });

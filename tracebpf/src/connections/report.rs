@@ -652,7 +652,7 @@ mod tests {
     use std::path::Path;
 
     use super::{Stack, group, merge_partial};
-    use crate::frame::Frame;
+    use crate::frame::{Frame, Program};
 
     fn stack(names: &[&str], complete: bool) -> Stack {
         Stack {
@@ -664,7 +664,7 @@ mod tests {
                     } else {
                         "/srv/api"
                     };
-                    Frame::named((*n).to_owned(), None, Path::new(object), false)
+                    Frame::named((*n).to_owned(), None, Path::new(object), Program::Native)
                 })
                 .collect(),
             complete,
