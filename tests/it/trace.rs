@@ -1568,6 +1568,38 @@ fn connections_blame_a_go_services_own_package_not_its_dependency() {
     );
 }
 
+/// A tokio server (`tracebpf/fixture/src/bin/tokioleaker.rs`: a
+/// multi-threaded runtime, the leak in a spawned task) accepts below
+/// tokio's scheduler and inside tokio, mio and std; release builds inline
+/// the async fn into the task's closure. The culprit is the server's own
+/// code, the first frame past libc, and tokio's frames further out are a
+/// library's, never the culprit.
+#[test]
+fn connections_blame_a_tokio_servers_own_code_not_the_runtime() {
+    assert_programs_embedded();
+    let leak = trace_native_leaker(&fixture_bins().join("tokioleaker"));
+    let (function, _, _) = culprit(&leak);
+    assert!(
+        function.is_some_and(|f| f.starts_with("tokioleaker::")),
+        "{leak:#}"
+    );
+    let stack = frames(&leak);
+    let at = leak["culprit"]["frame"]
+        .as_u64()
+        .and_then(|i| usize::try_from(i).ok())
+        .unwrap_or_default();
+    assert!(
+        stack[..at].iter().all(|f| !f.starts_with("tokioleaker::")),
+        "{stack:#?}"
+    );
+    assert!(
+        stack[at..]
+            .iter()
+            .any(|f| f.starts_with("tokio::runtime::")),
+        "the runtime runs the task: {stack:#?}"
+    );
+}
+
 /// The 1-based number of the first line of `file` that holds `text`.
 fn line_of(file: &Path, text: &str) -> u64 {
     let source =
