@@ -383,48 +383,37 @@ mod tests {
     fn go_leak() -> Leak {
         let binary = Path::new("/srv/goleaker");
         let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixture/go/leaker.go");
-        let go = |name: &str, at: Option<(&Path, u32)>| {
+        let go = |name: &str, file: &Path, line: u32| {
             Frame::named(
                 name.to_owned(),
-                at.map(|(f, l)| (f.display().to_string(), l)),
+                Some((file.display().to_string(), line)),
                 binary,
                 Program::Go { main_module: None },
             )
         };
         let goroot = Path::new("/usr/lib/go-1.19/src");
-        let stack = vec![
-            go(
-                "syscall.Syscall6",
-                Some((&goroot.join("syscall/syscall_linux.go"), 91)),
-            ),
-            go(
-                "internal/poll.accept",
-                Some((&goroot.join("internal/poll/sock_cloexec.go"), 17)),
-            ),
-            go(
+        let runtime_and_net = [
+            ("syscall.Syscall6", "syscall/syscall_linux.go", 91),
+            ("internal/poll.accept", "internal/poll/sock_cloexec.go", 17),
+            (
                 "internal/poll.(*FD).Accept",
-                Some((&goroot.join("internal/poll/fd_unix.go"), 614)),
+                "internal/poll/fd_unix.go",
+                614,
             ),
-            go(
-                "net.(*netFD).accept",
-                Some((&goroot.join("net/fd_unix.go"), 172)),
-            ),
-            go(
-                "net.(*TCPListener).accept",
-                Some((&goroot.join("net/tcpsock_posix.go"), 142)),
-            ),
-            go(
-                "net.(*TCPListener).Accept",
-                Some((&goroot.join("net/tcpsock.go"), 288)),
-            ),
-            go("main.acceptAndMaybeLeak", Some((&source, 29))),
-            go("main.main", Some((&source, 51))),
-            go("runtime.main", Some((&goroot.join("runtime/proc.go"), 250))),
-            go(
-                "runtime.goexit",
-                Some((&goroot.join("runtime/asm_amd64.s"), 1594)),
-            ),
+            ("net.(*netFD).accept", "net/fd_unix.go", 172),
+            ("net.(*TCPListener).accept", "net/tcpsock_posix.go", 142),
+            ("net.(*TCPListener).Accept", "net/tcpsock.go", 288),
         ];
+        let mut stack: Vec<Frame> = runtime_and_net
+            .iter()
+            .map(|(name, file, line)| go(name, &goroot.join(file), *line))
+            .collect();
+        stack.extend([
+            go("main.acceptAndMaybeLeak", &source, 29),
+            go("main.main", &source, 51),
+            go("runtime.main", &goroot.join("runtime/proc.go"), 250),
+            go("runtime.goexit", &goroot.join("runtime/asm_amd64.s"), 1594),
+        ]);
         let at = culprit(&stack).unwrap_or_default();
         Leak {
             pid: 4242,
