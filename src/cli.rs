@@ -44,7 +44,8 @@ pub struct GlobalArgs {
     pub color: ColorChoice,
 
     /// Output format. `human` by default; `json` for scripts; `sarif`,
-    /// `github` and `junit` for CI systems.
+    /// `github` and `junit` for CI systems (check, lint, vendor, bench and
+    /// trace connections; numa and trace sched refuse them).
     #[arg(long, global = true, value_enum, value_name = "FORMAT")]
     pub format: Option<OutputFormat>,
 

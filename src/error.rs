@@ -9,6 +9,10 @@ pub enum Outcome {
     Pass,
     /// A gate failed (findings, verification failure, budget exceeded): exit 1.
     GateFailed,
+    /// A command govkit was to run could not be started, already reported
+    /// on stderr: 127 when it was not found, 126 when it could not be
+    /// executed, as shells, `env` and numactl answer.
+    CommandNotRun(u8),
 }
 
 /// Exit code for usage, input or environment errors.
@@ -31,6 +35,7 @@ impl Outcome {
         match self {
             Outcome::Pass => 0,
             Outcome::GateFailed => 1,
+            Outcome::CommandNotRun(code) => code,
         }
     }
 }

@@ -113,7 +113,7 @@ fn init_logging(global: &GlobalArgs) {
 /// Prints an error that stops a command (exit 2) on stderr: a configuration
 /// error as a code frame at the offending key, anything else as
 /// `error: message` with its causes and, when there is one, a hint.
-fn report_error(err: &anyhow::Error, global: &GlobalArgs) {
+pub(crate) fn report_error(err: &anyhow::Error, global: &GlobalArgs) {
     let color = output::stderr_color(global.color);
     let mut stderr = std::io::stderr().lock();
     let text = if let Some(ce) = err.downcast_ref::<config::ConfigError>() {

@@ -28,7 +28,7 @@ complete -c govkit -n "__fish_govkit_needs_command" -l config -d 'Configuration 
 complete -c govkit -n "__fish_govkit_needs_command" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_needs_command" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_needs_command" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -53,7 +53,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand check" -l config -d 'Confi
 complete -c govkit -n "__fish_govkit_using_subcommand check" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand check" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand check" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -71,7 +71,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand lint" -l config -d 'Config
 complete -c govkit -n "__fish_govkit_using_subcommand lint" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand lint" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand lint" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -89,7 +89,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_see
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and not __fish_seen_subcommand_from verify manifest sign verify-blob help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -116,7 +116,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_su
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -132,7 +132,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_su
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from manifest" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -149,7 +149,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_su
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from sign" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -168,7 +168,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_su
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from verify-blob" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -195,7 +195,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand bench" -l config -d 'Confi
 complete -c govkit -n "__fish_govkit_using_subcommand bench" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand bench" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -205,12 +205,12 @@ complete -c govkit -n "__fish_govkit_using_subcommand bench" -s q -l quiet -d 'P
 complete -c govkit -n "__fish_govkit_using_subcommand bench" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
 complete -c govkit -n "__fish_govkit_using_subcommand bench" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand bench" -s V -l version -d 'Print version'
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts). Only the topology: processes, their cgroups and the kernel calls stay this host\'s' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -226,12 +226,12 @@ complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -f -a "revert" -d 'Restore the affinities `apply` changed'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -f -a "exec" -d 'Run a command on one node\'s CPUs (and memory with --membind), like `numactl --cpunodebind=N --membind=N`'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and not __fish_seen_subcommand_from topology inspect plan apply revert exec help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts). Only the topology: processes, their cgroups and the kernel calls stay this host\'s' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -240,12 +240,12 @@ complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subc
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from topology" -s V -l version -d 'Print version'
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts). Only the topology: processes, their cgroups and the kernel calls stay this host\'s' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -254,12 +254,12 @@ complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subc
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from inspect" -s V -l version -d 'Print version'
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts). Only the topology: processes, their cgroups and the kernel calls stay this host\'s' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -269,12 +269,12 @@ complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subc
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from plan" -s V -l version -d 'Print version'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l state-dir -d 'Where the record of changed affinities is kept' -r -F
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts). Only the topology: processes, their cgroups and the kernel calls stay this host\'s' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -286,12 +286,12 @@ complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subc
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from apply" -s V -l version -d 'Print version'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -l state-dir -d 'Where `apply` kept its record' -r -F
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts). Only the topology: processes, their cgroups and the kernel calls stay this host\'s' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -301,12 +301,12 @@ complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subc
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from revert" -s V -l version -d 'Print version'
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l node -d 'The node whose CPUs the command runs on' -r
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts)' -r -F
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l sysfs-root -d 'Read the topology from this sysfs root instead of /sys (fixture trees of other hosts). Only the topology: processes, their cgroups and the kernel calls stay this host\'s' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand numa; and __fish_seen_subcommand_from exec" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -327,7 +327,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and not __fish_seen_subcommand_from connections sched serve help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -355,7 +355,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_sub
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -378,7 +378,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_sub
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -399,7 +399,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_sub
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -417,7 +417,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand init" -l config -d 'Config
 complete -c govkit -n "__fish_govkit_using_subcommand init" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand init" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand init" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -430,7 +430,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_
 complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and not __fish_seen_subcommand_from install uninstall help" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -446,7 +446,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subc
 complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from install" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from install" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from install" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -460,7 +460,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subc
 complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand hook; and __fish_seen_subcommand_from uninstall" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -476,7 +476,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand completions" -l config -d 
 complete -c govkit -n "__fish_govkit_using_subcommand completions" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand completions" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand completions" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
@@ -489,7 +489,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand man" -l config -d 'Configu
 complete -c govkit -n "__fish_govkit_using_subcommand man" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
 never\t'Never colour'"
-complete -c govkit -n "__fish_govkit_using_subcommand man" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems' -r -f -a "human\t'Readable text with code frames'
+complete -c govkit -n "__fish_govkit_using_subcommand man" -l format -d 'Output format. `human` by default; `json` for scripts; `sarif`, `github` and `junit` for CI systems (check, lint, vendor, bench and trace connections; numa and trace sched refuse them)' -r -f -a "human\t'Readable text with code frames'
 json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'

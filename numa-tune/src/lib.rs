@@ -33,6 +33,7 @@ pub fn fuzz_parsers(text: &str) {
     std::hint::black_box(process::parse_numa_maps(text).is_ok());
     std::hint::black_box(process::stat_processor(text));
     std::hint::black_box(pin::start_time(text));
+    std::hint::black_box(process::kind(text));
     std::hint::black_box(topology::parse_meminfo(text, 0).is_ok());
     std::hint::black_box(topology::parse_distances(text, 2).is_ok());
 }

@@ -28,6 +28,12 @@ pub struct PinRecord {
     pub node: u32,
     /// Thread id → affinity before pinning (kernel list format).
     pub threads: Vec<(u32, String)>,
+    /// Affinity set by pinning → the affinity it replaced. Threads created
+    /// after `apply` inherit their creator's pinned affinity; `restore`
+    /// sets a thread it has no entry for back when it carries one of these.
+    /// (Records of older govkit versions lack it.)
+    #[serde(default)]
+    pub masks: Vec<(String, String)>,
 }
 
 impl PinRecord {
@@ -56,6 +62,9 @@ pub struct Restored {
     pub restored: usize,
     /// Recorded threads that have exited since.
     pub exited: usize,
+    /// Threads created after `apply` that carried a pinned affinity, set
+    /// back to the affinity it replaced.
+    pub born_since: usize,
 }
 
 /// Why pinning or restoring stopped.
@@ -142,6 +151,7 @@ pub fn pin_threads(
             }
             match sys::set_affinity(tid, &after) {
                 Ok(()) => {
+                    record.remember_mask(&after, &before);
                     record.threads.push((tid, before.to_string()));
                     out.pinned.push((tid, before, after));
                 }
@@ -153,17 +163,93 @@ pub fn pin_threads(
     Ok(out)
 }
 
-/// Sets every thread of `record` back to its recorded affinity; threads
-/// that have exited are counted, not errors.
-pub fn restore(record: &PinRecord) -> Result<Restored, PinError> {
+impl PinRecord {
+    /// Notes that pinning turned `before` into `after` (the first `before`
+    /// seen for an `after` stays: the leader's, as threads are listed in
+    /// ascending order).
+    pub fn remember_mask(&mut self, after: &CpuSet, before: &CpuSet) {
+        let after = after.to_string();
+        if !self.masks.iter().any(|(a, _)| *a == after) {
+            self.masks.push((after, before.to_string()));
+        }
+    }
+
+    /// What `apply` is about to do to the threads of the process at
+    /// `proc_dir`: each thread whose affinity narrowing to `node_cpus`
+    /// changes, with its affinity now, and the masks. Written before the
+    /// first change, so that a `govkit` killed half-way leaves a record
+    /// `revert` can undo (threads not reached yet are set to what they
+    /// have).
+    pub fn intent(
+        proc_dir: &Path,
+        node_cpus: &CpuSet,
+        record: &PinRecord,
+    ) -> Result<PinRecord, PinError> {
+        let mut intent = record.clone();
+        for tid in process::thread_ids(proc_dir)? {
+            let Ok(before) = sys::get_affinity(tid) else {
+                continue;
+            };
+            let after = before.intersection(node_cpus);
+            if !after.is_empty() && after != before {
+                intent.remember_mask(&after, &before);
+                intent.threads.push((tid, before.to_string()));
+            }
+        }
+        Ok(intent)
+    }
+}
+
+/// Sets every thread of `record` back to its recorded affinity (threads
+/// that have exited are counted, not errors), then every other thread of
+/// the process at `proc_dir` that carries an affinity pinning set (created
+/// after `apply`, inheriting its creator's) back to the affinity that one
+/// replaced. Threads created meanwhile are picked up: the thread list is
+/// read again until a pass finds nothing to restore (at most five passes).
+pub fn restore(record: &PinRecord, proc_dir: &Path) -> Result<Restored, PinError> {
     let mut done = Restored::default();
+    let parse = |tid: u32, list: &str| {
+        CpuSet::parse(list).map_err(|message| PinError::BadRecord { tid, message })
+    };
     for (tid, before) in &record.threads {
-        let set =
-            CpuSet::parse(before).map_err(|message| PinError::BadRecord { tid: *tid, message })?;
-        match sys::set_affinity(*tid, &set) {
+        match sys::set_affinity(*tid, &parse(*tid, before)?) {
             Ok(()) => done.restored += 1,
             Err(e) if sys::is_gone(&e) => done.exited += 1,
             Err(source) => return Err(PinError::Affinity { tid: *tid, source }),
+        }
+    }
+    let mut masks = Vec::new();
+    for (after, before) in &record.masks {
+        masks.push((parse(0, after)?, parse(0, before)?));
+    }
+    if masks.is_empty() {
+        return Ok(done);
+    }
+    for _pass in 0..5 {
+        let Ok(tids) = process::thread_ids(proc_dir) else {
+            // The process is gone: nothing left to restore.
+            break;
+        };
+        let mut found = 0;
+        for tid in tids {
+            if record.threads.iter().any(|(t, _)| *t == tid) {
+                continue;
+            }
+            let Ok(now) = sys::get_affinity(tid) else {
+                continue;
+            };
+            let Some((_, before)) = masks.iter().find(|(after, _)| *after == now) else {
+                continue;
+            };
+            match sys::set_affinity(tid, before) {
+                Ok(()) => found += 1,
+                Err(e) if sys::is_gone(&e) => {}
+                Err(source) => return Err(PinError::Affinity { tid, source }),
+            }
+        }
+        done.born_since += found;
+        if found == 0 {
+            break;
         }
     }
     Ok(done)
@@ -189,9 +275,10 @@ mod tests {
             start_time: 1,
             node: 0,
             threads: vec![(u32::MAX, "not-a-list".to_owned())],
+            masks: Vec::new(),
         };
         assert!(matches!(
-            restore(&record),
+            restore(&record, Path::new("/proc/self")),
             Err(PinError::BadRecord { tid: u32::MAX, .. })
         ));
     }

@@ -32,8 +32,11 @@ pub struct Plan {
     pub skipped: Vec<(u32, String)>,
 }
 
-/// Plans to run every thread on the node that holds most of the process's
-/// memory among the nodes it may use; never widens a thread's affinity.
+/// Plans to run every thread on the node nearest to the process's memory
+/// among the nodes it may use: the one whose distance to each byte of
+/// resident memory, summed, is least (with the usual symmetric distances,
+/// the node that holds most of it; memory on a node without CPUs counts
+/// toward the CPU node nearest to it). Never widens a thread's affinity.
 #[must_use]
 pub fn plan(placement: &Placement, topo: &Topology) -> Plan {
     let nothing = |reason: String| Plan {
@@ -64,11 +67,21 @@ pub fn plan(placement: &Placement, topo: &Topology) -> Plan {
     }
     let total = placement.memory_bytes();
     let mem_on = |id: u32| placement.memory_by_node.get(&id).copied().unwrap_or(0);
-    let Some(best) = candidates.iter().max_by_key(|n| {
+    // Bytes times distance; a distance the topology lacks counts as far.
+    let cost = |node: u32| -> u128 {
+        placement
+            .memory_by_node
+            .iter()
+            .map(|(&m, &bytes)| {
+                u128::from(bytes) * u128::from(topo.distance(node, m).unwrap_or(255))
+            })
+            .sum()
+    };
+    let Some(best) = candidates.iter().min_by_key(|n| {
         (
-            mem_on(n.id),
-            n.cpus.intersection(&allowed_any).len(),
-            std::cmp::Reverse(n.id),
+            cost(n.id),
+            std::cmp::Reverse(n.cpus.intersection(&allowed_any).len()),
+            n.id,
         )
     }) else {
         return nothing("no candidate node".to_owned());
@@ -87,6 +100,9 @@ pub fn plan(placement: &Placement, topo: &Topology) -> Plan {
         total / (1024 * 1024),
         capacity
     );
+    if let Some(note) = memory_only_note(placement, topo, best.id, &candidates) {
+        reason = format!("{reason}; {note}: node {} is the nearest", best.id);
+    }
     if placement.threads.len() > capacity * 2 {
         reason = format!(
             "{reason}; note: {} threads on {capacity} CPUs may queue, consider spreading workers with the service hook",
@@ -116,5 +132,112 @@ pub fn plan(placement: &Placement, topo: &Topology) -> Plan {
         reason,
         threads,
         skipped,
+    }
+}
+
+/// Memory on nodes without CPUs, if any: how much, and its distance from
+/// the chosen node `best` and from the other candidates.
+fn memory_only_note(
+    placement: &Placement,
+    topo: &Topology,
+    best: u32,
+    candidates: &[&&crate::topology::Node],
+) -> Option<String> {
+    let total = placement.memory_bytes().max(1);
+    let parts: Vec<String> = topo
+        .nodes
+        .iter()
+        .filter(|n| n.cpus.is_empty())
+        .filter_map(|n| {
+            Some((
+                n.id,
+                *placement.memory_by_node.get(&n.id).filter(|&&b| b > 0)?,
+            ))
+        })
+        .map(|(id, bytes)| {
+            #[expect(clippy::cast_precision_loss, reason = "a percentage for people")]
+            let share = bytes as f64 * 100.0 / total as f64;
+            let others: Vec<String> = candidates
+                .iter()
+                .filter(|c| c.id != best)
+                .filter_map(|c| Some(format!("{} from node {}", topo.distance(c.id, id)?, c.id)))
+                .collect();
+            format!(
+                "{share:.0}% is on node {id} (no CPUs), at distance {} from node {best}{}",
+                topo.distance(best, id).unwrap_or_default(),
+                if others.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", others.join(", "))
+                }
+            )
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::plan;
+    use crate::cpulist::CpuSet;
+    use crate::process::{Placement, Thread};
+    use crate::topology::Topology;
+
+    /// The memory-only-node fixture: nodes 0 and 1 with CPUs, node 2
+    /// memory only, 14 from node 0 and 24 from node 1.
+    fn topology() -> Topology {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/memory-only-node");
+        Topology::read(&root).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn placement(topo: &Topology, memory: &[(u32, u64)]) -> Placement {
+        let all = CpuSet::from_ids(topo.cpus.iter().map(|c| c.id));
+        Placement {
+            pid: 42,
+            comm: "svc".to_owned(),
+            threads: vec![Thread {
+                tid: 42,
+                comm: "svc".to_owned(),
+                cpu: 0,
+                node: Some(0),
+                allowed: all,
+            }],
+            memory_by_node: memory.iter().copied().collect::<BTreeMap<_, _>>(),
+            cpuset: None,
+            locality: None,
+            memory_via_thread: None,
+        }
+    }
+
+    #[test]
+    fn memory_on_a_cpu_less_node_goes_with_the_nearest_cpu_node() {
+        let mut topo = topology();
+        let p = placement(&topo, &[(2, 512 << 20)]);
+        let near0 = plan(&p, &topo);
+        assert_eq!(near0.node, Some(0), "{}", near0.reason);
+        assert!(
+            near0.reason.contains(
+                "100% is on node 2 (no CPUs), at distance 14 from node 0 (24 from node 1)"
+            ),
+            "{}",
+            near0.reason
+        );
+        // Swap the distances: node 1 is now the nearer.
+        for (node, to2) in [(0, 24), (1, 14)] {
+            topo.nodes[node].distances[2] = to2;
+            topo.nodes[2].distances[node] = to2;
+        }
+        let near1 = plan(&p, &topo);
+        assert_eq!(near1.node, Some(1), "{}", near1.reason);
+    }
+
+    #[test]
+    fn with_symmetric_distances_the_node_with_most_memory_wins() {
+        let topo = topology();
+        let p = placement(&topo, &[(0, 100 << 20), (1, 300 << 20)]);
+        assert_eq!(plan(&p, &topo).node, Some(1));
     }
 }

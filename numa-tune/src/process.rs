@@ -71,6 +71,10 @@ pub struct Placement {
     /// Average over threads of the share of the process's memory on the
     /// node the thread runs on: 1.0 = all local. `None` without memory.
     pub locality: Option<f64>,
+    /// The leader thread has exited (a zombie) while other threads run:
+    /// the memory was read through the thread given here.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub memory_via_thread: Option<u32>,
 }
 
 impl Placement {
@@ -97,7 +101,16 @@ pub fn inspect(roots: &Roots, topo: &Topology, pid: u32) -> Result<Placement, Er
     })?;
     let comm = status_field(&status, "Name").unwrap_or_default().to_owned();
     let threads = threads(&dir, topo)?;
-    let memory_by_node = numa_maps(&dir.join("numa_maps"))?;
+    let mut memory_by_node = numa_maps(&dir.join("numa_maps"))?;
+    // A zombie leader has no memory map of its own; its live threads
+    // share the process's.
+    let mut memory_via_thread = None;
+    if status_field(&status, "State").is_some_and(|s| s.starts_with('Z'))
+        && let Some(t) = threads.iter().find(|t| t.tid != pid)
+    {
+        memory_by_node = numa_maps(&dir.join("task").join(t.tid.to_string()).join("numa_maps"))?;
+        memory_via_thread = Some(t.tid);
+    }
     let cpuset = cpuset(roots, &dir)?;
     let locality = locality(&threads, &memory_by_node);
     Ok(Placement {
@@ -107,6 +120,38 @@ pub fn inspect(roots: &Roots, topo: &Topology, pid: u32) -> Result<Placement, Er
         memory_by_node,
         cpuset,
         locality,
+        memory_via_thread,
+    })
+}
+
+/// What kind of task a process is, from `/proc/PID/stat`: a kernel thread
+/// (`PF_KTHREAD` in field 9, flags), a zombie (state `Z`, field 3), or
+/// neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A user process.
+    User,
+    /// A kernel thread (kthreadd, kworkers, …): the kernel places it.
+    KernelThread,
+    /// Exited, not reaped yet.
+    Zombie,
+}
+
+/// The [`Kind`] of the process whose `stat` this is; None when the text
+/// has no such fields. Fields are counted after the command name's last
+/// `)`, which may hold spaces and parentheses.
+#[must_use]
+pub fn kind(stat: &str) -> Option<Kind> {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let mut fields = stat[stat.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?;
+    let flags: u64 = fields.nth(5)?.parse().ok()?;
+    Some(if flags & PF_KTHREAD != 0 {
+        Kind::KernelThread
+    } else if state == "Z" {
+        Kind::Zombie
+    } else {
+        Kind::User
     })
 }
 
@@ -300,6 +345,18 @@ mod tests {
         let stat = format!("123 (a) b (c)) {}", fields.join(" "));
         assert_eq!(stat_processor(&stat), Some(39));
         assert_eq!(stat_processor("1 (x) S 1"), None);
+    }
+
+    #[test]
+    fn kernel_threads_and_zombies_are_told_apart() {
+        use super::{Kind, kind};
+        let kthreadd = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 5 0 0 20 0 1 0 2 0 0";
+        assert_eq!(kind(kthreadd), Some(Kind::KernelThread));
+        let zombie = "77 (a) b) Z 1 77 77 0 -1 4194372 0 0 0 0 0 0 0 0 20 0 1 0 9 0 0";
+        assert_eq!(kind(zombie), Some(Kind::Zombie));
+        let user = "88 (svc) S 1 88 88 0 -1 4194560 0 0 0 0 0 0 0 0 20 0 3 0 9 0 0";
+        assert_eq!(kind(user), Some(Kind::User));
+        assert_eq!(kind("88 (svc) S 1"), None);
     }
 
     #[test]

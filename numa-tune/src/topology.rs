@@ -154,6 +154,14 @@ impl Topology {
         self.nodes.iter().find(|n| n.id == id)
     }
 
+    /// The distance from node `from` to node `to` (10 = local), when both
+    /// exist.
+    #[must_use]
+    pub fn distance(&self, from: u32, to: u32) -> Option<u32> {
+        let at = self.nodes.iter().position(|n| n.id == to)?;
+        self.node(from)?.distances.get(at).copied()
+    }
+
     /// The node a CPU belongs to.
     #[must_use]
     pub fn node_of_cpu(&self, cpu: u32) -> Option<u32> {

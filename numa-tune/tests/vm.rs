@@ -312,3 +312,95 @@ fn govkit_apply_pins_a_live_process_and_revert_restores_it() {
     child.kill().expect("kill sleep");
     child.wait().expect("reap sleep");
 }
+
+/// Re-run of this test binary as a process that keeps creating threads
+/// (`GOVKIT_VM_SPAWNER` set): prints "ready", then starts a long-lived
+/// thread every 10 ms, 100 in all. Without the variable it does nothing.
+#[test]
+#[ignore = "runs inside the VM suite (cargo xtask vm-test)"]
+fn vm_thread_spawner() {
+    if std::env::var_os("GOVKIT_VM_SPAWNER").is_none() {
+        return;
+    }
+    let block = vec![1u8; 4 << 20];
+    std::hint::black_box(&block);
+    #[expect(clippy::print_stdout, reason = "the parent waits for this line")]
+    {
+        println!("ready");
+    }
+    let spawner = std::thread::spawn(|| {
+        let mut held = Vec::new();
+        for _ in 0..100 {
+            held.push(std::thread::spawn(|| {
+                std::thread::sleep(std::time::Duration::from_mins(1));
+            }));
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        for h in held {
+            h.join().expect("sleeper thread");
+        }
+    });
+    spawner.join().expect("spawner thread");
+}
+
+/// On a real multi-node kernel: threads created after apply inherit the
+/// pinned affinity, and revert brings every one of them back, counted.
+#[test]
+#[ignore = "runs inside the VM suite (cargo xtask vm-test)"]
+fn govkit_revert_restores_threads_created_after_apply() {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["vm_thread_spawner", "--exact", "--ignored", "--nocapture"])
+        .env("GOVKIT_VM_SPAWNER", "1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawner");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    assert!(lines.any(|l| l.is_ok_and(|l| l.contains("ready"))));
+    let pid = child.id().to_string();
+    let before = status_field(&pid, "Cpus_allowed_list");
+    let state = ["--state-dir", "/tmp/govkit-numa-spawner"];
+    let out = govkit(&[&["numa", "apply", &pid][..], &state[..]].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let lists = |pid: &str| -> Vec<String> {
+        std::fs::read_dir(format!("/proc/{pid}/task"))
+            .expect("task")
+            .flatten()
+            .map(|t| {
+                status_field(
+                    &format!("{pid}/task/{}", t.file_name().to_string_lossy()),
+                    "Cpus_allowed_list",
+                )
+            })
+            .collect()
+    };
+    let pinned = lists(&pid).iter().filter(|l| **l != before).count();
+    let out = govkit(
+        &[
+            &["numa", "revert", &pid, "--format", "json"][..],
+            &state[..],
+        ]
+        .concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        pinned > 2,
+        "threads created after apply run pinned: {pinned}"
+    );
+    assert!(!doc.contains("\"born_since\":0"), "{doc}");
+    let after = lists(&pid);
+    assert!(after.iter().all(|l| *l == before), "{before}: {after:?}");
+    child.kill().expect("kill spawner");
+    child.wait().expect("reap spawner");
+}

@@ -2,14 +2,14 @@
 //! reverting it, and running a command bound to a node.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Args, Subcommand};
 use numa_tune::cpulist::CpuSet;
 use numa_tune::pin::{self, PinError, PinRecord, Pinned, Restored};
 use numa_tune::plan::Plan;
-use numa_tune::process::{Placement, Roots};
+use numa_tune::process::{Kind, Placement, Roots};
 use numa_tune::{Topology, sys};
 use serde_json::json;
 
@@ -23,7 +23,8 @@ use crate::output::Stdout;
 #[derive(Debug, Args)]
 pub struct NumaArgs {
     /// Read the topology from this sysfs root instead of /sys (fixture
-    /// trees of other hosts).
+    /// trees of other hosts). Only the topology: processes, their cgroups
+    /// and the kernel calls stay this host's.
     #[arg(long, value_name = "DIR", global = true)]
     sysfs_root: Option<PathBuf>,
     #[command(subcommand)]
@@ -56,6 +57,9 @@ struct PidArgs {
     pid: u32,
 }
 
+/// Where `apply` keeps its records by default.
+const DEFAULT_STATE_DIR: &str = "/run/govkit/numa";
+
 #[derive(Debug, Args)]
 struct ApplyArgs {
     /// The process.
@@ -68,7 +72,7 @@ struct ApplyArgs {
     #[arg(long)]
     migrate_memory: bool,
     /// Where the record of changed affinities is kept.
-    #[arg(long, value_name = "DIR", default_value = "/run/govkit/numa")]
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
 }
 
@@ -78,7 +82,7 @@ struct RevertArgs {
     #[arg(value_name = "PID")]
     pid: u32,
     /// Where `apply` kept its record.
-    #[arg(long, value_name = "DIR", default_value = "/run/govkit/numa")]
+    #[arg(long, value_name = "DIR", default_value = DEFAULT_STATE_DIR)]
     state_dir: PathBuf,
 }
 
@@ -100,10 +104,25 @@ pub fn run(ctx: &Context, args: &NumaArgs) -> anyhow::Result<Outcome> {
         .sysfs_root
         .as_ref()
         .map_or_else(|| PathBuf::from("/sys"), |r| ctx.cwd.join(r));
-    let topo = Topology::read(&sys_root).map_err(numa_error)?;
+    let topo = Topology::read(&sys_root).map_err(|e| match &args.sysfs_root {
+        // A wrong --sysfs-root is the path's fault, not the kernel's.
+        Some(given) if !e.path.is_dir() && e.path.ends_with("devices/system/node") => {
+            UserError::new(
+                format!("{}: missing", e.path.display()),
+                format!(
+                    "--sysfs-root {} is not a sysfs tree: it needs devices/system/node and devices/system/cpu",
+                    given.display()
+                ),
+            )
+            .into()
+        }
+        _ => numa_error(e),
+    })?;
+    // --sysfs-root changes the topology only: cgroups (cpusets) are the
+    // real ones, under /sys, as the processes are the real ones.
     let roots = Roots {
         proc: PathBuf::from("/proc"),
-        sys: sys_root,
+        sys: PathBuf::from("/sys"),
     };
     match &args.command {
         NumaCommand::Topology => topology(ctx, &topo),
@@ -118,7 +137,7 @@ pub fn run(ctx: &Context, args: &NumaArgs) -> anyhow::Result<Outcome> {
         }
         NumaCommand::Apply(a) => apply(ctx, &roots, &topo, a),
         NumaCommand::Revert(a) => revert(ctx, a),
-        NumaCommand::Exec(a) => exec(&topo, a),
+        NumaCommand::Exec(a) => exec(ctx, &topo, a),
     }
 }
 
@@ -126,7 +145,10 @@ fn format(ctx: &Context) -> anyhow::Result<OutputFormat> {
     match ctx.global.format.unwrap_or(OutputFormat::Human) {
         f @ (OutputFormat::Human | OutputFormat::Json) => Ok(f),
         other => Err(UserError::new(
-            format!("govkit numa has no {other:?} output"),
+            format!(
+                "govkit numa has no {} output: its reports point at no source line",
+                format!("{other:?}").to_lowercase()
+            ),
             "use --format human or --format json",
         )
         .into()),
@@ -307,90 +329,274 @@ fn start_time(pid: u32) -> anyhow::Result<u64> {
     pin::start_time(&stat).ok_or_else(|| anyhow::anyhow!("{path}: no start time field"))
 }
 
+/// Whether process `pid` is still the one that started at `start`.
+fn alive(pid: u32, start: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| pin::start_time(&s))
+        == Some(start)
+}
+
+/// Refuses what apply must never touch: kernel threads (the kernel places
+/// them, and refuses most affinity changes with EINVAL) and zombies
+/// (nothing runs).
+fn refuse_untouchable(pid: u32) -> anyhow::Result<()> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+    let comm = comm.trim();
+    match numa_tune::process::kind(&stat) {
+        Some(Kind::KernelThread) => Err(UserError::new(
+            format!("process {pid} ({comm}) is a kernel thread: govkit does not pin kernel threads"),
+            "the kernel places its own threads (and refuses most affinity changes to them); pin the user-space service instead",
+        )
+        .into()),
+        Some(Kind::Zombie) if numa_tune::process::thread_ids(Path::new(&format!("/proc/{pid}")))
+            .map_or(true, |t| t.len() <= 1) =>
+        {
+            Err(UserError::new(
+                format!("process {pid} ({comm}) is a zombie: it has exited and its parent has not reaped it; nothing runs to pin"),
+                "nothing to do; its parent must wait() for it",
+            )
+            .into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// "govkit numa revert PID", with `--state-dir` when it is not the
+/// default.
+fn undo_command(pid: u32, state_dir: &Path) -> String {
+    if state_dir == Path::new(DEFAULT_STATE_DIR) {
+        format!("govkit numa revert {pid}")
+    } else {
+        format!(
+            "govkit numa revert {pid} --state-dir {}",
+            state_dir.display()
+        )
+    }
+}
+
+/// What `apply` did, or would do: one shape for `--dry-run`, for a plan
+/// with nothing to change, and for a real change.
+#[derive(Debug, serde::Serialize)]
+struct Applied {
+    pid: u32,
+    node: Option<u32>,
+    dry_run: bool,
+    /// Whether any affinity was changed.
+    changed: bool,
+    reason: String,
+    pinned: Vec<serde_json::Value>,
+    vanished: Vec<u32>,
+    left_alone: Vec<serde_json::Value>,
+    pages_not_migrated: Option<u64>,
+    /// The record `revert` reads, when something was changed.
+    record: Option<PathBuf>,
+    undo: Option<String>,
+}
+
+impl Applied {
+    fn planned(plan: &Plan, dry_run: bool) -> Self {
+        Applied {
+            pid: plan.pid,
+            node: plan.node,
+            dry_run,
+            changed: false,
+            reason: plan.reason.clone(),
+            pinned: plan
+                .threads
+                .iter()
+                .map(|m| json!({"tid": m.tid, "from": m.from, "to": m.to}))
+                .collect(),
+            vanished: Vec::new(),
+            left_alone: plan
+                .skipped
+                .iter()
+                .map(|(t, w)| json!({"tid": t, "reason": w}))
+                .collect(),
+            pages_not_migrated: None,
+            record: None,
+            undo: None,
+        }
+    }
+}
+
 fn apply(
     ctx: &Context,
     roots: &Roots,
     topo: &Topology,
     args: &ApplyArgs,
 ) -> anyhow::Result<Outcome> {
+    let format = format(ctx)?;
+    refuse_untouchable(args.pid)?;
     let placement = inspect(roots, topo, args.pid)?;
     let plan = numa_tune::plan::plan(&placement, topo);
-    let Some(node) = plan.node else {
-        return print_plan(ctx, &plan);
+    let Some(node) = plan.node.filter(|_| !args.dry_run) else {
+        let planned = Applied::planned(&plan, args.dry_run);
+        return if format == OutputFormat::Json {
+            print_json(&planned)
+        } else {
+            print_plan(ctx, &plan)
+        };
     };
-    if args.dry_run {
-        return print_plan(ctx, &plan);
+    let path = PinRecord::path(&args.state_dir, args.pid);
+    let (pinned, migrated) = change(roots, topo, args, node)?;
+    let Pinned {
+        pinned,
+        vanished,
+        left,
+    } = pinned;
+    let undo = undo_command(args.pid, &args.state_dir);
+    let applied = Applied {
+        pid: args.pid,
+        node: Some(node),
+        dry_run: false,
+        changed: !pinned.is_empty(),
+        reason: plan.reason.clone(),
+        pinned: pinned
+            .iter()
+            .map(|(t, b, a)| json!({"tid": t, "from": b, "to": a}))
+            .collect(),
+        vanished: vanished.clone(),
+        left_alone: left
+            .iter()
+            .map(|(t, w)| json!({"tid": t, "reason": w}))
+            .collect(),
+        pages_not_migrated: migrated,
+        record: Some(path),
+        undo: Some(undo.clone()),
+    };
+    if format == OutputFormat::Json {
+        return print_json(&applied);
     }
+    let mut out = Stdout::new();
+    writeln!(
+        out,
+        "process {}: pinned {} thread(s) to node {node}",
+        args.pid,
+        pinned.len()
+    )?;
+    for (tid, before, after) in &pinned {
+        writeln!(out, "  thread {tid:>8}: cpus {before} -> {after}")?;
+    }
+    for tid in &vanished {
+        writeln!(out, "  thread {tid:>8}: exited during apply")?;
+    }
+    for (tid, why) in &left {
+        writeln!(out, "  thread {tid:>8}: left alone: {why}")?;
+    }
+    if let Some(stuck) = migrated {
+        writeln!(
+            out,
+            "memory migrated to node {node} ({stuck} page(s) could not move)"
+        )?;
+    }
+    writeln!(out, "undo with: {undo}")?;
+    out.flush()?;
+    Ok(Outcome::Pass)
+}
+
+/// Pins the threads of `args.pid` to `node` (and moves its memory with
+/// `--migrate-memory`), all or nothing: the record is written before the
+/// first change; on failure every change is rolled back and the record
+/// removed; a process that exits meanwhile is reported as such, without a
+/// record. Returns what was pinned and the pages that could not move.
+fn change(
+    roots: &Roots,
+    topo: &Topology,
+    args: &ApplyArgs,
+    node: u32,
+) -> anyhow::Result<(Pinned, Option<u64>)> {
     let node_cpus = topo.node(node).map(|n| n.cpus.clone()).unwrap_or_default();
     let start = start_time(args.pid)?;
     let proc_dir = roots.proc.join(args.pid.to_string());
+    let path = PinRecord::path(&args.state_dir, args.pid);
     let mut record = PinRecord {
         pid: args.pid,
         start_time: start,
         node,
         threads: Vec::new(),
+        masks: Vec::new(),
     };
-    let Pinned {
-        pinned,
-        vanished,
-        left,
-    } = pin::pin_threads(&proc_dir, node, &node_cpus, &mut record).map_err(pin_error)?;
-    let mut migrated = None;
-    if args.migrate_memory {
-        let others = CpuSet::from_ids(topo.nodes.iter().map(|n| n.id).filter(|&n| n != node));
-        let stuck =
-            sys::migrate_pages(args.pid, &others, &CpuSet::from_ids([node])).map_err(|e| {
-                UserError::new(
-                    format!("migrate_pages for process {}: {e}", args.pid),
-                    "moving another process's pages needs root (CAP_SYS_NICE)",
-                )
-            })?;
-        migrated = Some(stuck);
-    }
+    // The record goes first: a govkit killed half-way leaves what
+    // `revert` needs to undo it.
     std::fs::create_dir_all(&args.state_dir)
         .with_context(|| format!("cannot create {}", args.state_dir.display()))?;
-    crate::output::write_atomically(
-        &PinRecord::path(&args.state_dir, args.pid),
-        serde_json::to_string_pretty(&record)?.as_bytes(),
-    )?;
-
-    let mut out = Stdout::new();
-    if format(ctx)? == OutputFormat::Json {
-        let doc = json!({
-            "pid": args.pid,
-            "node": node,
-            "pinned": pinned.iter().map(|(t, b, a)| json!({"tid": t, "from": b, "to": a})).collect::<Vec<_>>(),
-            "vanished": vanished,
-            "left_alone": left.iter().map(|(t, w)| json!({"tid": t, "reason": w})).collect::<Vec<_>>(),
-            "pages_not_migrated": migrated,
-            "record": PinRecord::path(&args.state_dir, args.pid),
+    let intent = PinRecord::intent(&proc_dir, &node_cpus, &record).map_err(pin_error)?;
+    write_record(&path, &intent)?;
+    let changed = pin::pin_threads(&proc_dir, node, &node_cpus, &mut record)
+        .map_err(pin_error)
+        .and_then(|pinned| {
+            let migrated = if args.migrate_memory {
+                Some(migrate(topo, args.pid, node)?)
+            } else {
+                None
+            };
+            Ok((pinned, migrated))
         });
-        serde_json::to_writer(&mut out, &doc)?;
-        writeln!(out)?;
-    } else {
-        writeln!(
-            out,
-            "process {}: pinned {} thread(s) to node {node}",
-            args.pid,
-            pinned.len()
-        )?;
-        for (tid, before, after) in &pinned {
-            writeln!(out, "  thread {tid:>8}: cpus {before} -> {after}")?;
+    let ((pinned, migrated), gone) = match changed {
+        Ok(done) => (done, !alive(args.pid, start)),
+        Err(e) => {
+            // Undo what was done, then say why it stopped.
+            let undone = pin::restore(&record, &proc_dir);
+            std::fs::remove_file(&path).unwrap_or_default();
+            if !alive(args.pid, start) {
+                return Err(exited_during_apply(args.pid));
+            }
+            return Err(match undone {
+                Ok(r) => e.context(format!(
+                    "apply stopped and was rolled back ({} thread(s) restored{})",
+                    r.restored,
+                    if r.born_since > 0 {
+                        format!(", and {} created meanwhile", r.born_since)
+                    } else {
+                        String::new()
+                    }
+                )),
+                Err(r) => e.context(format!(
+                    "apply stopped, and rolling it back failed too ({r}): restore with taskset"
+                )),
+            });
         }
-        for tid in &vanished {
-            writeln!(out, "  thread {tid:>8}: exited during apply")?;
-        }
-        for (tid, why) in &left {
-            writeln!(out, "  thread {tid:>8}: left alone: {why}")?;
-        }
-        if let Some(stuck) = migrated {
-            writeln!(
-                out,
-                "memory migrated to node {node} ({stuck} page(s) could not move)"
-            )?;
-        }
-        writeln!(out, "undo with: govkit numa revert {}", args.pid)?;
+    };
+    if gone {
+        std::fs::remove_file(&path).unwrap_or_default();
+        return Err(exited_during_apply(args.pid));
     }
+    write_record(&path, &record)?;
+    Ok((pinned, migrated))
+}
+
+fn exited_during_apply(pid: u32) -> anyhow::Error {
+    UserError::new(
+        format!("process {pid} exited during apply: nothing was pinned that outlives it, and no record was kept"),
+        "nothing to undo",
+    )
+    .into()
+}
+
+fn write_record(path: &Path, record: &PinRecord) -> anyhow::Result<()> {
+    crate::output::write_atomically(path, serde_json::to_string_pretty(record)?.as_bytes())
+}
+
+/// Moves the process's pages from the other nodes to `node`: the number
+/// of pages that could not move.
+fn migrate(topo: &Topology, pid: u32, node: u32) -> anyhow::Result<u64> {
+    let others = CpuSet::from_ids(topo.nodes.iter().map(|n| n.id).filter(|&n| n != node));
+    sys::migrate_pages(pid, &others, &CpuSet::from_ids([node])).map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::InvalidInput {
+            format!("the kernel has no memory on node {node} to move pages to (check --sysfs-root, and `govkit numa topology`)")
+        } else {
+            "moving another process's pages needs root (CAP_SYS_NICE)".to_owned()
+        };
+        UserError::new(format!("migrate_pages for process {pid}: {e}"), hint).into()
+    })
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<Outcome> {
+    let mut out = Stdout::new();
+    serde_json::to_writer(&mut out, value)?;
+    writeln!(out)?;
     out.flush()?;
     Ok(Outcome::Pass)
 }
@@ -408,6 +614,7 @@ fn pin_error(e: PinError) -> anyhow::Error {
 }
 
 fn revert(ctx: &Context, args: &RevertArgs) -> anyhow::Result<Outcome> {
+    let format = format(ctx)?;
     let path = PinRecord::path(&args.state_dir, args.pid);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         UserError::new(
@@ -421,37 +628,53 @@ fn revert(ctx: &Context, args: &RevertArgs) -> anyhow::Result<Outcome> {
             "remove it",
         )
     })?;
-    if start_time(args.pid)? != record.start_time {
-        return Err(UserError::new(
-            format!(
-                "process {} is not the one `apply` changed (the PID was reused)",
-                args.pid
-            ),
-            format!("remove {}", path.display()),
-        )
-        .into());
+    if !alive(args.pid, record.start_time) {
+        // A record of a process that has gone (or whose PID is another
+        // process's now): nothing to restore; the record goes.
+        std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+        let message = format!(
+            "process {} has exited since apply (or its PID now belongs to another process): nothing to restore; removed the stale record {}",
+            args.pid,
+            path.display()
+        );
+        return if format == OutputFormat::Json {
+            print_json(
+                &json!({"pid": args.pid, "stale_record_removed": path, "restored": 0, "born_since": 0, "exited": record.threads.len()}),
+            )
+        } else {
+            let mut out = Stdout::new();
+            writeln!(out, "{message}")?;
+            out.flush()?;
+            Ok(Outcome::Pass)
+        };
     }
+    let proc_dir = PathBuf::from(format!("/proc/{}", args.pid));
     let Restored {
         restored,
         exited: gone,
-    } = pin::restore(&record).map_err(|e| match e {
+        born_since,
+    } = pin::restore(&record, &proc_dir).map_err(|e| match e {
         PinError::BadRecord { .. } => {
             UserError::new(format!("{}: {e}", path.display()), "remove it").into()
         }
         e => pin_error(e),
     })?;
     std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+    if format == OutputFormat::Json {
+        return print_json(
+            &json!({"pid": args.pid, "restored": restored, "born_since": born_since, "exited": gone}),
+        );
+    }
     let mut out = Stdout::new();
-    if format(ctx)? == OutputFormat::Json {
-        serde_json::to_writer(
-            &mut out,
-            &json!({"pid": args.pid, "restored": restored, "exited": gone}),
-        )?;
-        writeln!(out)?;
-    } else {
+    writeln!(
+        out,
+        "process {}: restored {restored} thread(s) apply pinned and {born_since} created since with a pinned affinity; {gone} had exited",
+        args.pid
+    )?;
+    if record.masks.is_empty() && !record.threads.is_empty() {
         writeln!(
             out,
-            "process {}: restored {restored} thread(s); {gone} had exited",
+            "note: this record predates govkit's tracking of threads created after apply; such threads keep the pinned CPUs (check with `govkit numa inspect {}`)",
             args.pid
         )?;
     }
@@ -459,7 +682,7 @@ fn revert(ctx: &Context, args: &RevertArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Pass)
 }
 
-fn exec(topo: &Topology, args: &ExecArgs) -> anyhow::Result<Outcome> {
+fn exec(ctx: &Context, topo: &Topology, args: &ExecArgs) -> anyhow::Result<Outcome> {
     use std::os::unix::process::CommandExt;
     let existing: Vec<String> = topo.nodes.iter().map(|n| n.id.to_string()).collect();
     let node = topo.node(args.node).ok_or_else(|| {
@@ -469,9 +692,23 @@ fn exec(topo: &Topology, args: &ExecArgs) -> anyhow::Result<Outcome> {
         )
     })?;
     if node.cpus.is_empty() {
+        let nearest = topo
+            .nodes
+            .iter()
+            .filter(|n| !n.cpus.is_empty())
+            .min_by_key(|n| topo.distance(n.id, args.node).unwrap_or(u32::MAX))
+            .map_or_else(String::new, |n| format!(" (node {} is the nearest)", n.id));
+        let hint = if args.membind {
+            format!(
+                "exec runs on and allocates from the same node; for CPUs on one node and memory on node {} use `numactl --cpunodebind=N --membind={}`{nearest}",
+                args.node, args.node
+            )
+        } else {
+            format!("run on a node with CPUs{nearest}")
+        };
         return Err(UserError::new(
             format!("node {} has no CPUs (a memory-only node)", args.node),
-            "run on a node with CPUs and use --membind for memory placement",
+            hint,
         )
         .into());
     }
@@ -488,9 +725,22 @@ fn exec(topo: &Topology, args: &ExecArgs) -> anyhow::Result<Outcome> {
         .into());
     }
     sys::set_affinity(0, &cpus).context("sched_setaffinity")?;
-    if args.membind {
-        sys::bind_memory(&CpuSet::from_ids([args.node]))
-            .with_context(|| format!("set_mempolicy(MPOL_BIND, node {})", args.node))?;
+    if args.membind
+        && let Err(e) = sys::bind_memory(&CpuSet::from_ids([args.node]))
+    {
+        let hint = if e.kind() == std::io::ErrorKind::InvalidInput {
+            format!(
+                "the kernel refused node {} for memory: it has no memory this kernel knows of (a --sysfs-root topology is not this host's), or the cpuset's mems exclude it",
+                args.node
+            )
+        } else {
+            "set_mempolicy failed; see the kernel's answer above".to_owned()
+        };
+        return Err(UserError::new(
+            format!("cannot bind memory to node {}: {e}", args.node),
+            hint,
+        )
+        .into());
     }
     let (program, rest) = args
         .command
@@ -498,9 +748,18 @@ fn exec(topo: &Topology, args: &ExecArgs) -> anyhow::Result<Outcome> {
         .ok_or_else(|| anyhow::anyhow!("no command"))?;
     // exec only returns on failure.
     let err = std::process::Command::new(program).args(rest).exec();
-    Err(UserError::new(
-        format!("cannot run `{program}`: {err}"),
-        "check the command name and PATH",
-    )
-    .into())
+    let code = if err.kind() == std::io::ErrorKind::NotFound {
+        127
+    } else {
+        126
+    };
+    crate::report_error(
+        &UserError::new(
+            format!("cannot run `{program}`: {err}"),
+            "check the command name and PATH",
+        )
+        .into(),
+        &ctx.global,
+    );
+    Ok(Outcome::CommandNotRun(code))
 }

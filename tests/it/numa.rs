@@ -133,6 +133,12 @@ fn malformed_trees_are_exit_2_naming_the_file() {
         "{}",
         stderr(&out)
     );
+    // The path's fault, not the kernel's.
+    assert!(
+        stderr(&out).contains("--sysfs-root /nonexistent is not a sysfs tree"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 fn tool(program: &str, args: &[&str]) -> String {
@@ -226,6 +232,17 @@ fn numa_helper_threads() {
                 for t in short {
                     let _ = t.join(); // govkit: allow(let-underscore-result) -- a helper thread's result is irrelevant
                 }
+            }
+        });
+    }
+    if mode == "spawner" {
+        // A thread that keeps creating long-lived threads, as a Go runtime
+        // or a growing pool does: those created after apply inherit its
+        // pinned affinity.
+        std::thread::spawn(|| {
+            for _ in 0..150 {
+                std::thread::spawn(|| std::thread::sleep(std::time::Duration::from_mins(2)));
+                std::thread::sleep(std::time::Duration::from_millis(10));
             }
         });
     }
@@ -609,6 +626,221 @@ fn exec_binds_cpus_and_memory() {
     assert_eq!(code(&out), 2);
     assert!(
         stderr(&out).contains("node 7 does not exist"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+fn apply_json(root: &str, pid: &str, state: &Path, extra: &[&str]) -> std::process::Output {
+    let state = state.to_string_lossy();
+    let mut args = vec![
+        "numa",
+        "--sysfs-root",
+        root,
+        "apply",
+        pid,
+        "--state-dir",
+        &state,
+        "--format",
+        "json",
+    ];
+    args.extend(extra);
+    govkit(Path::new("/"), &args)
+}
+
+/// Threads created after apply inherit their creator's pinned affinity;
+/// revert sets them back too, and counts them apart.
+#[test]
+fn revert_restores_threads_created_after_apply() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let sys = split_host(dir.path());
+    let root = sys.to_string_lossy();
+    let state = dir.path().join("state");
+    let helper = Helper::start_mode("spawner", None);
+    let pid = helper.pid();
+    let out = apply_json(&root, &pid, &state, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let pinned = json_of(&out)["pinned"].as_array().map_or(0, Vec::len);
+    // Let the spawner create threads on the pinned CPU.
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    let on_pinned = allowed_lists(&pid).iter().filter(|l| *l == "0").count();
+    assert!(
+        on_pinned > pinned,
+        "{on_pinned} threads on CPU 0, {pinned} pinned"
+    );
+    let out = govkit(
+        Path::new("/"),
+        &[
+            "numa",
+            "revert",
+            &pid,
+            "--state-dir",
+            &state.to_string_lossy(),
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json_of(&out);
+    assert!(doc["born_since"].as_u64() >= Some(1), "{doc}");
+    let lists = allowed_lists(&pid);
+    assert!(lists.iter().all(|l| l == "0-1"), "{lists:?}");
+}
+
+/// A two-node-plus-memory topology over this host: node 0 memory only
+/// (this host's real node 0 holds the memory), node 1 = CPU 0 at distance
+/// 11 from it, node 2 = CPU 1 at distance 21.
+fn memory_only_host(dir: &Path) -> PathBuf {
+    let root = dir.join("sys");
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap_or(&root)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    };
+    write("devices/system/node/online", "0-2\n");
+    write("devices/system/cpu/online", "0-1\n");
+    let distances = ["10 11 21\n", "11 10 20\n", "21 20 10\n"];
+    for (n, cpus) in [(0, ""), (1, "0"), (2, "1")] {
+        write(
+            &format!("devices/system/node/node{n}/cpulist"),
+            &format!("{cpus}\n"),
+        );
+        write(
+            &format!("devices/system/node/node{n}/meminfo"),
+            &format!("Node {n} MemTotal: 1048576 kB\nNode {n} MemFree: 524288 kB\n"),
+        );
+        write(
+            &format!("devices/system/node/node{n}/distance"),
+            distances[n],
+        );
+    }
+    root
+}
+
+/// The plan goes with the CPU node nearest to memory on a CPU-less node;
+/// when moving the memory then fails (the kernel has no node 1), apply
+/// rolls the pinning back: every mask as it was, no record, exit 2.
+#[test]
+fn a_failing_apply_rolls_back_and_keeps_no_record() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let sys = memory_only_host(dir.path());
+    let root = sys.to_string_lossy();
+    let state = dir.path().join("state");
+    let helper = Helper::start(None);
+    let pid = helper.pid();
+    let plan = govkit(
+        Path::new("/"),
+        &["numa", "--sysfs-root", &root, "plan", &pid],
+    );
+    assert_eq!(code(&plan), 0, "{}", stderr(&plan));
+    let text = stdout(&plan);
+    assert!(text.contains("run on node 1"), "{text}");
+    assert!(
+        text.contains("at distance 11 from node 1 (21 from node 2)"),
+        "{text}"
+    );
+    let before = allowed_lists(&pid);
+    let out = apply_json(&root, &pid, &state, &["--migrate-memory"]);
+    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    assert_eq!(stdout(&out), "", "no partial output");
+    let err = stderr(&out);
+    assert!(err.contains("rolled back"), "{err}");
+    assert!(err.contains("migrate_pages"), "{err}");
+    assert_eq!(allowed_lists(&pid), before);
+    assert!(
+        !state.join(format!("{pid}.json")).exists(),
+        "no record of a rolled-back apply"
+    );
+}
+
+/// A record of a process that has exited: revert removes it and says so.
+/// apply's undo hint carries the --state-dir it used; the dry run has
+/// the real run's JSON shape.
+#[test]
+fn revert_clears_the_record_of_an_exited_process() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let sys = split_host(dir.path());
+    let root = sys.to_string_lossy();
+    let state = dir.path().join("state");
+    let state_s = state.to_string_lossy();
+    let helper = Helper::start(None);
+    let pid = helper.pid();
+    let dry = json_of(&apply_json(&root, &pid, &state, &["--dry-run"]));
+    let out = apply_json(&root, &pid, &state, &[]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let real = json_of(&out);
+    let keys = |v: &Value| -> Vec<String> {
+        v.as_object()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(keys(&dry), keys(&real), "one JSON shape");
+    assert_eq!(
+        (dry["dry_run"].clone(), dry["changed"].clone()),
+        (Value::Bool(true), Value::Bool(false))
+    );
+    assert_eq!(
+        real["undo"],
+        format!("govkit numa revert {pid} --state-dir {state_s}")
+    );
+    drop(helper);
+    let out = govkit(
+        Path::new("/"),
+        &["numa", "revert", &pid, "--state-dir", &state_s],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("has exited since apply"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!state.join(format!("{pid}.json")).exists());
+}
+
+/// Kernel threads and zombies are refused, naming what they are.
+#[test]
+fn kernel_threads_and_zombies_are_refused() {
+    const PF_KTHREAD: u64 = 0x0020_0000;
+    let kthread = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.rfind(')')
+                .and_then(|i| stat[i + 1..].split_whitespace().nth(6)?.parse::<u64>().ok())
+                .is_some_and(|flags| flags & PF_KTHREAD != 0)
+        })
+        .unwrap_or_else(|| panic!("no kernel thread in /proc"));
+    let out = govkit(Path::new("/"), &["numa", "apply", &kthread.to_string()]);
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("is a kernel thread"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut child = Command::new("true")
+        .spawn()
+        .unwrap_or_else(|e| panic!("true: {e}"));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let out = govkit(Path::new("/"), &["numa", "apply", &child.id().to_string()]);
+    let _ = child.wait(); // govkit: allow(let-underscore-result) -- reaping the zombie after the check
+    assert_eq!(code(&out), 2);
+    assert!(stderr(&out).contains("is a zombie"), "{}", stderr(&out));
+}
+
+/// `exec` answers as shells and numactl do when the command cannot run.
+#[test]
+fn exec_of_a_missing_command_is_127() {
+    let out = govkit(
+        Path::new("/"),
+        &["numa", "exec", "--node", "0", "--", "/nonexistent/command"],
+    );
+    assert_eq!(code(&out), 127, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot run `/nonexistent/command`"),
         "{}",
         stderr(&out)
     );
