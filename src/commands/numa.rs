@@ -248,13 +248,33 @@ fn print_placement(ctx: &Context, topo: &Topology, p: &Placement) -> anyhow::Res
         out.flush()?;
         return Ok(Outcome::Pass);
     }
+    let color = crate::output::stdout_color(ctx.global.color);
+    let paint = |code: &str, text: &str| {
+        if color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    };
     writeln!(
         out,
-        "process {} ({}), {} thread(s)",
-        p.pid,
-        p.comm,
-        p.threads.len()
+        "{}",
+        paint(
+            "1",
+            &format!(
+                "process {} ({}), {} thread(s)",
+                p.pid,
+                p.comm,
+                p.threads.len()
+            )
+        )
     )?;
+    if let Some(t) = p.memory_via_thread {
+        writeln!(
+            out,
+            "leader thread: a zombie (exited; its other threads run): memory read through thread {t}"
+        )?;
+    }
     if let Some(c) = &p.cpuset {
         writeln!(
             out,
@@ -267,16 +287,23 @@ fn print_placement(ctx: &Context, topo: &Topology, p: &Placement) -> anyhow::Res
         "{:>8}  {:<16} {:>4} {:>5}  allowed",
         "tid", "name", "cpu", "node"
     )?;
+    // The node holding most memory: threads elsewhere are marked (yellow).
+    let home = p
+        .memory_by_node
+        .iter()
+        .max_by_key(|(_, b)| **b)
+        .map(|(n, _)| *n);
     for t in &p.threads {
-        writeln!(
-            out,
+        let row = format!(
             "{:>8}  {:<16} {:>4} {:>5}  {}",
             t.tid,
             t.comm,
             t.cpu,
             t.node.map_or_else(|| "?".to_owned(), |n| n.to_string()),
             t.allowed
-        )?;
+        );
+        let remote = home.is_some() && t.node.is_some() && t.node != home;
+        writeln!(out, "{}", if remote { paint("33", &row) } else { row })?;
     }
     let total = p.memory_bytes();
     write!(out, "memory: {} MiB", total >> 20)?;
@@ -288,7 +315,17 @@ fn print_placement(ctx: &Context, topo: &Topology, p: &Placement) -> anyhow::Res
     match p.locality {
         Some(l) => writeln!(
             out,
-            "locality: {l:.2} (1.00 = every thread's memory is on its node)"
+            "locality: {} (1.00 = every thread's memory is on its node)",
+            paint(
+                if l >= 0.9 {
+                    "32"
+                } else if l >= 0.5 {
+                    "33"
+                } else {
+                    "31"
+                },
+                &format!("{l:.2}")
+            )
         )?,
         None => writeln!(out, "locality: n/a (no resident memory counted)")?,
     }

@@ -364,6 +364,17 @@ fn inspect_sees_every_thread_and_the_memory_of_a_live_process() {
     // One node here: everything is local.
     assert_eq!(doc["locality"].as_f64(), Some(1.0));
 
+    let out = govkit(
+        Path::new("/"),
+        &["numa", "inspect", &pid, "--color", "always"],
+    );
+    assert!(stdout(&out).contains('\u{1b}'), "--color always colours");
+    let out = govkit(Path::new("/"), &["numa", "inspect", &pid]);
+    assert!(
+        !stdout(&out).contains('\u{1b}'),
+        "auto does not colour a pipe"
+    );
+
     let out = govkit(Path::new("/"), &["numa", "plan", &pid]);
     assert_eq!(code(&out), 0);
     assert!(stdout(&out).contains("nothing to gain"), "{}", stdout(&out));
@@ -844,4 +855,86 @@ fn exec_of_a_missing_command_is_127() {
         "{}",
         stderr(&out)
     );
+}
+
+/// A process whose leader thread has exited while its other threads run
+/// (the leader is a zombie; `numa_maps` of the process reads empty): its
+/// memory is read through a live thread, and apply pins the live threads.
+#[test]
+fn a_zombie_leader_with_live_threads_is_inspected_through_them() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let source = dir.path().join("leaderless.c");
+    std::fs::write(
+        &source,
+        r#"#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+static pthread_barrier_t started;
+static void *work(void *arg) {
+    char *block = malloc(8 << 20);
+    memset(block, 1, 8 << 20);
+    pthread_barrier_wait(&started);
+    sleep(120);
+    return block;
+}
+int main(void) {
+    pthread_t t[3];
+    pthread_barrier_init(&started, NULL, 4);
+    for (int i = 0; i < 3; i++)
+        pthread_create(&t[i], NULL, work, NULL);
+    pthread_barrier_wait(&started);
+    printf("ready\n");
+    fflush(stdout);
+    pthread_exit(NULL);
+}
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let bin = dir.path().join("leaderless");
+    let status = Command::new("gcc")
+        .args(["-O1", "-pthread", "-o"])
+        .arg(&bin)
+        .arg(&source)
+        .status()
+        .unwrap_or_else(|e| panic!("gcc: {e}"));
+    assert!(status.success(), "gcc leaderless.c");
+    let mut child = Command::new(&bin)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    {
+        use std::io::BufRead;
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        assert!(lines.any(|l| l.is_ok_and(|l| l == "ready")));
+    }
+    let helper = Helper(child);
+    let pid = helper.pid();
+    // The leader is a zombie once pthread_exit has run.
+    for _ in 0..50 {
+        if std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap_or_default()
+            .contains("State:\tZ")
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = govkit(
+        Path::new("/"),
+        &["numa", "inspect", &pid, "--format", "json"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = json_of(&out);
+    assert!(doc["memory_via_thread"].is_u64(), "{doc}");
+    assert!(
+        doc["memory_bytes"].as_u64().unwrap_or(0) >= 24 << 20,
+        "three threads' 8 MiB each: {doc}"
+    );
+    let sys = split_host(dir.path());
+    let state = dir.path().join("state");
+    let out = apply_json(&sys.to_string_lossy(), &pid, &state, &[]);
+    assert_eq!(code(&out), 0, "live threads are pinned: {}", stderr(&out));
 }
