@@ -2,6 +2,7 @@
 //! live runs on this host (real /proc, real affinity, a real cgroup v1
 //! cpuset, real mempolicy).
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
@@ -808,11 +809,10 @@ fn revert_clears_the_record_of_an_exited_process() {
     assert!(!state.join(format!("{pid}.json")).exists());
 }
 
-/// Kernel threads and zombies are refused, naming what they are.
-#[test]
-fn kernel_threads_and_zombies_are_refused() {
+/// A kernel thread's PID (`PF_KTHREAD` in its flags), from /proc.
+fn a_kernel_thread() -> u32 {
     const PF_KTHREAD: u64 = 0x0020_0000;
-    let kthread = std::fs::read_dir("/proc")
+    std::fs::read_dir("/proc")
         .into_iter()
         .flatten()
         .flatten()
@@ -823,7 +823,13 @@ fn kernel_threads_and_zombies_are_refused() {
                 .and_then(|i| stat[i + 1..].split_whitespace().nth(6)?.parse::<u64>().ok())
                 .is_some_and(|flags| flags & PF_KTHREAD != 0)
         })
-        .unwrap_or_else(|| panic!("no kernel thread in /proc"));
+        .unwrap_or_else(|| panic!("no kernel thread in /proc"))
+}
+
+/// Kernel threads and zombies are refused, naming what they are.
+#[test]
+fn kernel_threads_and_zombies_are_refused() {
+    let kthread = a_kernel_thread();
     let out = govkit(Path::new("/"), &["numa", "apply", &kthread.to_string()]);
     assert_eq!(code(&out), 2);
     assert!(
@@ -937,4 +943,119 @@ int main(void) {
     let state = dir.path().join("state");
     let out = apply_json(&sys.to_string_lossy(), &pid, &state, &[]);
     assert_eq!(code(&out), 0, "live threads are pinned: {}", stderr(&out));
+}
+
+/// `said` with the temporary directory, the PIDs of `names` and the
+/// kernel thread's name `kcomm` replaced by placeholders.
+fn anonymized(said: &str, tmp: &str, names: &[(&str, &str)], kcomm: &str) -> String {
+    let mut said = said.replace(tmp, "TMP");
+    for (id, name) in names {
+        for (before, after) in [("process ", " "), ("process ", ":"), ("apply ", "`")] {
+            said = said.replace(
+                &format!("{before}{id}{after}"),
+                &format!("{before}{name}{after}"),
+            );
+        }
+    }
+    said.replace(&format!("({kcomm})"), "(KTHREAD)")
+}
+
+/// What `numa` says when it refuses, rolls back or cannot run, as one
+/// snapshot (PIDs and temporary paths replaced): every message names the
+/// object and says what to do.
+#[test]
+fn numa_messages() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let memonly = memory_only_host(dir.path());
+    let memonly = memonly.to_string_lossy().into_owned();
+    let state = dir.path().join("state");
+    let state = state.to_string_lossy().into_owned();
+    let helper = Helper::start(None);
+    let pid = helper.pid();
+    let mut zombie = Command::new("true")
+        .spawn()
+        .unwrap_or_else(|e| panic!("true: {e}"));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let zombie_pid = zombie.id().to_string();
+    let kthread = a_kernel_thread().to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["numa", "apply", &kthread],
+        vec!["numa", "apply", &zombie_pid],
+        vec![
+            "numa",
+            "--sysfs-root",
+            &memonly,
+            "apply",
+            &pid,
+            "--migrate-memory",
+            "--state-dir",
+            &state,
+        ],
+        vec![
+            "numa",
+            "--sysfs-root",
+            &memonly,
+            "exec",
+            "--node",
+            "0",
+            "--membind",
+            "--",
+            "true",
+        ],
+        vec![
+            "numa",
+            "--sysfs-root",
+            &memonly,
+            "exec",
+            "--node",
+            "1",
+            "--membind",
+            "--",
+            "true",
+        ],
+        vec!["numa", "exec", "--node", "0", "--", "/nonexistent/command"],
+        vec!["numa", "--sysfs-root", "/nonexistent", "topology"],
+        vec!["numa", "inspect", "4000000"],
+        vec!["numa", "revert", &pid, "--state-dir", &state],
+        vec!["numa", "inspect", &pid, "--format", "sarif"],
+    ];
+    let tmp = dir.path().to_string_lossy().into_owned();
+    let kcomm = std::fs::read_to_string(format!("/proc/{kthread}/comm")).unwrap_or_default();
+    let names = [
+        (kthread.as_str(), "KTHREAD_PID"),
+        (zombie_pid.as_str(), "ZOMBIE_PID"),
+        (pid.as_str(), "PID"),
+    ];
+    let mut text = String::new();
+    for args in &cases {
+        let out = govkit(Path::new("/"), args);
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| {
+                names
+                    .iter()
+                    .find(|(id, _)| id == a)
+                    .map_or_else(|| a.replace(&tmp, "TMP"), |(_, name)| (*name).to_owned())
+            })
+            .collect();
+        let said = anonymized(stderr(&out).trim_end(), &tmp, &names, kcomm.trim());
+        writeln!(
+            text,
+            "$ govkit {}\nexit {}\n{said}",
+            shown.join(" "),
+            code(&out)
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let _ = zombie.wait(); // govkit: allow(let-underscore-result) -- reaping the zombie after the checks
+    // The helper's thread count depends on the test harness.
+    if let Some(at) = text.find("rolled back (") {
+        let start = at + "rolled back (".len();
+        let digits = text[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .count();
+        text.replace_range(start..start + digits, "N");
+    }
+    insta::assert_snapshot!(text);
 }
