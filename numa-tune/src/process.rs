@@ -124,6 +124,47 @@ pub fn inspect(roots: &Roots, topo: &Topology, pid: u32) -> Result<Placement, Er
     })
 }
 
+/// Whether the process at `proc_dir` (`/proc/PID`) has exited or is
+/// exiting: every thread is a zombie, is in `exit` (`PF_EXITING`), or has
+/// a `SIGKILL` pending (how the kernel takes down the other threads of a
+/// process that calls `exit_group` or is killed). A zombie leader whose
+/// other threads run is not exiting. A process that cannot be read is
+/// gone.
+#[must_use]
+pub fn exiting(proc_dir: &Path) -> bool {
+    let Ok(tids) = thread_ids(proc_dir) else {
+        return true;
+    };
+    tids.iter()
+        .all(|tid| thread_exiting(&proc_dir.join("task").join(tid.to_string())))
+}
+
+fn thread_exiting(task: &Path) -> bool {
+    const PF_EXITING: u64 = 0x4;
+    const SIGKILL: u64 = 1 << 8;
+    let (Ok(stat), Ok(status)) = (
+        std::fs::read_to_string(task.join("stat")),
+        std::fs::read_to_string(task.join("status")),
+    ) else {
+        return true;
+    };
+    let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
+        return true;
+    };
+    let mut fields = rest.split_whitespace();
+    let state = fields.next().unwrap_or("X");
+    let flags: u64 = fields.nth(5).and_then(|f| f.parse().ok()).unwrap_or(0);
+    let pending = |name: &str| {
+        status_field(&status, name)
+            .and_then(|m| u64::from_str_radix(m, 16).ok())
+            .is_some_and(|m| m & SIGKILL != 0)
+    };
+    matches!(state, "Z" | "X" | "x")
+        || flags & PF_EXITING != 0
+        || pending("SigPnd")
+        || pending("ShdPnd")
+}
+
 /// What kind of task a process is, from `/proc/PID/stat`: a kernel thread
 /// (`PF_KTHREAD` in field 9, flags), a zombie (state `Z`, field 3), or
 /// neither.

@@ -366,12 +366,16 @@ fn start_time(pid: u32) -> anyhow::Result<u64> {
     pin::start_time(&stat).ok_or_else(|| anyhow::anyhow!("{path}: no start time field"))
 }
 
-/// Whether process `pid` is still the one that started at `start`.
-fn alive(pid: u32, start: u64) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| pin::start_time(&s))
-        == Some(start)
+/// Whether process `pid` is still the one that started at `start`, and
+/// runs: a process that has exited stays in /proc as a zombie until its
+/// parent reaps it, and one being killed lists its dying threads for a
+/// while (a zombie leader whose threads run is alive).
+fn alive(pid: u32, started: u64) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    pin::start_time(&stat) == Some(started)
+        && !numa_tune::process::exiting(Path::new(&format!("/proc/{pid}")))
 }
 
 /// Refuses what apply must never touch: kernel threads (the kernel places
@@ -387,9 +391,7 @@ fn refuse_untouchable(pid: u32) -> anyhow::Result<()> {
             "the kernel places its own threads (and refuses most affinity changes to them); pin the user-space service instead",
         )
         .into()),
-        Some(Kind::Zombie) if numa_tune::process::thread_ids(Path::new(&format!("/proc/{pid}")))
-            .map_or(true, |t| t.len() <= 1) =>
-        {
+        Some(Kind::Zombie) if numa_tune::process::exiting(Path::new(&format!("/proc/{pid}"))) => {
             Err(UserError::new(
                 format!("process {pid} ({comm}) is a zombie: it has exited and its parent has not reaped it; nothing runs to pin"),
                 "nothing to do; its parent must wait() for it",

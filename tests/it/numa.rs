@@ -1059,3 +1059,89 @@ fn numa_messages() {
     }
     insta::assert_snapshot!(text);
 }
+
+/// A process that dies while apply pins it (a C program whose first
+/// thread exits the process as soon as it sees its own affinity narrowed,
+/// with 1,000 more threads for apply to get through): apply reports the
+/// death, claims nothing, and keeps no record.
+#[test]
+fn a_process_that_dies_during_apply_gets_no_success_and_no_record() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let source = dir.path().join("dies.c");
+    std::fs::write(
+        &source,
+        r#"#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <unistd.h>
+static pthread_barrier_t started;
+static void *watch(void *arg) {
+    cpu_set_t first, now;
+    sched_getaffinity(0, sizeof first, &first);
+    pthread_barrier_wait(&started);
+    for (;;) {
+        sched_getaffinity(0, sizeof now, &now);
+        if (CPU_COUNT(&now) < CPU_COUNT(&first))
+            _exit(0);
+    }
+}
+static void *idle(void *arg) {
+    pthread_barrier_wait(&started);
+    pause();
+    return arg;
+}
+int main(void) {
+    enum { IDLE = 1000 };
+    pthread_t t;
+    pthread_barrier_init(&started, NULL, IDLE + 2);
+    pthread_create(&t, NULL, watch, NULL);
+    for (int i = 0; i < IDLE; i++) {
+        pthread_attr_t a;
+        pthread_attr_init(&a);
+        pthread_attr_setstacksize(&a, 65536);
+        pthread_create(&t, &a, idle, NULL);
+    }
+    pthread_barrier_wait(&started);
+    printf("ready\n");
+    fflush(stdout);
+    pause();
+}
+"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let bin = dir.path().join("dies");
+    let status = Command::new("gcc")
+        .args(["-O1", "-pthread", "-o"])
+        .arg(&bin)
+        .arg(&source)
+        .status()
+        .unwrap_or_else(|e| panic!("gcc: {e}"));
+    assert!(status.success(), "gcc dies.c");
+    let mut child = Command::new(&bin)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    {
+        use std::io::BufRead;
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        assert!(lines.any(|l| l.is_ok_and(|l| l == "ready")));
+    }
+    let helper = Helper(child);
+    let pid = helper.pid();
+    let sys = split_host(dir.path());
+    let state = dir.path().join("state");
+    let out = apply_json(&sys.to_string_lossy(), &pid, &state, &[]);
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(stdout(&out), "", "no success claimed");
+    assert!(
+        stderr(&out).contains(&format!("process {pid} exited during apply")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !state.join(format!("{pid}.json")).exists(),
+        "no record left"
+    );
+}
