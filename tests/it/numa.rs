@@ -863,6 +863,32 @@ fn exec_of_a_missing_command_is_127() {
     );
 }
 
+/// Builds the C program at `source` with gcc (-pthread) next to it and
+/// starts it; it prints "ready" once set up.
+fn c_helper(source: &Path) -> Helper {
+    use std::io::BufRead;
+    let bin = source.with_extension("");
+    let status = Command::new("gcc")
+        .args(["-O1", "-pthread", "-o"])
+        .arg(&bin)
+        .arg(source)
+        .status()
+        .unwrap_or_else(|e| panic!("gcc: {e}"));
+    assert!(status.success(), "gcc {}", source.display());
+    let mut child = Command::new(&bin)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    assert!(
+        lines.any(|l| l.is_ok_and(|l| l == "ready")),
+        "{} did not start",
+        bin.display()
+    );
+    Helper(child)
+}
+
 /// A process whose leader thread has exited while its other threads run
 /// (the leader is a zombie; `numa_maps` of the process reads empty): its
 /// memory is read through a live thread, and apply pins the live threads.
@@ -898,25 +924,7 @@ int main(void) {
 "#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let bin = dir.path().join("leaderless");
-    let status = Command::new("gcc")
-        .args(["-O1", "-pthread", "-o"])
-        .arg(&bin)
-        .arg(&source)
-        .status()
-        .unwrap_or_else(|e| panic!("gcc: {e}"));
-    assert!(status.success(), "gcc leaderless.c");
-    let mut child = Command::new(&bin)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    {
-        use std::io::BufRead;
-        let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        assert!(lines.any(|l| l.is_ok_and(|l| l == "ready")));
-    }
-    let helper = Helper(child);
+    let helper = c_helper(&source);
     let pid = helper.pid();
     // The leader is a zombie once pthread_exit has run.
     for _ in 0..50 {
@@ -1110,25 +1118,7 @@ int main(void) {
 "#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let bin = dir.path().join("dies");
-    let status = Command::new("gcc")
-        .args(["-O1", "-pthread", "-o"])
-        .arg(&bin)
-        .arg(&source)
-        .status()
-        .unwrap_or_else(|e| panic!("gcc: {e}"));
-    assert!(status.success(), "gcc dies.c");
-    let mut child = Command::new(&bin)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    {
-        use std::io::BufRead;
-        let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
-        let mut lines = std::io::BufReader::new(stdout).lines();
-        assert!(lines.any(|l| l.is_ok_and(|l| l == "ready")));
-    }
-    let helper = Helper(child);
+    let helper = c_helper(&source);
     let pid = helper.pid();
     let sys = split_host(dir.path());
     let state = dir.path().join("state");
