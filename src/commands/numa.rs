@@ -576,9 +576,12 @@ fn change(
     let ((pinned, migrated), gone) = match changed {
         Ok(done) => (done, !alive(args.pid, start)),
         Err(e) => {
-            // Undo what was done, then say why it stopped.
+            // Undo what was done, then say why it stopped. The record
+            // stays only when undoing failed: revert can try again.
             let undone = pin::restore(&record, &proc_dir);
-            std::fs::remove_file(&path).unwrap_or_default();
+            if undone.is_ok() || !alive(args.pid, start) {
+                std::fs::remove_file(&path).unwrap_or_default();
+            }
             if !alive(args.pid, start) {
                 return Err(exited_during_apply(args.pid));
             }
@@ -593,7 +596,8 @@ fn change(
                     }
                 )),
                 Err(r) => e.context(format!(
-                    "apply stopped, and rolling it back failed too ({r}): restore with taskset"
+                    "apply stopped, and rolling it back failed too ({r}); the record is kept: `{}` tries again",
+                    undo_command(args.pid, &args.state_dir)
                 )),
             });
         }
