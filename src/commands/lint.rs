@@ -325,12 +325,12 @@ fn new_report() -> Report {
             help: Some(rule.doc.to_owned()),
         });
     }
-    for (code, summary) in rules::ENGINE_CODES {
+    for c in rules::ENGINE_CODES {
         report.add_rule(RuleInfo {
-            code: (*code).to_owned(),
-            summary: (*summary).to_owned(),
+            code: c.code.to_owned(),
+            summary: c.summary.to_owned(),
             default_severity: Severity::Error,
-            help: None,
+            help: Some(c.doc.to_owned()),
         });
     }
     report
@@ -507,17 +507,26 @@ fn list_rules(out: &mut dyn Write) -> std::io::Result<()> {
             r.summary
         )?;
     }
-    for (code, summary) in rules::ENGINE_CODES {
+    for c in rules::ENGINE_CODES {
         writeln!(
             out,
             "{:<24} {:<11} {:<6} {}",
-            code, "engine", "error", summary
+            c.code, "engine", "error", c.summary
         )?;
     }
     Ok(())
 }
 
 fn explain(name: &str, out: &mut dyn Write) -> anyhow::Result<()> {
+    if let Some(c) = rules::engine_code(name) {
+        writeln!(out, "# {}\n\n{}\n", c.code, c.summary)?;
+        writeln!(
+            out,
+            "Reported by the engine itself: always an error, cannot be turned off.\n"
+        )?;
+        writeln!(out, "{}", c.doc)?;
+        return Ok(());
+    }
     let Some(rule) = rules::by_name(name) else {
         let hint = match rules::closest(name) {
             Some(s) => format!("did you mean `{s}`? `govkit lint --list-rules` lists them all"),

@@ -29,11 +29,19 @@ fn every_format_renders() {
         serde_json::from_slice(&sarif.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(doc["version"], "2.1.0");
     assert_eq!(doc["runs"][0]["results"][0]["ruleId"], "unwrap-used");
-    assert!(
-        doc["runs"][0]["tool"]["driver"]["rules"]
-            .as_array()
-            .is_some_and(|r| r.len() >= 18)
-    );
+    let driver = &doc["runs"][0]["tool"]["driver"];
+    let rules = driver["rules"].as_array().cloned().unwrap_or_default();
+    assert!(rules.len() >= 18);
+    // What GitHub code scanning requires of every rule.
+    for rule in &rules {
+        for field in ["shortDescription", "fullDescription", "help"] {
+            assert!(
+                rule[field]["text"].as_str().is_some_and(|t| !t.is_empty()),
+                "{field} of {rule}"
+            );
+        }
+    }
+    assert!(driver["informationUri"].is_string(), "{driver}");
 
     let gh = stdout(&govkit(p.path(), &["lint", "--format", "github"]));
     assert!(
@@ -91,6 +99,17 @@ fn explain_and_list_rules() {
     assert_eq!(code(&out), 2);
     let list = stdout(&govkit(p.path(), &["lint", "--list-rules"]));
     assert!(list.lines().count() > 18, "{list}");
+    // Every code --list-rules lists can be explained, the engine's too.
+    for line in list.lines().skip(1) {
+        let code_name = line.split_whitespace().next().unwrap_or_default();
+        let out = govkit(p.path(), &["lint", "--explain", code_name]);
+        assert_eq!(code(&out), 0, "--explain {code_name}: {}", stderr(&out));
+        assert!(
+            stdout(&out).starts_with(&format!("# {code_name}\n")),
+            "{}",
+            stdout(&out)
+        );
+    }
 }
 
 #[test]

@@ -84,6 +84,14 @@ fn rules_markdown() -> Result<String, std::fmt::Error> {
             r.summary.replace('|', "\\|")
         )?;
     }
+    for c in lints::rules::ENGINE_CODES {
+        writeln!(
+            md,
+            "| [`{0}`](#{0}) | engine | error | {1} |",
+            c.code,
+            c.summary.replace('|', "\\|")
+        )?;
+    }
     for r in lints::rules::ALL {
         write!(md, "\n## {}\n\n", r.name)?;
         for line in r.doc.lines() {
@@ -91,6 +99,13 @@ fn rules_markdown() -> Result<String, std::fmt::Error> {
             md.push_str(&line.replace("```rust,ignore", "```rust"));
             md.push('\n');
         }
+    }
+    for c in lints::rules::ENGINE_CODES {
+        write!(
+            md,
+            "\n## {}\n\nReported by the engine itself: always an error, cannot be turned off.\n\n{}\n",
+            c.code, c.doc
+        )?;
     }
     Ok(md)
 }

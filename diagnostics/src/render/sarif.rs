@@ -48,11 +48,16 @@ fn run(report: &Report, options: &Options) -> Value {
         .map(|code| {
             let mut rule = Map::new();
             rule.insert("id".into(), json!(code));
-            if let Some(info) = report.rules.get(*code) {
-                rule.insert("shortDescription".into(), json!({ "text": info.summary }));
-                if let Some(help) = &info.help {
-                    rule.insert("help".into(), json!({ "text": help, "markdown": help }));
-                }
+            // GitHub code scanning requires a full description and help
+            // for every rule: the summary stands in where a gate has no
+            // more to say.
+            let info = report.rules.get(*code);
+            let summary = info.map_or(*code, |i| i.summary.as_str());
+            let help = info.and_then(|i| i.help.as_deref()).unwrap_or(summary);
+            rule.insert("shortDescription".into(), json!({ "text": summary }));
+            rule.insert("fullDescription".into(), json!({ "text": summary }));
+            rule.insert("help".into(), json!({ "text": help, "markdown": help }));
+            if let Some(info) = info {
                 rule.insert(
                     "defaultConfiguration".into(),
                     json!({ "level": level(info.default_severity) }),

@@ -180,21 +180,59 @@ pub static ALL: &[&RuleMeta] = &[
     &governance::disallowed::RULE,
 ];
 
-/// Codes the engine itself reports (not rules: they cannot be turned off).
-pub static ENGINE_CODES: &[(&str, &str)] = &[
-    (
-        "parse-error",
-        "The file is not valid Rust syntax and could not be checked",
-    ),
-    (
-        "unused-suppression",
-        "A `govkit: allow(..)` comment that suppresses nothing",
-    ),
-    (
-        "invalid-suppression",
-        "A `govkit: allow(..)` comment without a reason or naming an unknown rule",
-    ),
+/// A code the engine itself reports (not a rule: it cannot be turned off).
+#[derive(Debug, Clone, Copy)]
+pub struct EngineCode {
+    /// The code findings carry.
+    pub code: &'static str,
+    /// One line.
+    pub summary: &'static str,
+    /// What it means and what to do (markdown), for `--explain`.
+    pub doc: &'static str,
+}
+
+/// Codes the engine itself reports.
+pub static ENGINE_CODES: &[EngineCode] = &[
+    EngineCode {
+        code: "parse-error",
+        summary: "The file is not valid Rust syntax and could not be checked",
+        doc: "## What it means\n\
+              syn could not parse the file as Rust: a syntax error, or syntax newer than \
+              govkit's parser knows. No rule ran on that file, so the gate fails instead of \
+              passing code it never read.\n\n\
+              ## What to do\n\
+              Fix the syntax (`cargo check` shows the same error). If rustc accepts the file, \
+              govkit's parser lags the language: report it. A parse error cannot be \
+              suppressed.",
+    },
+    EngineCode {
+        code: "unused-suppression",
+        summary: "A `govkit: allow(..)` comment that suppresses nothing",
+        doc: "## What it means\n\
+              A `// govkit: allow(rule) -- reason` comment whose rule reports nothing on the \
+              line it covers (the code changed, or the rule became more precise).\n\n\
+              ## Why it matters\n\
+              A stale suppression silently hides the next real finding on that line.\n\n\
+              ## What to do\n\
+              Remove the comment.",
+    },
+    EngineCode {
+        code: "invalid-suppression",
+        summary: "A `govkit: allow(..)` comment without a reason or naming an unknown rule",
+        doc: "## What it means\n\
+              A `govkit: allow(..)` comment that names no known rule, or has no reason after \
+              `--`. It suppresses nothing.\n\n\
+              ## What to do\n\
+              Write `// govkit: allow(rule-name) -- why this is fine here`, with a rule from \
+              `govkit lint --list-rules`.",
+    },
 ];
+
+/// The engine code called `code`.
+#[must_use]
+pub fn engine_code(code: &str) -> Option<&'static EngineCode> {
+    ENGINE_CODES.iter().find(|c| c.code == code)
+}
 
 /// Position of a rule in [`ALL`].
 #[must_use]

@@ -8,7 +8,8 @@ declare_rule! {
     /// Flags `unsafe { .. }` blocks and `unsafe impl`s without a
     /// `// SAFETY:` comment right before them (on the lines directly above
     /// the block or the statement that contains it, or earlier on the same
-    /// line).
+    /// line). Like clippy's `undocumented_unsafe_blocks`, the word is
+    /// matched in any case: `// Safety:` and `// safety:` count.
     ///
     /// ## Why is this bad?
     /// Every unsafe block relies on invariants the compiler cannot check.
@@ -62,19 +63,15 @@ fn documented(cx: &Cx<'_>, line: usize, column: usize) -> bool {
         return false;
     };
     let before: String = this.chars().take(column).collect();
-    if before
-        .find("//")
-        .is_some_and(|i| before[i..].contains("SAFETY:"))
-        || before
-            .find("/*")
-            .is_some_and(|i| before[i..].contains("SAFETY:"))
+    if before.find("//").is_some_and(|i| says_safety(&before[i..]))
+        || before.find("/*").is_some_and(|i| says_safety(&before[i..]))
     {
         return true;
     }
     for l in (1..line).rev().filter_map(|n| cx.lines.line(cx.source, n)) {
         let t = l.trim_start();
         if t.starts_with("//") || t.starts_with("/*") || t.starts_with('*') {
-            if t.contains("SAFETY:") {
+            if says_safety(t) {
                 return true;
             }
         } else if !t.starts_with("#[") {
@@ -82,4 +79,9 @@ fn documented(cx: &Cx<'_>, line: usize, column: usize) -> bool {
         }
     }
     false
+}
+
+/// Whether a comment says `SAFETY:`, in any case (as clippy matches it).
+fn says_safety(comment: &str) -> bool {
+    comment.to_ascii_uppercase().contains("SAFETY:")
 }
