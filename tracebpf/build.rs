@@ -5,18 +5,15 @@ use std::{env, fs, path::PathBuf};
 
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-    // govkit: allow(print-stdout) -- the build-script protocol is stdout
     println!("cargo::rerun-if-env-changed=GOVKIT_EBPF_DIR");
     let dir = env::var_os("GOVKIT_EBPF_DIR")
         .map_or_else(|| manifest.join("../target/ebpf"), PathBuf::from);
     for name in ["govkit-trace.bpf.o", "govkit-sched.bpf.o"] {
         let object = dir.join(name);
-        // govkit: allow(print-stdout) -- the build-script protocol is stdout
         println!("cargo::rerun-if-changed={}", object.display());
         let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default()).join(name);
         let bytes = fs::read(&object).unwrap_or_default();
         if let Err(e) = fs::write(&out, bytes) {
-            // govkit: allow(print-stdout) -- the build-script protocol is stdout
             println!("cargo::error=cannot write {}: {e}", out.display());
         }
     }

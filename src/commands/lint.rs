@@ -329,7 +329,11 @@ fn new_report() -> Report {
         report.add_rule(RuleInfo {
             code: c.code.to_owned(),
             summary: c.summary.to_owned(),
-            default_severity: Severity::Error,
+            default_severity: if c.level == "warning" {
+                Severity::Warning
+            } else {
+                Severity::Error
+            },
             help: Some(c.doc.to_owned()),
         });
     }
@@ -511,7 +515,7 @@ fn list_rules(out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
             "{:<24} {:<11} {:<6} {}",
-            c.code, "engine", "error", c.summary
+            c.code, "engine", c.level, c.summary
         )?;
     }
     Ok(())
@@ -522,7 +526,7 @@ fn explain(name: &str, out: &mut dyn Write) -> anyhow::Result<()> {
         writeln!(out, "# {}\n\n{}\n", c.code, c.summary)?;
         writeln!(
             out,
-            "Reported by the engine itself: always an error, cannot be turned off.\n"
+            "Reported by the engine itself; it cannot be turned off.\n"
         )?;
         writeln!(out, "{}", c.doc)?;
         return Ok(());

@@ -87,8 +87,9 @@ fn rules_markdown() -> Result<String, std::fmt::Error> {
     for c in lints::rules::ENGINE_CODES {
         writeln!(
             md,
-            "| [`{0}`](#{0}) | engine | error | {1} |",
+            "| [`{0}`](#{0}) | engine | {1} | {2} |",
             c.code,
+            c.level,
             c.summary.replace('|', "\\|")
         )?;
     }
@@ -103,7 +104,7 @@ fn rules_markdown() -> Result<String, std::fmt::Error> {
     for c in lints::rules::ENGINE_CODES {
         write!(
             md,
-            "\n## {}\n\nReported by the engine itself: always an error, cannot be turned off.\n\n{}\n",
+            "\n## {}\n\nReported by the engine itself; it cannot be turned off.\n\n{}\n",
             c.code, c.doc
         )?;
     }

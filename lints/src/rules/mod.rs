@@ -187,6 +187,8 @@ pub struct EngineCode {
     pub code: &'static str,
     /// One line.
     pub summary: &'static str,
+    /// The level it is reported at: `error` or `warning`.
+    pub level: &'static str,
     /// What it means and what to do (markdown), for `--explain`.
     pub doc: &'static str,
 }
@@ -196,6 +198,7 @@ pub static ENGINE_CODES: &[EngineCode] = &[
     EngineCode {
         code: "parse-error",
         summary: "The file is not valid Rust syntax and could not be checked",
+        level: "error",
         doc: "## What it means\n\
               syn could not parse the file as Rust: a syntax error, or syntax newer than \
               govkit's parser knows. No rule ran on that file, so the gate fails instead of \
@@ -208,6 +211,7 @@ pub static ENGINE_CODES: &[EngineCode] = &[
     EngineCode {
         code: "unused-suppression",
         summary: "A `govkit: allow(..)` comment that suppresses nothing",
+        level: "warning",
         doc: "## What it means\n\
               A `// govkit: allow(rule) -- reason` comment whose rule reports nothing on the \
               line it covers (the code changed, or the rule became more precise).\n\n\
@@ -219,6 +223,7 @@ pub static ENGINE_CODES: &[EngineCode] = &[
     EngineCode {
         code: "invalid-suppression",
         summary: "A `govkit: allow(..)` comment without a reason or naming an unknown rule",
+        level: "error",
         doc: "## What it means\n\
               A `govkit: allow(..)` comment that names no known rule, or has no reason after \
               `--`. It suppresses nothing.\n\n\

@@ -13,6 +13,11 @@ declare_rule! {
     /// purpose should turn this rule off for their binary with a per-path
     /// ignore.
     ///
+    /// A `println!` whose format string starts with `cargo:` is not
+    /// flagged: that is a build script speaking cargo's protocol
+    /// (`cargo:rerun-if-changed=…`, `cargo::rustc-cfg=…`), which only
+    /// works on stdout.
+    ///
     /// ## Example
     /// ```rust,ignore
     /// println!("connected to {addr}");
@@ -33,6 +38,11 @@ declare_rule! {
 }
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
+    if let Node::Macro(m) = node
+        && is_cargo_directive(m)
+    {
+        return;
+    }
     crate::rules::check_macro(
         cx,
         node,
@@ -40,4 +50,13 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         "`{}!` writes to stdout",
         "log with `tracing` instead; stdout is not a service log",
     );
+}
+
+/// `println!("cargo:…")` / `println!("cargo::…")`: a build script's
+/// instruction to cargo.
+fn is_cargo_directive(m: &syn::Macro) -> bool {
+    let Some(proc_macro2::TokenTree::Literal(first)) = m.tokens.clone().into_iter().next() else {
+        return false;
+    };
+    syn::parse_str::<syn::LitStr>(&first.to_string()).is_ok_and(|s| s.value().starts_with("cargo:"))
 }
