@@ -64,7 +64,13 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     );
     match node {
         Node::Arm(arm) if arm.guard.is_none() && is_err_wild(&arm.pat) && is_empty(&arm.body) => {
-            cx.report(arm.span(), message, help);
+            // The pattern and body: not the attributes above the arm.
+            let span = arm
+                .pat
+                .span()
+                .join(arm.body.span())
+                .unwrap_or_else(|| arm.pat.span());
+            cx.report(span, message, help);
         }
         Node::If(e) => {
             if let syn::Expr::Let(l) = &*e.cond

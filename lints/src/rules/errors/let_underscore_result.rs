@@ -1,5 +1,3 @@
-use syn::spanned::Spanned;
-
 use crate::engine::{Cx, Node};
 use crate::rules::declare_rule;
 
@@ -46,8 +44,14 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         expr = &a.base;
     }
     if matches!(expr, syn::Expr::Call(_) | syn::Expr::MethodCall(_)) {
+        // From `let` to `;`: not the attributes above the statement.
+        let span = local
+            .let_token
+            .span
+            .join(local.semi_token.span)
+            .unwrap_or(local.let_token.span);
         cx.report(
-            local.span(),
+            span,
             "`let _ =` discards the result of this call",
             Some("handle or log the error; if ignoring it is right, suppress with the reason"),
         );
