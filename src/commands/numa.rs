@@ -479,7 +479,7 @@ fn apply(
         };
     };
     let path = PinRecord::path(&args.state_dir, args.pid);
-    let (pinned, migrated) = change(roots, topo, args, node)?;
+    let (pinned, migrated) = change(roots, topo, args, node, &path)?;
     let Pinned {
         pinned,
         vanished,
@@ -539,17 +539,18 @@ fn apply(
 /// `--migrate-memory`), all or nothing: the record is written before the
 /// first change; on failure every change is rolled back and the record
 /// removed; a process that exits meanwhile is reported as such, without a
-/// record. Returns what was pinned and the pages that could not move.
+/// record. `path` is the record's file. Returns what was pinned and the
+/// pages that could not move.
 fn change(
     roots: &Roots,
     topo: &Topology,
     args: &ApplyArgs,
     node: u32,
+    path: &Path,
 ) -> anyhow::Result<(Pinned, Option<u64>)> {
     let node_cpus = topo.node(node).map(|n| n.cpus.clone()).unwrap_or_default();
     let start = start_time(args.pid)?;
     let proc_dir = roots.proc.join(args.pid.to_string());
-    let path = PinRecord::path(&args.state_dir, args.pid);
     let mut record = PinRecord {
         pid: args.pid,
         start_time: start,
@@ -562,7 +563,7 @@ fn change(
     std::fs::create_dir_all(&args.state_dir)
         .with_context(|| format!("cannot create {}", args.state_dir.display()))?;
     let intent = PinRecord::intent(&proc_dir, &node_cpus, &record).map_err(pin_error)?;
-    write_record(&path, &intent)?;
+    write_record(path, &intent)?;
     let changed = pin::pin_threads(&proc_dir, node, &node_cpus, &mut record)
         .map_err(pin_error)
         .and_then(|pinned| {
@@ -580,7 +581,7 @@ fn change(
             // stays only when undoing failed: revert can try again.
             let undone = pin::restore(&record, &proc_dir);
             if undone.is_ok() || !alive(args.pid, start) {
-                std::fs::remove_file(&path).unwrap_or_default();
+                std::fs::remove_file(path).unwrap_or_default();
             }
             if !alive(args.pid, start) {
                 return Err(exited_during_apply(args.pid));
@@ -603,10 +604,10 @@ fn change(
         }
     };
     if gone {
-        std::fs::remove_file(&path).unwrap_or_default();
+        std::fs::remove_file(path).unwrap_or_default();
         return Err(exited_during_apply(args.pid));
     }
-    write_record(&path, &record)?;
+    write_record(path, &record)?;
     Ok((pinned, migrated))
 }
 

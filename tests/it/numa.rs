@@ -390,34 +390,37 @@ fn inspect_sees_every_thread_and_the_memory_of_a_live_process() {
     );
 }
 
-/// A two-node topology over this host's two CPUs: node 0 = CPU 0, node 1 =
-/// CPU 1. Real /proc and real affinity calls, a topology this host lacks.
-fn split_host(dir: &Path) -> PathBuf {
+/// A sysfs tree over this host's two CPUs with `nodes` (each: its CPU
+/// list and its distance row), 1 GiB per node: real /proc and real
+/// affinity calls, a topology this host lacks.
+fn fake_sysfs(dir: &Path, nodes: &[(&str, &str)]) -> PathBuf {
     let root = dir.join("sys");
     let write = |rel: &str, text: &str| {
         let p = root.join(rel);
         std::fs::create_dir_all(p.parent().unwrap_or(&root)).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
     };
-    write("devices/system/node/online", "0-1\n");
+    write(
+        "devices/system/node/online",
+        &format!("0-{}\n", nodes.len() - 1),
+    );
     write("devices/system/cpu/online", "0-1\n");
-    for n in 0..2 {
+    for (n, (cpus, distances)) in nodes.iter().enumerate() {
+        let node = format!("devices/system/node/node{n}");
+        write(&format!("{node}/cpulist"), &format!("{cpus}\n"));
         write(
-            &format!("devices/system/node/node{n}/cpulist"),
-            &format!("{n}\n"),
-        );
-        write(
-            &format!("devices/system/node/node{n}/meminfo"),
+            &format!("{node}/meminfo"),
             &format!("Node {n} MemTotal: 1048576 kB\nNode {n} MemFree: 524288 kB\n"),
         );
-        write(
-            &format!("devices/system/node/node{n}/distance"),
-            if n == 0 { "10 20\n" } else { "20 10\n" },
-        );
+        write(&format!("{node}/distance"), &format!("{distances}\n"));
     }
-    // The cgroup tree lives under the real /sys.
-    std::os::unix::fs::symlink("/sys/fs", root.join("fs")).unwrap_or_else(|e| panic!("{e}"));
     root
+}
+
+/// A two-node topology over this host's two CPUs: node 0 = CPU 0, node 1 =
+/// CPU 1.
+fn split_host(dir: &Path) -> PathBuf {
+    fake_sysfs(dir, &[("0", "10 20"), ("1", "20 10")])
 }
 
 #[test]
@@ -703,30 +706,10 @@ fn revert_restores_threads_created_after_apply() {
 /// (this host's real node 0 holds the memory), node 1 = CPU 0 at distance
 /// 11 from it, node 2 = CPU 1 at distance 21.
 fn memory_only_host(dir: &Path) -> PathBuf {
-    let root = dir.join("sys");
-    let write = |rel: &str, text: &str| {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap_or(&root)).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
-    };
-    write("devices/system/node/online", "0-2\n");
-    write("devices/system/cpu/online", "0-1\n");
-    let distances = ["10 11 21\n", "11 10 20\n", "21 20 10\n"];
-    for (n, cpus) in [(0, ""), (1, "0"), (2, "1")] {
-        write(
-            &format!("devices/system/node/node{n}/cpulist"),
-            &format!("{cpus}\n"),
-        );
-        write(
-            &format!("devices/system/node/node{n}/meminfo"),
-            &format!("Node {n} MemTotal: 1048576 kB\nNode {n} MemFree: 524288 kB\n"),
-        );
-        write(
-            &format!("devices/system/node/node{n}/distance"),
-            distances[n],
-        );
-    }
-    root
+    fake_sysfs(
+        dir,
+        &[("", "10 11 21"), ("0", "11 10 20"), ("1", "21 20 10")],
+    )
 }
 
 /// The plan goes with the CPU node nearest to memory on a CPU-less node;

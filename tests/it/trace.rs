@@ -1442,28 +1442,51 @@ fn connections_never_names_a_frame_after_a_symbol_that_does_not_hold_it() {
 /// The Go leaker (`tracebpf/fixture/go/leaker.go`) built with the go tool
 /// into `dir`: (plain, stripped with `-ldflags "-s -w"`).
 fn go_leakers(dir: &Path) -> (PathBuf, PathBuf) {
+    // One file, the standard library only: no module, no network.
     let source = repo().join("tracebpf/fixture/go/leaker.go");
-    let build = |out: &Path, flags: &[&str]| {
-        let status = Command::new("go")
-            .arg("build")
-            .args(flags)
-            .arg("-o")
-            .arg(out)
-            .arg(&source)
-            // One file, the standard library only: no module, no network.
-            .env("GO111MODULE", "off")
-            .env("GOFLAGS", "")
-            .env("GOCACHE", dir.join("gocache"))
-            .env("GOPATH", dir.join("gopath"))
-            .status()
-            .unwrap_or_else(|e| panic!("go (golang-go): {e}"));
-        assert!(status.success(), "go build {}", source.display());
-    };
     let plain = dir.join("goleaker");
     let stripped = dir.join("goleaker-sw");
-    build(&plain, &[]);
-    build(&stripped, &["-ldflags", "-s -w"]);
+    let gopath = [("GO111MODULE", "off"), ("GOFLAGS", "")];
+    go_build(dir, repo(), &[], &plain, &source, &gopath);
+    go_build(
+        dir,
+        repo(),
+        &["-ldflags", "-s -w"],
+        &stripped,
+        &source,
+        &gopath,
+    );
     (plain, stripped)
+}
+
+/// `go build FLAGS -o OUT TARGET` in `cwd` with `env`, its cache and GOPATH
+/// in `dir`.
+fn go_build(
+    dir: &Path,
+    cwd: &Path,
+    flags: &[&str],
+    out: &Path,
+    target: &Path,
+    env: &[(&str, &str)],
+) {
+    let status = Command::new("go")
+        .arg("build")
+        .args(flags)
+        .arg("-o")
+        .arg(out)
+        .arg(target)
+        .current_dir(cwd)
+        .envs(env.iter().copied())
+        .env("GOCACHE", dir.join("gocache"))
+        .env("GOPATH", dir.join("gopath"))
+        .status()
+        .unwrap_or_else(|e| panic!("go (golang-go): {e}"));
+    assert!(
+        status.success(),
+        "go build {} in {}",
+        target.display(),
+        cwd.display()
+    );
 }
 
 /// A Go server stripped with `-ldflags "-s -w"` has no symbol table and no
@@ -1521,19 +1544,19 @@ fn connections_names_a_stripped_go_servers_frames_from_its_function_table() {
 /// needed), built into `dir`.
 fn go_module_leaker(dir: &Path) -> PathBuf {
     let out = dir.join("leaky");
-    let status = Command::new("go")
-        .args(["build", "-o"])
-        .arg(&out)
-        .arg(".")
-        .current_dir(repo().join("tracebpf/fixture/go/module"))
-        .env("GO111MODULE", "on")
-        .env("GOFLAGS", "-mod=mod")
-        .env("GOPROXY", "off")
-        .env("GOCACHE", dir.join("gocache"))
-        .env("GOPATH", dir.join("gopath"))
-        .status()
-        .unwrap_or_else(|e| panic!("go (golang-go): {e}"));
-    assert!(status.success(), "go build tracebpf/fixture/go/module");
+    let module = [
+        ("GO111MODULE", "on"),
+        ("GOFLAGS", "-mod=mod"),
+        ("GOPROXY", "off"),
+    ];
+    go_build(
+        dir,
+        &repo().join("tracebpf/fixture/go/module"),
+        &[],
+        &out,
+        Path::new("."),
+        &module,
+    );
     out
 }
 
