@@ -55,7 +55,7 @@ impl Cache {
         let mut h = Sha256::new();
         h.update(&self.salt);
         h.update(path.as_bytes());
-        h.update([0, u8::from(kind == FileKind::Test)]);
+        h.update([0, kind as u8]);
         h.update(content);
         let digest = h.finalize();
         let hex: String = digest

@@ -20,8 +20,12 @@ use crate::uses::UseMap;
 pub enum FileKind {
     /// Library or binary source.
     Library,
-    /// `tests/`, `benches/`, `examples/`, `fuzz_targets/`.
+    /// `tests/`, `benches/`, `examples/`, `fuzz_targets/`, and files a
+    /// crate reaches only through `#[cfg(test)]` module declarations.
     Test,
+    /// A build script (`build.rs`) and the modules it declares: its stdout
+    /// is cargo's protocol, not a service's output.
+    BuildScript,
 }
 
 /// Deepest bracket nesting a file may have. syn parses recursively; a
@@ -166,6 +170,8 @@ pub(crate) struct Cx<'a> {
     pub disallowed: &'a [crate::settings::Disallowed],
     /// Inside `#[cfg(test)]`, `#[test]` or a test/bench/example file.
     pub in_test: bool,
+    /// The file belongs to a build script.
+    pub build_script: bool,
     /// Inside an `async fn` or `async` block (not a closure within it).
     pub async_depth: usize,
     /// Inside the top-level `fn main`.
@@ -310,6 +316,7 @@ impl Linter {
             uses: &uses,
             disallowed: &self.resolved.disallowed,
             in_test: kind == FileKind::Test,
+            build_script: kind == FileKind::BuildScript,
             async_depth: 0,
             in_main: false,
             stmt_line: 1,
@@ -596,35 +603,19 @@ fn parse_expr_list(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
 }
 
 /// `#[test]`, `#[tokio::test]`, `#[rstest]`-style attributes ending in
-/// `test`, and `#[cfg(test)]` / `#[cfg(any(test, ..))]` (not `not(test)`).
+/// `test`, and test-only `cfg`s: `#[cfg(test)]`, `#[cfg(all(test, ..))]`
+/// (not `any(test, feature = "x")`, which a normal build can enable).
 fn is_test_attr(attr: &syn::Attribute) -> bool {
     let path = attr.path();
     if path.is_ident("cfg") {
         return attr
             .meta
             .require_list()
-            .is_ok_and(|l| cfg_mentions_test(l.tokens.clone()));
+            .is_ok_and(|l| crate::modtree::cfg_test_only(l.tokens.clone()));
     }
     path.segments
         .last()
         .is_some_and(|s| s.ident == "test" || s.ident == "rstest")
-}
-
-fn cfg_mentions_test(tokens: TokenStream) -> bool {
-    let mut prev_not = false;
-    for tt in tokens {
-        match tt {
-            TokenTree::Ident(i) if i == "test" => return true,
-            TokenTree::Ident(i) => prev_not = i == "not",
-            TokenTree::Group(g) if !prev_not => {
-                if cfg_mentions_test(g.stream()) {
-                    return true;
-                }
-            }
-            _ => prev_not = false,
-        }
-    }
-    false
 }
 
 impl<'ast> Visit<'ast> for Walker<'_, '_> {

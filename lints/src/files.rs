@@ -23,6 +23,7 @@ pub struct SourceFile {
 impl SourceFile {
     /// A file, classified by its path: under `tests/`, `benches/`,
     /// `examples/` or cargo-fuzz's `fuzz_targets/` it is test code.
+    /// [`classify`](crate::classify) refines this from the module tree.
     #[must_use]
     pub fn new(path: PathBuf, display: String) -> Self {
         let kind = if display
@@ -119,6 +120,7 @@ pub fn discover(roots: &[PathBuf], base: &Path) -> Result<Vec<SourceFile>, FileE
     }
     out.sort_by(|a, b| a.display.cmp(&b.display));
     out.dedup_by(|a, b| a.display == b.display);
+    crate::modtree::classify(&mut out);
     Ok(out)
 }
 

@@ -410,7 +410,7 @@ fn lint_staged(
     )?;
     let staged: Vec<&str> = names.split('\0').filter(|s| !s.is_empty()).collect();
     let blobs = read_index_blobs(&top, &staged)?;
-    let files: Vec<SourceFile> = staged
+    let mut files: Vec<SourceFile> = staged
         .iter()
         .map(|rel| {
             let abs = top.join(rel);
@@ -422,6 +422,9 @@ fn lint_staged(
             SourceFile::new(abs, display)
         })
         .collect();
+    // Test modules and build scripts from the module tree (working-tree
+    // declarations: close enough for a commit, and the index lacks no file).
+    lints::classify(&mut files);
     tracing::info!("linting {} staged files", files.len());
     let by_path: std::collections::HashMap<&Path, &Vec<u8>> =
         files.iter().map(|f| f.path.as_path()).zip(&blobs).collect();

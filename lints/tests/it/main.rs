@@ -6,6 +6,7 @@
 )]
 
 mod engine;
+mod modtree;
 mod rules;
 
 use diagnostics::{Diagnostic, Report};

@@ -13,10 +13,11 @@ declare_rule! {
     /// purpose should turn this rule off for their binary with a per-path
     /// ignore.
     ///
-    /// A `println!` whose format string starts with `cargo:` is not
-    /// flagged: that is a build script speaking cargo's protocol
-    /// (`cargo:rerun-if-changed=…`, `cargo::rustc-cfg=…`), which only
-    /// works on stdout.
+    /// Build scripts (`build.rs`, or the crate's `package.build`, and the
+    /// modules they declare) are not checked: their stdout is cargo's
+    /// protocol (`cargo:rerun-if-changed=…`, `cargo::rustc-cfg=…`). A
+    /// `println!` whose format string starts with `cargo:` is passed over
+    /// anywhere else too.
     ///
     /// ## Example
     /// ```rust,ignore
@@ -38,6 +39,11 @@ declare_rule! {
 }
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
+    // A build script's stdout is read by cargo, not by anyone running a
+    // service; directives printed elsewhere are passed over too.
+    if cx.build_script {
+        return;
+    }
     if let Node::Macro(m) = node
         && is_cargo_directive(m)
     {

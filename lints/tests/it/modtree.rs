@@ -1,0 +1,123 @@
+//! Test code and build scripts recognised from the crate's module tree, on a
+//! crate written to disk (the way `govkit lint` meets one).
+
+use std::path::Path;
+
+use lints::{FileKind, Linter, Settings};
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let path = root.join(rel);
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .unwrap_or_else(|e| panic!("mkdir {}: {e}", parent.display()));
+    }
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+}
+
+const UNWRAP: &str = "pub fn f(x: Option<u8>) -> u8 { x.unwrap() }\n";
+
+/// A crate whose test helpers live in files of their own, reached in every
+/// way Rust allows, next to production files declared the same ways.
+fn crate_with_test_modules(root: &Path) {
+    write(
+        root,
+        "Cargo.toml",
+        "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
+    );
+    write(
+        root,
+        "src/lib.rs",
+        "mod net;\n\
+         #[cfg(test)]\nmod helpers;\n\
+         #[cfg(any(test, feature = \"testing\"))]\npub mod shared;\n\
+         #[cfg(all(test, unix))]\n#[path = \"support/unix.rs\"]\nmod support;\n\
+         pub(crate) mod outer {\n    #[cfg(test)]\n    mod deep;\n    mod kept;\n}\n",
+    );
+    write(
+        root,
+        "src/net.rs",
+        &format!("#[cfg(test)]\nmod tests;\n{UNWRAP}"),
+    );
+    write(root, "src/net/tests.rs", UNWRAP);
+    write(root, "src/helpers.rs", &format!("mod more;\n{UNWRAP}"));
+    write(root, "src/helpers/more.rs", UNWRAP);
+    write(root, "src/shared.rs", UNWRAP);
+    write(root, "src/support/unix.rs", UNWRAP);
+    write(root, "src/outer/deep.rs", UNWRAP);
+    write(root, "src/outer/kept.rs", UNWRAP);
+    write(root, "src/orphan.rs", UNWRAP);
+    write(
+        root,
+        "build.rs",
+        "mod gen;\nfn main() { gen::emit(); println!(\"built\"); }\n",
+    );
+    write(
+        root,
+        "gen.rs",
+        "pub fn emit() { println!(\"cargo::rustc-cfg=fast\"); eprintln!(\"note\"); }\n",
+    );
+}
+
+#[test]
+fn files_reached_only_through_test_declarations_are_test_code() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    crate_with_test_modules(dir.path());
+    let files = lints::discover(&[dir.path().to_path_buf()], dir.path())
+        .unwrap_or_else(|e| panic!("discover: {e}"));
+    let kind = |name: &str| {
+        files
+            .iter()
+            .find(|f| f.display == name)
+            .map_or_else(|| panic!("{name} not discovered"), |f| f.kind)
+    };
+    for test in [
+        "src/helpers.rs",
+        "src/helpers/more.rs",
+        "src/net/tests.rs",
+        "src/support/unix.rs",
+        "src/outer/deep.rs",
+    ] {
+        assert_eq!(kind(test), FileKind::Test, "{test}");
+    }
+    // `any(test, feature)` builds without tests too; files outside the tree
+    // keep their path's kind.
+    for lib in [
+        "src/lib.rs",
+        "src/net.rs",
+        "src/shared.rs",
+        "src/outer/kept.rs",
+        "src/orphan.rs",
+    ] {
+        assert_eq!(kind(lib), FileKind::Library, "{lib}");
+    }
+    assert_eq!(kind("build.rs"), FileKind::BuildScript);
+    assert_eq!(kind("gen.rs"), FileKind::BuildScript);
+
+    let settings = Settings {
+        only: vec![
+            "unwrap-used".into(),
+            "print-stdout".into(),
+            "print-stderr".into(),
+        ],
+        ..Settings::default()
+    };
+    let linter = Linter::new(&settings).unwrap_or_else(|e| panic!("settings: {e}"));
+    let run = lints::lint_files(&linter, &files, None, |f| std::fs::read(&f.path));
+    let mut flagged: Vec<&str> = run
+        .diagnostics
+        .iter()
+        .filter_map(|d| d.location.as_ref().map(|l| l.path.as_str()))
+        .collect();
+    flagged.dedup();
+    assert_eq!(
+        flagged,
+        [
+            "src/net.rs",
+            "src/orphan.rs",
+            "src/outer/kept.rs",
+            "src/shared.rs"
+        ],
+        "{:#?}",
+        run.diagnostics
+    );
+}
