@@ -104,6 +104,11 @@ pub struct DisallowedEntry {
     pub path: toml::Spanned<String>,
     /// Why, and what to use instead; shown in every finding.
     pub reason: toml::Spanned<String>,
+    /// For a method: `never` (default) matches `x.method()` only where the
+    /// type of `x` is visible in the file; `by-name` matches every call by
+    /// that name.
+    #[serde(rename = "match-methods")]
+    pub match_methods: Option<toml::Spanned<String>>,
 }
 
 impl LintSection {
@@ -170,6 +175,21 @@ impl LintSection {
                         ),
                     )
                 })?;
+            let mut d = d;
+            if let Some(m) = &entry.match_methods {
+                d.by_name = match m.get_ref().as_str() {
+                    "by-name" => true,
+                    "never" => false,
+                    other => {
+                        return Err(bad(
+                            m.span(),
+                            format!(
+                                "invalid match-methods `{other}`: expected \"never\" or \"by-name\""
+                            ),
+                        ));
+                    }
+                };
+            }
             settings.disallowed.push(d);
         }
         for glob in &self.exclude {

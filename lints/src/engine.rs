@@ -168,6 +168,11 @@ pub(crate) struct Cx<'a> {
     pub uses: &'a UseMap,
     /// Org-configured banned paths.
     pub disallowed: &'a [crate::settings::Disallowed],
+    /// Local bindings in scope (tracked only when a rule needs them).
+    pub locals: crate::scope::Locals,
+    /// Declared types of the file's struct fields (collected only when a
+    /// rule needs them).
+    pub fields: crate::scope::Fields,
     /// Inside `#[cfg(test)]`, `#[test]` or a test/bench/example file.
     pub in_test: bool,
     /// The file belongs to a build script.
@@ -310,11 +315,27 @@ impl Linter {
             .collect();
         let uses = UseMap::collect(&file);
         let lines = diagnostics::LineIndex::new(source);
+        // Scopes and visible types cost a little on every binding: only
+        // `[[lint.disallowed]]` needs them.
+        let disallowed = &self.resolved.disallowed;
+        let track = !disallowed.is_empty()
+            && rules::index_of("disallowed").is_some_and(|i| active.contains(&i));
+        let fields = if track
+            && disallowed
+                .iter()
+                .any(crate::settings::Disallowed::is_method)
+        {
+            crate::scope::Fields::collect(&file, &uses)
+        } else {
+            crate::scope::Fields::default()
+        };
         let mut cx = Cx {
             source,
             lines: &lines,
             uses: &uses,
-            disallowed: &self.resolved.disallowed,
+            locals: crate::scope::Locals::new(track),
+            fields,
+            disallowed,
             in_test: kind == FileKind::Test,
             build_script: kind == FileKind::BuildScript,
             async_depth: 0,
@@ -467,6 +488,38 @@ impl Walker<'_, '_> {
         }
         f(self);
         self.cx.in_test = was;
+    }
+
+    /// Runs `f` in a new scope of local bindings.
+    fn scoped(&mut self, f: impl FnOnce(&mut Self)) {
+        self.cx.locals.push();
+        f(self);
+        self.cx.locals.pop();
+    }
+
+    fn bind(&mut self, pat: &syn::Pat) {
+        let cx = &mut *self.cx;
+        cx.locals.bind(pat, None, cx.uses, &cx.fields);
+    }
+
+    fn bind_sig(&mut self, sig: &syn::Signature) {
+        let cx = &mut *self.cx;
+        cx.locals.bind_sig(sig, cx.uses, &cx.fields);
+    }
+
+    /// The bindings of `let` conditions (`if let`, `while let`, let chains).
+    fn bind_lets(&mut self, cond: &syn::Expr) {
+        match cond {
+            syn::Expr::Let(l) => {
+                let cx = &mut *self.cx;
+                cx.locals.bind(&l.pat, Some(&l.expr), cx.uses, &cx.fields);
+            }
+            syn::Expr::Binary(b) if matches!(b.op, syn::BinOp::And(_)) => {
+                self.bind_lets(&b.left);
+                self.bind_lets(&b.right);
+            }
+            _ => {}
+        }
     }
 
     fn with_stmt_line(&mut self, span: Span, f: impl FnOnce(&mut Self)) {
@@ -657,6 +710,13 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
     fn visit_local(&mut self, l: &'ast syn::Local) {
         self.emit(&Node::Local(l));
         visit::visit_local(self, l);
+        let cx = &mut *self.cx;
+        cx.locals.bind(
+            &l.pat,
+            l.init.as_ref().map(|i| &*i.expr),
+            cx.uses,
+            &cx.fields,
+        );
     }
 
     fn visit_stmt(&mut self, s: &'ast syn::Stmt) {
@@ -668,12 +728,34 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
 
     fn visit_arm(&mut self, a: &'ast syn::Arm) {
         self.emit(&Node::Arm(a));
-        visit::visit_arm(self, a);
+        self.scoped(|w| {
+            w.bind(&a.pat);
+            visit::visit_arm(w, a);
+        });
     }
 
     fn visit_expr_if(&mut self, e: &'ast syn::ExprIf) {
         self.emit(&Node::If(e));
-        visit::visit_expr_if(self, e);
+        self.scoped(|w| {
+            w.bind_lets(&e.cond);
+            visit::visit_expr_if(w, e);
+        });
+    }
+
+    fn visit_expr_while(&mut self, e: &'ast syn::ExprWhile) {
+        self.scoped(|w| {
+            w.bind_lets(&e.cond);
+            visit::visit_expr_while(w, e);
+        });
+    }
+
+    fn visit_expr_for_loop(&mut self, e: &'ast syn::ExprForLoop) {
+        self.visit_expr(&e.expr);
+        self.scoped(|w| {
+            w.bind(&e.pat);
+            w.visit_pat(&e.pat);
+            w.visit_block(&e.body);
+        });
     }
 
     fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
@@ -694,13 +776,18 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
         if e.asyncness.is_some() {
             self.cx.async_depth = 1;
         }
-        visit::visit_expr_closure(self, e);
+        self.scoped(|w| {
+            for input in &e.inputs {
+                w.bind(input);
+            }
+            visit::visit_expr_closure(w, e);
+        });
         self.cx.async_depth = depth;
     }
 
     fn visit_block(&mut self, b: &'ast syn::Block) {
         self.emit(&Node::Block(b));
-        visit::visit_block(self, b);
+        self.scoped(|w| visit::visit_block(w, b));
     }
 
     fn visit_field_value(&mut self, f: &'ast syn::FieldValue) {
@@ -772,7 +859,10 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
         }
         let was_async = self.cx.async_depth;
         self.cx.async_depth = usize::from(f.sig.asyncness.is_some());
-        visit::visit_item_fn(self, f);
+        self.scoped(|w| {
+            w.bind_sig(&f.sig);
+            visit::visit_item_fn(w, f);
+        });
         self.cx.async_depth = was_async;
         self.cx.in_main = was_main;
     }
@@ -782,13 +872,21 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
             w.with_stmt_line(crate::anchor::impl_fn(f), |w| {
                 let was_async = w.cx.async_depth;
                 w.cx.async_depth = usize::from(f.sig.asyncness.is_some());
-                visit::visit_impl_item_fn(w, f);
+                w.scoped(|w| {
+                    w.bind_sig(&f.sig);
+                    visit::visit_impl_item_fn(w, f);
+                });
                 w.cx.async_depth = was_async;
             });
         });
     }
 
     fn visit_trait_item_fn(&mut self, f: &'ast syn::TraitItemFn) {
-        self.with_attrs(&f.attrs, |w| visit::visit_trait_item_fn(w, f));
+        self.with_attrs(&f.attrs, |w| {
+            w.scoped(|w| {
+                w.bind_sig(&f.sig);
+                visit::visit_trait_item_fn(w, f);
+            });
+        });
     }
 }

@@ -21,6 +21,7 @@ mod engine;
 mod files;
 mod modtree;
 pub mod rules;
+mod scope;
 mod settings;
 mod suppress;
 mod undoc;

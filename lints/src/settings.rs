@@ -41,6 +41,10 @@ pub struct Disallowed {
     pub path: Vec<String>,
     /// Why it is banned, and what to use instead.
     pub reason: String,
+    /// For a method (`Type::method`): also flag `x.method()` where the type
+    /// of `x` cannot be seen (`match-methods = "by-name"`). By default only
+    /// receivers whose type is visible in the file are matched.
+    pub by_name: bool,
 }
 
 impl Disallowed {
@@ -58,10 +62,26 @@ impl Disallowed {
             Some(Disallowed {
                 path: segs,
                 reason: reason.to_owned(),
+                by_name: false,
             })
         } else {
             None
         }
+    }
+
+    /// A method of a type (`Type::method`): matched in method-call syntax.
+    #[must_use]
+    pub fn is_method(&self) -> bool {
+        let n = self.path.len();
+        n >= 2
+            && self.path[n - 2].starts_with(|c: char| c.is_uppercase())
+            && self.path[n - 1].starts_with(|c: char| c.is_lowercase() || c == '_')
+    }
+
+    /// The type of a method entry (`["std", "sync", "Mutex"]`).
+    #[must_use]
+    pub fn method_type(&self) -> &[String] {
+        &self.path[..self.path.len().saturating_sub(1)]
     }
 }
 

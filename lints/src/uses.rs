@@ -11,6 +11,8 @@ use syn::visit::Visit;
 #[derive(Debug, Default)]
 pub(crate) struct UseMap {
     names: HashMap<String, Vec<String>>,
+    /// `use a::b::*;` prefixes.
+    globs: Vec<Vec<String>>,
 }
 
 impl UseMap {
@@ -19,13 +21,41 @@ impl UseMap {
         collector.visit_file(file);
         UseMap {
             names: collector.names,
+            globs: collector.globs,
         }
+    }
+
+    /// Whether `name` is brought into scope by a `use`.
+    pub(crate) fn imports(&self, name: &syn::Ident) -> bool {
+        self.names.contains_key(&name.to_string())
+    }
+
+    /// Paths a single name could mean through the file's glob imports
+    /// (`sleep` after `use std::thread::*;` may be `std::thread::sleep`).
+    pub(crate) fn glob_candidates<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = Vec<String>> + 'a {
+        self.globs.iter().map(move |g| {
+            let mut p = g.clone();
+            p.push(name.to_owned());
+            p
+        })
     }
 
     /// The path `segments` refers to, with a leading alias replaced by what
     /// it was imported as.
+    /// A leading `self::`/`super::` is looked through: scopes are merged, so
+    /// `super::thread::sleep` means what `thread::sleep` means here.
     pub(crate) fn resolve(&self, path: &syn::Path) -> Vec<String> {
-        let segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let mut segs: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+        let relative = segs
+            .iter()
+            .take_while(|s| *s == "self" || *s == "super")
+            .count();
+        if relative > 0 && relative < segs.len() && self.names.contains_key(&segs[relative]) {
+            segs.drain(..relative);
+        }
         match segs.first().and_then(|first| self.names.get(first)) {
             Some(full) if path.leading_colon.is_none() => {
                 let mut out = full.clone();
@@ -40,6 +70,7 @@ impl UseMap {
 #[derive(Default)]
 struct Collector {
     names: HashMap<String, Vec<String>>,
+    globs: Vec<Vec<String>>,
 }
 
 impl Collector {
@@ -74,7 +105,7 @@ impl Collector {
                     self.tree(prefix, t);
                 }
             }
-            syn::UseTree::Glob(_) => {}
+            syn::UseTree::Glob(_) => self.globs.push(prefix.clone()),
         }
     }
 }
@@ -92,4 +123,22 @@ pub(crate) fn ends_with(path: &[String], suffix: &[&str]) -> bool {
             .iter()
             .zip(suffix)
             .all(|(a, b)| a == b)
+}
+
+/// What a name means with no `use` at all: the std prelude's functions and
+/// types (edition 2021) that organisations ban or that hold locks.
+pub(crate) fn prelude(name: &str) -> Option<&'static [&'static str]> {
+    Some(match name {
+        "drop" => &["std", "mem", "drop"],
+        "Box" => &["std", "boxed", "Box"],
+        "Vec" => &["std", "vec", "Vec"],
+        "String" => &["std", "string", "String"],
+        "Option" => &["std", "option", "Option"],
+        "Result" => &["std", "result", "Result"],
+        "Some" => &["std", "option", "Option", "Some"],
+        "None" => &["std", "option", "Option", "None"],
+        "Ok" => &["std", "result", "Result", "Ok"],
+        "Err" => &["std", "result", "Result", "Err"],
+        _ => return None,
+    })
 }

@@ -124,12 +124,24 @@ fn disallowed_lint(path: &str, source: &str) -> Vec<diagnostics::Diagnostic> {
             "legacy::client::connect",
             "the legacy client is being retired; use platform::client",
         ),
+        ("std::time::Instant::now", "use the injected clock"),
+        (
+            "std::thread::sleep",
+            "blocks the executor; use tokio::time::sleep",
+        ),
+        ("std::sync::Mutex::lock", "use the sharded lock"),
+        ("std::sync::RwLock::write", "writes go through the actor"),
     ];
     let settings = lints::Settings {
         only: vec!["disallowed".into()],
         disallowed: entries
             .iter()
-            .map(|(p, r)| lints::Disallowed::new(p, r).unwrap_or_else(|| panic!("bad path {p}")))
+            .map(|(p, r)| {
+                let mut d = lints::Disallowed::new(p, r).unwrap_or_else(|| panic!("bad path {p}"));
+                // `match-methods = "by-name"`: also receivers of unknown type.
+                d.by_name = p.ends_with("RwLock::write");
+                d
+            })
             .collect(),
         ..lints::Settings::default()
     };
