@@ -30,4 +30,4 @@ pub mod render;
 mod report;
 
 pub use location::{LineIndex, Location};
-pub use report::{Diagnostic, Report, RuleInfo, Severity, Summary};
+pub use report::{Diagnostic, Related, Report, RuleInfo, Severity, Summary};

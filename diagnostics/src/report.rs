@@ -57,6 +57,10 @@ pub struct Diagnostic {
     /// What to do next.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Other places that explain the finding (the `.await` a lock guard is
+    /// held across), each with what it is.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
     /// Gate-specific fields added to this diagnostic's JSON object
     /// (e.g. `"crate"` for vendor problems), kept out of the common schema.
     #[serde(flatten)]
@@ -74,8 +78,19 @@ impl Diagnostic {
             location: None,
             label: None,
             help: None,
+            related: Vec::new(),
             fields: Map::new(),
         }
+    }
+
+    /// Adds a secondary place, shown with `message`.
+    #[must_use]
+    pub fn with_related(mut self, location: Location, message: impl Into<String>) -> Self {
+        self.related.push(Related {
+            location,
+            message: message.into(),
+        });
+        self
     }
 
     /// Sets where the diagnostic points.
@@ -105,6 +120,16 @@ impl Diagnostic {
         self.fields.insert(key.into(), value.into());
         self
     }
+}
+
+/// A secondary place of a [`Diagnostic`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Related {
+    /// Where.
+    #[serde(flatten)]
+    pub location: Location,
+    /// What is there.
+    pub message: String,
 }
 
 /// What a rule or check code means, for SARIF's rule table and `--explain`.

@@ -30,6 +30,8 @@ struct Entry {
     help: Option<String>,
     fields: Map<String, Value>,
     location: Option<CachedLocation>,
+    #[serde(default)]
+    related: Vec<(CachedLocation, String)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -39,6 +41,31 @@ struct CachedLocation {
     end_line: usize,
     end_column: usize,
     span: Option<(usize, usize)>,
+}
+
+impl CachedLocation {
+    fn at(self, path: &str) -> Location {
+        Location {
+            path: path.to_owned(),
+            line: self.line,
+            column: self.column,
+            end_line: self.end_line,
+            end_column: self.end_column,
+            span: self.span.map(|(a, b)| a..b),
+        }
+    }
+}
+
+impl From<&Location> for CachedLocation {
+    fn from(l: &Location) -> Self {
+        CachedLocation {
+            line: l.line,
+            column: l.column,
+            end_line: l.end_line,
+            end_column: l.end_column,
+            span: l.span.as_ref().map(|r| (r.start, r.end)),
+        }
+    }
 }
 
 impl Cache {
@@ -82,16 +109,17 @@ impl Cache {
                     code: e.code,
                     severity: e.severity,
                     message: e.message,
-                    location: e.location.map(|l| Location {
-                        path: path.to_owned(),
-                        line: l.line,
-                        column: l.column,
-                        end_line: l.end_line,
-                        end_column: l.end_column,
-                        span: l.span.map(|(a, b)| a..b),
-                    }),
+                    location: e.location.map(|l| l.at(path)),
                     label: None,
                     help: e.help,
+                    related: e
+                        .related
+                        .into_iter()
+                        .map(|(l, message)| diagnostics::Related {
+                            location: l.at(path),
+                            message,
+                        })
+                        .collect(),
                     fields: e.fields,
                 })
                 .collect(),
@@ -109,13 +137,12 @@ impl Cache {
                 message: d.message.clone(),
                 help: d.help.clone(),
                 fields: d.fields.clone(),
-                location: d.location.as_ref().map(|l| CachedLocation {
-                    line: l.line,
-                    column: l.column,
-                    end_line: l.end_line,
-                    end_column: l.end_column,
-                    span: l.span.as_ref().map(|r| (r.start, r.end)),
-                }),
+                location: d.location.as_ref().map(CachedLocation::from),
+                related: d
+                    .related
+                    .iter()
+                    .map(|r| (CachedLocation::from(&r.location), r.message.clone()))
+                    .collect(),
             })
             .collect();
         write(key, &entries)

@@ -162,6 +162,10 @@ impl Node<'_> {
 }
 
 /// Context and output for one file.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts about the node being visited, each saved and restored around it"
+)]
 pub(crate) struct Cx<'a> {
     pub source: &'a str,
     pub lines: &'a diagnostics::LineIndex,
@@ -181,6 +185,9 @@ pub(crate) struct Cx<'a> {
     pub async_depth: usize,
     /// Inside the top-level `fn main`.
     pub in_main: bool,
+    /// Evaluated at compile time (a `const` or `static` initializer, an
+    /// inline `const { .. }`): a panic there fails the build, not a service.
+    pub in_const: bool,
     /// 1-based line where the innermost statement or item starts.
     pub stmt_line: usize,
     rule: usize,
@@ -197,6 +204,8 @@ pub(crate) struct RawFinding {
     pub help: Option<String>,
     /// An unambiguous replacement (`--fix`): byte range and new text.
     pub fix: Option<(Range<usize>, String)>,
+    /// Secondary places: byte range and what is there.
+    pub related: Vec<(Range<usize>, String)>,
 }
 
 impl Cx<'_> {
@@ -209,7 +218,15 @@ impl Cx<'_> {
             message: message.into(),
             help: help.map(str::to_owned),
             fix: None,
+            related: Vec::new(),
         });
+    }
+
+    /// Adds a secondary place to the finding just reported.
+    pub fn relate_last(&mut self, span: Span, message: impl Into<String>) {
+        if let Some(last) = self.raw.last_mut() {
+            last.related.push((span.byte_range(), message.into()));
+        }
     }
 
     /// Findings reported so far in this file.
@@ -340,6 +357,7 @@ impl Linter {
             build_script: kind == FileKind::BuildScript,
             async_depth: 0,
             in_main: false,
+            in_const: false,
             stmt_line: 1,
             rule: 0,
             raw: Vec::new(),
@@ -382,6 +400,9 @@ impl Linter {
                 .with_field("rule", rule.name);
             if let Some(help) = r.help {
                 d = d.with_help(help);
+            }
+            for (span, message) in r.related {
+                d = d.with_related(lines.location(path, source, span), message);
             }
             out.push(d);
         }
@@ -473,6 +494,9 @@ impl Walker<'_, '_> {
         for &i in &self.by_kind[node.kind() as usize] {
             let rule: &RuleMeta = rules::ALL[i];
             if rule.skip_in_tests && self.cx.in_test && self.test_policy == TestCodePolicy::Skip {
+                continue;
+            }
+            if self.cx.in_const && rule.category == rules::Category::Panics {
                 continue;
             }
             self.cx.rule = i;
@@ -701,8 +725,13 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
 
     fn visit_macro(&mut self, m: &'ast syn::Macro) {
         self.emit(&Node::Macro(m));
-        // macro_rules! bodies are patterns with `$x` fragments, not code.
-        if !m.path.is_ident("macro_rules") {
+        if m.path.is_ident("macro_rules") {
+            // Each rule's body is code once its `$x` fragments are read as
+            // plain names and `$( .. )*` repetitions as one pass.
+            for body in crate::macros::transcribers(m.tokens.clone()) {
+                self.expand(body);
+            }
+        } else {
             self.expand(m.tokens.clone());
         }
     }
@@ -756,6 +785,12 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
             w.visit_pat(&e.pat);
             w.visit_block(&e.body);
         });
+    }
+
+    fn visit_expr_const(&mut self, e: &'ast syn::ExprConst) {
+        let was = std::mem::replace(&mut self.cx.in_const, true);
+        visit::visit_expr_const(self, e);
+        self.cx.in_const = was;
     }
 
     fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
@@ -845,13 +880,20 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
                     _ => {}
                 }
                 w.item_depth += 1;
+                let was_const = w.cx.in_const;
+                if matches!(i, syn::Item::Const(_) | syn::Item::Static(_)) {
+                    w.cx.in_const = true;
+                }
                 visit::visit_item(w, i);
+                w.cx.in_const = was_const;
                 w.item_depth -= 1;
             });
         });
     }
 
     fn visit_item_fn(&mut self, f: &'ast syn::ItemFn) {
+        // A function body runs at run time, even inside a `const` block.
+        let was_const = std::mem::replace(&mut self.cx.in_const, false);
         let was_main = self.cx.in_main;
         // item_depth is 1 here for a top-level item (visit_item added it).
         if self.item_depth == 1 && f.sig.ident == "main" {
@@ -865,6 +907,7 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
         });
         self.cx.async_depth = was_async;
         self.cx.in_main = was_main;
+        self.cx.in_const = was_const;
     }
 
     fn visit_impl_item_fn(&mut self, f: &'ast syn::ImplItemFn) {

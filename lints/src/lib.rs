@@ -19,6 +19,7 @@ pub mod changed;
 mod comments;
 mod engine;
 mod files;
+mod macros;
 mod modtree;
 pub mod rules;
 mod scope;

@@ -121,6 +121,10 @@ def main():
         print(f"{rule:24} {counts[rule]:8} {len(samples[rule]):7} {len(got):8} {tp:4} {fp:4}  {shown}")
         figures[rule] = {"findings": counts[rule], "sampled": len(samples[rule]), "labelled": len(got),
                          "tp": tp, "fp": fp, "precision": prec, "wilson95": [lo, hi] if got else None}
+    sampled = {r[:4] for rows_ in samples.values() for r in rows_}
+    stale = [k for k in labels if k not in sampled]
+    if stale:
+        print(f"\n{len(stale)} labels match no sampled finding (the rules changed since labelling); ignored")
     if unlabelled:
         print(f"\n{len(unlabelled)} sampled findings without a label (rule, crate, path, line, code):")
         for r in unlabelled:

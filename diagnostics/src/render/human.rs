@@ -82,12 +82,21 @@ fn render_with(renderer: &Renderer, report: &Report, d: &Diagnostic) -> String {
                     if let Some(label) = &d.label {
                         annotation = annotation.label(label.as_str());
                     }
-                    title.element(
-                        Snippet::source(&**source)
-                            .path(loc.path.as_str())
-                            .fold(true)
-                            .annotation(annotation),
-                    )
+                    let mut snippet = Snippet::source(&**source)
+                        .path(loc.path.as_str())
+                        .fold(true)
+                        .annotation(annotation);
+                    // Secondary places in the same file, labelled.
+                    for r in d.related.iter().filter(|r| r.location.path == loc.path) {
+                        if let Some(span) =
+                            r.location.span.clone().filter(|s| s.end <= source.len())
+                        {
+                            snippet = snippet.annotation(
+                                AnnotationKind::Context.span(span).label(r.message.as_str()),
+                            );
+                        }
+                    }
+                    title.element(snippet)
                 }
                 _ => {
                     let mut origin = Origin::path(loc.path.as_str());

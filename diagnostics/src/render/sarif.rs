@@ -84,26 +84,25 @@ fn run(report: &Report, options: &Options) -> Value {
             }
             result.insert("message".into(), json!({ "text": text }));
             if let Some(loc) = &d.location {
-                let mut physical = Map::new();
-                physical.insert(
-                    "artifactLocation".into(),
-                    json!({ "uri": path_to_uri(&loc.path), "uriBaseId": "%SRCROOT%" }),
-                );
-                if loc.has_line() {
-                    physical.insert(
-                        "region".into(),
-                        json!({
-                            "startLine": loc.line,
-                            "startColumn": loc.column.max(1),
-                            "endLine": loc.end_line.max(loc.line),
-                            "endColumn": loc.end_column.max(1),
-                        }),
-                    );
-                }
                 result.insert(
                     "locations".into(),
-                    json!([{ "physicalLocation": physical }]),
+                    json!([{ "physicalLocation": physical_location(loc) }]),
                 );
+            }
+            if !d.related.is_empty() {
+                let related: Vec<Value> = d
+                    .related
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        json!({
+                            "id": i,
+                            "physicalLocation": physical_location(&r.location),
+                            "message": { "text": r.message },
+                        })
+                    })
+                    .collect();
+                result.insert("relatedLocations".into(), Value::Array(related));
             }
             Value::Object(result)
         })
@@ -132,6 +131,27 @@ fn run(report: &Report, options: &Options) -> Value {
     }
     run.insert("results".into(), Value::Array(results));
     Value::Object(run)
+}
+
+/// A SARIF `physicalLocation`: the file, and the region when there is a line.
+fn physical_location(loc: &crate::Location) -> Map<String, Value> {
+    let mut physical = Map::new();
+    physical.insert(
+        "artifactLocation".into(),
+        json!({ "uri": path_to_uri(&loc.path), "uriBaseId": "%SRCROOT%" }),
+    );
+    if loc.has_line() {
+        physical.insert(
+            "region".into(),
+            json!({
+                "startLine": loc.line,
+                "startColumn": loc.column.max(1),
+                "endLine": loc.end_line.max(loc.line),
+                "endColumn": loc.end_column.max(1),
+            }),
+        );
+    }
+    physical
 }
 
 /// A relative path as a URI reference: percent-encode everything but

@@ -25,6 +25,10 @@ fn sample() -> Report {
         )
         .with_location(Location::from_span("src/main.rs", SOURCE, at..at + 8))
         .with_label("here")
+        .with_related(
+            Location::from_span("src/main.rs", SOURCE, 0..2),
+            "in this function",
+        )
         .with_help("propagate the error with `?`")
         .with_field("rule", "unwrap-used"),
     );

@@ -8,9 +8,17 @@ declare_rule! {
     /// ## What it does
     /// Flags a lock guard bound with `let` (`let g = m.lock().unwrap();`,
     /// also `.read()`/`.write()` and `?`/`.expect(..)` after them) that is
-    /// still alive at a later `.await` in the same block of async code. A
-    /// `drop(g);` before the `.await` ends it. Async mutexes, whose `lock()`
-    /// is itself awaited (`m.lock().await`), are not flagged.
+    /// still alive at a later `.await` in the same block of async code. The
+    /// finding is at the guard, with the `.await` beside it. A `drop(g);`
+    /// (`std::mem::drop` too) or moving the guard into a call or another
+    /// binding before the `.await` ends it. Async mutexes, whose `lock()` is
+    /// itself awaited (`m.lock().await`), are not flagged.
+    ///
+    /// govkit sees syntax, not types: it knows a guard by the call that
+    /// makes it (`lock`/`read`/`write` with no arguments, not awaited), so
+    /// a guard returned by a helper function is not seen, and a type of
+    /// your own with a synchronous `lock()` is taken for one. A guard
+    /// dropped before the `.await` is not flagged (clippy still flags it).
     ///
     /// ## Why is this bad?
     /// A `std::sync::Mutex` guard held across `.await` keeps the lock while
@@ -80,13 +88,32 @@ impl<'ast> Visit<'ast> for FirstAwait {
     fn visit_item(&mut self, _: &'ast syn::Item) {}
 }
 
-/// `drop(name);`
-fn drops(stmt: &syn::Stmt, name: &syn::Ident) -> bool {
-    let syn::Stmt::Expr(syn::Expr::Call(c), _) = stmt else {
-        return false;
+/// Whether `stmt` ends the guard `name`: `drop(name)` (any path to
+/// `drop`), or `name` moved by value into a call.
+fn releases(stmt: &syn::Stmt, name: &syn::Ident) -> bool {
+    let expr = match stmt {
+        syn::Stmt::Expr(e, _) => e,
+        syn::Stmt::Local(l) => match &l.init {
+            Some(init) => &*init.expr,
+            None => return false,
+        },
+        _ => return false,
     };
-    matches!(&*c.func, syn::Expr::Path(p) if p.path.is_ident("drop"))
-        && matches!(c.args.first(), Some(syn::Expr::Path(a)) if a.path.is_ident(name))
+    let is_name = |e: &syn::Expr| matches!(e, syn::Expr::Path(p) if p.path.is_ident(name));
+    match expr {
+        syn::Expr::Call(c) => c.args.iter().any(is_name),
+        syn::Expr::MethodCall(m) => m.args.iter().any(is_name),
+        _ => false,
+    }
+}
+
+/// The name a `let` binds, when it binds one.
+fn bound_name(pat: &syn::Pat) -> Option<&syn::Ident> {
+    match pat {
+        syn::Pat::Ident(i) => Some(&i.ident),
+        syn::Pat::Type(t) => bound_name(&t.pat),
+        _ => None,
+    }
 }
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
@@ -94,38 +121,43 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     if cx.async_depth == 0 {
         return;
     }
-    let mut guards: Vec<(syn::Ident, String)> = Vec::new();
+    let mut guards: Vec<(&syn::Ident, String)> = Vec::new();
     for stmt in &block.stmts {
-        guards.retain(|(name, _)| !drops(stmt, name));
+        guards.retain(|(name, _)| !releases(stmt, name));
         if !guards.is_empty() {
             let mut finder = FirstAwait::default();
             finder.visit_stmt(stmt);
             if let Some(at) = finder.0 {
+                // Like clippy: at the guard, with the `.await` beside it.
                 for (name, method) in guards.drain(..) {
                     cx.report(
-                        at,
-                        format!("`.await` while the `{method}()` guard `{name}` is held"),
+                        name.span(),
+                        format!("the `{method}()` guard `{name}` is held across an `.await`"),
                         Some("drop the guard (end its scope or `drop(guard)`) before awaiting, or use an async lock"),
                     );
+                    cx.relate_last(at, "still held here");
                 }
             }
         }
-        if let syn::Stmt::Local(local) = stmt {
-            let name = match &local.pat {
-                syn::Pat::Ident(i) => Some(i.ident.clone()),
-                syn::Pat::Type(t) => match &*t.pat {
-                    syn::Pat::Ident(i) => Some(i.ident.clone()),
-                    _ => None,
-                },
+        if let syn::Stmt::Local(local) = stmt
+            && let (Some(name), Some(init)) = (bound_name(&local.pat), &local.init)
+        {
+            // A new binding of the same name shadows the old guard; it stays
+            // alive, but the code can no longer name it to drop it: keep it
+            // simple and track the newest binding.
+            // `let held = guard;` moves the guard: it lives on as `held`.
+            let moved = match &*init.expr {
+                syn::Expr::Path(p) => guards
+                    .iter()
+                    .position(|(n, _)| p.path.is_ident(*n))
+                    .map(|i| guards.remove(i).1),
                 _ => None,
             };
-            // Rebinding a name ends the old guard's visibility, not its life;
-            // keep it simple and track the newest binding.
-            if let (Some(name), Some(init)) = (name, &local.init) {
-                guards.retain(|(n, _)| *n != name);
-                if let Some(m) = lock_call(&init.expr) {
-                    guards.push((name, m.method.to_string()));
-                }
+            guards.retain(|(n, _)| *n != name);
+            if let Some(method) =
+                moved.or_else(|| lock_call(&init.expr).map(|m| m.method.to_string()))
+            {
+                guards.push((name, method));
             }
         }
     }

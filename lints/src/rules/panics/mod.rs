@@ -19,7 +19,7 @@ pub(crate) fn check_method(
     help: &str,
 ) {
     match node {
-        Node::MethodCall(e) if methods.iter().any(|m| e.method == m) => {
+        Node::MethodCall(e) if methods.iter().any(|m| e.method == m) && !option_err_method(e) => {
             let span = e
                 .method
                 .span()
@@ -45,4 +45,15 @@ pub(crate) fn check_method(
         }
         _ => {}
     }
+}
+
+/// `Some(x).unwrap_err()`: `Option` has no `unwrap_err`/`expect_err`, so
+/// this is some trait's method, not the panicking one.
+fn option_err_method(e: &syn::ExprMethodCall) -> bool {
+    let is_option = match &*e.receiver {
+        syn::Expr::Call(c) => matches!(&*c.func, syn::Expr::Path(p) if p.path.is_ident("Some")),
+        syn::Expr::Path(p) => p.path.is_ident("None"),
+        _ => false,
+    };
+    is_option && e.method.to_string().ends_with("_err")
 }

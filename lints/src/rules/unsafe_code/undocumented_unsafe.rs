@@ -6,10 +6,13 @@ use crate::rules::declare_rule;
 declare_rule! {
     /// ## What it does
     /// Flags `unsafe { .. }` blocks and `unsafe impl`s without a
-    /// `// SAFETY:` comment right before them (on the lines directly above
-    /// the block or the statement that contains it, or earlier on the same
-    /// line). Like clippy's `undocumented_unsafe_blocks`, the word is
-    /// matched in any case: `// Safety:` and `// safety:` count.
+    /// `// SAFETY:` comment where clippy's `undocumented_unsafe_blocks`
+    /// accepts one: in the comment lines directly above the block or the
+    /// statement that contains it (blank and attribute lines may come
+    /// between), or first thing inside the block. The word is matched in any
+    /// case: `// Safety:` and `// safety:` count. Like clippy, a comment on
+    /// the same line (`/* SAFETY: */ unsafe {}`, `unsafe {} // SAFETY:`)
+    /// does not count: put it above.
     ///
     /// ## Why is this bad?
     /// Every unsafe block relies on invariants the compiler cannot check.
@@ -37,16 +40,20 @@ declare_rule! {
 }
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
-    let span: Span = match node {
-        Node::UnsafeBlock(e) => e.unsafe_token.span,
+    let (span, body): (Span, Option<Span>) = match node {
+        Node::UnsafeBlock(e) => (e.unsafe_token.span, Some(e.block.brace_token.span.open())),
         Node::UnsafeImpl(i) => match &i.unsafety {
-            Some(u) => u.span,
+            Some(u) => (u.span, None),
             None => return,
         },
         _ => return,
     };
     let line = span.start().line;
-    if documented(cx, line, span.start().column) || documented(cx, cx.stmt_line, usize::MAX) {
+    if documented_above(cx, line)
+        || documented_above(cx, cx.stmt_line)
+        || trailing_in_statement(cx, line)
+        || body.is_some_and(|open| documented_inside(cx, open))
+    {
         return;
     }
     cx.report(
@@ -56,29 +63,41 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     );
 }
 
-/// A `SAFETY:` comment on `line` before `column`, or in the run of comment
-/// (and attribute) lines directly above `line`.
-fn documented(cx: &Cx<'_>, line: usize, column: usize) -> bool {
-    let Some(this) = cx.lines.line(cx.source, line) else {
-        return false;
-    };
-    let before: String = this.chars().take(column).collect();
-    if before.find("//").is_some_and(|i| says_safety(&before[i..]))
-        || before.find("/*").is_some_and(|i| says_safety(&before[i..]))
-    {
-        return true;
-    }
+/// A `SAFETY:` comment in the run of comment lines above `line` (blank and
+/// attribute lines may come between), as clippy accepts it.
+fn documented_above(cx: &Cx<'_>, line: usize) -> bool {
     for l in (1..line).rev().filter_map(|n| cx.lines.line(cx.source, n)) {
         let t = l.trim_start();
         if t.starts_with("//") || t.starts_with("/*") || t.starts_with('*') {
             if says_safety(t) {
                 return true;
             }
-        } else if !t.starts_with("#[") {
+        } else if !(t.is_empty() || t.starts_with("#[")) {
             return false;
         }
     }
     false
+}
+
+/// `let x = // SAFETY: ..` on the line above, in the same statement.
+fn trailing_in_statement(cx: &Cx<'_>, line: usize) -> bool {
+    line > cx.stmt_line
+        && cx
+            .lines
+            .line(cx.source, line - 1)
+            .and_then(|l| l.find("//").map(|i| &l[i..]))
+            .is_some_and(says_safety)
+}
+
+/// A `SAFETY:` comment first thing inside the block (`unsafe { // SAFETY: ..`).
+fn documented_inside(cx: &Cx<'_>, open: Span) -> bool {
+    let after = cx
+        .source
+        .get(open.byte_range().end..)
+        .unwrap_or_default()
+        .trim_start();
+    (after.starts_with("//") || after.starts_with("/*"))
+        && says_safety(after.lines().next().unwrap_or_default())
 }
 
 /// Whether a comment says `SAFETY:`, in any case (as clippy matches it).
