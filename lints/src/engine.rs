@@ -692,7 +692,7 @@ fn is_test_attr(attr: &syn::Attribute) -> bool {
     }
     path.segments
         .last()
-        .is_some_and(|s| s.ident == "test" || s.ident == "rstest")
+        .is_some_and(|s| s.ident == "test" || s.ident == "rstest" || s.ident == "bench")
 }
 
 impl<'ast> Visit<'ast> for Walker<'_, '_> {
@@ -708,6 +708,9 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
             _ => None,
         };
         self.emit(&Node::Call(e, path.as_ref()));
+        for attr in &e.attrs {
+            self.visit_attribute(attr);
+        }
         // The callee path itself is not a "path used as a value".
         for arg in &e.args {
             self.visit_expr(arg);

@@ -51,6 +51,14 @@ fn blocking(path: &[String]) -> Option<&'static str> {
         ["std", "thread", "sleep"] => Some(
             "`std::thread::sleep` blocks the executor thread; use `tokio::time::sleep(..).await`",
         ),
+        // Building options or permissions does no I/O: `DirBuilder::new()`,
+        // `OpenOptions::new()`, `Permissions::from_mode(..)`.
+        ["std", "fs", ty, f]
+            if ty.starts_with(char::is_uppercase)
+                && (*f == "new" || *f == "default" || f.starts_with("from_")) =>
+        {
+            None
+        }
         ["std", "fs", ..] => {
             Some("`std::fs` does blocking file I/O; use `tokio::fs` or `spawn_blocking`")
         }

@@ -59,8 +59,13 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         _ => return,
     };
     if let Some(name) = spawn_call(expr, cx) {
+        // From the callee to `)`: not the attributes on the expression.
+        let span = match expr {
+            syn::Expr::Call(c) => c.func.span().join(c.paren_token.span.close()),
+            _ => None,
+        };
         cx.report(
-            expr.span(),
+            span.unwrap_or_else(|| expr.span()),
             format!("`{name}` handle dropped: the task is detached"),
             Some("keep the JoinHandle (or use a JoinSet) and await it, so failures and shutdown are handled"),
         );
