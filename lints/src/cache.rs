@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::engine::FileKind;
+use crate::Signatures;
+use crate::engine::{Deps, FileKind};
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
@@ -20,6 +21,13 @@ const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 pub struct Cache {
     dir: PathBuf,
     salt: Vec<u8>,
+}
+
+/// One file's entry: its findings, and the signature lookups they depend on.
+#[derive(Serialize, Deserialize)]
+struct CacheFile {
+    deps: Deps,
+    findings: Vec<Entry>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -98,12 +106,16 @@ impl Cache {
         self.dir.join(&hex[..2]).join(&hex[2..])
     }
 
-    /// The cached findings at `key` for the file shown as `path`, if any.
-    pub(crate) fn load(key: &Path, path: &str) -> Option<Vec<Diagnostic>> {
+    /// The cached findings at `key` for the file shown as `path`, if any and
+    /// if what they depended on in other files (`signatures`) is unchanged.
+    pub(crate) fn load(key: &Path, path: &str, signatures: &Signatures) -> Option<Vec<Diagnostic>> {
         let bytes = std::fs::read(key).ok()?;
-        let entries: Vec<Entry> = serde_json::from_slice(&bytes).ok()?;
+        let file: CacheFile = serde_json::from_slice(&bytes).ok()?;
+        if !signatures.agrees(&file.deps) {
+            return None;
+        }
         Some(
-            entries
+            file.findings
                 .into_iter()
                 .map(|e| Diagnostic {
                     code: e.code,
@@ -128,7 +140,7 @@ impl Cache {
 
     /// Stores findings. A cache that cannot be written only makes the next
     /// run slower, so callers count failures rather than stop.
-    pub(crate) fn store(key: &Path, findings: &[Diagnostic]) -> std::io::Result<()> {
+    pub(crate) fn store(key: &Path, findings: &[Diagnostic], deps: Deps) -> std::io::Result<()> {
         let entries: Vec<Entry> = findings
             .iter()
             .map(|d| Entry {
@@ -145,11 +157,17 @@ impl Cache {
                     .collect(),
             })
             .collect();
-        write(key, &entries)
+        write(
+            key,
+            &CacheFile {
+                deps,
+                findings: entries,
+            },
+        )
     }
 }
 
-fn write(key: &Path, entries: &[Entry]) -> std::io::Result<()> {
+fn write(key: &Path, entries: &CacheFile) -> std::io::Result<()> {
     let dir = key.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     // Write beside and rename: a concurrent reader sees all or nothing.

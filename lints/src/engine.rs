@@ -11,6 +11,7 @@ use syn::visit::{self, Visit};
 
 use crate::rules::{self, RuleMeta};
 use crate::settings::{Resolved, Settings, SettingsError, TestCodePolicy};
+use crate::signatures::Signatures;
 use crate::suppress::Suppressions;
 use crate::uses::UseMap;
 
@@ -172,6 +173,11 @@ pub(crate) struct Cx<'a> {
     pub uses: &'a UseMap,
     /// Org-configured banned paths.
     pub disallowed: &'a [crate::settings::Disallowed],
+    /// What the workspace's functions return.
+    signatures: &'a Signatures,
+    /// Every name looked up in `signatures`, with the answer: the file's
+    /// findings depend on these and nothing else of other files.
+    deps: Vec<(String, Option<crate::signatures::Returns>)>,
     /// Local bindings in scope (tracked only when a rule needs them).
     pub locals: crate::scope::Locals,
     /// Declared types of the file's struct fields (collected only when a
@@ -229,6 +235,16 @@ impl Cx<'_> {
         }
     }
 
+    /// What the workspace's function or method `name` returns, if it
+    /// defines one (recorded: cached findings depend on it).
+    pub fn returns(&mut self, name: &str) -> Option<crate::signatures::Returns> {
+        let r = self.signatures.get(name);
+        if !self.deps.iter().any(|(n, _)| n == name) {
+            self.deps.push((name.to_owned(), r));
+        }
+        r
+    }
+
     /// Findings reported so far in this file.
     pub fn finding_count(&self) -> usize {
         self.raw.len()
@@ -241,6 +257,12 @@ impl Cx<'_> {
         }
     }
 }
+
+/// Unambiguous fixes: byte range and replacement.
+type Fixes = Vec<(Range<usize>, String)>;
+
+/// Signature lookups a file's findings depend on.
+pub(crate) type Deps = Vec<(String, Option<crate::signatures::Returns>)>;
 
 /// A configured linter. Cheap to share across threads.
 #[derive(Debug)]
@@ -263,10 +285,38 @@ impl Linter {
     }
 
     /// Lints one file's text. `path` is the display path (relative, `/`);
-    /// it is also what per-path ignores match against.
+    /// it is also what per-path ignores match against. What functions
+    /// return is known from this file's signatures only; see
+    /// [`Linter::lint_in_workspace`].
     #[must_use]
     pub fn lint_source(&self, path: &str, source: &str, kind: FileKind) -> Vec<Diagnostic> {
-        let result = self.lint_inner(path, source, kind).0;
+        self.lint_in_workspace(path, source, kind, &Signatures::scan([source]))
+    }
+
+    /// Lints one file's text knowing the signatures of the whole workspace
+    /// (what `let _ = f()` discards depends on what `f` returns).
+    #[must_use]
+    pub fn lint_in_workspace(
+        &self,
+        path: &str,
+        source: &str,
+        kind: FileKind,
+        signatures: &Signatures,
+    ) -> Vec<Diagnostic> {
+        self.lint_tracked(path, source, kind, signatures).0
+    }
+
+    /// [`Linter::lint_in_workspace`], with the signature lookups the
+    /// findings depend on.
+    pub(crate) fn lint_tracked(
+        &self,
+        path: &str,
+        source: &str,
+        kind: FileKind,
+        signatures: &Signatures,
+    ) -> (Vec<Diagnostic>, Deps) {
+        let (diags, _, deps) = self.lint_inner(path, source, kind, signatures);
+        let result = (diags, deps);
         // proc-macro2 keeps every parsed file's text in a thread-local map
         // so spans can be resolved; all spans are converted by now, so drop
         // it rather than let a long run grow without bound.
@@ -282,7 +332,7 @@ impl Linter {
         let mut text = source.to_owned();
         let mut applied = 0;
         for _ in 0..8 {
-            let mut fixes = self.lint_inner(path, &text, kind).1;
+            let mut fixes = self.lint_inner(path, &text, kind, &Signatures::default()).1;
             proc_macro2::extra::invalidate_current_thread_spans();
             if fixes.is_empty() {
                 break;
@@ -310,9 +360,10 @@ impl Linter {
         path: &str,
         source: &str,
         kind: FileKind,
-    ) -> (Vec<Diagnostic>, Vec<(Range<usize>, String)>) {
+        signatures: &Signatures,
+    ) -> (Vec<Diagnostic>, Fixes, Deps) {
         if let Some(d) = nesting_error(path, source) {
-            return (vec![d], Vec::new());
+            return (vec![d], Vec::new(), Vec::new());
         }
         // Parse the text with doc comments made plain (same byte offsets);
         // rules and locations keep using the original text.
@@ -320,7 +371,7 @@ impl Linter {
         let stripped = crate::undoc::strip_doc_comments(source, &comments);
         let file = match syn::parse_file(stripped.as_deref().unwrap_or(source)) {
             Ok(file) => file,
-            Err(e) => return (vec![parse_error(path, source, &e)], Vec::new()),
+            Err(e) => return (vec![parse_error(path, source, &e)], Vec::new(), Vec::new()),
         };
         let active: Vec<usize> = (0..rules::ALL.len())
             .filter(|&i| {
@@ -351,6 +402,8 @@ impl Linter {
             lines: &lines,
             uses: &uses,
             locals: crate::scope::Locals::new(track),
+            signatures,
+            deps: Vec::new(),
             fields,
             disallowed,
             in_test: kind == FileKind::Test,
@@ -408,7 +461,7 @@ impl Linter {
         }
         let active_names: Vec<&str> = active.iter().map(|&i| rules::ALL[i].name).collect();
         out.extend(suppressions.leftovers(path, source, &active_names));
-        (out, fixes)
+        (out, fixes, cx.deps)
     }
 }
 

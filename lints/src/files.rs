@@ -6,8 +6,8 @@ use std::sync::Arc;
 use diagnostics::{Diagnostic, Location, Severity};
 use rayon::prelude::*;
 
-use crate::Cache;
-use crate::engine::{FileKind, Linter};
+use crate::engine::{Deps, FileKind, Linter};
+use crate::{Cache, Signatures};
 
 /// One file to lint.
 #[derive(Debug, Clone)]
@@ -125,12 +125,30 @@ pub fn discover(roots: &[PathBuf], base: &Path) -> Result<Vec<SourceFile>, FileE
 }
 
 /// Lints `files` in parallel. `read` supplies each file's bytes (the working
-/// tree, or the git index for `--staged`).
+/// tree, or the git index for `--staged`). Every file is read first: the
+/// signatures of all of them (what each function returns) inform the rules
+/// on each.
 pub fn lint_files<R>(
     linter: &Linter,
     files: &[SourceFile],
     cache: Option<&Cache>,
     read: R,
+) -> LintRun
+where
+    R: Fn(&SourceFile) -> std::io::Result<Vec<u8>> + Sync,
+{
+    lint_files_in(linter, files, cache, read, None)
+}
+
+/// [`lint_files`], with the signatures of a larger workspace than `files`
+/// (`--staged` lints a few files of a repository whose other files define
+/// the functions they call). `None`: the signatures of `files`.
+pub fn lint_files_in<R>(
+    linter: &Linter,
+    files: &[SourceFile],
+    cache: Option<&Cache>,
+    read: R,
+    workspace: Option<&Signatures>,
 ) -> LintRun
 where
     R: Fn(&SourceFile) -> std::io::Result<Vec<u8>> + Sync,
@@ -147,11 +165,22 @@ where
         .collect();
     order.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
     let work = || {
-        order
-            .par_iter()
+        let read: Vec<(&SourceFile, std::io::Result<Vec<u8>>)> =
+            order.par_iter().map(|(_, f)| (*f, read(f))).collect();
+        let scanned;
+        let signatures = if let Some(s) = workspace {
+            s
+        } else {
+            scanned = Signatures::scan(
+                read.iter()
+                    .filter_map(|(_, r)| r.as_ref().ok())
+                    .filter_map(|b| std::str::from_utf8(b).ok()),
+            );
+            &scanned
+        };
+        read.into_par_iter()
             .with_max_len(1)
-            .map(|(_, f)| *f)
-            .map(|f| match read(f) {
+            .map(|(f, bytes)| match bytes {
                 Err(source) => Err(FileError {
                     path: f.display.clone(),
                     source,
@@ -159,14 +188,16 @@ where
                 // A bug in the engine (or syn) on one file must not take the
                 // run down or look like a pass: it becomes an error naming
                 // the file, and the gate cannot pass.
-                Ok(bytes) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lint_cached(linter, cache, f, bytes)))
-                    .map_err(|payload| FileError {
-                        path: f.display.clone(),
-                        source: std::io::Error::other(format!(
-                            "internal error while linting this file (a govkit bug; please report it with the file): {}",
-                            panic_message(payload.as_ref())
-                        )),
-                    }),
+                Ok(bytes) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    lint_cached(linter, cache, f, bytes, signatures)
+                }))
+                .map_err(|payload| FileError {
+                    path: f.display.clone(),
+                    source: std::io::Error::other(format!(
+                        "internal error while linting this file (a govkit bug; please report it with the file): {}",
+                        panic_message(payload.as_ref())
+                    )),
+                }),
             })
             .collect::<Vec<_>>()
     };
@@ -213,18 +244,24 @@ enum CacheOutcome {
 
 type Linted = (String, Arc<str>, Vec<Diagnostic>, CacheOutcome);
 
-fn lint_cached(linter: &Linter, cache: Option<&Cache>, f: &SourceFile, bytes: Vec<u8>) -> Linted {
+fn lint_cached(
+    linter: &Linter,
+    cache: Option<&Cache>,
+    f: &SourceFile,
+    bytes: Vec<u8>,
+    signatures: &Signatures,
+) -> Linted {
     let Some(cache) = cache else {
-        let (d, t, diags) = lint_bytes(linter, f, bytes);
+        let (d, t, diags, _) = lint_bytes(linter, f, bytes, signatures);
         return (d, t, diags, CacheOutcome::Off);
     };
     let key = cache.key(&f.display, f.kind, &bytes);
-    if let Some(diags) = Cache::load(&key, &f.display) {
+    if let Some(diags) = Cache::load(&key, &f.display, signatures) {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         return (f.display.clone(), Arc::from(text), diags, CacheOutcome::Hit);
     }
-    let (d, t, diags) = lint_bytes(linter, f, bytes);
-    let outcome = match Cache::store(&key, &diags) {
+    let (d, t, diags, deps) = lint_bytes(linter, f, bytes, signatures);
+    let outcome = match Cache::store(&key, &diags, deps) {
         Ok(()) => CacheOutcome::Stored,
         Err(_) => CacheOutcome::WriteFailed,
     };
@@ -235,11 +272,12 @@ fn lint_bytes(
     linter: &Linter,
     f: &SourceFile,
     bytes: Vec<u8>,
-) -> (String, Arc<str>, Vec<Diagnostic>) {
+    signatures: &Signatures,
+) -> (String, Arc<str>, Vec<Diagnostic>, Deps) {
     match String::from_utf8(bytes) {
         Ok(text) => {
-            let diags = linter.lint_source(&f.display, &text, f.kind);
-            (f.display.clone(), Arc::from(text), diags)
+            let (diags, deps) = linter.lint_tracked(&f.display, &text, f.kind, signatures);
+            (f.display.clone(), Arc::from(text), diags, deps)
         }
         Err(e) => {
             let d = Diagnostic::new(
@@ -252,7 +290,7 @@ fn lint_bytes(
             )
             .with_location(Location::file(f.display.clone()))
             .with_field("rule", "parse-error");
-            (f.display.clone(), Arc::from(""), vec![d])
+            (f.display.clone(), Arc::from(""), vec![d], Vec::new())
         }
     }
 }

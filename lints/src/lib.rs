@@ -24,13 +24,15 @@ mod modtree;
 pub mod rules;
 mod scope;
 mod settings;
+mod signatures;
 mod suppress;
 mod undoc;
 mod uses;
 
 pub use cache::Cache;
 pub use engine::{FileKind, Linter};
-pub use files::{FileError, LintRun, SourceFile, discover, lint_files};
+pub use files::{FileError, LintRun, SourceFile, discover, lint_files, lint_files_in};
 pub use modtree::classify;
 pub use rules::{Category, Level, RuleMeta};
 pub use settings::{Disallowed, Settings, SettingsError, TestCodePolicy};
+pub use signatures::Signatures;

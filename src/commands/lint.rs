@@ -428,12 +428,32 @@ fn lint_staged(
     tracing::info!("linting {} staged files", files.len());
     let by_path: std::collections::HashMap<&Path, &Vec<u8>> =
         files.iter().map(|f| f.path.as_path()).zip(&blobs).collect();
-    let run = lints::lint_files(linter, &files, cache, |f| {
-        by_path
-            .get(f.path.as_path())
-            .map(|b| (*b).clone())
-            .ok_or_else(|| std::io::Error::other("missing from the git index"))
-    });
+    // What functions return comes from the whole repository (the staged
+    // text of staged files), so a commit is judged as CI will judge it.
+    let others: Vec<String> = lints::discover(std::slice::from_ref(&top), &top)
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| !by_path.contains_key(f.path.as_path()))
+        .filter_map(|f| std::fs::read_to_string(&f.path).ok())
+        .collect();
+    let signatures = lints::Signatures::scan(
+        others
+            .iter()
+            .map(String::as_str)
+            .chain(blobs.iter().filter_map(|b| std::str::from_utf8(b).ok())),
+    );
+    let run = lints::lint_files_in(
+        linter,
+        &files,
+        cache,
+        |f| {
+            by_path
+                .get(f.path.as_path())
+                .map(|b| (*b).clone())
+                .ok_or_else(|| std::io::Error::other("missing from the git index"))
+        },
+        Some(&signatures),
+    );
     finish(run)
 }
 

@@ -121,3 +121,43 @@ fn files_reached_only_through_test_declarations_are_test_code() {
         run.diagnostics
     );
 }
+
+/// `let _ = f()` in one file is a discarded `Result` because of `f`'s
+/// signature in another; changing that signature changes the finding even
+/// when the caller's findings are cached.
+#[test]
+fn what_a_function_returns_comes_from_the_whole_workspace() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    write(
+        dir.path(),
+        "src/caller.rs",
+        "fn run() {\n    let _ = persist();\n    let _ = peek();\n}\n",
+    );
+    write(
+        dir.path(),
+        "src/store.rs",
+        "pub fn persist() -> std::io::Result<()> { Ok(()) }\npub fn peek() -> Option<u8> { None }\n",
+    );
+    let settings = Settings {
+        only: vec!["let-underscore-result".into()],
+        ..Settings::default()
+    };
+    let linter = Linter::new(&settings).unwrap_or_else(|e| panic!("settings: {e}"));
+    let cache = lints::Cache::new(dir.path().join("cache"), "test", &settings);
+    let lines = |dir: &Path| -> Vec<(String, usize)> {
+        let files =
+            lints::discover(&[dir.join("src")], dir).unwrap_or_else(|e| panic!("discover: {e}"));
+        let run = lints::lint_files(&linter, &files, Some(&cache), |f| std::fs::read(&f.path));
+        run.diagnostics
+            .iter()
+            .filter_map(|d| d.location.as_ref().map(|l| (l.path.clone(), l.line)))
+            .collect()
+    };
+    assert_eq!(lines(dir.path()), [("src/caller.rs".to_owned(), 2)]);
+    write(
+        dir.path(),
+        "src/store.rs",
+        "pub fn persist() -> bool { true }\npub fn peek() -> Result<u8, E> { Ok(1) }\n",
+    );
+    assert_eq!(lines(dir.path()), [("src/caller.rs".to_owned(), 3)]);
+}

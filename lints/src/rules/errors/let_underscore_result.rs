@@ -1,10 +1,23 @@
 use crate::engine::{Cx, Node};
 use crate::rules::declare_rule;
+use crate::signatures::Returns;
 
 declare_rule! {
     /// ## What it does
-    /// Flags `let _ = call(..);` (a function or method call, awaited or not)
-    /// whose result is thrown away.
+    /// Flags `let _ = call(..);` where the call is known to return a
+    /// `Result`, thrown away with its error.
+    ///
+    /// govkit has no type checker, so "known" means: a function or method
+    /// of the linted workspace whose signature returns `Result<..>`,
+    /// `io::Result<..>`, any `*Result` or a `type` alias to one (an `async
+    /// fn` or `impl Future<Output = Result<..>>` once awaited); otherwise a
+    /// std/tokio API that returns one (`send`, `try_send`, `write_all`,
+    /// `flush`, `remove_file`, `parse`, `set_nonblocking`, ...); or
+    /// `Ok(..)`/`Err(..)`, `write!`/`writeln!`, `.map_err(..)`,
+    /// `.context(..)`, `.ok_or(..)`. A name the workspace defines twice with
+    /// different return types, a closure, or a value whose type is not
+    /// written anywhere is not known, and not flagged: `let _ =` on an
+    /// `Option`, a guard or a `bool` is fine.
     ///
     /// ## Why is this bad?
     /// `let _ =` is how a `Result` is silenced without a trace: the write
@@ -39,11 +52,7 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         return;
     }
     let Some(init) = &local.init else { return };
-    let mut expr = &*init.expr;
-    if let syn::Expr::Await(a) = expr {
-        expr = &a.base;
-    }
-    if matches!(expr, syn::Expr::Call(_) | syn::Expr::MethodCall(_)) {
+    if is_result(cx, &init.expr) {
         // From `let` to `;`: not the attributes above the statement.
         let span = local
             .let_token
@@ -52,8 +61,107 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
             .unwrap_or(local.let_token.span);
         cx.report(
             span,
-            "`let _ =` discards the result of this call",
+            "`let _ =` discards a `Result`, and the error in it",
             Some("handle or log the error; if ignoring it is right, suppress with the reason"),
         );
+    }
+}
+
+/// Methods and functions that return a `Result` in std, tokio and the
+/// common I/O crates (once awaited, for their async twins), when the
+/// workspace does not define a function of that name itself.
+const KNOWN_RESULT: &[&str] = &[
+    "accept",
+    "bind",
+    "connect",
+    "create_dir",
+    "create_dir_all",
+    "duration_since",
+    "flush",
+    "hard_link",
+    "kill",
+    "local_addr",
+    "parse",
+    "peer_addr",
+    "read_exact",
+    "read_to_end",
+    "read_to_string",
+    "recv_timeout",
+    "remove_dir",
+    "remove_dir_all",
+    "remove_file",
+    "rename",
+    "send",
+    "send_timeout",
+    "send_to",
+    "set_len",
+    "set_nodelay",
+    "set_nonblocking",
+    "set_permissions",
+    "set_read_timeout",
+    "set_ttl",
+    "set_write_timeout",
+    "shutdown",
+    "sync_all",
+    "sync_data",
+    "take_error",
+    "try_from",
+    "try_into",
+    "try_recv",
+    "try_send",
+    "try_wait",
+    "write_all",
+    "write_fmt",
+];
+
+/// Adapters whose output is a `Result` whatever they are called on.
+const RESULT_ADAPTERS: &[&str] = &[
+    "map_err",
+    "context",
+    "with_context",
+    "wrap_err",
+    "wrap_err_with",
+    "ok_or",
+    "ok_or_else",
+];
+
+/// Whether `e` is known to be a `Result`: a call of a workspace function
+/// whose signature returns one (awaited, for an async one), a known std or
+/// tokio API, `Ok(..)`/`Err(..)`, `write!`/`writeln!`, or a `Result`
+/// adapter. Anything else is not known, and not flagged.
+fn is_result(cx: &mut Cx<'_>, e: &syn::Expr) -> bool {
+    let (e, awaited) = match e {
+        syn::Expr::Await(a) => (&*a.base, true),
+        other => (other, false),
+    };
+    let name = match e {
+        syn::Expr::MethodCall(m) => {
+            if !awaited && RESULT_ADAPTERS.iter().any(|a| m.method == a) {
+                return true;
+            }
+            m.method.to_string()
+        }
+        syn::Expr::Call(c) => {
+            let syn::Expr::Path(p) = &*c.func else {
+                return false;
+            };
+            let Some(last) = p.path.segments.last() else {
+                return false;
+            };
+            if !awaited && (last.ident == "Ok" || last.ident == "Err") {
+                return true;
+            }
+            last.ident.to_string()
+        }
+        syn::Expr::Macro(m) => {
+            return !awaited && (m.mac.path.is_ident("write") || m.mac.path.is_ident("writeln"));
+        }
+        _ => return false,
+    };
+    match cx.returns(&name) {
+        Some(Returns::Result) => !awaited,
+        Some(Returns::FutureResult) => awaited,
+        Some(Returns::Other) => false,
+        None => KNOWN_RESULT.contains(&name.as_str()),
     }
 }

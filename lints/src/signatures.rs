@@ -1,0 +1,328 @@
+//! What the workspace's functions return, as far as their signatures say.
+//!
+//! `let _ = f();` discards an error only when `f` returns a `Result`. govkit
+//! has no type checker, but every `fn` in the linted files declares its
+//! return type: a quick scan of the text (no parse) records, per function
+//! or method name, whether it returns a `Result` (`Result<..>`,
+//! `io::Result<..>`, `anyhow::Result<..>`, any `*Result`, or a workspace
+//! `type` alias to one), a future of one (`async fn`, `impl Future<Output =
+//! Result<..>>`), or something else. A name defined twice with different
+//! answers is ambiguous, and ambiguity is not a `Result`.
+
+use std::collections::HashMap;
+
+/// What calls of a name return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub(crate) enum Returns {
+    /// A `Result`.
+    Result,
+    /// A future whose output is a `Result` (a `Result` once awaited).
+    FutureResult,
+    /// Anything else, or definitions that disagree.
+    Other,
+}
+
+/// Function and method names of the workspace → what they return.
+#[derive(Debug, Default, Clone)]
+pub struct Signatures {
+    names: HashMap<String, Returns>,
+}
+
+impl Signatures {
+    /// Scans the sources of a workspace.
+    #[must_use]
+    pub fn scan<'a>(sources: impl IntoIterator<Item = &'a str>) -> Signatures {
+        let sources: Vec<&str> = sources.into_iter().collect();
+        let mut aliases: Vec<String> = Vec::new();
+        for s in &sources {
+            result_aliases(s, &mut aliases);
+        }
+        let mut sig = Signatures::default();
+        for s in &sources {
+            for (name, returns) in functions(s, &aliases) {
+                sig.names
+                    .entry(name)
+                    .and_modify(|r| {
+                        if *r != returns {
+                            *r = Returns::Other;
+                        }
+                    })
+                    .or_insert(returns);
+            }
+        }
+        sig
+    }
+
+    /// What `name` returns, if the workspace defines it.
+    pub(crate) fn get(&self, name: &str) -> Option<Returns> {
+        self.names.get(name).copied()
+    }
+
+    /// Whether every answer in `deps` (recorded while a file was linted)
+    /// is still the answer: then the file's cached findings still hold.
+    pub(crate) fn agrees(&self, deps: &[(String, Option<Returns>)]) -> bool {
+        deps.iter().all(|(name, r)| self.get(name) == *r)
+    }
+}
+
+/// Text with comments, string and char literals blanked (same length), so
+/// the scan never reads `fn` in prose or literals.
+fn code_only(text: &str) -> Vec<u8> {
+    let b = text.as_bytes();
+    let mut out = b.to_vec();
+    let mut i = 0;
+    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
+        for c in &mut out[from..to.min(b.len())] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+    };
+    while i < b.len() {
+        match b[i] {
+            b'/' if b.get(i + 1) == Some(&b'/') => {
+                let end = b[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(b.len(), |p| i + p);
+                blank(&mut out, i, end);
+                i = end;
+            }
+            b'/' if b.get(i + 1) == Some(&b'*') => {
+                let mut depth = 0usize;
+                let start = i;
+                while i < b.len() {
+                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+                        depth += 1;
+                        i += 2;
+                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
+                        depth -= 1;
+                        i += 2;
+                        if depth == 0 {
+                            break;
+                        }
+                    } else {
+                        i += 1;
+                    }
+                }
+                blank(&mut out, start, i);
+            }
+            b'"' => {
+                // Raw strings (`r#"…"#`) are rare in signatures' files'
+                // way; a `"` inside one ends the blanking early, which only
+                // risks reading a few words of it as code.
+                let start = i;
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                blank(&mut out, start, i);
+            }
+            b'\'' => {
+                // A char literal (`'x'`, `'\n'`), not a lifetime (`'a`).
+                if b.get(i + 2) == Some(&b'\'') {
+                    blank(&mut out, i, i + 3);
+                    i += 3;
+                } else if b.get(i + 1) == Some(&b'\\') {
+                    let end = b[i + 2..]
+                        .iter()
+                        .position(|&c| c == b'\'')
+                        .map_or(b.len(), |p| i + 3 + p);
+                    blank(&mut out, i, end);
+                    i = end;
+                } else {
+                    i += 1;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    out
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Positions of the keyword `kw` in `code` (not part of a longer name).
+fn keyword<'a>(code: &'a [u8], kw: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    (0..code.len().saturating_sub(kw.len())).filter(move |&i| {
+        code[i..].starts_with(kw)
+            && (i == 0 || !is_ident(code[i - 1]))
+            && !is_ident(code[i + kw.len()])
+    })
+}
+
+fn ident_at(code: &[u8], mut i: usize) -> Option<(&str, usize)> {
+    while i < code.len() && code[i].is_ascii_whitespace() {
+        i += 1;
+    }
+    let start = i;
+    while i < code.len() && is_ident(code[i]) {
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    let s = std::str::from_utf8(&code[start..i]).ok()?;
+    Some((s, i))
+}
+
+/// `type Name<..> = <something>Result<..>;` → `Name`.
+fn result_aliases(text: &str, out: &mut Vec<String>) {
+    if !text.contains("Result") {
+        return;
+    }
+    let code = code_only(text);
+    for at in keyword(&code, b"type") {
+        let Some((name, after)) = ident_at(&code, at + 4) else {
+            continue;
+        };
+        let Some(end) = code[after..]
+            .iter()
+            .position(|&c| c == b';')
+            .map(|p| after + p)
+        else {
+            continue;
+        };
+        let Some(eq) = code[after..end]
+            .iter()
+            .position(|&c| c == b'=')
+            .map(|p| after + p)
+        else {
+            continue;
+        };
+        let target = String::from_utf8_lossy(&code[eq + 1..end]);
+        if outer_type(&target).is_some_and(|t| t.ends_with("Result"))
+            && !out.iter().any(|a| a == name)
+        {
+            out.push(name.to_owned());
+        }
+    }
+}
+
+/// The last path segment of a type's outermost path (`io::Result<()>` →
+/// `Result`, `&'a mut Foo` → `Foo`).
+fn outer_type(ty: &str) -> Option<&str> {
+    let ty = ty.trim_start();
+    let ty = ty.trim_start_matches(['&', ' ']);
+    let ty = if ty.starts_with('\'') {
+        ty.find(char::is_whitespace)
+            .map_or("", |i| &ty[i..])
+            .trim_start()
+    } else {
+        ty
+    };
+    let ty = ty.strip_prefix("mut ").unwrap_or(ty).trim_start();
+    let path_end = ty
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':'))
+        .unwrap_or(ty.len());
+    let path = &ty[..path_end];
+    path.rsplit("::").next().filter(|s| !s.is_empty())
+}
+
+/// Every `fn name(..) -> Ret` of the text, classified.
+fn functions(text: &str, aliases: &[String]) -> Vec<(String, Returns)> {
+    let code = code_only(text);
+    let mut out = Vec::new();
+    for at in keyword(&code, b"fn") {
+        let Some((name, after)) = ident_at(&code, at + 2) else {
+            continue;
+        };
+        // The signature ends at the body or `;`, outside brackets.
+        let mut depth = 0i32;
+        let mut i = after;
+        let mut arrow = None;
+        while i < code.len() {
+            match code[i] {
+                b'(' | b'[' | b'<' => depth += 1,
+                b'>' if i > 0 && code[i - 1] == b'-' => {
+                    arrow = arrow.or((depth == 0).then_some(i + 1));
+                }
+                b')' | b']' | b'>' => depth -= 1,
+                b'{' | b';' if depth <= 0 => break,
+                _ => {}
+            }
+            i += 1;
+        }
+        let is_async = code[..at].trim_ascii_end().ends_with(b"async");
+        let ret = arrow.map(|a| {
+            let text = String::from_utf8_lossy(&code[a..i]).into_owned();
+            // `where` clauses follow the return type.
+            match text.find(" where") {
+                Some(w) => text[..w].to_owned(),
+                None => text,
+            }
+        });
+        let returns = match ret.as_deref() {
+            None => Returns::Other,
+            Some(r) => {
+                let is_result = |t: &str| {
+                    outer_type(t)
+                        .is_some_and(|n| n.ends_with("Result") || aliases.iter().any(|a| a == n))
+                };
+                if is_result(r) {
+                    if is_async {
+                        Returns::FutureResult
+                    } else {
+                        Returns::Result
+                    }
+                } else if r.contains("Future<Output")
+                    && r.split("Output")
+                        .nth(1)
+                        .is_some_and(|o| is_result(o.trim_start_matches([' ', '='])))
+                {
+                    Returns::FutureResult
+                } else {
+                    Returns::Other
+                }
+            }
+        };
+        out.push((name.to_owned(), returns));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_return_types() {
+        let src = r#"
+            type Res<T> = std::result::Result<T, Error>;
+            // fn commented() -> Result<(), ()>
+            pub fn open(p: &Path) -> io::Result<File> { todo!() }
+            fn parse<'a, T: Into<u8>>(s: &'a str) -> Result<Vec<T>, E> where T: Copy { todo!() }
+            async fn send(&self) -> anyhow::Result<()> { todo!() }
+            fn take(&mut self) -> Option<u8> { None }
+            fn aliased() -> Res<u8>;
+            fn fut() -> impl Future<Output = Result<(), E>> + Send { async { Ok(()) } }
+            fn unit(x: [u8; 4]) { let s = "fn fake() -> Result<(), ()>"; }
+            fn lock(&self) -> LockResult<Guard<'_>> { todo!() }
+            fn boxed() -> Box<dyn Fn() -> Result<(), ()>> { todo!() }
+        "#;
+        let sig = Signatures::scan([src]);
+        assert_eq!(sig.get("open"), Some(Returns::Result));
+        assert_eq!(sig.get("parse"), Some(Returns::Result));
+        assert_eq!(sig.get("send"), Some(Returns::FutureResult));
+        assert_eq!(sig.get("take"), Some(Returns::Other));
+        assert_eq!(sig.get("aliased"), Some(Returns::Result));
+        assert_eq!(sig.get("fut"), Some(Returns::FutureResult));
+        assert_eq!(sig.get("unit"), Some(Returns::Other));
+        assert_eq!(sig.get("lock"), Some(Returns::Result));
+        assert_eq!(sig.get("boxed"), Some(Returns::Other));
+        assert_eq!(sig.get("commented"), None);
+        assert_eq!(sig.get("fake"), None);
+    }
+
+    #[test]
+    fn disagreeing_definitions_are_not_a_result() {
+        let sig = Signatures::scan([
+            "fn get() -> Result<u8, E> { todo!() }",
+            "fn get() -> u8 { 0 }",
+        ]);
+        assert_eq!(sig.get("get"), Some(Returns::Other));
+    }
+}
