@@ -63,7 +63,7 @@ pub fn main() -> ExitCode {
             // --help and --version are successes on stdout; everything else
             // is a usage error, exit 2.
             let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
-            // govkit: allow(let-underscore-result) -- a closed pipe (`govkit --help | head`) is not an error
+            // A closed pipe (`govkit --help | head`) is not an error.
             let _ = e.print();
             return ExitCode::from(code);
         }

@@ -53,9 +53,10 @@ impl Signatures {
         sig
     }
 
-    /// What `name` returns, if the workspace defines it.
-    pub(crate) fn get(&self, name: &str) -> Option<Returns> {
-        self.names.get(name).copied()
+    /// What the function with index [`key`] `key` returns, if the
+    /// workspace defines it.
+    pub(crate) fn get(&self, key: &str) -> Option<Returns> {
+        self.names.get(key).copied()
     }
 
     /// Whether every answer in `deps` (recorded while a file was linted)
@@ -234,8 +235,13 @@ fn functions(text: &str, aliases: &[String]) -> Vec<(String, Returns)> {
         let mut depth = 0i32;
         let mut i = after;
         let mut arrow = None;
+        let mut params: Option<(usize, usize)> = None;
         while i < code.len() {
             match code[i] {
+                b'(' if depth == 0 && params.is_none() => {
+                    params = Some((i + 1, matching_paren(&code, i)));
+                    depth += 1;
+                }
                 b'(' | b'[' | b'<' => depth += 1,
                 b'>' if i > 0 && code[i - 1] == b'-' => {
                     arrow = arrow.or((depth == 0).then_some(i + 1));
@@ -279,9 +285,77 @@ fn functions(text: &str, aliases: &[String]) -> Vec<(String, Returns)> {
                 }
             }
         };
-        out.push((name.to_owned(), returns));
+        let (count, method) = params.map_or((0, false), |(from, to)| count_params(&code[from..to]));
+        out.push((key(name, count, method), returns));
     }
     out
+}
+
+/// The index key of a function: name, number of parameters (not counting
+/// `self`), and whether it is a method (`self` first). `x.wait()` and
+/// `wait(d)` are different functions.
+pub(crate) fn key(name: &str, params: usize, method: bool) -> String {
+    format!("{name}{}{params}", if method { '.' } else { '/' })
+}
+
+/// Where the bracket opened at `open` closes (or the end).
+fn matching_paren(code: &[u8], open: usize) -> usize {
+    let mut depth = 0i32;
+    for (i, &c) in code.iter().enumerate().skip(open) {
+        match c {
+            b'(' | b'[' | b'{' => depth += 1,
+            b')' | b']' | b'}' => {
+                depth -= 1;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => {}
+        }
+    }
+    code.len()
+}
+
+/// Parameters in a parameter list's text, `self` not counted, and whether
+/// `self` is the first.
+fn count_params(list: &[u8]) -> (usize, bool) {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut start = 0;
+    for (i, &c) in list.iter().enumerate() {
+        match c {
+            b'(' | b'[' | b'{' | b'<' => depth += 1,
+            b'>' if i > 0 && list[i - 1] == b'-' => {}
+            b')' | b']' | b'}' | b'>' => depth -= 1,
+            b',' if depth == 0 => {
+                parts.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&list[start..]);
+    let parts: Vec<String> = parts
+        .into_iter()
+        .map(|p| {
+            String::from_utf8_lossy(p)
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|p| !p.is_empty())
+        .collect();
+    let method = parts.first().is_some_and(|first| {
+        let f = first.trim_start_matches('&').trim_start();
+        let f = if f.starts_with('\'') {
+            f.split_once(' ').map_or("", |(_, r)| r)
+        } else {
+            f
+        };
+        let f = f.strip_prefix("mut ").unwrap_or(f);
+        f == "self" || f.starts_with("self:") || f.starts_with("self :")
+    });
+    (parts.len() - usize::from(method), method)
 }
 
 #[cfg(test)]
@@ -304,17 +378,19 @@ mod tests {
             fn boxed() -> Box<dyn Fn() -> Result<(), ()>> { todo!() }
         "#;
         let sig = Signatures::scan([src]);
-        assert_eq!(sig.get("open"), Some(Returns::Result));
-        assert_eq!(sig.get("parse"), Some(Returns::Result));
-        assert_eq!(sig.get("send"), Some(Returns::FutureResult));
-        assert_eq!(sig.get("take"), Some(Returns::Other));
-        assert_eq!(sig.get("aliased"), Some(Returns::Result));
-        assert_eq!(sig.get("fut"), Some(Returns::FutureResult));
-        assert_eq!(sig.get("unit"), Some(Returns::Other));
-        assert_eq!(sig.get("lock"), Some(Returns::Result));
-        assert_eq!(sig.get("boxed"), Some(Returns::Other));
-        assert_eq!(sig.get("commented"), None);
-        assert_eq!(sig.get("fake"), None);
+        let get = |name, params, method| sig.get(&key(name, params, method));
+        assert_eq!(get("open", 1, false), Some(Returns::Result));
+        assert_eq!(get("parse", 1, false), Some(Returns::Result));
+        assert_eq!(get("send", 0, true), Some(Returns::FutureResult));
+        assert_eq!(get("take", 0, true), Some(Returns::Other));
+        assert_eq!(get("aliased", 0, false), Some(Returns::Result));
+        assert_eq!(get("fut", 0, false), Some(Returns::FutureResult));
+        assert_eq!(get("unit", 1, false), Some(Returns::Other));
+        assert_eq!(get("lock", 0, true), Some(Returns::Result));
+        assert_eq!(get("boxed", 0, false), Some(Returns::Other));
+        assert_eq!(get("commented", 0, false), None);
+        assert_eq!(get("fake", 0, false), None);
+        assert_eq!(get("open", 1, true), None);
     }
 
     #[test]
@@ -322,7 +398,11 @@ mod tests {
         let sig = Signatures::scan([
             "fn get() -> Result<u8, E> { todo!() }",
             "fn get() -> u8 { 0 }",
+            "fn wait(&self) -> io::Result<()> { todo!() }",
+            "fn wait(&mut self, d: Duration) {}",
         ]);
-        assert_eq!(sig.get("get"), Some(Returns::Other));
+        assert_eq!(sig.get(&key("get", 0, false)), Some(Returns::Other));
+        assert_eq!(sig.get(&key("wait", 0, true)), Some(Returns::Result));
+        assert_eq!(sig.get(&key("wait", 1, true)), Some(Returns::Other));
     }
 }

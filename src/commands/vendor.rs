@@ -563,7 +563,7 @@ impl Progress for Bar<'_> {
             "hashing",
         );
         // `start` is called once; a second call keeps the first bar.
-        let _ = self.0.set(bar); // govkit: allow(let-underscore-result) -- a second start keeps the first bar
+        let _ = self.0.set(bar); // A second start keeps the first bar.
     }
     fn advance(&self) {
         if let Some(b) = self.0.get() {

@@ -82,7 +82,7 @@ pub(crate) fn free_record(sk: u64) {
     // while the socket still had an owner.
     // SAFETY: presence check only.
     if unsafe { SOCKS.get(&sk) }.is_some() {
-        // govkit: allow(let-underscore-result) -- gone already is fine
+        // Gone already is fine.
         let _ = SOCKS.remove(&sk);
     }
 }

@@ -283,7 +283,7 @@ pub(crate) fn open_stack(
                             since: now,
                             sent: 1,
                         };
-                        // govkit: allow(let-underscore-result) -- an LRU map: best effort, a lost entry only means more captures
+                        // An LRU map: best effort, a lost entry only means more captures.
                         let _ = PENDING.insert(&key, &fresh, 0);
                     }
                 }
@@ -305,7 +305,7 @@ pub(crate) fn open_stack(
     if !missed && (site.span as usize) < SITE_SPAN {
         site.stack_id = hash;
         site.flags = flags as u32;
-        // govkit: allow(let-underscore-result) -- an LRU map: the cache is best effort
+        // An LRU map: the cache is best effort.
         let _ = SITES.insert(&site_key, &*site, 0);
     }
 }

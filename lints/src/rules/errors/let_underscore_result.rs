@@ -1,6 +1,6 @@
 use crate::engine::{Cx, Node};
 use crate::rules::declare_rule;
-use crate::signatures::Returns;
+use crate::signatures::{self, Returns};
 
 declare_rule! {
     /// ## What it does
@@ -12,9 +12,11 @@ declare_rule! {
     /// `io::Result<..>`, any `*Result` or a `type` alias to one (an `async
     /// fn` or `impl Future<Output = Result<..>>` once awaited); otherwise a
     /// std/tokio API that returns one (`send`, `try_send`, `write_all`,
-    /// `flush`, `remove_file`, `parse`, `set_nonblocking`, ...); or
-    /// `Ok(..)`/`Err(..)`, `write!`/`writeln!`, `.map_err(..)`,
-    /// `.context(..)`, `.ok_or(..)`. A name the workspace defines twice with
+    /// `flush`, `remove_file`, `parse`, `set_nonblocking`, a thread's
+    /// `join()` or a child's `wait()`, ...); or
+    /// `Ok(..)`/`Err(..)`, `.map_err(..)`, `.context(..)`, `.ok_or(..)`.
+    /// `write!` is not flagged: into a `String` it cannot fail, and the
+    /// destination's type is not known. A name the workspace defines twice with
     /// different return types, a closure, or a value whose type is not
     /// written anywhere is not known, and not flagged: `let _ =` on an
     /// `Option`, a guard or a `bool` is fine.
@@ -127,19 +129,28 @@ const RESULT_ADAPTERS: &[&str] = &[
 
 /// Whether `e` is known to be a `Result`: a call of a workspace function
 /// whose signature returns one (awaited, for an async one), a known std or
-/// tokio API, `Ok(..)`/`Err(..)`, `write!`/`writeln!`, or a `Result`
-/// adapter. Anything else is not known, and not flagged.
+/// tokio API, `Ok(..)`/`Err(..)`, or a `Result` adapter. (`write!` into
+/// a `String` cannot fail, and the destination's type is not known.) Anything else is not known, and not flagged.
 fn is_result(cx: &mut Cx<'_>, e: &syn::Expr) -> bool {
     let (e, awaited) = match e {
         syn::Expr::Await(a) => (&*a.base, true),
         other => (other, false),
     };
-    let name = match e {
+    let (name, key) = match e {
         syn::Expr::MethodCall(m) => {
             if !awaited && RESULT_ADAPTERS.iter().any(|a| m.method == a) {
                 return true;
             }
-            m.method.to_string()
+            let name = m.method.to_string();
+            let key = signatures::key(&name, m.args.len(), true);
+            // `handle.join()` and `child.wait()` with no arguments: a
+            // thread's or child process's outcome (`path.join(x)` and
+            // `condvar.wait(guard)` take one).
+            if m.args.is_empty() && (name == "join" || name == "wait") && cx.returns(&key).is_none()
+            {
+                return !awaited;
+            }
+            (name, key)
         }
         syn::Expr::Call(c) => {
             let syn::Expr::Path(p) = &*c.func else {
@@ -151,14 +162,13 @@ fn is_result(cx: &mut Cx<'_>, e: &syn::Expr) -> bool {
             if !awaited && (last.ident == "Ok" || last.ident == "Err") {
                 return true;
             }
-            last.ident.to_string()
-        }
-        syn::Expr::Macro(m) => {
-            return !awaited && (m.mac.path.is_ident("write") || m.mac.path.is_ident("writeln"));
+            let name = last.ident.to_string();
+            let key = signatures::key(&name, c.args.len(), false);
+            (name, key)
         }
         _ => return false,
     };
-    match cx.returns(&name) {
+    match cx.returns(&key) {
         Some(Returns::Result) => !awaited,
         Some(Returns::FutureResult) => awaited,
         Some(Returns::Other) => false,
