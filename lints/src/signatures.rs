@@ -108,10 +108,27 @@ fn code_only(text: &str) -> Vec<u8> {
                 }
                 blank(&mut out, start, i);
             }
+            b'r' if (i == 0 || !is_ident(b[i - 1]))
+                && matches!(b.get(i + 1), Some(b'#' | b'"')) =>
+            {
+                // A raw string: `r"…"`, `r#"…"#`; no escapes inside.
+                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
+                if b.get(i + 1 + hashes) != Some(&b'"') {
+                    i += 1;
+                    continue;
+                }
+                let start = i;
+                let body = i + 2 + hashes;
+                let mut close = vec![b'"'];
+                close.extend(std::iter::repeat_n(b'#', hashes));
+                let end = b[body..]
+                    .windows(close.len())
+                    .position(|w| w == close.as_slice())
+                    .map_or(b.len(), |p| body + p + close.len());
+                blank(&mut out, start, end);
+                i = end;
+            }
             b'"' => {
-                // Raw strings (`r#"…"#`) are rare in signatures' files'
-                // way; a `"` inside one ends the blanking early, which only
-                // risks reading a few words of it as code.
                 let start = i;
                 i += 1;
                 while i < b.len() && b[i] != b'"' {
@@ -121,15 +138,15 @@ fn code_only(text: &str) -> Vec<u8> {
                 blank(&mut out, start, i);
             }
             b'\'' => {
-                // A char literal (`'x'`, `'\n'`), not a lifetime (`'a`).
-                if b.get(i + 2) == Some(&b'\'') {
+                // A char literal (`'x'`, `'\n'`, `'\''`), not a lifetime (`'a`).
+                if b.get(i + 2) == Some(&b'\'') && b.get(i + 1) != Some(&b'\\') {
                     blank(&mut out, i, i + 3);
                     i += 3;
                 } else if b.get(i + 1) == Some(&b'\\') {
-                    let end = b[i + 2..]
-                        .iter()
-                        .position(|&c| c == b'\'')
-                        .map_or(b.len(), |p| i + 3 + p);
+                    let end = b
+                        .get(i + 3..)
+                        .and_then(|rest| rest.iter().position(|&c| c == b'\''))
+                        .map_or(b.len(), |p| i + 4 + p);
                     blank(&mut out, i, end);
                     i = end;
                 } else {
@@ -170,7 +187,9 @@ fn ident_at(code: &[u8], mut i: usize) -> Option<(&str, usize)> {
     Some((s, i))
 }
 
-/// `type Name<..> = <something>Result<..>;` → `Name`.
+/// `type Name<..> = <something>Result<..>;` → `Name`. Associated types of
+/// traits' usual names (`type Output = Result<..>;` in an `impl Future`)
+/// are not aliases anyone calls by name.
 fn result_aliases(text: &str, out: &mut Vec<String>) {
     if !text.contains("Result") {
         return;
@@ -195,12 +214,29 @@ fn result_aliases(text: &str, out: &mut Vec<String>) {
             continue;
         };
         let target = String::from_utf8_lossy(&code[eq + 1..end]);
-        if outer_type(&target).is_some_and(|t| t.ends_with("Result"))
+        let associated = matches!(
+            name,
+            "Output" | "Item" | "Error" | "Target" | "Future" | "Response" | "Ok" | "Err"
+        );
+        if !associated
+            && outer_type(&target).is_some_and(|t| t.ends_with("Result"))
             && !out.iter().any(|a| a == name)
         {
             out.push(name.to_owned());
         }
     }
+}
+
+/// `F::Output`, `Self::Item`, `<T as Tr>::Out`: an associated type, whose
+/// name says nothing (an `impl` elsewhere may say `type Output = Result<..>`).
+fn is_projection(ty: &str) -> bool {
+    let ty = ty.trim_start();
+    ty.starts_with('<')
+        || ty.split_once("::").is_some_and(|(first, _)| {
+            let first = first.trim();
+            first == "Self"
+                || (first.len() == 1 && first.starts_with(|c: char| c.is_ascii_uppercase()))
+        })
 }
 
 /// The last path segment of a type's outermost path (`io::Result<()>` →
@@ -265,8 +301,10 @@ fn functions(text: &str, aliases: &[String]) -> Vec<(String, Returns)> {
             None => Returns::Other,
             Some(r) => {
                 let is_result = |t: &str| {
-                    outer_type(t)
-                        .is_some_and(|n| n.ends_with("Result") || aliases.iter().any(|a| a == n))
+                    !is_projection(t)
+                        && outer_type(t).is_some_and(|n| {
+                            n.ends_with("Result") || aliases.iter().any(|a| a == n)
+                        })
                 };
                 if is_result(r) {
                     if is_async {
@@ -364,7 +402,7 @@ mod tests {
 
     #[test]
     fn classifies_return_types() {
-        let src = r#"
+        let src = r##"
             type Res<T> = std::result::Result<T, Error>;
             // fn commented() -> Result<(), ()>
             pub fn open(p: &Path) -> io::Result<File> { todo!() }
@@ -376,7 +414,11 @@ mod tests {
             fn unit(x: [u8; 4]) { let s = "fn fake() -> Result<(), ()>"; }
             fn lock(&self) -> LockResult<Guard<'_>> { todo!() }
             fn boxed() -> Box<dyn Fn() -> Result<(), ()>> { todo!() }
-        "#;
+            const Q: char = '\''; const R: &str = r#"say "fn raw() -> Result<(), ()>" "#;
+            fn after_literals() -> Result<(), E> { todo!() }
+            impl Future for F { type Output = Result<(), E>; }
+            fn run<G: Future>(g: G) -> G::Output { todo!() }
+        "##;
         let sig = Signatures::scan([src]);
         let get = |name, params, method| sig.get(&key(name, params, method));
         assert_eq!(get("open", 1, false), Some(Returns::Result));
@@ -391,6 +433,9 @@ mod tests {
         assert_eq!(get("commented", 0, false), None);
         assert_eq!(get("fake", 0, false), None);
         assert_eq!(get("open", 1, true), None);
+        assert_eq!(get("raw", 0, false), None);
+        assert_eq!(get("after_literals", 0, false), Some(Returns::Result));
+        assert_eq!(get("run", 1, false), Some(Returns::Other));
     }
 
     #[test]
