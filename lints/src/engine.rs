@@ -290,7 +290,20 @@ impl Linter {
     /// [`Linter::lint_in_workspace`].
     #[must_use]
     pub fn lint_source(&self, path: &str, source: &str, kind: FileKind) -> Vec<Diagnostic> {
-        self.lint_in_workspace(path, source, kind, &Signatures::scan([source]))
+        let own = if self.needs_signatures() {
+            Signatures::scan([source])
+        } else {
+            Signatures::default()
+        };
+        self.lint_in_workspace(path, source, kind, &own)
+    }
+
+    /// Whether an active rule asks what functions return (else scanning
+    /// the workspace's signatures is wasted work).
+    #[must_use]
+    pub fn needs_signatures(&self) -> bool {
+        rules::index_of("let-underscore-result")
+            .is_some_and(|i| self.resolved.levels[i] != rules::Level::Off)
     }
 
     /// Lints one file's text knowing the signatures of the whole workspace

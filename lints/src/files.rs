@@ -170,6 +170,9 @@ where
         let scanned;
         let signatures = if let Some(s) = workspace {
             s
+        } else if !linter.needs_signatures() {
+            scanned = Signatures::default();
+            &scanned
         } else {
             scanned = Signatures::scan(
                 read.iter()

@@ -289,15 +289,13 @@ fn functions(text: &str, aliases: &[String]) -> Vec<(String, Returns)> {
             i += 1;
         }
         let is_async = code[..at].trim_ascii_end().ends_with(b"async");
-        let ret = arrow.map(|a| {
-            let text = String::from_utf8_lossy(&code[a..i]).into_owned();
-            // `where` clauses follow the return type.
-            match text.find(" where") {
-                Some(w) => text[..w].to_owned(),
-                None => text,
-            }
-        });
-        let returns = match ret.as_deref() {
+        let ret = arrow
+            .and_then(|a| std::str::from_utf8(&code[a..i]).ok())
+            .map(|text| {
+                // `where` clauses follow the return type.
+                text.find(" where").map_or(text, |w| &text[..w])
+            });
+        let returns = match ret {
             None => Returns::Other,
             Some(r) => {
                 let is_result = |t: &str| {
@@ -357,43 +355,34 @@ fn matching_paren(code: &[u8], open: usize) -> usize {
 /// Parameters in a parameter list's text, `self` not counted, and whether
 /// `self` is the first.
 fn count_params(list: &[u8]) -> (usize, bool) {
-    let mut parts = Vec::new();
+    let mut count = 0;
+    let mut first: Option<&[u8]> = None;
     let mut depth = 0i32;
     let mut start = 0;
+    let blank = |p: &[u8]| p.iter().all(u8::is_ascii_whitespace);
     for (i, &c) in list.iter().enumerate() {
         match c {
             b'(' | b'[' | b'{' | b'<' => depth += 1,
             b'>' if i > 0 && list[i - 1] == b'-' => {}
             b')' | b']' | b'}' | b'>' => depth -= 1,
             b',' if depth == 0 => {
-                parts.push(&list[start..i]);
+                let p = &list[start..i];
+                count += usize::from(!blank(p));
+                first.get_or_insert(p);
                 start = i + 1;
             }
             _ => {}
         }
     }
-    parts.push(&list[start..]);
-    let parts: Vec<String> = parts
-        .into_iter()
-        .map(|p| {
-            String::from_utf8_lossy(p)
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .filter(|p| !p.is_empty())
-        .collect();
-    let method = parts.first().is_some_and(|first| {
-        let f = first.trim_start_matches('&').trim_start();
-        let f = if f.starts_with('\'') {
-            f.split_once(' ').map_or("", |(_, r)| r)
-        } else {
-            f
-        };
-        let f = f.strip_prefix("mut ").unwrap_or(f);
-        f == "self" || f.starts_with("self:") || f.starts_with("self :")
-    });
-    (parts.len() - usize::from(method), method)
+    let p = &list[start..];
+    count += usize::from(!blank(p));
+    let first = first.unwrap_or(p);
+    // `self`, `mut self`, `&self`, `&'a mut self`, `self: Box<Self>`.
+    let words = first
+        .split(|c| c.is_ascii_whitespace() || *c == b'&' || *c == b':')
+        .filter(|w| !w.is_empty() && !w.starts_with(b"'") && *w != b"mut");
+    let method = words.take(1).any(|w| w == b"self");
+    (count - usize::from(method), method)
 }
 
 #[cfg(test)]

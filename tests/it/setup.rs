@@ -26,6 +26,34 @@ fn init_writes_a_working_config_once() {
     );
 }
 
+/// The first thing a team sees: `cargo new`, `govkit init`, `govkit check`
+/// passes; the same project with an unwrap in it fails.
+#[test]
+fn a_new_cargo_project_passes_the_starter_config() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let made = Command::new("cargo")
+        .args(["new", "--quiet", "--vcs", "none", "app"])
+        .current_dir(dir.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(made, "cargo new failed");
+    let app = dir.path().join("app");
+    assert_eq!(code(&govkit(&app, &["init"])), 0);
+    let check = govkit(&app, &["check"]);
+    assert_eq!(code(&check), 0, "{}", stderr(&check));
+    assert!(
+        stdout(&check).contains("print-stdout"),
+        "the println! is still reported: {}",
+        stdout(&check)
+    );
+    std::fs::write(
+        app.join("src/main.rs"),
+        "fn main() {\n    let port: u16 = std::env::var(\"PORT\").unwrap().parse().unwrap();\n    println!(\"{port}\");\n}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code(&govkit(&app, &["check"])), 1);
+}
+
 #[test]
 fn hook_install_writes_an_executable_hook_and_respects_foreign_ones() {
     use std::os::unix::fs::PermissionsExt;

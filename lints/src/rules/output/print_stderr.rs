@@ -5,6 +5,9 @@ declare_rule! {
     /// ## What it does
     /// Flags `eprint!` and `eprintln!` outside test code.
     ///
+    /// A warning by default, like `print-stdout`: set `print-stderr =
+    /// "error"` where services must log only through `tracing`.
+    ///
     /// ## Why is this bad?
     /// Unstructured stderr lines have no level or fields, cannot be filtered
     /// or sampled, and bypass the log pipeline the service's alerts read.
@@ -20,7 +23,7 @@ declare_rule! {
     pub static RULE = {
         name: "print-stderr",
         category: Output,
-        default: Error,
+        default: Warn,
         summary: "`eprint!`/`eprintln!` instead of structured logging",
         skip_in_tests: true,
         nodes: [Macro],

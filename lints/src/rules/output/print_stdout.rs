@@ -5,6 +5,10 @@ declare_rule! {
     /// ## What it does
     /// Flags `print!` and `println!` outside test code.
     ///
+    /// A warning by default (like clippy, which does not check it unless
+    /// asked): a new binary's `println!("Hello, world!")` passes the gate,
+    /// and a service that wants it blocking sets `print-stdout = "error"`.
+    ///
     /// ## Why is this bad?
     /// A service's stdout is not a log: lines there have no level, no
     /// timestamp, no request id, and are lost or interleaved by the process
@@ -30,7 +34,7 @@ declare_rule! {
     pub static RULE = {
         name: "print-stdout",
         category: Output,
-        default: Error,
+        default: Warn,
         summary: "`print!`/`println!` instead of structured logging",
         skip_in_tests: true,
         nodes: [Macro],
