@@ -32,7 +32,7 @@ pub struct LintArgs {
     pub paths: Vec<PathBuf>,
 
     /// Run only this rule (repeatable).
-    #[arg(long = "rule", value_name = "RULE")]
+    #[arg(long = "rule", value_name = "RULE", value_parser = rule_names(false), hide_possible_values = true)]
     pub rules: Vec<String>,
 
     /// List the rules with their default level and summary.
@@ -40,7 +40,7 @@ pub struct LintArgs {
     pub list_rules: bool,
 
     /// Print a rule's documentation: what it flags, why, and what to write instead.
-    #[arg(long, value_name = "RULE", conflicts_with = "staged")]
+    #[arg(long, value_name = "RULE", conflicts_with = "staged", value_parser = rule_names(true), hide_possible_values = true)]
     pub explain: Option<String>,
 
     /// Lint the staged content of staged files (the git index, not the work
@@ -78,6 +78,19 @@ pub struct LintArgs {
     pub no_cache: bool,
 }
 
+/// The rule names (and the engine's codes, for `--explain`), so shells
+/// complete them and a typo is caught with a suggestion.
+fn rule_names(engine_codes: bool) -> clap::builder::PossibleValuesParser {
+    let rules = rules::ALL
+        .iter()
+        .map(|r| clap::builder::PossibleValue::new(r.name).help(r.summary));
+    let codes = rules::ENGINE_CODES
+        .iter()
+        .filter(move |_| engine_codes)
+        .map(|c| clap::builder::PossibleValue::new(c.code).help(c.summary));
+    clap::builder::PossibleValuesParser::new(rules.chain(codes))
+}
+
 pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
     let mut out = Stdout::new();
     if args.list_rules {
@@ -107,7 +120,7 @@ pub fn run(ctx: &Context, args: &LintArgs) -> anyhow::Result<Outcome> {
         if args.fix {
             apply_fixes(ctx, &linter, &roots)?;
         }
-        lint_roots(ctx, &linter, &roots, cache.as_ref())?
+        lint_roots(ctx, &linter, &roots, &root, cache.as_ref())?
     };
     if let Some(rev) = &args.new_from_rev {
         keep_changed_lines(ctx, &mut report, rev)?;
@@ -165,6 +178,7 @@ pub fn gate(ctx: &Context, config: &Config) -> anyhow::Result<Report> {
         ctx,
         &linter,
         &default_roots(config, &config.root),
+        &config.root,
         Some(&cache),
     )?;
     if let Some(b) = config.gates.lint.as_ref().and_then(|l| l.baseline.as_ref()) {
@@ -366,6 +380,7 @@ fn lint_roots(
     ctx: &Context,
     linter: &Linter,
     roots: &[PathBuf],
+    workspace: &Path,
     cache: Option<&lints::Cache>,
 ) -> anyhow::Result<Report> {
     let start = std::time::Instant::now();
@@ -376,11 +391,24 @@ fn lint_roots(
         files.len(),
         start.elapsed()
     );
+    // Files named one by one (pre-commit hands over the changed ones) call
+    // functions defined elsewhere in the workspace: what those return comes
+    // from all of it, so the verdict is the one a full run gives.
+    let signatures = roots
+        .iter()
+        .any(|r| r.is_file())
+        .then(|| workspace_signatures(linter, workspace, |_| false, std::iter::empty()));
     let progress = crate::output::progress(ctx, files.len(), "linting");
-    let run = lints::lint_files(linter, &files, cache, |f| {
-        progress.inc(1);
-        std::fs::read(&f.path)
-    });
+    let run = lints::lint_files_in(
+        linter,
+        &files,
+        cache,
+        |f| {
+            progress.inc(1);
+            std::fs::read(&f.path)
+        },
+        signatures.as_ref(),
+    );
     progress.finish_and_clear();
     tracing::info!("linted in {} ms", start.elapsed().as_millis());
     finish(run)
@@ -430,17 +458,11 @@ fn lint_staged(
         files.iter().map(|f| f.path.as_path()).zip(&blobs).collect();
     // What functions return comes from the whole repository (the staged
     // text of staged files), so a commit is judged as CI will judge it.
-    let others: Vec<String> = lints::discover(std::slice::from_ref(&top), &top)
-        .unwrap_or_default()
-        .iter()
-        .filter(|f| !by_path.contains_key(f.path.as_path()))
-        .filter_map(|f| std::fs::read_to_string(&f.path).ok())
-        .collect();
-    let signatures = lints::Signatures::scan(
-        others
-            .iter()
-            .map(String::as_str)
-            .chain(blobs.iter().filter_map(|b| std::str::from_utf8(b).ok())),
+    let signatures = workspace_signatures(
+        linter,
+        &top,
+        |p| by_path.contains_key(p),
+        blobs.iter().filter_map(|b| std::str::from_utf8(b).ok()),
     );
     let run = lints::lint_files_in(
         linter,
@@ -455,6 +477,31 @@ fn lint_staged(
         Some(&signatures),
     );
     finish(run)
+}
+
+/// The signatures of every `.rs` file under `top` (working tree) except
+/// those `skip` names, plus `extra` texts. Empty when no active rule needs
+/// them.
+fn workspace_signatures<'a>(
+    linter: &Linter,
+    top: &Path,
+    skip: impl Fn(&Path) -> bool,
+    extra: impl Iterator<Item = &'a str>,
+) -> lints::Signatures {
+    if !linter.needs_signatures() {
+        return lints::Signatures::default();
+    }
+    let texts: Vec<String> = lints::discover(&[top.to_path_buf()], top)
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| !skip(&f.path))
+        .filter_map(|f| std::fs::read_to_string(&f.path).ok())
+        .collect();
+    let mut all: Vec<&str> = texts.iter().map(String::as_str).collect();
+    for text in extra {
+        all.push(text);
+    }
+    lints::Signatures::scan(all)
 }
 
 const STAGED_HINT: &str = "--staged must run inside a git repository";

@@ -1,15 +1,30 @@
 //! One file per subcommand: its argument struct (whose doc comments are the
 //! help text) and its `run` function.
 
+#[cfg(feature = "bench")]
 pub mod bench;
 pub mod check;
 pub mod completions;
 pub mod hook;
 pub mod init;
 pub mod lint;
+#[cfg(feature = "numa")]
 pub mod numa;
+#[cfg(feature = "trace")]
 pub mod trace;
+#[cfg(not(all(feature = "bench", feature = "numa", feature = "trace", feature = "vendor")))]
+mod unavailable;
+#[cfg(feature = "vendor")]
 pub mod vendor;
+
+#[cfg(not(feature = "bench"))]
+unavailable::left_out!(bench, BenchArgs, "bench");
+#[cfg(not(feature = "numa"))]
+unavailable::left_out!(numa, NumaArgs, "numa");
+#[cfg(not(feature = "trace"))]
+unavailable::left_out!(trace, TraceArgs, "trace");
+#[cfg(not(feature = "vendor"))]
+unavailable::left_out!(vendor, VendorArgs, "vendor");
 
 use crate::Context;
 use crate::cli::Command;

@@ -344,3 +344,53 @@ fn cache_serves_unchanged_files_and_never_stale_results() {
         stderr(&off)
     );
 }
+
+/// Runs the real pre-commit framework (PyPI) in `dir`.
+fn pre_commit(dir: &std::path::Path, home: &std::path::Path, args: &[&str]) -> std::process::Output {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    Command::new("pre-commit")
+        .args(args)
+        .current_dir(dir)
+        // pre-commit's own store, fresh; the hook's build cache, shared by
+        // every run of this test (the linter is built once per revision).
+        .env("PRE_COMMIT_HOME", home)
+        .env("GOVKIT_HOOK_CACHE", std::path::Path::new(repo).join("target/pre-commit-hook-cache"))
+        .env("GIT_AUTHOR_NAME", "t")
+        .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+        .env("GIT_COMMITTER_NAME", "t")
+        .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+        .output()
+        .unwrap_or_else(|e| panic!("pre-commit (pip install pre-commit): {e}"))
+}
+
+/// The repository's own hook definition under the real pre-commit
+/// framework: at commit time it checks what is staged (an unstaged edit is
+/// not committed, so not judged); in CI (`--all-files`) it checks the
+/// committed code, where the old hook (`lint --staged`, no file names)
+/// passed with nothing staged.
+#[test]
+fn pre_commit_hook_checks_what_pre_commit_hands_it() {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let p = project(&[("src/lib.rs", super::DIRTY), ("src/clean.rs", super::CLEAN)]);
+    git(p.path(), &["init", "-q"]);
+    git(p.path(), &["add", "."]);
+    git(p.path(), &["commit", "-qm", "a committed unwrap"]);
+
+    let ci = pre_commit(p.path(), home.path(), &["try-repo", repo, "govkit-lint", "--all-files"]);
+    assert_eq!(code(&ci), 1, "{}{}", stdout(&ci), stderr(&ci));
+    assert!(stdout(&ci).contains("unwrap-used") && stdout(&ci).contains("src/lib.rs"), "{}", stdout(&ci));
+
+    // Commit time: only the staged file, as it is staged.
+    std::fs::write(p.path().join("src/clean.rs"), format!("{}// edited\n", super::CLEAN)).unwrap_or_else(|e| panic!("{e}"));
+    git(p.path(), &["add", "src/clean.rs"]);
+    std::fs::write(p.path().join("src/clean.rs"), super::DIRTY).unwrap_or_else(|e| panic!("{e}"));
+    let commit = pre_commit(p.path(), home.path(), &["try-repo", repo, "govkit-lint"]);
+    assert_eq!(code(&commit), 0, "{}{}", stdout(&commit), stderr(&commit));
+    assert_eq!(std::fs::read_to_string(p.path().join("src/clean.rs")).unwrap_or_default(), super::DIRTY, "the unstaged edit is put back");
+
+    git(p.path(), &["add", "src/clean.rs"]);
+    let staged = pre_commit(p.path(), home.path(), &["try-repo", repo, "govkit-lint"]);
+    assert_eq!(code(&staged), 1, "{}{}", stdout(&staged), stderr(&staged));
+    assert!(stdout(&staged).contains("src/clean.rs") && !stdout(&staged).contains("src/lib.rs"), "{}", stdout(&staged));
+}
