@@ -941,11 +941,11 @@ _govkit() {
             fi
             case "${prev}" in
                 --rule)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "unwrap-used expect-used panic todo unimplemented process-exit let-underscore-result ignored-ok empty-err-arm map-err-discard print-stdout print-stderr dbg-macro undocumented-unsafe static-mut mem-forget transmute blocking-in-async lock-across-await detached-spawn unbounded-channel allow-without-reason hardcoded-secret disallowed" -- "${cur}"))
                     return 0
                     ;;
                 --explain)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "unwrap-used expect-used panic todo unimplemented process-exit let-underscore-result ignored-ok empty-err-arm map-err-discard print-stdout print-stderr dbg-macro undocumented-unsafe static-mut mem-forget transmute blocking-in-async lock-across-await detached-spawn unbounded-channel allow-without-reason hardcoded-secret disallowed parse-error unused-suppression invalid-suppression" -- "${cur}"))
                     return 0
                     ;;
                 --baseline)
