@@ -16,8 +16,44 @@ pub(crate) struct Comment {
 /// Every comment of `source`, in order, found by a scan that skips string,
 /// raw-string and character literals.
 pub(crate) fn scan(source: &str) -> Vec<Comment> {
-    let b = source.as_bytes();
     let mut out = Vec::new();
+    lex(source, |t| {
+        if let Lexed::Comment(c) = t {
+            out.push(c);
+        }
+    });
+    out
+}
+
+/// `source` with every comment and string, raw-string and character
+/// literal blanked to spaces (newlines kept, so offsets and lines hold):
+/// what is left is code, for text scans that must not read prose.
+pub(crate) fn code_only(source: &str) -> Vec<u8> {
+    let mut out = source.as_bytes().to_vec();
+    let mut blank = |start: usize, end: usize| {
+        for c in &mut out[start..end.min(source.len())] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+    };
+    lex(source, |t| match t {
+        Lexed::Comment(c) => blank(c.start, c.end),
+        Lexed::Literal(start, end) => blank(start, end),
+    });
+    out
+}
+
+/// What the lexical scan reports.
+enum Lexed {
+    Comment(Comment),
+    /// A string, raw-string or character literal's byte range.
+    Literal(usize, usize),
+}
+
+/// The lexical scan: every comment and literal of `source`, in order.
+fn lex(source: &str, mut found: impl FnMut(Lexed)) {
+    let b = source.as_bytes();
     let mut i = 0;
     let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
     while i < b.len() {
@@ -30,12 +66,12 @@ pub(crate) fn scan(source: &str) -> Vec<Comment> {
                 while i < b.len() && b[i] != b'\n' {
                     i += 1;
                 }
-                out.push(Comment {
+                found(Lexed::Comment(Comment {
                     start,
                     end: i,
                     block: false,
                     doc,
-                });
+                }));
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 let third = b.get(i + 2).copied();
@@ -43,19 +79,21 @@ pub(crate) fn scan(source: &str) -> Vec<Comment> {
                     || (third == Some(b'*') && !matches!(b.get(i + 3), Some(b'*' | b'/')));
                 let start = i;
                 i = skip_block_comment(b, i);
-                out.push(Comment {
+                found(Lexed::Comment(Comment {
                     start,
                     end: i.min(b.len()),
                     block: true,
                     doc,
-                });
+                }));
             }
             b'"' => {
+                let start = i;
                 i += 1;
                 while i < b.len() && b[i] != b'"' {
                     i += if b[i] == b'\\' { 2 } else { 1 };
                 }
                 i += 1;
+                found(Lexed::Literal(start, i));
             }
             b'r' if (i == 0
                 || !ident(b[i - 1])
@@ -63,24 +101,29 @@ pub(crate) fn scan(source: &str) -> Vec<Comment> {
                 && matches!(b.get(i + 1), Some(b'#' | b'"')) =>
             {
                 let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
-                i = if b.get(i + 1 + hashes) == Some(&b'"') {
-                    skip_raw_string(b, i + 2 + hashes, hashes)
+                if b.get(i + 1 + hashes) == Some(&b'"') {
+                    let start = i;
+                    i = skip_raw_string(b, i + 2 + hashes, hashes);
+                    found(Lexed::Literal(start, i));
                 } else {
-                    i + 1
-                };
+                    i += 1;
+                }
             }
             b'\'' => {
                 // A character literal ('a', '\n', '\u{..}', 'é') or a lifetime.
+                let start = i;
                 if b.get(i + 1) == Some(&b'\\') {
                     i += 2;
                     while i < b.len() && b[i] != b'\'' && b[i] != b'\n' {
                         i += 1;
                     }
                     i += 1;
+                    found(Lexed::Literal(start, i));
                 } else {
                     let width = source[i + 1..].chars().next().map_or(1, char::len_utf8);
                     if b.get(i + 1 + width) == Some(&b'\'') {
                         i += 2 + width;
+                        found(Lexed::Literal(start, i));
                     } else {
                         i += 1;
                     }
@@ -89,7 +132,6 @@ pub(crate) fn scan(source: &str) -> Vec<Comment> {
             _ => i += 1,
         }
     }
-    out
 }
 
 /// Index just past the block comment starting at `i` (they nest).

@@ -66,99 +66,6 @@ impl Signatures {
     }
 }
 
-/// Text with comments, string and char literals blanked (same length), so
-/// the scan never reads `fn` in prose or literals.
-fn code_only(text: &str) -> Vec<u8> {
-    let b = text.as_bytes();
-    let mut out = b.to_vec();
-    let mut i = 0;
-    let blank = |out: &mut Vec<u8>, from: usize, to: usize| {
-        for c in &mut out[from..to.min(b.len())] {
-            if *c != b'\n' {
-                *c = b' ';
-            }
-        }
-    };
-    while i < b.len() {
-        match b[i] {
-            b'/' if b.get(i + 1) == Some(&b'/') => {
-                let end = b[i..]
-                    .iter()
-                    .position(|&c| c == b'\n')
-                    .map_or(b.len(), |p| i + p);
-                blank(&mut out, i, end);
-                i = end;
-            }
-            b'/' if b.get(i + 1) == Some(&b'*') => {
-                let mut depth = 0usize;
-                let start = i;
-                while i < b.len() {
-                    if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
-                        depth += 1;
-                        i += 2;
-                    } else if b[i] == b'*' && b.get(i + 1) == Some(&b'/') {
-                        depth -= 1;
-                        i += 2;
-                        if depth == 0 {
-                            break;
-                        }
-                    } else {
-                        i += 1;
-                    }
-                }
-                blank(&mut out, start, i);
-            }
-            b'r' if (i == 0 || !is_ident(b[i - 1]))
-                && matches!(b.get(i + 1), Some(b'#' | b'"')) =>
-            {
-                // A raw string: `r"…"`, `r#"…"#`; no escapes inside.
-                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
-                if b.get(i + 1 + hashes) != Some(&b'"') {
-                    i += 1;
-                    continue;
-                }
-                let start = i;
-                let body = i + 2 + hashes;
-                let mut close = vec![b'"'];
-                close.extend(std::iter::repeat_n(b'#', hashes));
-                let end = b[body..]
-                    .windows(close.len())
-                    .position(|w| w == close.as_slice())
-                    .map_or(b.len(), |p| body + p + close.len());
-                blank(&mut out, start, end);
-                i = end;
-            }
-            b'"' => {
-                let start = i;
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-                blank(&mut out, start, i);
-            }
-            b'\'' => {
-                // A char literal (`'x'`, `'\n'`, `'\''`), not a lifetime (`'a`).
-                if b.get(i + 2) == Some(&b'\'') && b.get(i + 1) != Some(&b'\\') {
-                    blank(&mut out, i, i + 3);
-                    i += 3;
-                } else if b.get(i + 1) == Some(&b'\\') {
-                    let end = b
-                        .get(i + 3..)
-                        .and_then(|rest| rest.iter().position(|&c| c == b'\''))
-                        .map_or(b.len(), |p| i + 4 + p);
-                    blank(&mut out, i, end);
-                    i = end;
-                } else {
-                    i += 1;
-                }
-            }
-            _ => i += 1,
-        }
-    }
-    out
-}
-
 fn is_ident(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
 }
@@ -194,7 +101,7 @@ fn result_aliases(text: &str, out: &mut Vec<String>) {
     if !text.contains("Result") {
         return;
     }
-    let code = code_only(text);
+    let code = crate::comments::code_only(text);
     for at in keyword(&code, b"type") {
         let Some((name, after)) = ident_at(&code, at + 4) else {
             continue;
@@ -261,7 +168,7 @@ fn outer_type(ty: &str) -> Option<&str> {
 
 /// Every `fn name(..) -> Ret` of the text, classified.
 fn functions(text: &str, aliases: &[String]) -> Vec<(String, Returns)> {
-    let code = code_only(text);
+    let code = crate::comments::code_only(text);
     let mut out = Vec::new();
     for at in keyword(&code, b"fn") {
         let Some((name, after)) = ident_at(&code, at + 2) else {

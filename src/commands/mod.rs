@@ -12,7 +12,12 @@ pub mod lint;
 pub mod numa;
 #[cfg(feature = "trace")]
 pub mod trace;
-#[cfg(not(all(feature = "bench", feature = "numa", feature = "trace", feature = "vendor")))]
+#[cfg(not(all(
+    feature = "bench",
+    feature = "numa",
+    feature = "trace",
+    feature = "vendor"
+)))]
 mod unavailable;
 #[cfg(feature = "vendor")]
 pub mod vendor;

@@ -30,10 +30,7 @@ macro_rules! left_out {
         pub mod $module {
             pub use super::unavailable::Unavailable as $args;
 
-            pub fn run(
-                _: &crate::Context,
-                _: &$args,
-            ) -> anyhow::Result<crate::error::Outcome> {
+            pub fn run(_: &crate::Context, _: &$args) -> anyhow::Result<crate::error::Outcome> {
                 Err(super::unavailable::error(stringify!($module), $feature))
             }
 

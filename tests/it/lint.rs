@@ -346,7 +346,11 @@ fn cache_serves_unchanged_files_and_never_stale_results() {
 }
 
 /// Runs the real pre-commit framework (PyPI) in `dir`.
-fn pre_commit(dir: &std::path::Path, home: &std::path::Path, args: &[&str]) -> std::process::Output {
+fn pre_commit(
+    dir: &std::path::Path,
+    home: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
     let repo = env!("CARGO_MANIFEST_DIR");
     Command::new("pre-commit")
         .args(args)
@@ -354,7 +358,10 @@ fn pre_commit(dir: &std::path::Path, home: &std::path::Path, args: &[&str]) -> s
         // pre-commit's own store, fresh; the hook's build cache, shared by
         // every run of this test (the linter is built once per revision).
         .env("PRE_COMMIT_HOME", home)
-        .env("GOVKIT_HOOK_CACHE", std::path::Path::new(repo).join("target/pre-commit-hook-cache"))
+        .env(
+            "GOVKIT_HOOK_CACHE",
+            std::path::Path::new(repo).join("target/pre-commit-hook-cache"),
+        )
         .env("GIT_AUTHOR_NAME", "t")
         .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
         .env("GIT_COMMITTER_NAME", "t")
@@ -377,20 +384,40 @@ fn pre_commit_hook_checks_what_pre_commit_hands_it() {
     git(p.path(), &["add", "."]);
     git(p.path(), &["commit", "-qm", "a committed unwrap"]);
 
-    let ci = pre_commit(p.path(), home.path(), &["try-repo", repo, "govkit-lint", "--all-files"]);
+    let ci = pre_commit(
+        p.path(),
+        home.path(),
+        &["try-repo", repo, "govkit-lint", "--all-files"],
+    );
     assert_eq!(code(&ci), 1, "{}{}", stdout(&ci), stderr(&ci));
-    assert!(stdout(&ci).contains("unwrap-used") && stdout(&ci).contains("src/lib.rs"), "{}", stdout(&ci));
+    assert!(
+        stdout(&ci).contains("unwrap-used") && stdout(&ci).contains("src/lib.rs"),
+        "{}",
+        stdout(&ci)
+    );
 
     // Commit time: only the staged file, as it is staged.
-    std::fs::write(p.path().join("src/clean.rs"), format!("{}// edited\n", super::CLEAN)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        p.path().join("src/clean.rs"),
+        format!("{}// edited\n", super::CLEAN),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     git(p.path(), &["add", "src/clean.rs"]);
     std::fs::write(p.path().join("src/clean.rs"), super::DIRTY).unwrap_or_else(|e| panic!("{e}"));
     let commit = pre_commit(p.path(), home.path(), &["try-repo", repo, "govkit-lint"]);
     assert_eq!(code(&commit), 0, "{}{}", stdout(&commit), stderr(&commit));
-    assert_eq!(std::fs::read_to_string(p.path().join("src/clean.rs")).unwrap_or_default(), super::DIRTY, "the unstaged edit is put back");
+    assert_eq!(
+        std::fs::read_to_string(p.path().join("src/clean.rs")).unwrap_or_default(),
+        super::DIRTY,
+        "the unstaged edit is put back"
+    );
 
     git(p.path(), &["add", "src/clean.rs"]);
     let staged = pre_commit(p.path(), home.path(), &["try-repo", repo, "govkit-lint"]);
     assert_eq!(code(&staged), 1, "{}{}", stdout(&staged), stderr(&staged));
-    assert!(stdout(&staged).contains("src/clean.rs") && !stdout(&staged).contains("src/lib.rs"), "{}", stdout(&staged));
+    assert!(
+        stdout(&staged).contains("src/clean.rs") && !stdout(&staged).contains("src/lib.rs"),
+        "{}",
+        stdout(&staged)
+    );
 }
