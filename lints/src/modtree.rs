@@ -328,15 +328,19 @@ fn attrs_test_only(attrs: &[TokenTree]) -> bool {
     })
 }
 
-/// Whether the `cfg` predicate `tokens` holds only when compiling tests,
-/// benchmarks or fuzz targets: `test` (also `bench`, and cargo-fuzz's
-/// `fuzzing`), `all(test, ..)`, or `any(..)` of such predicates.
+/// Whether the `cfg` predicate `tokens` holds only in builds that are not a
+/// service's: tests, benchmarks, fuzz targets, documentation (`test`,
+/// `bench`, cargo-fuzz's `fuzzing`, rustdoc's `doc` and docs.rs's
+/// `docsrs`), `all(test, ..)`, or `any(..)` of such predicates.
 /// `any(test, feature = "x")` also holds in a normal build with the
 /// feature, so it is not test-only; neither is `not(..)`.
 pub(crate) fn cfg_test_only(tokens: TokenStream) -> bool {
     let tokens: Vec<TokenTree> = tokens.into_iter().collect();
     match tokens.as_slice() {
-        [TokenTree::Ident(id)] => id == "test" || id == "bench" || id == "fuzzing",
+        [TokenTree::Ident(id)] => matches!(
+            id.to_string().as_str(),
+            "test" | "bench" | "fuzzing" | "doc" | "docsrs"
+        ),
         [TokenTree::Ident(id), TokenTree::Group(g)] if g.delimiter() == Delimiter::Parenthesis => {
             let mut parts = split_commas(g.stream())
                 .into_iter()
@@ -388,6 +392,8 @@ mod tests {
         assert!(!test_only("any()"));
         assert!(test_only("any(test, fuzzing)"));
         assert!(test_only("bench"));
+        assert!(test_only("docsrs"));
+        assert!(!test_only("any(docsrs, feature = \"full\")"));
     }
 
     #[test]
