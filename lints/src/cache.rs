@@ -11,8 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::Signatures;
-use crate::engine::{Deps, FileKind};
+use crate::engine::{Conditions, FileKind};
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
 
@@ -23,10 +22,11 @@ pub struct Cache {
     salt: Vec<u8>,
 }
 
-/// One file's entry: its findings, and the signature lookups they depend on.
+/// One file's entry: its findings, and the conditions some of them hold
+/// under (decided by the workspace's signatures of each run).
 #[derive(Serialize, Deserialize)]
 struct CacheFile {
-    deps: Deps,
+    conditions: Conditions,
     findings: Vec<Entry>,
 }
 
@@ -106,15 +106,12 @@ impl Cache {
         self.dir.join(&hex[..2]).join(&hex[2..])
     }
 
-    /// The cached findings at `key` for the file shown as `path`, if any and
-    /// if what they depended on in other files (`signatures`) is unchanged.
-    pub(crate) fn load(key: &Path, path: &str, signatures: &Signatures) -> Option<Vec<Diagnostic>> {
+    /// The cached findings at `key` for the file shown as `path`, if any,
+    /// with their conditions.
+    pub(crate) fn load(key: &Path, path: &str) -> Option<(Vec<Diagnostic>, Conditions)> {
         let bytes = std::fs::read(key).ok()?;
         let file: CacheFile = serde_json::from_slice(&bytes).ok()?;
-        if !signatures.agrees(&file.deps) {
-            return None;
-        }
-        Some(
+        Some((
             file.findings
                 .into_iter()
                 .map(|e| Diagnostic {
@@ -135,12 +132,17 @@ impl Cache {
                     fields: e.fields,
                 })
                 .collect(),
-        )
+            file.conditions,
+        ))
     }
 
     /// Stores findings. A cache that cannot be written only makes the next
     /// run slower, so callers count failures rather than stop.
-    pub(crate) fn store(key: &Path, findings: &[Diagnostic], deps: Deps) -> std::io::Result<()> {
+    pub(crate) fn store(
+        key: &Path,
+        findings: &[Diagnostic],
+        conditions: &Conditions,
+    ) -> std::io::Result<()> {
         let entries: Vec<Entry> = findings
             .iter()
             .map(|d| Entry {
@@ -160,7 +162,7 @@ impl Cache {
         write(
             key,
             &CacheFile {
-                deps,
+                conditions: conditions.clone(),
                 findings: entries,
             },
         )

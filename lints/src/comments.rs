@@ -29,6 +29,12 @@ pub(crate) fn scan(source: &str) -> Vec<Comment> {
 /// literal blanked to spaces (newlines kept, so offsets and lines hold):
 /// what is left is code, for text scans that must not read prose.
 pub(crate) fn code_only(source: &str) -> Vec<u8> {
+    scan_with_code(source).1
+}
+
+/// [`scan`] and [`code_only`] from one lexical scan.
+pub(crate) fn scan_with_code(source: &str) -> (Vec<Comment>, Vec<u8>) {
+    let mut comments = Vec::new();
     let mut out = source.as_bytes().to_vec();
     let mut blank = |start: usize, end: usize| {
         for c in &mut out[start..end.min(source.len())] {
@@ -38,10 +44,13 @@ pub(crate) fn code_only(source: &str) -> Vec<u8> {
         }
     };
     lex(source, |t| match t {
-        Lexed::Comment(c) => blank(c.start, c.end),
+        Lexed::Comment(c) => {
+            blank(c.start, c.end);
+            comments.push(c);
+        }
         Lexed::Literal(start, end) => blank(start, end),
     });
-    out
+    (comments, out)
 }
 
 /// What the lexical scan reports.

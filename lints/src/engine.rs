@@ -11,7 +11,7 @@ use syn::visit::{self, Visit};
 
 use crate::rules::{self, RuleMeta};
 use crate::settings::{Resolved, Settings, SettingsError, TestCodePolicy};
-use crate::signatures::Signatures;
+use crate::signatures::{Condition, FileSigs, Signatures};
 use crate::suppress::Suppressions;
 use crate::uses::UseMap;
 
@@ -174,10 +174,6 @@ pub(crate) struct Cx<'a> {
     /// Org-configured banned paths.
     pub disallowed: &'a [crate::settings::Disallowed],
     /// What the workspace's functions return.
-    signatures: &'a Signatures,
-    /// Every name looked up in `signatures`, with the answer: the file's
-    /// findings depend on these and nothing else of other files.
-    deps: Vec<(String, Option<crate::signatures::Returns>)>,
     /// Local bindings in scope (tracked only when a rule needs them).
     pub locals: crate::scope::Locals,
     /// Declared types of the file's struct fields (collected only when a
@@ -212,6 +208,8 @@ pub(crate) struct RawFinding {
     pub fix: Option<(Range<usize>, String)>,
     /// Secondary places: byte range and what is there.
     pub related: Vec<(Range<usize>, String)>,
+    /// Holds only if this does.
+    pub condition: Option<Condition>,
 }
 
 impl Cx<'_> {
@@ -225,6 +223,7 @@ impl Cx<'_> {
             help: help.map(str::to_owned),
             fix: None,
             related: Vec::new(),
+            condition: None,
         });
     }
 
@@ -235,14 +234,12 @@ impl Cx<'_> {
         }
     }
 
-    /// What the workspace's function or method `name` returns, if it
-    /// defines one (recorded: cached findings depend on it).
-    pub fn returns(&mut self, name: &str) -> Option<crate::signatures::Returns> {
-        let r = self.signatures.get(name);
-        if !self.deps.iter().any(|(n, _)| n == name) {
-            self.deps.push((name.to_owned(), r));
+    /// Makes the finding just reported hold only if `condition` does
+    /// (decided once the workspace's signatures are known).
+    pub fn condition_last(&mut self, condition: Condition) {
+        if let Some(last) = self.raw.last_mut() {
+            last.condition = Some(condition);
         }
-        r
     }
 
     /// Findings reported so far in this file.
@@ -261,8 +258,8 @@ impl Cx<'_> {
 /// Unambiguous fixes: byte range and replacement.
 type Fixes = Vec<(Range<usize>, String)>;
 
-/// Signature lookups a file's findings depend on.
-pub(crate) type Deps = Vec<(String, Option<crate::signatures::Returns>)>;
+/// Findings (by index) that hold only under a condition.
+pub(crate) type Conditions = Vec<(usize, Condition)>;
 
 /// A configured linter. Cheap to share across threads.
 #[derive(Debug)]
@@ -290,12 +287,11 @@ impl Linter {
     /// [`Linter::lint_in_workspace`].
     #[must_use]
     pub fn lint_source(&self, path: &str, source: &str, kind: FileKind) -> Vec<Diagnostic> {
-        let own = if self.needs_signatures() {
-            Signatures::scan([source])
-        } else {
-            Signatures::default()
-        };
-        self.lint_in_workspace(path, source, kind, &own)
+        let (diags, conditions) = self.lint_deferred(path, source, kind);
+        if conditions.is_empty() {
+            return diags;
+        }
+        resolve(diags, &conditions, &Signatures::scan([source]))
     }
 
     /// Whether an active rule asks what functions return (else scanning
@@ -316,25 +312,66 @@ impl Linter {
         kind: FileKind,
         signatures: &Signatures,
     ) -> Vec<Diagnostic> {
-        self.lint_tracked(path, source, kind, signatures).0
+        let (diags, conditions) = self.lint_deferred(path, source, kind);
+        resolve(diags, &conditions, signatures)
     }
 
-    /// [`Linter::lint_in_workspace`], with the signature lookups the
-    /// findings depend on.
-    pub(crate) fn lint_tracked(
+    /// Lints one file; findings that depend on the workspace's signatures
+    /// come with their conditions, for [`resolve`] once all are known.
+    pub(crate) fn lint_deferred(
         &self,
         path: &str,
         source: &str,
         kind: FileKind,
-        signatures: &Signatures,
-    ) -> (Vec<Diagnostic>, Deps) {
-        let (diags, _, deps) = self.lint_inner(path, source, kind, signatures);
-        let result = (diags, deps);
+    ) -> (Vec<Diagnostic>, Conditions) {
+        let (diags, conditions, _) = self.lint_with_sigs(path, source, kind, false);
+        (diags, conditions)
+    }
+
+    /// [`Linter::lint_deferred`], and (if `want_sigs`) the file's
+    /// signatures from the same lexical scan.
+    pub(crate) fn lint_with_sigs(
+        &self,
+        path: &str,
+        source: &str,
+        kind: FileKind,
+        want_sigs: bool,
+    ) -> (Vec<Diagnostic>, Conditions, FileSigs) {
+        let Inner {
+            diags,
+            conditions,
+            sigs,
+            ..
+        } = self.lint_inner(path, source, kind, want_sigs);
         // proc-macro2 keeps every parsed file's text in a thread-local map
         // so spans can be resolved; all spans are converted by now, so drop
         // it rather than let a long run grow without bound.
         proc_macro2::extra::invalidate_current_thread_spans();
-        result
+        (diags, conditions, sigs)
+    }
+
+    /// Whether to track local scopes, and the file's struct fields: only
+    /// `[[lint.disallowed]]` needs them (they cost a little on every
+    /// binding), the fields only for banned methods.
+    fn scopes(
+        &self,
+        active: &[usize],
+        file: &syn::File,
+        uses: &UseMap,
+    ) -> (bool, crate::scope::Fields) {
+        let disallowed = &self.resolved.disallowed;
+        let track = !disallowed.is_empty()
+            && rules::index_of("disallowed").is_some_and(|i| active.contains(&i));
+        let fields = if track
+            && disallowed
+                .iter()
+                .any(crate::settings::Disallowed::is_method)
+        {
+            crate::scope::Fields::collect(file, uses)
+        } else {
+            crate::scope::Fields::default()
+        };
+        (track, fields)
     }
 
     /// Applies every unambiguous fix (`--fix`) to `source`; `None` when
@@ -345,7 +382,7 @@ impl Linter {
         let mut text = source.to_owned();
         let mut applied = 0;
         for _ in 0..8 {
-            let mut fixes = self.lint_inner(path, &text, kind, &Signatures::default()).1;
+            let mut fixes = self.lint_inner(path, &text, kind, false).fixes;
             proc_macro2::extra::invalidate_current_thread_spans();
             if fixes.is_empty() {
                 break;
@@ -368,23 +405,17 @@ impl Linter {
         (applied > 0).then_some((text, applied))
     }
 
-    fn lint_inner(
-        &self,
-        path: &str,
-        source: &str,
-        kind: FileKind,
-        signatures: &Signatures,
-    ) -> (Vec<Diagnostic>, Fixes, Deps) {
+    fn lint_inner(&self, path: &str, source: &str, kind: FileKind, want_sigs: bool) -> Inner {
         if let Some(d) = nesting_error(path, source) {
-            return (vec![d], Vec::new(), Vec::new());
+            return Inner::only(d, FileSigs::default());
         }
+        let (comments, sigs) = comments_and_sigs(source, want_sigs);
         // Parse the text with doc comments made plain (same byte offsets);
         // rules and locations keep using the original text.
-        let comments = crate::comments::scan(source);
         let stripped = crate::undoc::strip_doc_comments(source, &comments);
         let file = match syn::parse_file(stripped.as_deref().unwrap_or(source)) {
             Ok(file) => file,
-            Err(e) => return (vec![parse_error(path, source, &e)], Vec::new(), Vec::new()),
+            Err(e) => return Inner::only(parse_error(path, source, &e), sigs),
         };
         let active: Vec<usize> = (0..rules::ALL.len())
             .filter(|&i| {
@@ -396,27 +427,13 @@ impl Linter {
             .collect();
         let uses = UseMap::collect(&file);
         let lines = diagnostics::LineIndex::new(source);
-        // Scopes and visible types cost a little on every binding: only
-        // `[[lint.disallowed]]` needs them.
         let disallowed = &self.resolved.disallowed;
-        let track = !disallowed.is_empty()
-            && rules::index_of("disallowed").is_some_and(|i| active.contains(&i));
-        let fields = if track
-            && disallowed
-                .iter()
-                .any(crate::settings::Disallowed::is_method)
-        {
-            crate::scope::Fields::collect(&file, &uses)
-        } else {
-            crate::scope::Fields::default()
-        };
+        let (track, fields) = self.scopes(&active, &file, &uses);
         let mut cx = Cx {
             source,
             lines: &lines,
             uses: &uses,
             locals: crate::scope::Locals::new(track),
-            signatures,
-            deps: Vec::new(),
             fields,
             disallowed,
             in_test: kind == FileKind::Test,
@@ -446,6 +463,7 @@ impl Linter {
         let mut suppressions = Suppressions::parse(source, &lines, &comments);
         let mut out = Vec::new();
         let mut fixes = Vec::new();
+        let mut conditions = Vec::new();
         let mut raw = std::mem::take(&mut cx.raw);
         raw.sort_by_key(|r| (r.span.start, r.rule));
         raw.dedup_by(|a, b| a.rule == b.rule && a.span == b.span);
@@ -470,12 +488,73 @@ impl Linter {
             for (span, message) in r.related {
                 d = d.with_related(lines.location(path, source, span), message);
             }
+            if let Some(c) = r.condition {
+                conditions.push((out.len(), c));
+            }
             out.push(d);
         }
         let active_names: Vec<&str> = active.iter().map(|&i| rules::ALL[i].name).collect();
         out.extend(suppressions.leftovers(path, source, &active_names));
-        (out, fixes, cx.deps)
+        Inner {
+            diags: out,
+            fixes,
+            conditions,
+            sigs,
+        }
     }
+}
+
+/// One lexical scan: the comments, and (for the workspace's signatures)
+/// the code with comments and literals blanked, scanned.
+fn comments_and_sigs(source: &str, want_sigs: bool) -> (Vec<crate::comments::Comment>, FileSigs) {
+    if want_sigs {
+        let (comments, code) = crate::comments::scan_with_code(source);
+        (comments, FileSigs::of_code(code))
+    } else {
+        (crate::comments::scan(source), FileSigs::default())
+    }
+}
+
+/// What linting one file gives.
+struct Inner {
+    diags: Vec<Diagnostic>,
+    fixes: Fixes,
+    conditions: Conditions,
+    sigs: FileSigs,
+}
+
+impl Inner {
+    /// A file with one finding that stops the lint (it does not parse).
+    fn only(d: Diagnostic, sigs: FileSigs) -> Inner {
+        Inner {
+            diags: vec![d],
+            fixes: Vec::new(),
+            conditions: Vec::new(),
+            sigs,
+        }
+    }
+}
+
+/// `diags` without the findings whose condition `signatures` does not meet.
+pub(crate) fn resolve(
+    diags: Vec<Diagnostic>,
+    conditions: &Conditions,
+    signatures: &Signatures,
+) -> Vec<Diagnostic> {
+    if conditions.is_empty() {
+        return diags;
+    }
+    diags
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| {
+            conditions
+                .iter()
+                .find(|(at, _)| at == i)
+                .is_none_or(|(_, c)| c.holds(signatures))
+        })
+        .map(|(_, d)| d)
+        .collect()
 }
 
 fn parse_error(path: &str, source: &str, e: &syn::Error) -> Diagnostic {

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use diagnostics::{Diagnostic, Location, Severity};
 use rayon::prelude::*;
 
-use crate::engine::{Deps, FileKind, Linter};
+use crate::engine::{Conditions, FileKind, Linter};
+use crate::signatures::FileSigs;
 use crate::{Cache, Signatures};
 
 /// One file to lint.
@@ -125,9 +126,9 @@ pub fn discover(roots: &[PathBuf], base: &Path) -> Result<Vec<SourceFile>, FileE
 }
 
 /// Lints `files` in parallel. `read` supplies each file's bytes (the working
-/// tree, or the git index for `--staged`). Every file is read first: the
-/// signatures of all of them (what each function returns) inform the rules
-/// on each.
+/// tree, or the git index for `--staged`). Findings that depend on what a
+/// function returns are decided at the end, from the signatures of every
+/// file read.
 pub fn lint_files<R>(
     linter: &Linter,
     files: &[SourceFile],
@@ -164,26 +165,14 @@ where
         .map(|f| (std::fs::metadata(&f.path).map_or(0, |m| m.len()), f))
         .collect();
     order.sort_by_key(|(size, _)| std::cmp::Reverse(*size));
+    // Each file's signatures are read by the worker that lints it, unless
+    // the caller knows the workspace's already or no rule asks.
+    let scan = workspace.is_none() && linter.needs_signatures();
     let work = || {
-        let read: Vec<(&SourceFile, std::io::Result<Vec<u8>>)> =
-            order.par_iter().map(|(_, f)| (*f, read(f))).collect();
-        let scanned;
-        let signatures = if let Some(s) = workspace {
-            s
-        } else if !linter.needs_signatures() {
-            scanned = Signatures::default();
-            &scanned
-        } else {
-            scanned = Signatures::scan(
-                read.iter()
-                    .filter_map(|(_, r)| r.as_ref().ok())
-                    .filter_map(|b| std::str::from_utf8(b).ok()),
-            );
-            &scanned
-        };
-        read.into_par_iter()
+        order
+            .par_iter()
             .with_max_len(1)
-            .map(|(f, bytes)| match bytes {
+            .map(|(_, f)| match read(f) {
                 Err(source) => Err(FileError {
                     path: f.display.clone(),
                     source,
@@ -192,7 +181,7 @@ where
                 // run down or look like a pass: it becomes an error naming
                 // the file, and the gate cannot pass.
                 Ok(bytes) => std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    lint_cached(linter, cache, f, bytes, signatures)
+                    lint_cached(linter, cache, f, bytes, scan)
                 }))
                 .map_err(|payload| FileError {
                     path: f.display.clone(),
@@ -208,19 +197,32 @@ where
         Ok(pool) => pool.install(work),
         Err(_) => work(),
     };
+    let merged;
+    let signatures = if let Some(s) = workspace {
+        s
+    } else {
+        merged = Signatures::merge(
+            results
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|l| &l.sigs),
+        );
+        &merged
+    };
     let mut run = LintRun::default();
     for r in results {
         match r {
             Err(e) => run.errors.push(e),
-            Ok((display, text, diags, outcome)) => {
+            Ok(l) => {
                 run.files += 1;
-                match outcome {
+                match l.outcome {
                     CacheOutcome::Hit => run.cache_hits += 1,
                     CacheOutcome::WriteFailed => run.cache_write_errors += 1,
                     CacheOutcome::Stored | CacheOutcome::Off => {}
                 }
+                let diags = crate::engine::resolve(l.diags, &l.conditions, signatures);
                 if !diags.is_empty() {
-                    run.sources.push((display, text));
+                    run.sources.push((l.display, l.text));
                 }
                 run.diagnostics.extend(diags);
             }
@@ -245,42 +247,67 @@ enum CacheOutcome {
     WriteFailed,
 }
 
-type Linted = (String, Arc<str>, Vec<Diagnostic>, CacheOutcome);
+/// One file linted: findings (some under conditions) and its signatures.
+struct Linted {
+    display: String,
+    text: Arc<str>,
+    diags: Vec<Diagnostic>,
+    conditions: Conditions,
+    sigs: FileSigs,
+    outcome: CacheOutcome,
+}
 
 fn lint_cached(
     linter: &Linter,
     cache: Option<&Cache>,
     f: &SourceFile,
     bytes: Vec<u8>,
-    signatures: &Signatures,
+    scan: bool,
 ) -> Linted {
-    let Some(cache) = cache else {
-        let (d, t, diags, _) = lint_bytes(linter, f, bytes, signatures);
-        return (d, t, diags, CacheOutcome::Off);
-    };
-    let key = cache.key(&f.display, f.kind, &bytes);
-    if let Some(diags) = Cache::load(&key, &f.display, signatures) {
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        return (f.display.clone(), Arc::from(text), diags, CacheOutcome::Hit);
+    let key = cache.map(|c| c.key(&f.display, f.kind, &bytes));
+    if let Some((diags, conditions)) = key.as_ref().and_then(|k| Cache::load(k, &f.display)) {
+        let text: Arc<str> = Arc::from(String::from_utf8_lossy(&bytes).into_owned());
+        let sigs = if scan {
+            FileSigs::scan(&text)
+        } else {
+            FileSigs::default()
+        };
+        return Linted {
+            display: f.display.clone(),
+            text,
+            diags,
+            conditions,
+            sigs,
+            outcome: CacheOutcome::Hit,
+        };
     }
-    let (d, t, diags, deps) = lint_bytes(linter, f, bytes, signatures);
-    let outcome = match Cache::store(&key, &diags, deps) {
-        Ok(()) => CacheOutcome::Stored,
-        Err(_) => CacheOutcome::WriteFailed,
-    };
-    (d, t, diags, outcome)
+    let mut linted = lint_bytes(linter, f, bytes, scan);
+    if let Some(key) = key {
+        linted.outcome = match Cache::store(&key, &linted.diags, &linted.conditions) {
+            Ok(()) => CacheOutcome::Stored,
+            Err(_) => CacheOutcome::WriteFailed,
+        };
+    }
+    linted
 }
 
-fn lint_bytes(
-    linter: &Linter,
-    f: &SourceFile,
-    bytes: Vec<u8>,
-    signatures: &Signatures,
-) -> (String, Arc<str>, Vec<Diagnostic>, Deps) {
+fn lint_bytes(linter: &Linter, f: &SourceFile, bytes: Vec<u8>, scan: bool) -> Linted {
     match String::from_utf8(bytes) {
         Ok(text) => {
-            let (diags, deps) = linter.lint_tracked(&f.display, &text, f.kind, signatures);
-            (f.display.clone(), Arc::from(text), diags, deps)
+            let (diags, conditions) = linter.lint_deferred(&f.display, &text, f.kind);
+            let sigs = if scan {
+                FileSigs::scan(&text)
+            } else {
+                FileSigs::default()
+            };
+            Linted {
+                display: f.display.clone(),
+                text: Arc::from(text),
+                diags,
+                conditions,
+                sigs,
+                outcome: CacheOutcome::Off,
+            }
         }
         Err(e) => {
             let d = Diagnostic::new(
@@ -293,7 +320,14 @@ fn lint_bytes(
             )
             .with_location(Location::file(f.display.clone()))
             .with_field("rule", "parse-error");
-            (f.display.clone(), Arc::from(""), vec![d], Vec::new())
+            Linted {
+                display: f.display.clone(),
+                text: Arc::from(""),
+                diags: vec![d],
+                conditions: Vec::new(),
+                sigs: FileSigs::default(),
+                outcome: CacheOutcome::Off,
+            }
         }
     }
 }

@@ -17,6 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use proc_macro2::{Delimiter, TokenStream, TokenTree};
+use rayon::prelude::*;
 
 use crate::engine::FileKind;
 use crate::files::SourceFile;
@@ -25,32 +26,50 @@ use crate::files::SourceFile;
 /// `#[cfg(test)]` declarations (test code) or only from its build script.
 /// Files outside any module tree keep their path-based kind.
 pub fn classify(files: &mut [SourceFile]) {
+    // System calls, reading and lexing are the cost: done for every file in
+    // parallel; the walk itself is lookups.
+    let canonical: Vec<PathBuf> = files
+        .par_iter()
+        .map(|f| std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()))
+        .collect();
     let mut crate_of: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
     let mut crates: Vec<PathBuf> = Vec::new();
-    for f in files.iter().filter(|f| f.kind == FileKind::Library) {
-        if let Some(dir) = crate_dir(&f.path, &mut crate_of)
+    for (f, path) in files.iter().zip(&canonical) {
+        if f.kind == FileKind::Library
+            && let Some(dir) = crate_dir(path, &mut crate_of)
             && !crates.contains(&dir)
         {
             crates.push(dir);
         }
     }
+    if crates.is_empty() {
+        return;
+    }
+    let known: HashMap<PathBuf, Option<Vec<Decl>>> = canonical
+        .par_iter()
+        .filter_map(|p| {
+            std::fs::read_to_string(p)
+                .ok()
+                .map(|t| (p.clone(), read_decls(&t)))
+        })
+        .collect();
     let mut kinds: HashMap<PathBuf, FileKind> = HashMap::new();
     for dir in &crates {
-        kinds.extend(Tree::walk(dir));
+        kinds.extend(Tree::walk(dir, &known));
     }
-    for f in files.iter_mut().filter(|f| f.kind == FileKind::Library) {
-        let key = std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone());
-        if let Some(kind) = kinds.get(&key) {
+    for (f, key) in files.iter_mut().zip(&canonical) {
+        if f.kind == FileKind::Library
+            && let Some(kind) = kinds.get(key)
+        {
             f.kind = *kind;
         }
     }
 }
 
-/// The nearest directory above `file` with a `Cargo.toml`.
+/// The nearest directory above `file` (canonical) with a `Cargo.toml`.
 fn crate_dir(file: &Path, memo: &mut HashMap<PathBuf, Option<PathBuf>>) -> Option<PathBuf> {
-    let abs = std::fs::canonicalize(file).ok()?;
     let mut seen = Vec::new();
-    let mut dir = abs.parent();
+    let mut dir = file.parent();
     let found = loop {
         let Some(d) = dir else { break None };
         if let Some(known) = memo.get(d) {
@@ -69,8 +88,10 @@ fn crate_dir(file: &Path, memo: &mut HashMap<PathBuf, Option<PathBuf>>) -> Optio
 }
 
 /// What reached each file of one crate.
-#[derive(Default)]
-struct Tree {
+struct Tree<'k> {
+    /// Declarations of files already read (canonical path → `None` when the
+    /// file declares no out-of-line module).
+    known: &'k HashMap<PathBuf, Option<Vec<Decl>>>,
     /// Reached through a declaration that is not test-only, from a library
     /// or binary root.
     production: HashSet<PathBuf>,
@@ -87,11 +108,19 @@ enum Reach {
     Build,
 }
 
-impl Tree {
+impl<'k> Tree<'k> {
     /// The kind of every file of the crate in `dir` that its module tree
     /// decides (keys are canonical paths).
-    fn walk(dir: &Path) -> HashMap<PathBuf, FileKind> {
-        let mut tree = Tree::default();
+    fn walk(
+        dir: &Path,
+        known: &'k HashMap<PathBuf, Option<Vec<Decl>>>,
+    ) -> HashMap<PathBuf, FileKind> {
+        let mut tree = Tree {
+            known,
+            production: HashSet::new(),
+            test: HashSet::new(),
+            build: HashSet::new(),
+        };
         let (roots, build) = roots(dir);
         for root in roots {
             tree.visit(&root, true, Reach::Production, 0);
@@ -118,7 +147,13 @@ impl Tree {
         if depth > 64 {
             return;
         }
-        let Ok(file) = std::fs::canonicalize(file) else {
+        // Paths built from canonical directories are canonical unless a
+        // `#[path]` or a symlink says otherwise.
+        let file = if self.known.contains_key(file) {
+            file.to_path_buf()
+        } else if let Ok(f) = std::fs::canonicalize(file) {
+            f
+        } else {
             return;
         };
         let set = match reach {
@@ -129,15 +164,15 @@ impl Tree {
         if !set.insert(file.clone()) {
             return;
         }
-        let Ok(text) = std::fs::read_to_string(&file) else {
-            return;
+        // Files of the lint run were read in parallel beforehand; others
+        // (a crate root outside the given paths) are read now.
+        let decls = match self.known.get(&file) {
+            Some(d) => d.clone(),
+            None => std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| read_decls(&t)),
         };
-        if !declares_out_of_line_mod(&text) {
-            return;
-        }
-        let Ok(tokens) = text.parse::<TokenStream>() else {
-            return;
-        };
+        let Some(decls) = decls else { return };
         let Some(dir) = file.parent() else { return };
         // Where `mod x;` looks for `x.rs`: a crate root's or `mod.rs`'s own
         // directory, otherwise a directory named after the file.
@@ -147,15 +182,18 @@ impl Tree {
         } else {
             dir.join(file.file_stem().unwrap_or_default())
         };
-        let mut found = Vec::new();
-        declarations(tokens, &child_dir, dir, false, &mut found);
-        for (path, test_only) in found {
-            let next = if test_only && reach == Reach::Production {
+        for decl in decls {
+            let next = if decl.test_only && reach == Reach::Production {
                 Reach::Test
             } else {
                 reach
             };
-            self.visit(&path, false, next, depth + 1);
+            self.visit(
+                &decl.file(&child_dir, dir, self.known),
+                false,
+                next,
+                depth + 1,
+            );
         }
     }
 }
@@ -226,73 +264,170 @@ fn declares_out_of_line_mod(text: &str) -> bool {
     false
 }
 
-/// Out-of-line module declarations in `tokens` (recursing into inline
-/// `mod a { .. }` blocks): each declared file and whether it is reached
-/// only in test builds.
-fn declarations(
-    tokens: TokenStream,
-    child_dir: &Path,
-    file_dir: &Path,
-    gated: bool,
-    out: &mut Vec<(PathBuf, bool)>,
-) {
-    let tokens: Vec<TokenTree> = tokens.into_iter().collect();
-    let mut attrs_start = 0;
+/// An out-of-line module declaration: `mod name;` inside the inline
+/// modules `inline` (`mod a { mod b { mod name; } }`), with its `#[path]`,
+/// and whether it is compiled only in test builds.
+#[derive(Debug, Clone)]
+struct Decl {
+    inline: Vec<String>,
+    name: String,
+    path: Option<String>,
+    test_only: bool,
+}
+
+impl Decl {
+    /// The file it declares, for a declaring file whose `mod x;` files live
+    /// in `child_dir` and which itself is in `file_dir`.
+    fn file(
+        &self,
+        child_dir: &Path,
+        file_dir: &Path,
+        known: &HashMap<PathBuf, Option<Vec<Decl>>>,
+    ) -> PathBuf {
+        let nested = |base: &Path| {
+            self.inline
+                .iter()
+                .fold(base.to_path_buf(), |d, m| d.join(m))
+        };
+        if let Some(p) = &self.path {
+            // Inside inline modules, `#[path]` is relative to their directory.
+            let base = if self.inline.is_empty() {
+                file_dir.to_path_buf()
+            } else {
+                nested(child_dir)
+            };
+            return base.join(p);
+        }
+        let dir = nested(child_dir);
+        let flat = dir.join(format!("{}.rs", self.name));
+        if known.contains_key(&flat) || flat.is_file() {
+            flat
+        } else {
+            dir.join(&self.name).join("mod.rs")
+        }
+    }
+}
+
+/// The module declarations of a file's text; `None` when it has none (the
+/// cheap pre-check). Comments and literals are blanked, braces tracked to
+/// know the inline modules around each declaration, and only the
+/// attributes in front of a `mod` are lexed.
+fn read_decls(text: &str) -> Option<Vec<Decl>> {
+    if !declares_out_of_line_mod(text) {
+        return None;
+    }
+    let code = crate::comments::code_only(text);
+    let mut out = Vec::new();
+    // One entry per open brace: the inline module it opens (name, test
+    // only), or `None` for any other block (a fn body, an impl, a macro).
+    let mut open: Vec<Option<(String, bool)>> = Vec::new();
+    let mut next_block: Option<(String, bool)> = None;
     let mut i = 0;
-    while i < tokens.len() {
-        match &tokens[i] {
-            // `#[..]` (outer attributes) accumulate until the item.
-            TokenTree::Punct(p) if p.as_char() == '#' => {
-                let inner =
-                    matches!(tokens.get(i + 1), Some(TokenTree::Punct(b)) if b.as_char() == '!');
-                i += if inner { 3 } else { 2 };
-                continue;
+    while i < code.len() {
+        match code[i] {
+            b'{' => open.push(next_block.take()),
+            b'}' => {
+                open.pop();
             }
-            TokenTree::Ident(id) if id == "mod" => {
-                let attrs = &tokens[attrs_start..i];
-                let (Some(TokenTree::Ident(name)), Some(next)) =
-                    (tokens.get(i + 1), tokens.get(i + 2))
-                else {
-                    i += 1;
-                    continue;
-                };
-                let name = name.to_string();
-                let name = name.strip_prefix("r#").unwrap_or(&name);
-                let test_only = gated || attrs_test_only(attrs);
-                match next {
-                    TokenTree::Punct(p) if p.as_char() == ';' => {
-                        let flat = child_dir.join(format!("{name}.rs"));
-                        let path = path_attr(attrs).map_or_else(
-                            || {
-                                if flat.is_file() {
-                                    flat
-                                } else {
-                                    child_dir.join(name).join("mod.rs")
-                                }
-                            },
-                            |p| file_dir.join(p),
-                        );
-                        out.push((path, test_only));
+            b'm' if code[i..].starts_with(b"mod")
+                && (i == 0 || !is_ident(code[i - 1]))
+                && code.get(i + 3).is_some_and(u8::is_ascii_whitespace) =>
+            {
+                let name_start = i
+                    + 3
+                    + code[i + 3..]
+                        .iter()
+                        .take_while(|c| c.is_ascii_whitespace())
+                        .count();
+                let name_len = code[name_start..]
+                    .iter()
+                    .take_while(|&&c| is_ident(c) || c == b'#')
+                    .count();
+                let after = name_start + name_len;
+                let next = code[after..]
+                    .iter()
+                    .find(|c| !c.is_ascii_whitespace())
+                    .copied();
+                let at_module_level = open.iter().all(Option::is_some);
+                if name_len > 0 && at_module_level && matches!(next, Some(b';' | b'{')) {
+                    let name = text[name_start..after].trim_start_matches("r#").to_owned();
+                    let attrs: Vec<TokenTree> = text[attributes_before(&code, i)..i]
+                        .parse::<TokenStream>()
+                        .map(|t| t.into_iter().collect())
+                        .unwrap_or_default();
+                    let test_only =
+                        open.iter().flatten().any(|(_, t)| *t) || attrs_test_only(&attrs);
+                    if next == Some(b';') {
+                        out.push(Decl {
+                            inline: open.iter().flatten().map(|(n, _)| n.clone()).collect(),
+                            name,
+                            path: path_attr(&attrs),
+                            test_only,
+                        });
+                    } else {
+                        next_block = Some((name, test_only));
                     }
-                    TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => {
-                        let inner = child_dir.join(name);
-                        declarations(g.stream(), &inner, &inner, test_only, out);
-                    }
-                    _ => {}
                 }
-                i += 3;
-                attrs_start = i;
+                i = after;
                 continue;
             }
-            // Visibility and other item keywords before `mod` keep the
-            // attributes; anything else starts a new item.
-            TokenTree::Ident(id) if id == "pub" => {}
-            TokenTree::Group(g) if g.delimiter() == Delimiter::Parenthesis => {}
-            TokenTree::Punct(p) if p.as_char() == ';' => attrs_start = i + 1,
-            TokenTree::Group(g) if g.delimiter() == Delimiter::Brace => attrs_start = i + 1,
             _ => {}
         }
         i += 1;
+    }
+    Some(out)
+}
+
+fn is_ident(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'_'
+}
+
+/// Where the outer attributes (and visibility) in front of the item at
+/// `at` begin: back over `pub(..)`/`pub` and every `#[..]`.
+fn attributes_before(code: &[u8], at: usize) -> usize {
+    let back_ws = |mut i: usize| {
+        while i > 0 && code[i - 1].is_ascii_whitespace() {
+            i -= 1;
+        }
+        i
+    };
+    // The bracket closed just before `end`: where it opens.
+    let opening = |end: usize, close: u8, open: u8| {
+        let mut depth = 0usize;
+        let mut i = end;
+        while i > 0 {
+            i -= 1;
+            if code[i] == close {
+                depth += 1;
+            } else if code[i] == open {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    return Some(i);
+                }
+            }
+        }
+        None
+    };
+    let mut start = back_ws(at);
+    if start > 0 && code[start - 1] == b')' {
+        if let Some(p) = opening(start, b')', b'(') {
+            let before = back_ws(p);
+            if code[..before].ends_with(b"pub") {
+                start = before - 3;
+            }
+        }
+    } else if code[..start].ends_with(b"pub") {
+        start -= 3;
+    }
+    loop {
+        let end = back_ws(start);
+        if end == 0 || code[end - 1] != b']' {
+            return start;
+        }
+        match opening(end, b']', b'[') {
+            Some(open) if open > 0 && code[open - 1] == b'#' => start = open - 1,
+            _ => return start,
+        }
     }
 }
 

@@ -28,20 +28,81 @@ pub struct Signatures {
     names: HashMap<String, Returns>,
 }
 
+/// What one file's signatures say, before the workspace's `type` aliases
+/// are known.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct FileSigs {
+    fns: Vec<(String, Raw)>,
+    aliases: Vec<String>,
+}
+
+/// A return type as written.
+#[derive(Debug, Clone)]
+enum Raw {
+    /// No return type, an associated-type projection (`F::Output`), or
+    /// nothing a name can be read from.
+    Other,
+    /// A path type's last segment (`io::Result<()>` → `Result`), and whether
+    /// the function is `async`.
+    Named { name: String, is_async: bool },
+    /// `impl Future<Output = T>`: `T`'s last segment.
+    Future { name: String },
+}
+
+impl FileSigs {
+    /// Scans one file's text (comments and literals blanked first).
+    pub(crate) fn scan(text: &str) -> FileSigs {
+        FileSigs::of_code(crate::comments::code_only(text))
+    }
+
+    /// Scans a file's code, its comments and literals already blanked
+    /// ([`crate::comments::code_only`]).
+    pub(crate) fn of_code(code: Vec<u8>) -> FileSigs {
+        let code = String::from_utf8(code).unwrap_or_default();
+        let mut aliases = Vec::new();
+        result_aliases(&code, &mut aliases);
+        FileSigs {
+            fns: functions(&code),
+            aliases,
+        }
+    }
+}
+
 impl Signatures {
     /// Scans the sources of a workspace.
     #[must_use]
     pub fn scan<'a>(sources: impl IntoIterator<Item = &'a str>) -> Signatures {
+        use rayon::prelude::*;
         let sources: Vec<&str> = sources.into_iter().collect();
-        let mut aliases: Vec<String> = Vec::new();
-        for s in &sources {
-            result_aliases(s, &mut aliases);
-        }
+        let files: Vec<FileSigs> = sources.par_iter().map(|s| FileSigs::scan(s)).collect();
+        Signatures::merge(&files)
+    }
+
+    /// The workspace's answers from its files' signatures: a name defined
+    /// with disagreeing return types is `Other`.
+    pub(crate) fn merge<'a>(files: impl IntoIterator<Item = &'a FileSigs> + Clone) -> Signatures {
+        let aliases: Vec<&str> = files
+            .clone()
+            .into_iter()
+            .flat_map(|f| f.aliases.iter().map(String::as_str))
+            .collect();
+        let is_result = |n: &str| n.ends_with("Result") || aliases.contains(&n);
         let mut sig = Signatures::default();
-        for s in &sources {
-            for (name, returns) in functions(s, &aliases) {
+        for f in files {
+            for (key, raw) in &f.fns {
+                let returns = match raw {
+                    Raw::Named { name, is_async } if is_result(name) => {
+                        if *is_async {
+                            Returns::FutureResult
+                        } else {
+                            Returns::Result
+                        }
+                    }
+                    Raw::Future { name } if is_result(name) => Returns::FutureResult,
+                    _ => Returns::Other,
+                };
                 sig.names
-                    .entry(name)
+                    .entry(key.clone())
                     .and_modify(|r| {
                         if *r != returns {
                             *r = Returns::Other;
@@ -58,11 +119,29 @@ impl Signatures {
     pub(crate) fn get(&self, key: &str) -> Option<Returns> {
         self.names.get(key).copied()
     }
+}
 
-    /// Whether every answer in `deps` (recorded while a file was linted)
-    /// is still the answer: then the file's cached findings still hold.
-    pub(crate) fn agrees(&self, deps: &[(String, Option<Returns>)]) -> bool {
-        deps.iter().all(|(name, r)| self.get(name) == *r)
+/// A finding that holds only if a call returns a `Result`, which the
+/// workspace's signatures decide once all files are read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Condition {
+    /// The callee's index [`key`].
+    pub key: String,
+    /// The call is awaited.
+    pub awaited: bool,
+    /// The answer when the workspace does not define the callee (a known
+    /// std/tokio API, or not).
+    pub otherwise: bool,
+}
+
+impl Condition {
+    pub(crate) fn holds(&self, sig: &Signatures) -> bool {
+        match sig.get(&self.key) {
+            Some(Returns::Result) => !self.awaited,
+            Some(Returns::FutureResult) => self.awaited,
+            Some(Returns::Other) => false,
+            None => self.otherwise,
+        }
     }
 }
 
@@ -71,11 +150,10 @@ fn is_ident(c: u8) -> bool {
 }
 
 /// Positions of the keyword `kw` in `code` (not part of a longer name).
-fn keyword<'a>(code: &'a [u8], kw: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-    (0..code.len().saturating_sub(kw.len())).filter(move |&i| {
-        code[i..].starts_with(kw)
-            && (i == 0 || !is_ident(code[i - 1]))
-            && !is_ident(code[i + kw.len()])
+fn keyword<'a>(code: &'a str, kw: &'a str) -> impl Iterator<Item = usize> + 'a {
+    let b = code.as_bytes();
+    code.match_indices(kw).map(|(i, _)| i).filter(move |&i| {
+        (i == 0 || !is_ident(b[i - 1])) && b.get(i + kw.len()).is_some_and(|&c| !is_ident(c))
     })
 }
 
@@ -101,9 +179,9 @@ fn result_aliases(text: &str, out: &mut Vec<String>) {
     if !text.contains("Result") {
         return;
     }
-    let code = crate::comments::code_only(text);
-    for at in keyword(&code, b"type") {
-        let Some((name, after)) = ident_at(&code, at + 4) else {
+    let code = text.as_bytes();
+    for at in keyword(text, "type") {
+        let Some((name, after)) = ident_at(code, at + 4) else {
             continue;
         };
         let Some(end) = code[after..]
@@ -166,12 +244,13 @@ fn outer_type(ty: &str) -> Option<&str> {
     path.rsplit("::").next().filter(|s| !s.is_empty())
 }
 
-/// Every `fn name(..) -> Ret` of the text, classified.
-fn functions(text: &str, aliases: &[String]) -> Vec<(String, Returns)> {
-    let code = crate::comments::code_only(text);
+/// Every `fn name(..) -> Ret` of the code (comments and literals blanked),
+/// classified.
+fn functions(text: &str) -> Vec<(String, Raw)> {
+    let code = text.as_bytes();
     let mut out = Vec::new();
-    for at in keyword(&code, b"fn") {
-        let Some((name, after)) = ident_at(&code, at + 2) else {
+    for at in keyword(text, "fn") {
+        let Some((name, after)) = ident_at(code, at + 2) else {
             continue;
         };
         // The signature ends at the body or `;`, outside brackets.
@@ -182,7 +261,7 @@ fn functions(text: &str, aliases: &[String]) -> Vec<(String, Returns)> {
         while i < code.len() {
             match code[i] {
                 b'(' if depth == 0 && params.is_none() => {
-                    params = Some((i + 1, matching_paren(&code, i)));
+                    params = Some((i + 1, matching_paren(code, i)));
                     depth += 1;
                 }
                 b'(' | b'[' | b'<' => depth += 1,
@@ -202,34 +281,25 @@ fn functions(text: &str, aliases: &[String]) -> Vec<(String, Returns)> {
                 // `where` clauses follow the return type.
                 text.find(" where").map_or(text, |w| &text[..w])
             });
-        let returns = match ret {
-            None => Returns::Other,
-            Some(r) => {
-                let is_result = |t: &str| {
-                    !is_projection(t)
-                        && outer_type(t).is_some_and(|n| {
-                            n.ends_with("Result") || aliases.iter().any(|a| a == n)
-                        })
-                };
-                if is_result(r) {
-                    if is_async {
-                        Returns::FutureResult
-                    } else {
-                        Returns::Result
-                    }
-                } else if r.contains("Future<Output")
-                    && r.split("Output")
-                        .nth(1)
-                        .is_some_and(|o| is_result(o.trim_start_matches([' ', '='])))
-                {
-                    Returns::FutureResult
-                } else {
-                    Returns::Other
-                }
-            }
+        let raw = match ret {
+            None => Raw::Other,
+            Some(r) if is_projection(r) => Raw::Other,
+            Some(r) if r.contains("Future<Output") => r
+                .split("Output")
+                .nth(1)
+                .map(|o| o.trim_start_matches([' ', '=']))
+                .filter(|o| !is_projection(o))
+                .and_then(outer_type)
+                .map_or(Raw::Other, |name| Raw::Future {
+                    name: name.to_owned(),
+                }),
+            Some(r) => outer_type(r).map_or(Raw::Other, |name| Raw::Named {
+                name: name.to_owned(),
+                is_async,
+            }),
         };
         let (count, method) = params.map_or((0, false), |(from, to)| count_params(&code[from..to]));
-        out.push((key(name, count, method), returns));
+        out.push((key(name, count, method), raw));
     }
     out
 }

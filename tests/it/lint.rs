@@ -345,7 +345,7 @@ fn cache_serves_unchanged_files_and_never_stale_results() {
     );
 }
 
-/// Runs the real pre-commit framework (PyPI) in `dir`.
+/// Runs the real pre-commit framework (from `PyPI`) in `dir`.
 fn pre_commit(
     dir: &std::path::Path,
     home: &std::path::Path,

@@ -1,6 +1,6 @@
 use crate::engine::{Cx, Node};
 use crate::rules::declare_rule;
-use crate::signatures::{self, Returns};
+use crate::signatures::{self, Condition};
 
 declare_rule! {
     /// ## What it does
@@ -54,19 +54,33 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         return;
     }
     let Some(init) = &local.init else { return };
-    if is_result(cx, &init.expr) {
-        // From `let` to `;`: not the attributes above the statement.
-        let span = local
-            .let_token
-            .span
-            .join(local.semi_token.span)
-            .unwrap_or(local.let_token.span);
-        cx.report(
-            span,
-            "`let _ =` discards a `Result`, and the error in it",
-            Some("handle or log the error; if ignoring it is right, suppress with the reason"),
-        );
+    let condition = match is_result(&init.expr) {
+        Known::No => return,
+        Known::Yes => None,
+        Known::If(c) => Some(c),
+    };
+    // From `let` to `;`: not the attributes above the statement.
+    let span = local
+        .let_token
+        .span
+        .join(local.semi_token.span)
+        .unwrap_or(local.let_token.span);
+    cx.report(
+        span,
+        "`let _ =` discards a `Result`, and the error in it",
+        Some("handle or log the error; if ignoring it is right, suppress with the reason"),
+    );
+    if let Some(c) = condition {
+        cx.condition_last(c);
     }
+}
+
+/// Whether an expression is a `Result`: known from the syntax, not at all,
+/// or if the workspace's signatures say so.
+enum Known {
+    Yes,
+    No,
+    If(Condition),
 }
 
 /// Methods and functions that return a `Result` in std, tokio and the
@@ -131,47 +145,39 @@ const RESULT_ADAPTERS: &[&str] = &[
 /// whose signature returns one (awaited, for an async one), a known std or
 /// tokio API, `Ok(..)`/`Err(..)`, or a `Result` adapter. (`write!` into
 /// a `String` cannot fail, and the destination's type is not known.) Anything else is not known, and not flagged.
-fn is_result(cx: &mut Cx<'_>, e: &syn::Expr) -> bool {
+fn is_result(e: &syn::Expr) -> Known {
     let (e, awaited) = match e {
         syn::Expr::Await(a) => (&*a.base, true),
         other => (other, false),
     };
-    let (name, key) = match e {
+    let (name, args, method) = match e {
         syn::Expr::MethodCall(m) => {
             if !awaited && RESULT_ADAPTERS.iter().any(|a| m.method == a) {
-                return true;
+                return Known::Yes;
             }
-            let name = m.method.to_string();
-            let key = signatures::key(&name, m.args.len(), true);
-            // `handle.join()` and `child.wait()` with no arguments: a
-            // thread's or child process's outcome (`path.join(x)` and
-            // `condvar.wait(guard)` take one).
-            if m.args.is_empty() && (name == "join" || name == "wait") && cx.returns(&key).is_none()
-            {
-                return !awaited;
-            }
-            (name, key)
+            (m.method.to_string(), m.args.len(), true)
         }
         syn::Expr::Call(c) => {
             let syn::Expr::Path(p) = &*c.func else {
-                return false;
+                return Known::No;
             };
             let Some(last) = p.path.segments.last() else {
-                return false;
+                return Known::No;
             };
             if !awaited && (last.ident == "Ok" || last.ident == "Err") {
-                return true;
+                return Known::Yes;
             }
-            let name = last.ident.to_string();
-            let key = signatures::key(&name, c.args.len(), false);
-            (name, key)
+            (last.ident.to_string(), c.args.len(), false)
         }
-        _ => return false,
+        _ => return Known::No,
     };
-    match cx.returns(&key) {
-        Some(Returns::Result) => !awaited,
-        Some(Returns::FutureResult) => awaited,
-        Some(Returns::Other) => false,
-        None => KNOWN_RESULT.contains(&name.as_str()),
-    }
+    // `handle.join()` and `child.wait()` with no arguments: a thread's or
+    // child process's outcome (`path.join(x)` and `condvar.wait(guard)`
+    // take one).
+    let thread_or_child = method && args == 0 && (name == "join" || name == "wait") && !awaited;
+    Known::If(Condition {
+        key: signatures::key(&name, args, method),
+        awaited,
+        otherwise: thread_or_child || KNOWN_RESULT.contains(&name.as_str()),
+    })
 }
