@@ -25,16 +25,22 @@ pub(crate) fn scan(source: &str) -> Vec<Comment> {
     out
 }
 
+/// [`scan`], and the byte ranges of every string, raw-string and
+/// character literal, from the same scan.
+pub(crate) fn scan_with_literals(source: &str) -> (Vec<Comment>, Vec<(usize, usize)>) {
+    let mut comments = Vec::new();
+    let mut literals = Vec::new();
+    lex(source, |t| match t {
+        Lexed::Comment(c) => comments.push(c),
+        Lexed::Literal(start, end) => literals.push((start, end)),
+    });
+    (comments, literals)
+}
+
 /// `source` with every comment and string, raw-string and character
 /// literal blanked to spaces (newlines kept, so offsets and lines hold):
 /// what is left is code, for text scans that must not read prose.
 pub(crate) fn code_only(source: &str) -> Vec<u8> {
-    scan_with_code(source).1
-}
-
-/// [`scan`] and [`code_only`] from one lexical scan.
-pub(crate) fn scan_with_code(source: &str) -> (Vec<Comment>, Vec<u8>) {
-    let mut comments = Vec::new();
     let mut out = source.as_bytes().to_vec();
     let mut blank = |start: usize, end: usize| {
         for c in &mut out[start..end.min(source.len())] {
@@ -44,13 +50,10 @@ pub(crate) fn scan_with_code(source: &str) -> (Vec<Comment>, Vec<u8>) {
         }
     };
     lex(source, |t| match t {
-        Lexed::Comment(c) => {
-            blank(c.start, c.end);
-            comments.push(c);
-        }
+        Lexed::Comment(c) => blank(c.start, c.end),
         Lexed::Literal(start, end) => blank(start, end),
     });
-    (comments, out)
+    out
 }
 
 /// What the lexical scan reports.

@@ -60,14 +60,20 @@ impl<'a> PathRef<'a> {
         self.resolved.get_or_init(|| self.uses.resolve(self.path))
     }
 
-    /// Number of segments as written.
-    pub fn path_len(&self) -> usize {
-        self.path.segments.len()
-    }
-
     /// The last segment as written (no allocation).
     pub fn last_is(&self, name: &str) -> bool {
         self.path.segments.last().is_some_and(|s| s.ident == name)
+    }
+
+    /// Whether the path could mean `…::name`: it ends in `name` as written,
+    /// or it is a single name that a `use` of `…::name` renames (`use
+    /// std::mem::forget as leak`). A cheap test (no allocation) before
+    /// [`PathRef::get`].
+    pub fn may_be(&self, name: &str) -> bool {
+        self.last_is(name)
+            || (self.path.segments.len() == 1
+                && self.path.leading_colon.is_none()
+                && self.uses.renames(&self.path.segments[0].ident, name))
     }
 }
 
@@ -504,12 +510,14 @@ impl Linter {
     }
 }
 
-/// One lexical scan: the comments, and (for the workspace's signatures)
-/// the code with comments and literals blanked, scanned.
+/// The comments, and (for the workspace's signatures) the file's
+/// signatures, which must not be read from comments or literals: one
+/// lexical scan finds both.
 fn comments_and_sigs(source: &str, want_sigs: bool) -> (Vec<crate::comments::Comment>, FileSigs) {
     if want_sigs {
-        let (comments, code) = crate::comments::scan_with_code(source);
-        (comments, FileSigs::of_code(code))
+        let (comments, literals) = crate::comments::scan_with_literals(source);
+        let sigs = FileSigs::of_source(source, &comments, &literals);
+        (comments, sigs)
     } else {
         (crate::comments::scan(source), FileSigs::default())
     }

@@ -2,7 +2,8 @@
 //!
 //! `let _ = f();` discards an error only when `f` returns a `Result`. govkit
 //! has no type checker, but every `fn` in the linted files declares its
-//! return type: a quick scan of the text (no parse) records, per function
+//! return type: a quick scan of the text (no parse; definitions inside
+//! comments do not count) records, per function
 //! or method name, whether it returns a `Result` (`Result<..>`,
 //! `io::Result<..>`, `anyhow::Result<..>`, any `*Result`, or a workspace
 //! `type` alias to one), a future of one (`async fn`, `impl Future<Output =
@@ -50,19 +51,32 @@ enum Raw {
 }
 
 impl FileSigs {
-    /// Scans one file's text (comments and literals blanked first).
+    /// Scans one file's text.
     pub(crate) fn scan(text: &str) -> FileSigs {
-        FileSigs::of_code(crate::comments::code_only(text))
+        let (comments, literals) = crate::comments::scan_with_literals(text);
+        FileSigs::of_source(text, &comments, &literals)
     }
 
-    /// Scans a file's code, its comments and literals already blanked
-    /// ([`crate::comments::code_only`]).
-    pub(crate) fn of_code(code: Vec<u8>) -> FileSigs {
-        let code = String::from_utf8(code).unwrap_or_default();
+    /// Scans a file's text whose comments and literals are known: a `fn`
+    /// or `type` inside one (a doc example, a test's source snippet) is not
+    /// a definition.
+    pub(crate) fn of_source(
+        text: &str,
+        comments: &[crate::comments::Comment],
+        literals: &[(usize, usize)],
+    ) -> FileSigs {
+        let code = text.as_bytes();
+        // Both lists are in order: whether `at` is inside one is a search.
+        let in_comment = |at: usize| {
+            let i = comments.partition_point(|c| c.end <= at);
+            let j = literals.partition_point(|l| l.1 <= at);
+            comments.get(i).is_some_and(|c| c.start <= at)
+                || literals.get(j).is_some_and(|l| l.0 <= at)
+        };
         let mut aliases = Vec::new();
-        result_aliases(&code, &mut aliases);
+        result_aliases(code, &in_comment, &mut aliases);
         FileSigs {
-            fns: functions(&code),
+            fns: functions(code, &in_comment),
             aliases,
         }
     }
@@ -150,10 +164,9 @@ fn is_ident(c: u8) -> bool {
 }
 
 /// Positions of the keyword `kw` in `code` (not part of a longer name).
-fn keyword<'a>(code: &'a str, kw: &'a str) -> impl Iterator<Item = usize> + 'a {
-    let b = code.as_bytes();
-    code.match_indices(kw).map(|(i, _)| i).filter(move |&i| {
-        (i == 0 || !is_ident(b[i - 1])) && b.get(i + kw.len()).is_some_and(|&c| !is_ident(c))
+fn keyword<'a>(code: &'a [u8], kw: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    memchr::memmem::find_iter(code, kw).filter(move |&i| {
+        (i == 0 || !is_ident(code[i - 1])) && code.get(i + kw.len()).is_some_and(|&c| !is_ident(c))
     })
 }
 
@@ -175,12 +188,11 @@ fn ident_at(code: &[u8], mut i: usize) -> Option<(&str, usize)> {
 /// `type Name<..> = <something>Result<..>;` → `Name`. Associated types of
 /// traits' usual names (`type Output = Result<..>;` in an `impl Future`)
 /// are not aliases anyone calls by name.
-fn result_aliases(text: &str, out: &mut Vec<String>) {
-    if !text.contains("Result") {
+fn result_aliases(code: &[u8], in_comment: &dyn Fn(usize) -> bool, out: &mut Vec<String>) {
+    if memchr::memmem::find(code, b"Result").is_none() {
         return;
     }
-    let code = text.as_bytes();
-    for at in keyword(text, "type") {
+    for at in keyword(code, b"type").filter(|&at| !in_comment(at)) {
         let Some((name, after)) = ident_at(code, at + 4) else {
             continue;
         };
@@ -246,10 +258,9 @@ fn outer_type(ty: &str) -> Option<&str> {
 
 /// Every `fn name(..) -> Ret` of the code (comments and literals blanked),
 /// classified.
-fn functions(text: &str) -> Vec<(String, Raw)> {
-    let code = text.as_bytes();
+fn functions(code: &[u8], in_comment: &dyn Fn(usize) -> bool) -> Vec<(String, Raw)> {
     let mut out = Vec::new();
-    for at in keyword(text, "fn") {
+    for at in keyword(code, b"fn").filter(|&at| !in_comment(at)) {
         let Some((name, after)) = ident_at(code, at + 2) else {
             continue;
         };

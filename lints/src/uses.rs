@@ -13,6 +13,8 @@ pub(crate) struct UseMap {
     names: HashMap<String, Vec<String>>,
     /// `use a::b::*;` prefixes.
     globs: Vec<Vec<String>>,
+    /// `use a::b as c;`: `(c, b)`.
+    renamed: Vec<(String, String)>,
 }
 
 impl UseMap {
@@ -22,7 +24,16 @@ impl UseMap {
         UseMap {
             names: collector.names,
             globs: collector.globs,
+            renamed: collector.renamed,
         }
+    }
+
+    /// Whether `alias` is a renamed import of a path ending in `name`
+    /// (`use std::mem::forget as leak`).
+    pub(crate) fn renames(&self, alias: &syn::Ident, name: &str) -> bool {
+        self.renamed
+            .iter()
+            .any(|(a, last)| last == name && alias == a)
     }
 
     /// Whether `name` is brought into scope by a `use`.
@@ -71,6 +82,7 @@ impl UseMap {
 struct Collector {
     names: HashMap<String, Vec<String>>,
     globs: Vec<Vec<String>>,
+    renamed: Vec<(String, String)>,
 }
 
 impl Collector {
@@ -97,6 +109,9 @@ impl Collector {
                 let mut full = prefix.clone();
                 if r.ident != "self" {
                     full.push(r.ident.to_string());
+                }
+                if let Some(last) = full.last() {
+                    self.renamed.push((r.rename.to_string(), last.clone()));
                 }
                 self.names.insert(r.rename.to_string(), full);
             }

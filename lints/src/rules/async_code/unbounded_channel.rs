@@ -39,6 +39,12 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     let Node::Call(e, Some(path)) = node else {
         return;
     };
+    let candidate = ["channel", "unbounded_channel", "unbounded"]
+        .iter()
+        .any(|n| path.may_be(n));
+    if !candidate {
+        return;
+    }
     let path = path.get();
     let hit = (ends_with(path, &["mpsc", "channel"])
         && path.first().is_some_and(|s| s == "std")

@@ -39,7 +39,7 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         return;
     }
     if let Node::Call(e, Some(path)) = node
-        && (path.last_is("exit") || path.last_is("abort") || path.path_len() == 1)
+        && (path.may_be("exit") || path.may_be("abort"))
     {
         let path = path.get();
         for name in ["exit", "abort"] {

@@ -18,12 +18,14 @@ pub(crate) fn check_mem_fn(
     message: &str,
     help: &str,
 ) {
-    let hit = |p: &[String]| ends_with(p, &["mem", name]);
+    // Resolving allocates: only a path that ends in the name, or a single
+    // imported name (`use std::mem::forget as leak`), can be it.
+    let hit = |p: &crate::engine::PathRef<'_>| p.may_be(name) && ends_with(p.get(), &["mem", name]);
     match node {
-        Node::Call(e, Some(path)) if hit(path.get()) => {
+        Node::Call(e, Some(path)) if hit(path) => {
             cx.report(e.func.span(), message, Some(help));
         }
-        Node::Path(e, path) if hit(path.get()) => cx.report(e.span(), message, Some(help)),
+        Node::Path(e, path) if hit(path) => cx.report(e.span(), message, Some(help)),
         _ => {}
     }
 }
