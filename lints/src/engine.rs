@@ -1037,7 +1037,11 @@ impl<'ast> Visit<'ast> for Walker<'_, '_> {
                 }
                 w.item_depth += 1;
                 let was_const = w.cx.in_const;
-                if matches!(i, syn::Item::Const(_) | syn::Item::Static(_)) {
+                // A `static` written inside a macro (`thread_local!`) may be
+                // initialised at run time; a real one, or a `const`, is not.
+                if matches!(i, syn::Item::Const(_))
+                    || (matches!(i, syn::Item::Static(_)) && w.macro_depth == 0)
+                {
                     w.cx.in_const = true;
                 }
                 visit::visit_item(w, i);

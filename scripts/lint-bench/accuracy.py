@@ -65,7 +65,8 @@ def govkit(binary, crate_dir):
 def main():
     binary, corpus = os.path.abspath(sys.argv[1]), sys.argv[2]
     crates_dir = os.path.join(corpus, "crates")
-    names = sys.argv[3:] or sorted(os.listdir(crates_dir))
+    names = sys.argv[3:] or sorted(
+        d for d in os.listdir(crates_dir) if os.path.isfile(os.path.join(crates_dir, d, "Cargo.toml")))
     target = os.path.join(corpus, "clippy-target")
     total = matched = 0
     for dirname in names:

@@ -9,8 +9,10 @@ declare_rule! {
     /// `// SAFETY:` comment where clippy's `undocumented_unsafe_blocks`
     /// accepts one: in the comment lines directly above the block or the
     /// statement that contains it (blank and attribute lines may come
-    /// between), or first thing inside the block. The word is matched in any
-    /// case: `// Safety:` and `// safety:` count. Like clippy, a comment on
+    /// between), or first thing inside the block. The word is matched in
+    /// any case (`// Safety:` and `// safety:` count), and a comment that
+    /// trails code on the line above (`let x = // SAFETY: ..`) must start
+    /// with it. Like clippy, a comment on
     /// the same line (`/* SAFETY: */ unsafe {}`, `unsafe {} // SAFETY:`)
     /// does not count: put it above.
     ///
@@ -86,7 +88,7 @@ fn trailing_in_statement(cx: &Cx<'_>, line: usize) -> bool {
             .lines
             .line(cx.source, line - 1)
             .and_then(|l| l.find("//").map(|i| &l[i..]))
-            .is_some_and(says_safety)
+            .is_some_and(starts_with_safety)
 }
 
 /// A `SAFETY:` comment first thing inside the block (`unsafe { // SAFETY: ..`).
@@ -103,4 +105,13 @@ fn documented_inside(cx: &Cx<'_>, open: Span) -> bool {
 /// Whether a comment says `SAFETY:`, in any case (as clippy matches it).
 fn says_safety(comment: &str) -> bool {
     comment.to_ascii_uppercase().contains("SAFETY:")
+}
+
+/// Whether a comment starts with `SAFETY:` (what clippy asks of one that
+/// trails code: `let x = // not a SAFETY: comment` does not count).
+fn starts_with_safety(comment: &str) -> bool {
+    comment
+        .trim_start_matches(['/', '*', '!', ' ', '\t'])
+        .get(..7)
+        .is_some_and(|w| w.eq_ignore_ascii_case("SAFETY:"))
 }
