@@ -420,4 +420,56 @@ fn pre_commit_hook_checks_what_pre_commit_hands_it() {
         "{}",
         stdout(&staged)
     );
+
+    // And through `git commit` itself, with the hook installed from this
+    // repository's committed revision (what a user's config names).
+    let rev = Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(repo)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+        .unwrap_or_default();
+    std::fs::write(
+        p.path().join(".pre-commit-config.yaml"),
+        format!("repos:\n  - repo: {repo}\n    rev: {rev}\n    hooks:\n      - id: govkit-lint\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code(&pre_commit(p.path(), home.path(), &["install"])), 0);
+    let commit = |msg: &str| {
+        Command::new("git")
+            .args(["commit", "-qm", msg])
+            .current_dir(p.path())
+            .env("PRE_COMMIT_HOME", home.path())
+            .env(
+                "GOVKIT_HOOK_CACHE",
+                std::path::Path::new(repo).join("target/pre-commit-hook-cache"),
+            )
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
+            .output()
+            .unwrap_or_else(|e| panic!("git commit: {e}"))
+    };
+    let refused = commit("an unwrap");
+    assert_ne!(
+        code(&refused),
+        0,
+        "the staged unwrap blocks the commit: {}{}",
+        stdout(&refused),
+        stderr(&refused)
+    );
+    std::fs::write(p.path().join("src/clean.rs"), super::CLEAN).unwrap_or_else(|e| panic!("{e}"));
+    git(
+        p.path(),
+        &["add", "src/clean.rs", ".pre-commit-config.yaml"],
+    );
+    let accepted = commit("clean again");
+    assert_eq!(
+        code(&accepted),
+        0,
+        "{}{}",
+        stdout(&accepted),
+        stderr(&accepted)
+    );
 }
