@@ -79,13 +79,9 @@ impl LineIndex {
     #[must_use]
     pub fn new(source: &str) -> Self {
         let mut starts = vec![0];
-        starts.extend(
-            source
-                .bytes()
-                .enumerate()
-                .filter(|&(_, b)| b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        // memchr finds newlines many bytes at a time: this runs on every
+        // file linted.
+        starts.extend(memchr::memchr_iter(b'\n', source.as_bytes()).map(|i| i + 1));
         LineIndex { starts }
     }
 

@@ -68,16 +68,17 @@ fn lex(source: &str, mut found: impl FnMut(Lexed)) {
     let b = source.as_bytes();
     let mut i = 0;
     let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80;
-    while i < b.len() {
+    // Only `/`, `"` and `'` can start a comment or a literal: jump between
+    // them (a raw string's `r#` is found looking back from its quote).
+    while let Some(at) = memchr::memchr3(b'/', b'"', b'\'', &b[i..]) {
+        i += at;
         match b[i] {
             b'/' if b.get(i + 1) == Some(&b'/') => {
                 let third = b.get(i + 2).copied();
                 let doc =
                     third == Some(b'!') || (third == Some(b'/') && b.get(i + 3) != Some(&b'/'));
                 let start = i;
-                while i < b.len() && b[i] != b'\n' {
-                    i += 1;
-                }
+                i = memchr::memchr(b'\n', &b[i..]).map_or(b.len(), |n| i + n);
                 found(Lexed::Comment(Comment {
                     start,
                     end: i,
@@ -99,26 +100,36 @@ fn lex(source: &str, mut found: impl FnMut(Lexed)) {
                 }));
             }
             b'"' => {
-                let start = i;
-                i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 1;
-                found(Lexed::Literal(start, i));
-            }
-            b'r' if (i == 0
-                || !ident(b[i - 1])
-                || (b[i - 1] == b'b' && (i < 2 || !ident(b[i - 2]))))
-                && matches!(b.get(i + 1), Some(b'#' | b'"')) =>
-            {
-                let hashes = b[i + 1..].iter().take_while(|&&c| c == b'#').count();
-                if b.get(i + 1 + hashes) == Some(&b'"') {
-                    let start = i;
-                    i = skip_raw_string(b, i + 2 + hashes, hashes);
+                // `r"…"`, `r#"…"#`, `br"…"`: an `r` (not ending a longer
+                // name, `b` apart) and `#`s right before the quote.
+                let hashes = b[..i].iter().rev().take_while(|&&c| c == b'#').count();
+                let r = i - hashes;
+                let raw = r > 0
+                    && b[r - 1] == b'r'
+                    && (r < 2
+                        || !ident(b[r - 2])
+                        || (b[r - 2] == b'b' && (r < 3 || !ident(b[r - 3]))));
+                if raw {
+                    let start = r - 1;
+                    i = skip_raw_string(b, i + 1, hashes);
                     found(Lexed::Literal(start, i));
                 } else {
+                    let start = i;
                     i += 1;
+                    loop {
+                        match memchr::memchr2(b'"', b'\\', b.get(i..).unwrap_or_default()) {
+                            Some(n) if b[i + n] == b'"' => {
+                                i += n + 1;
+                                break;
+                            }
+                            Some(n) => i += n + 2,
+                            None => {
+                                i = b.len();
+                                break;
+                            }
+                        }
+                    }
+                    found(Lexed::Literal(start, i));
                 }
             }
             b'\'' => {
@@ -142,6 +153,9 @@ fn lex(source: &str, mut found: impl FnMut(Lexed)) {
                 }
             }
             _ => i += 1,
+        }
+        if i >= b.len() {
+            break;
         }
     }
 }
@@ -188,6 +202,28 @@ fn skip_raw_string(b: &[u8], mut i: usize, hashes: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literals_hide_comment_markers() {
+        let src = "let a = \"\\\\\"; // one\nlet b = br##\"\"# // no\"##; let c = \"\\\" // no\"; /* two */\nlet d = 'x'; let e: &'static str = \"unterminated // no";
+        let found: Vec<&str> = scan(src).iter().map(|c| &src[c.start..c.end]).collect();
+        assert_eq!(found, ["// one", "/* two */"]);
+        let (_, literals) = scan_with_literals(src);
+        let texts: Vec<&str> = literals
+            .iter()
+            .map(|&(a, b)| &src[a..b.min(src.len())])
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "\"\\\\\"",
+                "r##\"\"# // no\"##",
+                "\"\\\" // no\"",
+                "'x'",
+                "\"unterminated // no"
+            ]
+        );
+    }
 
     #[test]
     fn comments_and_their_kinds() {

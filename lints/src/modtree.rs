@@ -26,15 +26,13 @@ use crate::files::SourceFile;
 /// `#[cfg(test)]` declarations (test code) or only from its build script.
 /// Files outside any module tree keep their path-based kind.
 pub fn classify(files: &mut [SourceFile]) {
-    // System calls, reading and lexing are the cost: done for every file in
-    // parallel; the walk itself is lookups.
-    let canonical: Vec<PathBuf> = files
-        .par_iter()
-        .map(|f| std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone()))
-        .collect();
+    // Paths are compared as written, normalised (`.` and `..` resolved
+    // lexically): canonicalising every file costs more than the rest. A
+    // file reached through a symlink then keeps its path's kind.
+    let paths: Vec<PathBuf> = files.iter().map(|f| normalize(&f.path)).collect();
     let mut crate_of: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
     let mut crates: Vec<PathBuf> = Vec::new();
-    for (f, path) in files.iter().zip(&canonical) {
+    for (f, path) in files.iter().zip(&paths) {
         if f.kind == FileKind::Library
             && let Some(dir) = crate_dir(path, &mut crate_of)
             && !crates.contains(&dir)
@@ -45,19 +43,26 @@ pub fn classify(files: &mut [SourceFile]) {
     if crates.is_empty() {
         return;
     }
-    let known: HashMap<PathBuf, Option<Vec<Decl>>> = canonical
+    // Only library files can be reclassified, and test targets are not
+    // walked: their declarations are not needed.
+    let known: HashMap<PathBuf, Option<Vec<Decl>>> = files
+        .iter()
+        .zip(&paths)
+        .filter(|(f, _)| f.kind == FileKind::Library)
+        .map(|(_, p)| p)
+        .collect::<Vec<_>>()
         .par_iter()
         .filter_map(|p| {
             std::fs::read_to_string(p)
                 .ok()
-                .map(|t| (p.clone(), read_decls(&t)))
+                .map(|t| ((*p).clone(), read_decls(&t)))
         })
         .collect();
     let mut kinds: HashMap<PathBuf, FileKind> = HashMap::new();
     for dir in &crates {
         kinds.extend(Tree::walk(dir, &known));
     }
-    for (f, key) in files.iter_mut().zip(&canonical) {
+    for (f, key) in files.iter_mut().zip(&paths) {
         if f.kind == FileKind::Library
             && let Some(kind) = kinds.get(key)
         {
@@ -66,7 +71,25 @@ pub fn classify(files: &mut [SourceFile]) {
     }
 }
 
-/// The nearest directory above `file` (canonical) with a `Cargo.toml`.
+/// `path` with `.` components dropped and `..` applied to what precedes.
+fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir
+                if matches!(out.components().next_back(), Some(Component::Normal(_))) =>
+            {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// The nearest directory above `file` (normalised) with a `Cargo.toml`.
 fn crate_dir(file: &Path, memo: &mut HashMap<PathBuf, Option<PathBuf>>) -> Option<PathBuf> {
     let mut seen = Vec::new();
     let mut dir = file.parent();
@@ -147,15 +170,7 @@ impl<'k> Tree<'k> {
         if depth > 64 {
             return;
         }
-        // Paths built from canonical directories are canonical unless a
-        // `#[path]` or a symlink says otherwise.
-        let file = if self.known.contains_key(file) {
-            file.to_path_buf()
-        } else if let Ok(f) = std::fs::canonicalize(file) {
-            f
-        } else {
-            return;
-        };
+        let file = normalize(file);
         let set = match reach {
             Reach::Production => &mut self.production,
             Reach::Test => &mut self.test,

@@ -9,7 +9,10 @@ declare_rule! {
     /// `reason = ".."`. A plain `//` comment after the attribute on its line
     /// or on the line directly above counts as the reason: crates that
     /// support Rust older than 1.81 cannot write `reason =` (clippy's
-    /// `allow_attributes_without_reason` accepts only `reason =`).
+    /// `allow_attributes_without_reason` accepts only `reason =`). Unlike
+    /// clippy, govkit does not read `#[clippy::msrv]`: an `#[allow]` in code
+    /// that declares a minimum Rust version older than 1.81 is still flagged
+    /// unless a comment gives the reason.
     ///
     /// ## Why is this bad?
     /// A silenced compiler or clippy lint is a decision someone made. Without

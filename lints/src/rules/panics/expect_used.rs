@@ -6,6 +6,11 @@ declare_rule! {
     /// Flags `.expect("..")` and `.expect_err("..")` calls (and `Option::expect` / `Result::expect`
     /// called as functions) outside test code.
     ///
+    /// Not flagged in a `const`/`static` initialiser or an inline `const {
+    /// .. }`. What it cannot see: the receiver's type, so `expect` on a
+    /// `Result<T, Infallible>` or `Result<T, !>` is flagged where clippy is
+    /// quiet.
+    ///
     /// ## Why is this bad?
     /// `expect` is `unwrap` with a message: it still panics. In a service a
     /// panic drops in-flight work and, with `panic = "abort"`, the process.

@@ -8,7 +8,9 @@ declare_rule! {
     /// ## What it does
     /// Flags `std::process::exit` and `std::process::abort` outside the
     /// top-level `fn main` and test code, however they are imported
-    /// (`use std::process::exit as quit; quit(1)` included).
+    /// (`use std::process::exit as quit; quit(1)` included). Code written
+    /// inside any macro invocation is checked, also one from another crate
+    /// (clippy skips code it knows came from an external macro).
     ///
     /// ## Why is this bad?
     /// Exiting from library or handler code skips destructors: buffered logs

@@ -8,6 +8,13 @@ declare_rule! {
     /// outside test code, including inside macro arguments such as
     /// `format!("{}", x.unwrap())`.
     ///
+    /// Not flagged: `unwrap()` in a `const`/`static` initialiser or an inline
+    /// `const { .. }` (a panic there fails the build), and
+    /// `Some(x).unwrap_err()` (no such method on `Option`: some trait's).
+    /// What it cannot see: the receiver's type, so `unwrap()` on a
+    /// `Result<T, Infallible>` or `Result<T, !>`, which cannot fail, is
+    /// flagged where clippy is quiet; suppress it with the reason.
+    ///
     /// ## Why is this bad?
     /// `unwrap()` turns a recoverable error into a panic that takes down the
     /// request, the worker thread or the whole service, with a message that

@@ -3,7 +3,10 @@ use crate::rules::declare_rule;
 
 declare_rule! {
     /// ## What it does
-    /// Flags `std::mem::forget` (called or passed as a function).
+    /// Flags `std::mem::forget` (called or passed as a function). A literal
+    /// argument (`forget(7)`) has no destructor and is not flagged; a
+    /// variable of a `Copy` type is, since govkit cannot see its type
+    /// (clippy can, and is quiet there).
     ///
     /// ## Why is this bad?
     /// Forgetting a value skips its destructor: file descriptors, sockets,

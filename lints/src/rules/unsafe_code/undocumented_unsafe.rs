@@ -12,9 +12,10 @@ declare_rule! {
     /// between), or first thing inside the block. The word is matched in
     /// any case (`// Safety:` and `// safety:` count), and a comment that
     /// trails code on the line above (`let x = // SAFETY: ..`) must start
-    /// with it. Like clippy, a comment on
-    /// the same line (`/* SAFETY: */ unsafe {}`, `unsafe {} // SAFETY:`)
-    /// does not count: put it above.
+    /// with it. Like clippy, a comment on the same line (`/* SAFETY: */
+    /// unsafe {}`, `unsafe {} // SAFETY:`) does not count: put it above. An
+    /// `unsafe` block inside a `macro_rules!` body is reported once, in the
+    /// body (clippy reports it once per expansion).
     ///
     /// ## Why is this bad?
     /// Every unsafe block relies on invariants the compiler cannot check.
