@@ -300,6 +300,23 @@ impl Linter {
         resolve(diags, &conditions, &Signatures::scan([source]))
     }
 
+    /// Whether a finding with `code` stands in a file of `kind`: the module
+    /// tree can show only after linting that a file is test code (rules
+    /// that skip tests then drop their findings) or build-script code (the
+    /// print rules do).
+    pub(crate) fn reported_in(&self, code: &str, kind: FileKind) -> bool {
+        let Some(rule) = rules::by_name(code) else {
+            return true;
+        };
+        match kind {
+            FileKind::Library => true,
+            FileKind::Test => {
+                !(rule.skip_in_tests && self.resolved.test_code == TestCodePolicy::Skip)
+            }
+            FileKind::BuildScript => !matches!(code, "print-stdout" | "print-stderr"),
+        }
+    }
+
     /// Whether an active rule asks what functions return (else scanning
     /// the workspace's signatures is wasted work).
     #[must_use]

@@ -1,5 +1,6 @@
 //! Which files are linted, and linting many of them in parallel.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -24,7 +25,8 @@ pub struct SourceFile {
 impl SourceFile {
     /// A file, classified by its path: under `tests/`, `benches/`,
     /// `examples/` or cargo-fuzz's `fuzz_targets/` it is test code.
-    /// [`classify`](crate::classify) refines this from the module tree.
+    /// [`lint_files`] refines this from the module tree (as
+    /// [`classify`](crate::classify) does on its own).
     #[must_use]
     pub fn new(path: PathBuf, display: String) -> Self {
         let kind = if display
@@ -121,7 +123,6 @@ pub fn discover(roots: &[PathBuf], base: &Path) -> Result<Vec<SourceFile>, FileE
     }
     out.sort_by(|a, b| a.display.cmp(&b.display));
     out.dedup_by(|a, b| a.display == b.display);
-    crate::modtree::classify(&mut out);
     Ok(out)
 }
 
@@ -193,7 +194,7 @@ where
             })
             .collect::<Vec<_>>()
     };
-    let results = match pool {
+    let mut results = match pool {
         Ok(pool) => pool.install(work),
         Err(_) => work(),
     };
@@ -209,8 +210,23 @@ where
         );
         &merged
     };
+    // Which files are test code or build-script code, from the module
+    // declarations the workers read; their findings that rules skip there
+    // are dropped.
+    let known: HashMap<PathBuf, Option<Vec<crate::modtree::Decl>>> = order
+        .iter()
+        .zip(results.iter_mut())
+        .filter(|((_, f), _)| f.kind == FileKind::Library)
+        .filter_map(|((_, f), r)| {
+            r.as_mut()
+                .ok()
+                .map(|l| (crate::modtree::normalize(&f.path), l.decls.take()))
+        })
+        .collect();
+    let linted: Vec<&SourceFile> = order.iter().map(|(_, f)| *f).collect();
+    let kinds = crate::modtree::reclassify(&linted, &known);
     let mut run = LintRun::default();
-    for r in results {
+    for (f, r) in linted.iter().zip(results) {
         match r {
             Err(e) => run.errors.push(e),
             Ok(l) => {
@@ -220,7 +236,10 @@ where
                     CacheOutcome::WriteFailed => run.cache_write_errors += 1,
                     CacheOutcome::Stored | CacheOutcome::Off => {}
                 }
-                let diags = crate::engine::resolve(l.diags, &l.conditions, signatures);
+                let mut diags = crate::engine::resolve(l.diags, &l.conditions, signatures);
+                if let Some(kind) = kinds.get(&crate::modtree::normalize(&f.path)) {
+                    diags.retain(|d| linter.reported_in(&d.code, *kind));
+                }
                 if !diags.is_empty() {
                     run.sources.push((l.display, l.text));
                 }
@@ -254,6 +273,8 @@ struct Linted {
     diags: Vec<Diagnostic>,
     conditions: Conditions,
     sigs: FileSigs,
+    /// A library file's module declarations (for the module tree).
+    decls: Option<Vec<crate::modtree::Decl>>,
     outcome: CacheOutcome,
 }
 
@@ -274,6 +295,7 @@ fn lint_cached(
         };
         return Linted {
             display: f.display.clone(),
+            decls: decls(f, &text),
             text,
             diags,
             conditions,
@@ -291,17 +313,21 @@ fn lint_cached(
     linted
 }
 
+/// A library file's module declarations, read while it is in hand.
+fn decls(f: &SourceFile, text: &str) -> Option<Vec<crate::modtree::Decl>> {
+    (f.kind == FileKind::Library)
+        .then(|| crate::modtree::read_decls(text))
+        .flatten()
+}
+
 fn lint_bytes(linter: &Linter, f: &SourceFile, bytes: Vec<u8>, scan: bool) -> Linted {
     match String::from_utf8(bytes) {
         Ok(text) => {
-            let (diags, conditions) = linter.lint_deferred(&f.display, &text, f.kind);
-            let sigs = if scan {
-                FileSigs::scan(&text)
-            } else {
-                FileSigs::default()
-            };
+            // One lexical scan for the comments and the signatures.
+            let (diags, conditions, sigs) = linter.lint_with_sigs(&f.display, &text, f.kind, scan);
             Linted {
                 display: f.display.clone(),
+                decls: decls(f, &text),
                 text: Arc::from(text),
                 diags,
                 conditions,
@@ -326,6 +352,7 @@ fn lint_bytes(linter: &Linter, f: &SourceFile, bytes: Vec<u8>, scan: bool) -> Li
                 diags: vec![d],
                 conditions: Vec::new(),
                 sigs: FileSigs::default(),
+                decls: None,
                 outcome: CacheOutcome::Off,
             }
         }

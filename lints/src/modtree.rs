@@ -26,53 +26,54 @@ use crate::files::SourceFile;
 /// `#[cfg(test)]` declarations (test code) or only from its build script.
 /// Files outside any module tree keep their path-based kind.
 pub fn classify(files: &mut [SourceFile]) {
-    // Paths are compared as written, normalised (`.` and `..` resolved
-    // lexically): canonicalising every file costs more than the rest. A
-    // file reached through a symlink then keeps its path's kind.
-    let paths: Vec<PathBuf> = files.iter().map(|f| normalize(&f.path)).collect();
-    let mut crate_of: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
-    let mut crates: Vec<PathBuf> = Vec::new();
-    for (f, path) in files.iter().zip(&paths) {
-        if f.kind == FileKind::Library
-            && let Some(dir) = crate_dir(path, &mut crate_of)
-            && !crates.contains(&dir)
-        {
-            crates.push(dir);
-        }
-    }
-    if crates.is_empty() {
-        return;
-    }
-    // Only library files can be reclassified, and test targets are not
-    // walked: their declarations are not needed.
-    let known: HashMap<PathBuf, Option<Vec<Decl>>> = files
-        .iter()
-        .zip(&paths)
-        .filter(|(f, _)| f.kind == FileKind::Library)
-        .map(|(_, p)| p)
-        .collect::<Vec<_>>()
+    let read: Vec<(PathBuf, Option<Vec<Decl>>)> = files
         .par_iter()
-        .filter_map(|p| {
-            std::fs::read_to_string(p)
+        .filter(|f| f.kind == FileKind::Library)
+        .filter_map(|f| {
+            std::fs::read_to_string(&f.path)
                 .ok()
-                .map(|t| ((*p).clone(), read_decls(&t)))
+                .map(|t| (normalize(&f.path), read_decls(&t)))
         })
         .collect();
-    let mut kinds: HashMap<PathBuf, FileKind> = HashMap::new();
-    for dir in &crates {
-        kinds.extend(Tree::walk(dir, &known));
-    }
-    for (f, key) in files.iter_mut().zip(&paths) {
-        if f.kind == FileKind::Library
-            && let Some(kind) = kinds.get(key)
-        {
+    let all: Vec<&SourceFile> = files.iter().collect();
+    let kinds = reclassify(&all, &read.into_iter().collect());
+    for f in files.iter_mut() {
+        if let Some(kind) = kinds.get(&normalize(&f.path)) {
             f.kind = *kind;
         }
     }
 }
 
+/// The new kind of each library file of `files` that its crate's module
+/// tree decides (keys are [`normalize`]d paths). `known` holds the
+/// declarations of files already read (`None`: none declared); others are
+/// read from disk when the walk reaches them.
+pub(crate) fn reclassify(
+    files: &[&SourceFile],
+    known: &HashMap<PathBuf, Option<Vec<Decl>>>,
+) -> HashMap<PathBuf, FileKind> {
+    let mut crate_of: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+    let mut crates: Vec<PathBuf> = Vec::new();
+    let mut library = HashSet::new();
+    for f in files.iter().filter(|f| f.kind == FileKind::Library) {
+        let path = normalize(&f.path);
+        if let Some(dir) = crate_dir(&path, &mut crate_of)
+            && !crates.contains(&dir)
+        {
+            crates.push(dir);
+        }
+        library.insert(path);
+    }
+    let mut kinds: HashMap<PathBuf, FileKind> = HashMap::new();
+    for dir in &crates {
+        kinds.extend(Tree::walk(dir, known));
+    }
+    kinds.retain(|p, _| library.contains(p));
+    kinds
+}
+
 /// `path` with `.` components dropped and `..` applied to what precedes.
-fn normalize(path: &Path) -> PathBuf {
+pub(crate) fn normalize(path: &Path) -> PathBuf {
     use std::path::Component;
     let mut out = PathBuf::new();
     for c in path.components() {
@@ -283,7 +284,7 @@ fn declares_out_of_line_mod(text: &str) -> bool {
 /// modules `inline` (`mod a { mod b { mod name; } }`), with its `#[path]`,
 /// and whether it is compiled only in test builds.
 #[derive(Debug, Clone)]
-struct Decl {
+pub(crate) struct Decl {
     inline: Vec<String>,
     name: String,
     path: Option<String>,
@@ -327,7 +328,7 @@ impl Decl {
 /// cheap pre-check). Comments and literals are blanked, braces tracked to
 /// know the inline modules around each declaration, and only the
 /// attributes in front of a `mod` are lexed.
-fn read_decls(text: &str) -> Option<Vec<Decl>> {
+pub(crate) fn read_decls(text: &str) -> Option<Vec<Decl>> {
     if !declares_out_of_line_mod(text) {
         return None;
     }

@@ -64,8 +64,12 @@ fn files_reached_only_through_test_declarations_are_test_code() {
     crate_with_test_modules(dir.path());
     let files = lints::discover(&[dir.path().to_path_buf()], dir.path())
         .unwrap_or_else(|e| panic!("discover: {e}"));
+    // On its own (as `classify` gives them), and below as `lint_files`
+    // decides them from what it reads.
+    let mut classified = files.clone();
+    lints::classify(&mut classified);
     let kind = |name: &str| {
-        files
+        classified
             .iter()
             .find(|f| f.display == name)
             .map_or_else(|| panic!("{name} not discovered"), |f| f.kind)
