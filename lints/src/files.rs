@@ -204,9 +204,10 @@ where
     } else {
         merged = Signatures::merge(
             results
-                .iter()
-                .filter_map(|r| r.as_ref().ok())
-                .map(|l| &l.sigs),
+                .iter_mut()
+                .filter_map(|r| r.as_mut().ok())
+                .map(|l| std::mem::take(&mut l.sigs))
+                .collect(),
         );
         &merged
     };

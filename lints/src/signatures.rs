@@ -10,7 +10,7 @@
 //! Result<..>>`), or something else. A name defined twice with different
 //! answers is ambiguous, and ambiguity is not a `Result`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What calls of a name return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -89,43 +89,55 @@ impl Signatures {
         use rayon::prelude::*;
         let sources: Vec<&str> = sources.into_iter().collect();
         let files: Vec<FileSigs> = sources.par_iter().map(|s| FileSigs::scan(s)).collect();
-        Signatures::merge(&files)
+        Signatures::merge(files)
     }
 
     /// The workspace's answers from its files' signatures: a name defined
-    /// with disagreeing return types is `Other`.
-    pub(crate) fn merge<'a>(files: impl IntoIterator<Item = &'a FileSigs> + Clone) -> Signatures {
-        let aliases: Vec<&str> = files
-            .clone()
-            .into_iter()
-            .flat_map(|f| f.aliases.iter().map(String::as_str))
+    /// with disagreeing return types is `Other`. Merged in parallel.
+    pub(crate) fn merge(files: Vec<FileSigs>) -> Signatures {
+        use rayon::prelude::*;
+        let aliases: HashSet<String> = files
+            .iter()
+            .flat_map(|f| f.aliases.iter().cloned())
             .collect();
-        let is_result = |n: &str| n.ends_with("Result") || aliases.contains(&n);
-        let mut sig = Signatures::default();
-        for f in files {
-            for (key, raw) in &f.fns {
-                let returns = match raw {
-                    Raw::Named { name, is_async } if is_result(name) => {
-                        if *is_async {
-                            Returns::FutureResult
-                        } else {
-                            Returns::Result
-                        }
-                    }
-                    Raw::Future { name } if is_result(name) => Returns::FutureResult,
-                    _ => Returns::Other,
-                };
-                sig.names
-                    .entry(key.clone())
-                    .and_modify(|r| {
-                        if *r != returns {
-                            *r = Returns::Other;
-                        }
-                    })
-                    .or_insert(returns);
+        let is_result = |n: &str| n.ends_with("Result") || aliases.contains(n);
+        let classify = |raw: &Raw| match raw {
+            Raw::Named { name, is_async } if is_result(name) => {
+                if *is_async {
+                    Returns::FutureResult
+                } else {
+                    Returns::Result
+                }
             }
-        }
-        sig
+            Raw::Future { name } if is_result(name) => Returns::FutureResult,
+            _ => Returns::Other,
+        };
+        let add = |m: &mut HashMap<String, Returns>, key: String, returns: Returns| {
+            m.entry(key)
+                .and_modify(|r| {
+                    if *r != returns {
+                        *r = Returns::Other;
+                    }
+                })
+                .or_insert(returns);
+        };
+        let names = files
+            .into_par_iter()
+            .fold(HashMap::new, |mut m, f| {
+                for (key, raw) in f.fns {
+                    let returns = classify(&raw);
+                    add(&mut m, key, returns);
+                }
+                m
+            })
+            .reduce(HashMap::new, |a, b| {
+                let (mut a, b) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+                for (key, returns) in b {
+                    add(&mut a, key, returns);
+                }
+                a
+            });
+        Signatures { names }
     }
 
     /// What the function with index [`key`] `key` returns, if the
@@ -319,7 +331,15 @@ fn functions(code: &[u8], in_comment: &dyn Fn(usize) -> bool) -> Vec<(String, Ra
 /// `self`), and whether it is a method (`self` first). `x.wait()` and
 /// `wait(d)` are different functions.
 pub(crate) fn key(name: &str, params: usize, method: bool) -> String {
-    format!("{name}{}{params}", if method { '.' } else { '/' })
+    // Built by hand: one per function of the workspace, `format!` costs.
+    let mut key = String::with_capacity(name.len() + 2);
+    key.push_str(name);
+    key.push(if method { '.' } else { '/' });
+    match u8::try_from(params) {
+        Ok(digit) if digit < 10 => key.push(char::from(b'0' + digit)),
+        _ => key.push_str(&params.to_string()),
+    }
+    key
 }
 
 /// Where the bracket opened at `open` closes (or the end).
