@@ -169,10 +169,6 @@ impl Node<'_> {
 }
 
 /// Context and output for one file.
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "independent facts about the node being visited, each saved and restored around it"
-)]
 pub(crate) struct Cx<'a> {
     pub source: &'a str,
     pub lines: &'a diagnostics::LineIndex,
@@ -187,8 +183,8 @@ pub(crate) struct Cx<'a> {
     pub fields: crate::scope::Fields,
     /// Inside `#[cfg(test)]`, `#[test]` or a test/bench/example file.
     pub in_test: bool,
-    /// The file belongs to a build script.
-    pub build_script: bool,
+    /// The kind of file (test code inside it is `in_test`).
+    pub kind: FileKind,
     /// Inside an `async fn` or `async` block (not a closure within it).
     pub async_depth: usize,
     /// Inside the top-level `fn main`.
@@ -261,6 +257,19 @@ impl Cx<'_> {
     }
 }
 
+/// Whether `rule` checks code of `kind`: rules that skip tests skip test
+/// code (unless the policy says lint), and the print rules skip build
+/// scripts, whose stdout is cargo's protocol. The walk asks it of each
+/// node's context; [`Linter::reported_in`] of a file the module tree
+/// reclassifies after linting.
+fn applies(rule: &RuleMeta, kind: FileKind, policy: TestCodePolicy) -> bool {
+    match kind {
+        FileKind::Library => true,
+        FileKind::Test => !(rule.skip_in_tests && policy == TestCodePolicy::Skip),
+        FileKind::BuildScript => !matches!(rule.name, "print-stdout" | "print-stderr"),
+    }
+}
+
 /// Unambiguous fixes: byte range and replacement.
 type Fixes = Vec<(Range<usize>, String)>;
 
@@ -289,11 +298,12 @@ impl Linter {
 
     /// Lints one file's text. `path` is the display path (relative, `/`);
     /// it is also what per-path ignores match against. What functions
-    /// return is known from this file's signatures only; see
-    /// [`Linter::lint_in_workspace`].
+    /// return is known from this file's signatures only ([`crate::lint_files`]
+    /// knows the workspace's).
     #[must_use]
     pub fn lint_source(&self, path: &str, source: &str, kind: FileKind) -> Vec<Diagnostic> {
-        let (diags, conditions) = self.lint_deferred(path, source, kind);
+        // The file's signatures are read only if a finding depends on them.
+        let (diags, conditions, _) = self.lint_with_sigs(path, source, kind, false);
         if conditions.is_empty() {
             return diags;
         }
@@ -305,16 +315,7 @@ impl Linter {
     /// that skip tests then drop their findings) or build-script code (the
     /// print rules do).
     pub(crate) fn reported_in(&self, code: &str, kind: FileKind) -> bool {
-        let Some(rule) = rules::by_name(code) else {
-            return true;
-        };
-        match kind {
-            FileKind::Library => true,
-            FileKind::Test => {
-                !(rule.skip_in_tests && self.resolved.test_code == TestCodePolicy::Skip)
-            }
-            FileKind::BuildScript => !matches!(code, "print-stdout" | "print-stderr"),
-        }
+        rules::by_name(code).is_none_or(|rule| applies(rule, kind, self.resolved.test_code))
     }
 
     /// Whether an active rule asks what functions return (else scanning
@@ -325,34 +326,10 @@ impl Linter {
             .is_some_and(|i| self.resolved.levels[i] != rules::Level::Off)
     }
 
-    /// Lints one file's text knowing the signatures of the whole workspace
-    /// (what `let _ = f()` discards depends on what `f` returns).
-    #[must_use]
-    pub fn lint_in_workspace(
-        &self,
-        path: &str,
-        source: &str,
-        kind: FileKind,
-        signatures: &Signatures,
-    ) -> Vec<Diagnostic> {
-        let (diags, conditions) = self.lint_deferred(path, source, kind);
-        resolve(diags, &conditions, signatures)
-    }
-
     /// Lints one file; findings that depend on the workspace's signatures
-    /// come with their conditions, for [`resolve`] once all are known.
-    pub(crate) fn lint_deferred(
-        &self,
-        path: &str,
-        source: &str,
-        kind: FileKind,
-    ) -> (Vec<Diagnostic>, Conditions) {
-        let (diags, conditions, _) = self.lint_with_sigs(path, source, kind, false);
-        (diags, conditions)
-    }
-
-    /// [`Linter::lint_deferred`], and (if `want_sigs`) the file's
-    /// signatures from the same lexical scan.
+    /// come with their conditions, for [`resolve`] once all are known, and
+    /// (if `want_sigs`) the file's own signatures, from the same lexical
+    /// scan as its comments.
     pub(crate) fn lint_with_sigs(
         &self,
         path: &str,
@@ -460,7 +437,7 @@ impl Linter {
             fields,
             disallowed,
             in_test: kind == FileKind::Test,
-            build_script: kind == FileKind::BuildScript,
+            kind,
             async_depth: 0,
             in_main: false,
             in_const: false,
@@ -663,7 +640,12 @@ impl Walker<'_, '_> {
     fn emit(&mut self, node: &Node<'_>) {
         for &i in &self.by_kind[node.kind() as usize] {
             let rule: &RuleMeta = rules::ALL[i];
-            if rule.skip_in_tests && self.cx.in_test && self.test_policy == TestCodePolicy::Skip {
+            let kind = if self.cx.in_test {
+                FileKind::Test
+            } else {
+                self.cx.kind
+            };
+            if !applies(rule, kind, self.test_policy) {
                 continue;
             }
             if self.cx.in_const && rule.category == rules::Category::Panics {

@@ -214,20 +214,21 @@ where
     // Which files are test code or build-script code, from the module
     // declarations the workers read; their findings that rules skip there
     // are dropped.
-    let known: HashMap<PathBuf, Option<Vec<crate::modtree::Decl>>> = order
-        .iter()
-        .zip(results.iter_mut())
-        .filter(|((_, f), _)| f.kind == FileKind::Library)
-        .filter_map(|((_, f), r)| {
-            r.as_mut()
-                .ok()
-                .map(|l| (crate::modtree::normalize(&f.path), l.decls.take()))
-        })
-        .collect();
     let linted: Vec<&SourceFile> = order.iter().map(|(_, f)| *f).collect();
-    let kinds = crate::modtree::reclassify(&linted, &known);
+    let paths: Vec<PathBuf> = linted
+        .iter()
+        .map(|f| crate::modtree::normalize(&f.path))
+        .collect();
+    let known: HashMap<PathBuf, Option<Vec<crate::modtree::Decl>>> = linted
+        .iter()
+        .zip(&paths)
+        .zip(results.iter_mut())
+        .filter(|((f, _), _)| f.kind == FileKind::Library)
+        .filter_map(|((_, path), r)| r.as_mut().ok().map(|l| (path.clone(), l.decls.take())))
+        .collect();
+    let kinds = crate::modtree::reclassify(&known);
     let mut run = LintRun::default();
-    for (f, r) in linted.iter().zip(results) {
+    for (path, r) in paths.iter().zip(results) {
         match r {
             Err(e) => run.errors.push(e),
             Ok(l) => {
@@ -238,7 +239,7 @@ where
                     CacheOutcome::Stored | CacheOutcome::Off => {}
                 }
                 let mut diags = crate::engine::resolve(l.diags, &l.conditions, signatures);
-                if let Some(kind) = kinds.get(&crate::modtree::normalize(&f.path)) {
+                if let Some(kind) = kinds.get(path) {
                     diags.retain(|d| linter.reported_in(&d.code, *kind));
                 }
                 if !diags.is_empty() {

@@ -35,8 +35,7 @@ pub fn classify(files: &mut [SourceFile]) {
                 .map(|t| (normalize(&f.path), read_decls(&t)))
         })
         .collect();
-    let all: Vec<&SourceFile> = files.iter().collect();
-    let kinds = reclassify(&all, &read.into_iter().collect());
+    let kinds = reclassify(&read.into_iter().collect());
     for f in files.iter_mut() {
         if let Some(kind) = kinds.get(&normalize(&f.path)) {
             f.kind = *kind;
@@ -44,31 +43,27 @@ pub fn classify(files: &mut [SourceFile]) {
     }
 }
 
-/// The new kind of each library file of `files` that its crate's module
-/// tree decides (keys are [`normalize`]d paths). `known` holds the
-/// declarations of files already read (`None`: none declared); others are
-/// read from disk when the walk reaches them.
+/// The new kind of each library file in `known` (its [`normalize`]d path →
+/// the declarations read from it, `None` when it declares none) that its
+/// crate's module tree decides. Files the walk reaches that are not in
+/// `known` are read from disk.
 pub(crate) fn reclassify(
-    files: &[&SourceFile],
     known: &HashMap<PathBuf, Option<Vec<Decl>>>,
 ) -> HashMap<PathBuf, FileKind> {
     let mut crate_of: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
     let mut crates: Vec<PathBuf> = Vec::new();
-    let mut library = HashSet::new();
-    for f in files.iter().filter(|f| f.kind == FileKind::Library) {
-        let path = normalize(&f.path);
-        if let Some(dir) = crate_dir(&path, &mut crate_of)
+    for path in known.keys() {
+        if let Some(dir) = crate_dir(path, &mut crate_of)
             && !crates.contains(&dir)
         {
             crates.push(dir);
         }
-        library.insert(path);
     }
     let mut kinds: HashMap<PathBuf, FileKind> = HashMap::new();
     for dir in &crates {
         kinds.extend(Tree::walk(dir, known));
     }
-    kinds.retain(|p, _| library.contains(p));
+    kinds.retain(|p, _| known.contains_key(p));
     kinds
 }
 

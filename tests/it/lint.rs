@@ -345,18 +345,20 @@ fn cache_serves_unchanged_files_and_never_stale_results() {
     );
 }
 
-/// Runs the real pre-commit framework (from `PyPI`) in `dir`.
-fn pre_commit(
+/// `program args` in `dir` with what the pre-commit framework needs:
+/// its own store (`home`, fresh), the hook's build cache (shared by every
+/// run of this test: the linter is built once per revision), and a git
+/// identity for the commits it makes.
+fn with_hook_env(
+    program: &str,
     dir: &std::path::Path,
     home: &std::path::Path,
     args: &[&str],
 ) -> std::process::Output {
     let repo = env!("CARGO_MANIFEST_DIR");
-    Command::new("pre-commit")
+    Command::new(program)
         .args(args)
         .current_dir(dir)
-        // pre-commit's own store, fresh; the hook's build cache, shared by
-        // every run of this test (the linter is built once per revision).
         .env("PRE_COMMIT_HOME", home)
         .env(
             "GOVKIT_HOOK_CACHE",
@@ -367,7 +369,16 @@ fn pre_commit(
         .env("GIT_COMMITTER_NAME", "t")
         .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
         .output()
-        .unwrap_or_else(|e| panic!("pre-commit (pip install pre-commit): {e}"))
+        .unwrap_or_else(|e| panic!("{program} (pre-commit: pip install pre-commit): {e}"))
+}
+
+/// Runs the real pre-commit framework (from `PyPI`) in `dir`.
+fn pre_commit(
+    dir: &std::path::Path,
+    home: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    with_hook_env("pre-commit", dir, home, args)
 }
 
 /// The repository's own hook definition under the real pre-commit
@@ -435,22 +446,7 @@ fn pre_commit_hook_checks_what_pre_commit_hands_it() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(code(&pre_commit(p.path(), home.path(), &["install"])), 0);
-    let commit = |msg: &str| {
-        Command::new("git")
-            .args(["commit", "-qm", msg])
-            .current_dir(p.path())
-            .env("PRE_COMMIT_HOME", home.path())
-            .env(
-                "GOVKIT_HOOK_CACHE",
-                std::path::Path::new(repo).join("target/pre-commit-hook-cache"),
-            )
-            .env("GIT_AUTHOR_NAME", "t")
-            .env("GIT_AUTHOR_EMAIL", "t@example.invalid")
-            .env("GIT_COMMITTER_NAME", "t")
-            .env("GIT_COMMITTER_EMAIL", "t@example.invalid")
-            .output()
-            .unwrap_or_else(|e| panic!("git commit: {e}"))
-    };
+    let commit = |msg: &str| with_hook_env("git", p.path(), home.path(), &["commit", "-qm", msg]);
     let refused = commit("an unwrap");
     assert_ne!(
         code(&refused),

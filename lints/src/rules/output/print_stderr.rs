@@ -32,10 +32,6 @@ declare_rule! {
 }
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
-    // Build scripts report to the developer building the crate.
-    if cx.build_script {
-        return;
-    }
     crate::rules::check_macro(
         cx,
         node,

@@ -43,11 +43,8 @@ declare_rule! {
 }
 
 fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
-    // A build script's stdout is read by cargo, not by anyone running a
-    // service; directives printed elsewhere are passed over too.
-    if cx.build_script {
-        return;
-    }
+    // Build scripts are skipped by the engine (their stdout is cargo's);
+    // directives printed elsewhere are passed over too.
     if let Node::Macro(m) = node
         && is_cargo_directive(m)
     {
