@@ -11,9 +11,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::engine::{Conditions, FileKind};
+use crate::engine::{Conditions, FileKind, FileLint};
+use crate::modtree::Decl;
+use crate::signatures::FileSigs;
 
 const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// The entries' layout, part of every key: builds of one version that store
+/// different things never read each other's entries.
+const FORMAT: u32 = 2;
 
 /// A cache directory and the salt (version + settings) of this run.
 #[derive(Debug, Clone)]
@@ -22,12 +28,16 @@ pub struct Cache {
     salt: Vec<u8>,
 }
 
-/// One file's entry: its findings, and the conditions some of them hold
-/// under (decided by the workspace's signatures of each run).
+/// One file's entry: its findings, the conditions some of them hold under
+/// (decided by the workspace's signatures of each run), and what the run
+/// needs of the file besides: its signatures (when the run that stored it
+/// read them) and module declarations. A hit costs no parse and no scan.
 #[derive(Serialize, Deserialize)]
 struct CacheFile {
     conditions: Conditions,
     findings: Vec<Entry>,
+    sigs: Option<FileSigs>,
+    decls: Option<Vec<Decl>>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -81,7 +91,7 @@ impl Cache {
     /// is part of every key, as is `version`).
     #[must_use]
     pub fn new(dir: PathBuf, version: &str, settings: &crate::Settings) -> Self {
-        let salt = format!("{version}\n{settings:?}\n").into_bytes();
+        let salt = format!("{version}\n{FORMAT}\n{settings:?}\n").into_bytes();
         Cache { dir, salt }
     }
 
@@ -106,13 +116,13 @@ impl Cache {
         self.dir.join(&hex[..2]).join(&hex[2..])
     }
 
-    /// The cached findings at `key` for the file shown as `path`, if any,
-    /// with their conditions.
-    pub(crate) fn load(key: &Path, path: &str) -> Option<(Vec<Diagnostic>, Conditions)> {
+    /// The cached result at `key` for the file shown as `path`, if any.
+    pub(crate) fn load(key: &Path, path: &str) -> Option<FileLint> {
         let bytes = std::fs::read(key).ok()?;
         let file: CacheFile = serde_json::from_slice(&bytes).ok()?;
-        Some((
-            file.findings
+        Some(FileLint {
+            diags: file
+                .findings
                 .into_iter()
                 .map(|e| Diagnostic {
                     code: e.code,
@@ -132,18 +142,18 @@ impl Cache {
                     fields: e.fields,
                 })
                 .collect(),
-            file.conditions,
-        ))
+            fixes: Vec::new(),
+            conditions: file.conditions,
+            sigs: file.sigs,
+            decls: file.decls,
+        })
     }
 
-    /// Stores findings. A cache that cannot be written only makes the next
-    /// run slower, so callers count failures rather than stop.
-    pub(crate) fn store(
-        key: &Path,
-        findings: &[Diagnostic],
-        conditions: &Conditions,
-    ) -> std::io::Result<()> {
-        let entries: Vec<Entry> = findings
+    /// Stores a file's result. A cache that cannot be written only makes
+    /// the next run slower, so callers count failures rather than stop.
+    pub(crate) fn store(key: &Path, lint: &FileLint) -> std::io::Result<()> {
+        let entries: Vec<Entry> = lint
+            .diags
             .iter()
             .map(|d| Entry {
                 code: d.code.clone(),
@@ -162,8 +172,10 @@ impl Cache {
         write(
             key,
             &CacheFile {
-                conditions: conditions.clone(),
+                conditions: lint.conditions.clone(),
                 findings: entries,
+                sigs: lint.sigs.clone(),
+                decls: lint.decls.clone(),
             },
         )
     }

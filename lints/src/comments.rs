@@ -37,25 +37,6 @@ pub(crate) fn scan_with_literals(source: &str) -> (Vec<Comment>, Vec<(usize, usi
     (comments, literals)
 }
 
-/// `source` with every comment and string, raw-string and character
-/// literal blanked to spaces (newlines kept, so offsets and lines hold):
-/// what is left is code, for text scans that must not read prose.
-pub(crate) fn code_only(source: &str) -> Vec<u8> {
-    let mut out = source.as_bytes().to_vec();
-    let mut blank = |start: usize, end: usize| {
-        for c in &mut out[start..end.min(source.len())] {
-            if *c != b'\n' {
-                *c = b' ';
-            }
-        }
-    };
-    lex(source, |t| match t {
-        Lexed::Comment(c) => blank(c.start, c.end),
-        Lexed::Literal(start, end) => blank(start, end),
-    });
-    out
-}
-
 /// What the lexical scan reports.
 enum Lexed {
     Comment(Comment),

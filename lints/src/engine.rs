@@ -303,7 +303,9 @@ impl Linter {
     #[must_use]
     pub fn lint_source(&self, path: &str, source: &str, kind: FileKind) -> Vec<Diagnostic> {
         // The file's signatures are read only if a finding depends on them.
-        let (diags, conditions, _) = self.lint_with_sigs(path, source, kind, false);
+        let FileLint {
+            diags, conditions, ..
+        } = self.lint_with_sigs(path, source, kind, false);
         if conditions.is_empty() {
             return diags;
         }
@@ -336,18 +338,13 @@ impl Linter {
         source: &str,
         kind: FileKind,
         want_sigs: bool,
-    ) -> (Vec<Diagnostic>, Conditions, FileSigs) {
-        let Inner {
-            diags,
-            conditions,
-            sigs,
-            ..
-        } = self.lint_inner(path, source, kind, want_sigs);
+    ) -> FileLint {
+        let out = self.lint_inner(path, source, kind, want_sigs);
         // proc-macro2 keeps every parsed file's text in a thread-local map
         // so spans can be resolved; all spans are converted by now, so drop
         // it rather than let a long run grow without bound.
         proc_macro2::extra::invalidate_current_thread_spans();
-        (diags, conditions, sigs)
+        out
     }
 
     /// Whether to track local scopes, and the file's struct fields: only
@@ -405,9 +402,9 @@ impl Linter {
         (applied > 0).then_some((text, applied))
     }
 
-    fn lint_inner(&self, path: &str, source: &str, kind: FileKind, want_sigs: bool) -> Inner {
+    fn lint_inner(&self, path: &str, source: &str, kind: FileKind, want_sigs: bool) -> FileLint {
         if let Some(d) = nesting_error(path, source) {
-            return Inner::only(d, FileSigs::default());
+            return FileLint::only(d, None);
         }
         let (comments, sigs) = comments_and_sigs(source, want_sigs);
         // Parse the text with doc comments made plain (same byte offsets);
@@ -415,7 +412,7 @@ impl Linter {
         let stripped = crate::undoc::strip_doc_comments(source, &comments);
         let file = match syn::parse_file(stripped.as_deref().unwrap_or(source)) {
             Ok(file) => file,
-            Err(e) => return Inner::only(parse_error(path, source, &e), sigs),
+            Err(e) => return FileLint::only(parse_error(path, source, &e), sigs),
         };
         let active: Vec<usize> = (0..rules::ALL.len())
             .filter(|&i| {
@@ -495,11 +492,12 @@ impl Linter {
         }
         let active_names: Vec<&str> = active.iter().map(|&i| rules::ALL[i].name).collect();
         out.extend(suppressions.leftovers(path, source, &active_names));
-        Inner {
+        FileLint {
             diags: out,
             fixes,
             conditions,
             sigs,
+            decls: crate::modtree::decls_of(&file),
         }
     }
 }
@@ -507,32 +505,39 @@ impl Linter {
 /// The comments, and (for the workspace's signatures) the file's
 /// signatures, which must not be read from comments or literals: one
 /// lexical scan finds both.
-fn comments_and_sigs(source: &str, want_sigs: bool) -> (Vec<crate::comments::Comment>, FileSigs) {
+fn comments_and_sigs(
+    source: &str,
+    want_sigs: bool,
+) -> (Vec<crate::comments::Comment>, Option<FileSigs>) {
     if want_sigs {
         let (comments, literals) = crate::comments::scan_with_literals(source);
         let sigs = FileSigs::of_source(source, &comments, &literals);
-        (comments, sigs)
+        (comments, Some(sigs))
     } else {
-        (crate::comments::scan(source), FileSigs::default())
+        (crate::comments::scan(source), None)
     }
 }
 
 /// What linting one file gives.
-struct Inner {
-    diags: Vec<Diagnostic>,
-    fixes: Fixes,
-    conditions: Conditions,
-    sigs: FileSigs,
+pub(crate) struct FileLint {
+    pub diags: Vec<Diagnostic>,
+    pub fixes: Fixes,
+    pub conditions: Conditions,
+    /// Its signatures, when asked for.
+    pub sigs: Option<FileSigs>,
+    /// Its out-of-line module declarations, read from the syntax tree.
+    pub decls: Option<Vec<crate::modtree::Decl>>,
 }
 
-impl Inner {
+impl FileLint {
     /// A file with one finding that stops the lint (it does not parse).
-    fn only(d: Diagnostic, sigs: FileSigs) -> Inner {
-        Inner {
+    pub(crate) fn only(d: Diagnostic, sigs: Option<FileSigs>) -> FileLint {
+        FileLint {
             diags: vec![d],
             fixes: Vec::new(),
             conditions: Vec::new(),
             sigs,
+            decls: None,
         }
     }
 }
@@ -837,10 +842,7 @@ fn parse_expr_list(input: ParseStream<'_>) -> syn::Result<Vec<syn::Expr>> {
 fn is_test_attr(attr: &syn::Attribute) -> bool {
     let path = attr.path();
     if path.is_ident("cfg") {
-        return attr
-            .meta
-            .require_list()
-            .is_ok_and(|l| crate::modtree::cfg_test_only(l.tokens.clone()));
+        return crate::modtree::is_test_only_cfg(attr);
     }
     path.segments
         .last()

@@ -1,13 +1,13 @@
 //! Which files are linted, and linting many of them in parallel.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use diagnostics::{Diagnostic, Location, Severity};
 use rayon::prelude::*;
 
-use crate::engine::{Conditions, FileKind, Linter};
+use crate::engine::{FileKind, FileLint, Linter};
 use crate::signatures::FileSigs;
 use crate::{Cache, Signatures};
 
@@ -202,12 +202,19 @@ where
     let signatures = if let Some(s) = workspace {
         s
     } else {
+        // Only the callees that some finding's condition names.
+        let wanted: HashSet<String> = results
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .flat_map(|l| l.lint.conditions.iter().map(|(_, c)| c.key.clone()))
+            .collect();
         merged = Signatures::merge(
             results
                 .iter_mut()
                 .filter_map(|r| r.as_mut().ok())
-                .map(|l| std::mem::take(&mut l.sigs))
+                .filter_map(|l| l.lint.sigs.take())
                 .collect(),
+            |key| wanted.contains(key),
         );
         &merged
     };
@@ -224,7 +231,7 @@ where
         .zip(&paths)
         .zip(results.iter_mut())
         .filter(|((f, _), _)| f.kind == FileKind::Library)
-        .filter_map(|((_, path), r)| r.as_mut().ok().map(|l| (path.clone(), l.decls.take())))
+        .filter_map(|((_, path), r)| r.as_mut().ok().map(|l| (path.clone(), l.lint.decls.take())))
         .collect();
     let kinds = crate::modtree::reclassify(&known);
     let mut run = LintRun::default();
@@ -238,7 +245,8 @@ where
                     CacheOutcome::WriteFailed => run.cache_write_errors += 1,
                     CacheOutcome::Stored | CacheOutcome::Off => {}
                 }
-                let mut diags = crate::engine::resolve(l.diags, &l.conditions, signatures);
+                let mut diags =
+                    crate::engine::resolve(l.lint.diags, &l.lint.conditions, signatures);
                 if let Some(kind) = kinds.get(path) {
                     diags.retain(|d| linter.reported_in(&d.code, *kind));
                 }
@@ -268,15 +276,12 @@ enum CacheOutcome {
     WriteFailed,
 }
 
-/// One file linted: findings (some under conditions) and its signatures.
+/// One file linted: findings (some under conditions), its signatures and
+/// module declarations.
 struct Linted {
     display: String,
     text: Arc<str>,
-    diags: Vec<Diagnostic>,
-    conditions: Conditions,
-    sigs: FileSigs,
-    /// A library file's module declarations (for the module tree).
-    decls: Option<Vec<crate::modtree::Decl>>,
+    lint: FileLint,
     outcome: CacheOutcome,
 }
 
@@ -288,26 +293,22 @@ fn lint_cached(
     scan: bool,
 ) -> Linted {
     let key = cache.map(|c| c.key(&f.display, f.kind, &bytes));
-    if let Some((diags, conditions)) = key.as_ref().and_then(|k| Cache::load(k, &f.display)) {
+    if let Some(mut lint) = key.as_ref().and_then(|k| Cache::load(k, &f.display)) {
         let text: Arc<str> = Arc::from(String::from_utf8_lossy(&bytes).into_owned());
-        let sigs = if scan {
-            FileSigs::scan(&text)
-        } else {
-            FileSigs::default()
-        };
+        // Stored by a run that did not ask for them (`--staged`).
+        if scan && lint.sigs.is_none() {
+            lint.sigs = Some(FileSigs::scan(&text));
+        }
         return Linted {
             display: f.display.clone(),
-            decls: decls(f, &text),
             text,
-            diags,
-            conditions,
-            sigs,
+            lint,
             outcome: CacheOutcome::Hit,
         };
     }
     let mut linted = lint_bytes(linter, f, bytes, scan);
     if let Some(key) = key {
-        linted.outcome = match Cache::store(&key, &linted.diags, &linted.conditions) {
+        linted.outcome = match Cache::store(&key, &linted.lint) {
             Ok(()) => CacheOutcome::Stored,
             Err(_) => CacheOutcome::WriteFailed,
         };
@@ -315,28 +316,14 @@ fn lint_cached(
     linted
 }
 
-/// A library file's module declarations, read while it is in hand.
-fn decls(f: &SourceFile, text: &str) -> Option<Vec<crate::modtree::Decl>> {
-    (f.kind == FileKind::Library)
-        .then(|| crate::modtree::read_decls(text))
-        .flatten()
-}
-
 fn lint_bytes(linter: &Linter, f: &SourceFile, bytes: Vec<u8>, scan: bool) -> Linted {
     match String::from_utf8(bytes) {
-        Ok(text) => {
-            // One lexical scan for the comments and the signatures.
-            let (diags, conditions, sigs) = linter.lint_with_sigs(&f.display, &text, f.kind, scan);
-            Linted {
-                display: f.display.clone(),
-                decls: decls(f, &text),
-                text: Arc::from(text),
-                diags,
-                conditions,
-                sigs,
-                outcome: CacheOutcome::Off,
-            }
-        }
+        Ok(text) => Linted {
+            display: f.display.clone(),
+            lint: linter.lint_with_sigs(&f.display, &text, f.kind, scan),
+            text: Arc::from(text),
+            outcome: CacheOutcome::Off,
+        },
         Err(e) => {
             let d = Diagnostic::new(
                 "parse-error",
@@ -351,10 +338,7 @@ fn lint_bytes(linter: &Linter, f: &SourceFile, bytes: Vec<u8>, scan: bool) -> Li
             Linted {
                 display: f.display.clone(),
                 text: Arc::from(""),
-                diags: vec![d],
-                conditions: Vec::new(),
-                sigs: FileSigs::default(),
-                decls: None,
+                lint: FileLint::only(d, None),
                 outcome: CacheOutcome::Off,
             }
         }

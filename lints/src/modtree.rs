@@ -10,8 +10,8 @@
 //! through a test-only declaration becomes test code; files reached from the
 //! build script are build-script code.
 //!
-//! Only the tokens of files that declare an out-of-line module are looked
-//! at (lexed, never parsed), so this costs little next to linting.
+//! The declarations come from the syntax tree the lint run parses anyway
+//! (and its cache), so this costs little next to linting.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -29,11 +29,7 @@ pub fn classify(files: &mut [SourceFile]) {
     let read: Vec<(PathBuf, Option<Vec<Decl>>)> = files
         .par_iter()
         .filter(|f| f.kind == FileKind::Library)
-        .filter_map(|f| {
-            std::fs::read_to_string(&f.path)
-                .ok()
-                .map(|t| (normalize(&f.path), read_decls(&t)))
-        })
+        .map(|f| (normalize(&f.path), read_decls(&f.path)))
         .collect();
     let kinds = reclassify(&read.into_iter().collect());
     for f in files.iter_mut() {
@@ -59,12 +55,11 @@ pub(crate) fn reclassify(
             crates.push(dir);
         }
     }
-    let mut kinds: HashMap<PathBuf, FileKind> = HashMap::new();
-    for dir in &crates {
-        kinds.extend(Tree::walk(dir, known));
-    }
-    kinds.retain(|p, _| known.contains_key(p));
-    kinds
+    crates
+        .par_iter()
+        .flat_map_iter(|dir| Tree::walk(dir, known))
+        .filter(|(p, _)| known.contains_key(p))
+        .collect()
 }
 
 /// `path` with `.` components dropped and `..` applied to what precedes.
@@ -179,9 +174,7 @@ impl<'k> Tree<'k> {
         // (a crate root outside the given paths) are read now.
         let decls = match self.known.get(&file) {
             Some(d) => d.clone(),
-            None => std::fs::read_to_string(&file)
-                .ok()
-                .and_then(|t| read_decls(&t)),
+            None => read_decls(&file),
         };
         let Some(decls) = decls else { return };
         let Some(dir) = file.parent() else { return };
@@ -246,39 +239,10 @@ fn roots(dir: &Path) -> (Vec<PathBuf>, Option<PathBuf>) {
     (roots, build.filter(|p| p.is_file()))
 }
 
-/// Cheap pre-check: does the text contain `mod <ident> ;` anywhere?
-fn declares_out_of_line_mod(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut from = 0;
-    while let Some(at) = text[from..].find("mod") {
-        let start = from + at;
-        from = start + 3;
-        if start > 0 && ident(bytes[start - 1]) {
-            continue;
-        }
-        let rest = &bytes[from..];
-        let ws = rest.iter().take_while(|b| b.is_ascii_whitespace()).count();
-        if ws == 0 {
-            continue;
-        }
-        let raw = if rest[ws..].starts_with(b"r#") { 2 } else { 0 };
-        let name = raw + rest[ws + raw..].iter().take_while(|b| ident(**b)).count();
-        if name == 0 {
-            continue;
-        }
-        let after = rest[ws + name..].iter().find(|b| !b.is_ascii_whitespace());
-        if after == Some(&b';') {
-            return true;
-        }
-    }
-    false
-}
-
 /// An out-of-line module declaration: `mod name;` inside the inline
 /// modules `inline` (`mod a { mod b { mod name; } }`), with its `#[path]`,
 /// and whether it is compiled only in test builds.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Decl {
     inline: Vec<String>,
     name: String,
@@ -319,159 +283,69 @@ impl Decl {
     }
 }
 
-/// The module declarations of a file's text; `None` when it has none (the
-/// cheap pre-check). Comments and literals are blanked, braces tracked to
-/// know the inline modules around each declaration, and only the
-/// attributes in front of a `mod` are lexed.
-pub(crate) fn read_decls(text: &str) -> Option<Vec<Decl>> {
-    if !declares_out_of_line_mod(text) {
-        return None;
+/// The out-of-line module declarations of a parsed file, `None` when it
+/// has none: `mod x;` at module level, also inside inline `mod a { .. }`
+/// blocks, with their `#[path]` and test-only `cfg`s. Modules that a macro
+/// invocation declares are not seen (nor compiled without expanding it).
+pub(crate) fn decls_of(file: &syn::File) -> Option<Vec<Decl>> {
+    fn collect(
+        items: &[syn::Item],
+        inline: &mut Vec<String>,
+        test_only: bool,
+        out: &mut Vec<Decl>,
+    ) {
+        use syn::ext::IdentExt as _;
+        for item in items {
+            let syn::Item::Mod(m) = item else { continue };
+            let test_only = test_only || m.attrs.iter().any(is_test_only_cfg);
+            let name = m.ident.unraw().to_string();
+            match &m.content {
+                None => out.push(Decl {
+                    inline: inline.clone(),
+                    name,
+                    path: path_attr(&m.attrs),
+                    test_only,
+                }),
+                Some((_, items)) => {
+                    inline.push(name);
+                    collect(items, inline, test_only, out);
+                    inline.pop();
+                }
+            }
+        }
     }
-    let code = crate::comments::code_only(text);
     let mut out = Vec::new();
-    // One entry per open brace: the inline module it opens (name, test
-    // only), or `None` for any other block (a fn body, an impl, a macro).
-    let mut open: Vec<Option<(String, bool)>> = Vec::new();
-    let mut next_block: Option<(String, bool)> = None;
-    let mut i = 0;
-    while i < code.len() {
-        match code[i] {
-            b'{' => open.push(next_block.take()),
-            b'}' => {
-                open.pop();
-            }
-            b'm' if code[i..].starts_with(b"mod")
-                && (i == 0 || !is_ident(code[i - 1]))
-                && code.get(i + 3).is_some_and(u8::is_ascii_whitespace) =>
-            {
-                let name_start = i
-                    + 3
-                    + code[i + 3..]
-                        .iter()
-                        .take_while(|c| c.is_ascii_whitespace())
-                        .count();
-                let name_len = code[name_start..]
-                    .iter()
-                    .take_while(|&&c| is_ident(c) || c == b'#')
-                    .count();
-                let after = name_start + name_len;
-                let next = code[after..]
-                    .iter()
-                    .find(|c| !c.is_ascii_whitespace())
-                    .copied();
-                let at_module_level = open.iter().all(Option::is_some);
-                if name_len > 0 && at_module_level && matches!(next, Some(b';' | b'{')) {
-                    let name = text[name_start..after].trim_start_matches("r#").to_owned();
-                    let attrs: Vec<TokenTree> = text[attributes_before(&code, i)..i]
-                        .parse::<TokenStream>()
-                        .map(|t| t.into_iter().collect())
-                        .unwrap_or_default();
-                    let test_only =
-                        open.iter().flatten().any(|(_, t)| *t) || attrs_test_only(&attrs);
-                    if next == Some(b';') {
-                        out.push(Decl {
-                            inline: open.iter().flatten().map(|(n, _)| n.clone()).collect(),
-                            name,
-                            path: path_attr(&attrs),
-                            test_only,
-                        });
-                    } else {
-                        next_block = Some((name, test_only));
-                    }
-                }
-                i = after;
-                continue;
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    Some(out)
+    collect(&file.items, &mut Vec::new(), false, &mut out);
+    (!out.is_empty()).then_some(out)
 }
 
-fn is_ident(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || c == b'_'
-}
-
-/// Where the outer attributes (and visibility) in front of the item at
-/// `at` begin: back over `pub(..)`/`pub` and every `#[..]`.
-fn attributes_before(code: &[u8], at: usize) -> usize {
-    let back_ws = |mut i: usize| {
-        while i > 0 && code[i - 1].is_ascii_whitespace() {
-            i -= 1;
-        }
-        i
-    };
-    // The bracket closed just before `end`: where it opens.
-    let opening = |end: usize, close: u8, open: u8| {
-        let mut depth = 0usize;
-        let mut i = end;
-        while i > 0 {
-            i -= 1;
-            if code[i] == close {
-                depth += 1;
-            } else if code[i] == open {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-        }
-        None
-    };
-    let mut start = back_ws(at);
-    if start > 0 && code[start - 1] == b')' {
-        if let Some(p) = opening(start, b')', b'(') {
-            let before = back_ws(p);
-            if code[..before].ends_with(b"pub") {
-                start = before - 3;
-            }
-        }
-    } else if code[..start].ends_with(b"pub") {
-        start -= 3;
-    }
-    loop {
-        let end = back_ws(start);
-        if end == 0 || code[end - 1] != b']' {
-            return start;
-        }
-        match opening(end, b']', b'[') {
-            Some(open) if open > 0 && code[open - 1] == b'#' => start = open - 1,
-            _ => return start,
-        }
-    }
+/// [`decls_of`] for a file on disk that the lint run did not read.
+fn read_decls(path: &Path) -> Option<Vec<Decl>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    decls_of(&syn::parse_file(&text).ok()?)
 }
 
 /// `#[path = "…"]` among `attrs`.
-fn path_attr(attrs: &[TokenTree]) -> Option<String> {
-    attrs.iter().find_map(|tt| {
-        let TokenTree::Group(g) = tt else { return None };
-        let inner: Vec<TokenTree> = g.stream().into_iter().collect();
-        match inner.as_slice() {
-            [
-                TokenTree::Ident(id),
-                TokenTree::Punct(eq),
-                TokenTree::Literal(lit),
-            ] if id == "path" && eq.as_char() == '=' => {
-                syn::parse_str::<syn::LitStr>(&lit.to_string())
-                    .ok()
-                    .map(|s| s.value())
-            }
+fn path_attr(attrs: &[syn::Attribute]) -> Option<String> {
+    attrs.iter().find_map(|a| match &a.meta {
+        syn::Meta::NameValue(nv) if nv.path.is_ident("path") => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.value()),
             _ => None,
-        }
+        },
+        _ => None,
     })
 }
 
-/// Whether one of `attrs` (raw `#` `[..]` tokens) is a test-only `cfg`.
-fn attrs_test_only(attrs: &[TokenTree]) -> bool {
-    attrs.iter().any(|tt| {
-        let TokenTree::Group(g) = tt else {
-            return false;
-        };
-        let mut inner = g.stream().into_iter();
-        matches!(inner.next(), Some(TokenTree::Ident(id)) if id == "cfg")
-            && matches!(inner.next(), Some(TokenTree::Group(p)) if cfg_test_only(p.stream()))
-    })
+/// Whether `attr` is a test-only `#[cfg(..)]` ([`cfg_test_only`]).
+pub(crate) fn is_test_only_cfg(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("cfg")
+        && attr
+            .meta
+            .require_list()
+            .is_ok_and(|l| cfg_test_only(l.tokens.clone()))
 }
 
 /// Whether the `cfg` predicate `tokens` holds only in builds that are not a
@@ -540,13 +414,5 @@ mod tests {
         assert!(test_only("bench"));
         assert!(test_only("docsrs"));
         assert!(!test_only("any(docsrs, feature = \"full\")"));
-    }
-
-    #[test]
-    fn pre_check_finds_declarations_only() {
-        assert!(declares_out_of_line_mod("#[cfg(test)]\nmod helpers ;"));
-        assert!(declares_out_of_line_mod("pub(crate) mod r#async;"));
-        assert!(!declares_out_of_line_mod("mod tests { fn f() {} }"));
-        assert!(!declares_out_of_line_mod("let model = 1; fn modx();"));
     }
 }

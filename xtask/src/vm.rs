@@ -233,19 +233,28 @@ fn kernel(work: &Path) -> anyhow::Result<PathBuf> {
     if let Some(found) = find_vmlinuz(&dir) {
         return Ok(found);
     }
-    let deps = sh(Command::new("apt-cache").args(["depends", "linux-image-cloud-amd64"]))?;
-    let package = deps
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("Depends: linux-image-"))
-        .map(|p| format!("linux-image-{p}"))
-        .context(
-            "apt-cache names no linux-image package for linux-image-cloud-amd64 (apt-get update?)",
-        )?;
     let dl = work.join("dl");
     std::fs::create_dir_all(&dl)?;
-    sh(Command::new("apt-get")
-        .args(["download", &package])
-        .current_dir(&dl))?;
+    let download = || -> anyhow::Result<()> {
+        let deps = sh(Command::new("apt-cache").args(["depends", "linux-image-cloud-amd64"]))?;
+        let package = deps
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Depends: linux-image-"))
+            .map(|p| format!("linux-image-{p}"))
+            .context("apt-cache names no linux-image package for linux-image-cloud-amd64")?;
+        sh(Command::new("apt-get")
+            .args(["download", &package])
+            .current_dir(&dl))?;
+        Ok(())
+    };
+    // Package lists from an earlier `apt-get update` name a kernel build
+    // that the archive drops once a newer one is out: refresh and retry.
+    if let Err(first) = download() {
+        // govkit: allow(print-stderr) -- progress of a developer tool
+        eprintln!("vm-test: {first:#}; running apt-get update and trying again");
+        sh(Command::new("apt-get").args(["update", "-q"]))?;
+        download()?;
+    }
     let deb = std::fs::read_dir(&dl)?
         .flatten()
         .map(|e| e.path())

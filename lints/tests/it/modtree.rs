@@ -106,24 +106,31 @@ fn files_reached_only_through_test_declarations_are_test_code() {
         ..Settings::default()
     };
     let linter = Linter::new(&settings).unwrap_or_else(|e| panic!("settings: {e}"));
+    let flagged = |run: &lints::LintRun| -> Vec<String> {
+        let mut paths: Vec<String> = run
+            .diagnostics
+            .iter()
+            .filter_map(|d| d.location.as_ref().map(|l| l.path.clone()))
+            .collect();
+        paths.dedup();
+        paths
+    };
+    let want = [
+        "src/net.rs",
+        "src/orphan.rs",
+        "src/outer/kept.rs",
+        "src/shared.rs",
+    ];
     let run = lints::lint_files(&linter, &files, None, |f| std::fs::read(&f.path));
-    let mut flagged: Vec<&str> = run
-        .diagnostics
-        .iter()
-        .filter_map(|d| d.location.as_ref().map(|l| l.path.as_str()))
-        .collect();
-    flagged.dedup();
-    assert_eq!(
-        flagged,
-        [
-            "src/net.rs",
-            "src/orphan.rs",
-            "src/outer/kept.rs",
-            "src/shared.rs"
-        ],
-        "{:#?}",
-        run.diagnostics
-    );
+    assert_eq!(flagged(&run), want, "{:#?}", run.diagnostics);
+    // The same from the cache: the declarations are stored with the
+    // findings, so a run of cache hits decides the tree alike.
+    let cache = lints::Cache::new(dir.path().join("cache"), "test", &settings);
+    for pass in 0..2 {
+        let run = lints::lint_files(&linter, &files, Some(&cache), |f| std::fs::read(&f.path));
+        assert_eq!(flagged(&run), want, "pass {pass}: {:#?}", run.diagnostics);
+        assert_eq!(run.cache_hits, if pass == 0 { 0 } else { files.len() });
+    }
 }
 
 /// `let _ = f()` in one file is a discarded `Result` because of `f`'s
@@ -148,6 +155,28 @@ fn what_a_function_returns_comes_from_the_whole_workspace() {
     };
     let linter = Linter::new(&settings).unwrap_or_else(|e| panic!("settings: {e}"));
     let cache = lints::Cache::new(dir.path().join("cache"), "test", &settings);
+    // A commit-time run lints store.rs alone, with the workspace's
+    // signatures read beside it, and caches it without signatures of its
+    // own: a later run that hits that entry reads them from the text.
+    let all = lints::discover(&[dir.path().join("src")], dir.path())
+        .unwrap_or_else(|e| panic!("discover: {e}"));
+    let texts: Vec<String> = all
+        .iter()
+        .map(|f| std::fs::read_to_string(&f.path).unwrap_or_else(|e| panic!("read: {e}")))
+        .collect();
+    let workspace = lints::Signatures::scan(texts.iter().map(String::as_str));
+    let store: Vec<lints::SourceFile> = all
+        .into_iter()
+        .filter(|f| f.display == "src/store.rs")
+        .collect();
+    let staged = lints::lint_files_in(
+        &linter,
+        &store,
+        Some(&cache),
+        |f| std::fs::read(&f.path),
+        Some(&workspace),
+    );
+    assert_eq!((staged.files, staged.cache_hits), (1, 0));
     let lines = |dir: &Path| -> Vec<(String, usize)> {
         let files =
             lints::discover(&[dir.join("src")], dir).unwrap_or_else(|e| panic!("discover: {e}"));
