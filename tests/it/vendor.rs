@@ -499,6 +499,45 @@ fn keyed_signatures_interoperate_with_openssl_both_ways() {
     );
     assert_eq!(code(&out), 0, "{}", stdout(&out));
 
+    // The signing commands people type: `openssl base64` wraps at 64
+    // columns, `base64` at 76; padding dropped; an empty file is an input
+    // error, not a changed tree.
+    openssl(
+        dir,
+        &["base64", "-in", "openssl.der", "-out", "wrapped64.sig"],
+    );
+    run(
+        dir,
+        "sh",
+        &["-c", "base64 -w 76 openssl.der > wrapped76.sig && base64 -w 0 openssl.der | tr -d = > unpadded.sig && : > empty.sig"],
+    );
+    let wrapped = std::fs::read_to_string(dir.join("wrapped64.sig")).unwrap_or_default();
+    assert!(wrapped.trim().lines().count() > 1, "{wrapped}");
+    for sig in ["wrapped64.sig", "wrapped76.sig", "unpadded.sig"] {
+        let out = govkit(
+            dir,
+            &["vendor", "verify", "--key", "pub.pem", "--signature", sig],
+        );
+        assert_eq!(code(&out), 0, "{sig}: {}{}", stdout(&out), stderr(&out));
+    }
+    let out = govkit(
+        dir,
+        &[
+            "vendor",
+            "verify",
+            "--key",
+            "pub.pem",
+            "--signature",
+            "empty.sig",
+        ],
+    );
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("empty.sig: the signature file is empty"),
+        "{}",
+        stderr(&out)
+    );
+
     // Another key: fails.
     openssl(
         dir,

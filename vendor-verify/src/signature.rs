@@ -210,13 +210,31 @@ pub fn read_signature(path: &Path) -> Result<SignatureBytes, Error> {
     })
 }
 
-/// A signature file's bytes: base64 text, or DER as is.
+/// A signature file's bytes: base64 text (cosign's one line, or wrapped
+/// at any width as `openssl base64` and `base64` write it; padded or not),
+/// or DER as is (`openssl dgst -sign`).
 pub fn decode_signature(bytes: Vec<u8>) -> Result<SignatureBytes, String> {
-    match STANDARD.decode(bytes.trim_ascii()) {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+    );
+    let text: Vec<u8> = bytes
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    if text.is_empty() {
+        return Err("the signature file is empty".to_owned());
+    }
+    match LENIENT.decode(&text) {
+        Ok(der) if der.is_empty() => Err("the signature file is empty".to_owned()),
         Ok(der) => Ok(SignatureBytes::new(der)),
         // DER is binary and never valid base64; an ASN.1 SEQUENCE starts 0x30.
         Err(_) if bytes.first() == Some(&0x30) => Ok(SignatureBytes::new(bytes)),
-        Err(e) => Err(format!("neither base64 nor a DER signature ({e})")),
+        Err(e) => Err(format!(
+            "neither base64 nor a DER signature ({e}; base64 may be wrapped, DER must start with 0x30)"
+        )),
     }
 }
 
