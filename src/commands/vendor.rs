@@ -300,13 +300,50 @@ impl Tree {
         let root = lockfile
             .parent()
             .map_or_else(|| ctx.cwd.clone(), Path::to_path_buf);
-        let vendor = match (&args.vendor_dir, &section.dir) {
-            (Some(d), _) => ctx.cwd.join(d),
-            (None, Some(d)) => config.root.join(d),
-            (None, None) => vendor_verify::locate::vendor_dir_from_cargo_config(&root)
-                .map_err(input_error(ctx))?
-                .unwrap_or_else(|| root.join("vendor")),
+        let (vendor, from) = match (&args.vendor_dir, &section.dir) {
+            (Some(d), _) => (ctx.cwd.join(d), "--vendor-dir".to_owned()),
+            (None, Some(d)) => (
+                config.root.join(d),
+                "[vendor] dir in govkit.toml".to_owned(),
+            ),
+            (None, None) => {
+                let home = std::env::var_os("CARGO_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| std::env::home_dir().map(|h| h.join(".cargo")));
+                let found =
+                    vendor_verify::locate::vendor_dir_from_cargo_config(&root, home.as_deref())
+                        .map_err(input_error(ctx))?;
+                let read = if found.read.is_empty() {
+                    "no cargo config file in it or above, nor in $CARGO_HOME".to_owned()
+                } else {
+                    found
+                        .read
+                        .iter()
+                        .map(|p| shown(ctx, p))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                match found.dir {
+                    Some(dir) => (dir, format!("the source replacement in {read}")),
+                    None => (
+                        root.join("vendor"),
+                        format!(
+                            "the default next to Cargo.lock: no replaced source leads to a directory ({read})"
+                        ),
+                    ),
+                }
+            }
         };
+        if std::fs::metadata(&vendor).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+            return Err(UserError::new(
+                format!(
+                    "no vendor directory at {} (from {from})",
+                    shown(ctx, &vendor)
+                ),
+                "run `cargo vendor` and add the configuration it prints to .cargo/config.toml, or pass --vendor-dir",
+            )
+            .into());
+        }
         Ok(Tree { vendor, lockfile })
     }
 }

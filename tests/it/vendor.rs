@@ -381,6 +381,78 @@ fn the_vendor_dir_comes_from_cargo_source_replacement() {
     );
 }
 
+/// govkit with `CARGO_HOME` set (cargo's configuration there counts).
+fn govkit_home(dir: &Path, home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_govkit"))
+        .args(args)
+        .current_dir(dir)
+        .env("CARGO_HOME", home)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run govkit: {e}"))
+}
+
+#[test]
+fn the_vendor_dir_is_found_as_cargo_finds_it_or_the_message_says_where_it_looked() {
+    let v = vendored();
+    let home = v.path().join("cargo-home");
+    std::fs::create_dir(&home).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(v.vendor(""), v.path().join("mirror")).unwrap_or_else(|e| panic!("{e}"));
+    let verify = |dir: &Path| govkit_home(dir, &home, &["vendor", "verify", "--format", "json"]);
+    // Nothing configured, no vendor/: exit 2, saying what was read.
+    let out = verify(v.path());
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("no vendor directory at vendor (from the default next to Cargo.lock: no replaced source leads to a directory (no cargo config file in it or above, nor in $CARGO_HOME))"),
+        "{}",
+        stderr(&out)
+    );
+    // What `cargo vendor` prints for a git dependency replaces that git
+    // source, not crates-io; here in $CARGO_HOME, with the directory
+    // absolute.
+    let gitdep_source = std::fs::read_to_string(v.path().join("Cargo.lock"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("source = \"git+"))
+        .and_then(|s| s.split('#').next())
+        .map(str::to_owned)
+        .unwrap_or_default();
+    write(
+        &home.join("config.toml"),
+        &format!(
+            "[source.\"git+{gitdep_source}\"]\ngit = \"{gitdep_source}\"\nreplace-with = \"vendored-sources\"\n\n[source.vendored-sources]\ndirectory = \"{}\"\n",
+            v.path().join("mirror").display()
+        ),
+    );
+    let out = verify(&v.path().join("src"));
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        json(&out)["vendor_dir"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("/mirror"),
+        "{}",
+        stdout(&out)
+    );
+    // A workspace config names another directory for the same source: the
+    // closer file wins, and a missing tree names the file it came from.
+    write(
+        &v.path().join(".cargo/config.toml"),
+        "[source.vendored-sources]\ndirectory = \"third_party\"\n",
+    );
+    let out = verify(v.path());
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("no vendor directory at third_party (from the source replacement in .cargo/config.toml, "),
+        "{}",
+        stderr(&out)
+    );
+    // The vendor directory may be a symlink, as cargo allows.
+    std::os::unix::fs::symlink(v.path().join("mirror"), v.path().join("third_party"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = verify(v.path());
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+}
+
 fn openssl(dir: &Path, args: &[&str]) {
     run(dir, "openssl", args);
 }
@@ -509,7 +581,10 @@ fn keyed_signatures_interoperate_with_openssl_both_ways() {
     run(
         dir,
         "sh",
-        &["-c", "base64 -w 76 openssl.der > wrapped76.sig && base64 -w 0 openssl.der | tr -d = > unpadded.sig && : > empty.sig"],
+        &[
+            "-c",
+            "base64 -w 76 openssl.der > wrapped76.sig && base64 -w 0 openssl.der | tr -d = > unpadded.sig && : > empty.sig",
+        ],
     );
     let wrapped = std::fs::read_to_string(dir.join("wrapped64.sig")).unwrap_or_default();
     assert!(wrapped.trim().lines().count() > 1, "{wrapped}");

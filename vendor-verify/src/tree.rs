@@ -48,7 +48,10 @@ pub(crate) const CHECKSUM_FILE: &str = ".cargo-checksum.json";
 /// Lists the crates of `vendor`. Problems found on the way (symlinks,
 /// special files, stray directories, missing checksum files) go to `problems`.
 pub(crate) fn scan(vendor: &Path, problems: &mut Vec<Problem>) -> Result<Vec<ScannedCrate>, Error> {
-    let meta = fs::symlink_metadata(vendor).map_err(|e| Error::read(vendor, &e))?;
+    // The vendor directory itself may be a symlink, as `vendor/` with a
+    // slash always resolves: cargo follows it too. Links inside it are
+    // reported, never followed.
+    let meta = fs::metadata(vendor).map_err(|e| Error::read(vendor, &e))?;
     if !meta.is_dir() {
         return Err(Error::Read {
             path: vendor.to_path_buf(),
