@@ -153,7 +153,11 @@ pub fn gate(ctx: &Context, config: &Config) -> anyhow::Result<Report> {
     let section = config.gates.vendor.clone().unwrap_or_default();
     let tree = Tree::locate(ctx, config, &section, &TreeArgs::none())?;
     let trust = trust(ctx, config, &section, None, TrustFor::Manifest)?;
-    let manifest = section.manifest.as_ref().map(|m| config.root.join(m));
+    let manifest = section
+        .manifest
+        .as_ref()
+        .map(|m| config.root.join(m))
+        .or_else(|| published_manifest(trust.as_ref()));
     check_tree(ctx, &tree, trust.as_ref(), manifest.as_deref())
 }
 
@@ -181,9 +185,26 @@ fn verify(ctx: &Context, args: &VerifyArgs) -> anyhow::Result<Outcome> {
         .manifest
         .as_ref()
         .map(|m| ctx.cwd.join(m))
-        .or_else(|| section.manifest.as_ref().map(|m| config.root.join(m)));
+        .or_else(|| section.manifest.as_ref().map(|m| config.root.join(m)))
+        .or_else(|| published_manifest(trust.as_ref()));
     let report = check_tree(ctx, &tree, trust.as_ref(), manifest.as_deref())?;
     render(ctx, &report)
+}
+
+/// The signed manifest a mirror publishes beside the signature or bundle,
+/// by convention: the same name with the extension `.manifest` (what
+/// `govkit vendor sign --output` writes), when that file exists.
+fn published_manifest(trust: Option<&Trust>) -> Option<PathBuf> {
+    let artifact = match trust? {
+        Trust::Key { signature_path, .. } => signature_path,
+        Trust::Bundle { bundle_path, .. } => bundle_path,
+    };
+    Some(manifest_beside(artifact)).filter(|p| p.is_file())
+}
+
+/// Where the manifest signed by `artifact` (a signature or bundle) goes.
+fn manifest_beside(artifact: &Path) -> PathBuf {
+    artifact.with_extension("manifest")
 }
 
 fn manifest(ctx: &Context, args: &ManifestArgs) -> anyhow::Result<Outcome> {
@@ -216,14 +237,22 @@ fn sign(ctx: &Context, args: &SignArgs) -> anyhow::Result<Outcome> {
     let text = vendor_verify::manifest::render(&verification);
     let sig = key.sign(text.as_bytes())?;
     if let Some(file) = &args.output {
-        crate::output::write_atomically(&ctx.cwd.join(file), format!("{sig}\n").as_bytes())?;
+        let file = ctx.cwd.join(file);
+        let beside = manifest_beside(&file);
+        // The manifest first: a signature without its manifest would make
+        // the next failure unexplained.
+        if beside != file {
+            crate::output::write_atomically(&beside, text.as_bytes())?;
+        }
+        crate::output::write_atomically(&file, format!("{sig}\n").as_bytes())?;
         crate::output::status(
             ctx.global.quiet,
             &format!(
-                "signed the manifest of {} crates, {} files; signature in {}",
+                "signed the manifest of {} crates, {} files; signature in {}, manifest in {} (publish both)",
                 verification.crates.len(),
                 verification.file_count,
-                file.display()
+                shown(ctx, &file),
+                shown(ctx, &beside)
             ),
         );
     } else {
@@ -533,6 +562,32 @@ fn check_tree(
                     }
                 }
                 Ok(v) => json!({"verified": true, "detail": v.description}),
+                Err(f) if signed_manifest.is_some() => {
+                    // The published manifest is not what was signed. Is the
+                    // tree? Then only the manifest was altered.
+                    let own = vendor_verify::manifest::render(&verification);
+                    let file = shown(ctx, signed_manifest.unwrap_or(Path::new("")));
+                    let detail = if signature::verify(own.as_bytes(), trust).is_ok() {
+                        format!(
+                            "{file} was altered after signing: the signature verifies over the tree, not over this manifest ({})",
+                            f.0
+                        )
+                    } else {
+                        format!(
+                            "the signature verifies over neither {file} nor the tree: the manifest was altered, or both are not the signed ones ({})",
+                            f.0
+                        )
+                    };
+                    let p = Problem {
+                        kind: Kind::Signature,
+                        krate: None,
+                        path: None,
+                        detail: detail.clone(),
+                    };
+                    push_problem_with(&mut report, &p, &file, None);
+                    report.set_field("ok", false);
+                    json!({"verified": false, "detail": detail})
+                }
                 Err(f) => {
                     let p = Problem {
                         kind: Kind::Signature,

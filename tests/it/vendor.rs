@@ -654,57 +654,46 @@ fn a_file_rewritten_with_its_checksum_passes_unsigned_but_fails_signed() {
     let v = vendored();
     let dir = v.path();
     keys(dir);
+    // `sign -o tree.sig` writes the signed manifest beside it, for the
+    // mirror to publish with the signature.
     let out = govkit(
         dir,
         &["vendor", "sign", "--key", "key.pem", "-o", "tree.sig"],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    // The mirror ships the signed manifest next to the signature.
-    let out = govkit(dir, &["vendor", "manifest", "-o", "signed.manifest"]);
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let with_manifest = [
+    assert!(
+        stderr(&out).contains("signature in tree.sig, manifest in tree.manifest (publish both)"),
+        "{}",
+        stderr(&out)
+    );
+    let out = govkit(dir, &["vendor", "manifest"]);
+    let signed = std::fs::read_to_string(dir.join("tree.manifest")).unwrap_or_default();
+    assert_eq!(stdout(&out), signed);
+    let signed_verify = [
         "vendor",
         "verify",
         "--key",
         "pub.pem",
         "--signature",
         "tree.sig",
-        "--manifest",
-        "signed.manifest",
         "--format",
         "json",
     ];
-    let out = govkit(dir, &with_manifest);
+    let out = govkit(dir, &signed_verify);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
 
     let lib = v.vendor("hex/src/lib.rs");
-    let text = std::fs::read_to_string(&lib).unwrap_or_default();
-    write(&lib, &format!("{text}\npub fn backdoor() {{}}\n"));
+    let original = std::fs::read_to_string(&lib).unwrap_or_default();
+    let sums = std::fs::read_to_string(v.vendor("hex/.cargo-checksum.json")).unwrap_or_default();
+    write(&lib, &format!("{original}\npub fn backdoor() {{}}\n"));
     let sum = sha256_hex(&std::fs::read(&lib).unwrap_or_default());
     edit_checksums(&v, "hex", |d| d["files"]["src/lib.rs"] = Value::String(sum));
 
     let out = govkit(dir, &["vendor", "verify"]);
     assert_eq!(code(&out), 0, "cargo's own checks pass: {}", stdout(&out));
-    let out = govkit(
-        dir,
-        &[
-            "vendor",
-            "verify",
-            "--key",
-            "pub.pem",
-            "--signature",
-            "tree.sig",
-            "--format",
-            "json",
-        ],
-    );
-    assert_eq!(code(&out), 1);
-    let doc = json(&out);
-    assert_eq!(problems(&doc), set(&[("signature", "vendor")]));
-    assert_eq!(doc["signature"]["verified"], false);
 
-    // With the signed manifest, the signature holds and the change is named.
-    let out = govkit(dir, &with_manifest);
+    // The manifest beside the signature names the crate and file.
+    let out = govkit(dir, &signed_verify);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     let doc = json(&out);
     assert_eq!(
@@ -716,6 +705,41 @@ fn a_file_rewritten_with_its_checksum_passes_unsigned_but_fails_signed() {
             .as_str()
             .unwrap_or_default()
             .starts_with("content changed since signing"),
+        "{doc}"
+    );
+    // Without it, only that the content changed.
+    std::fs::rename(dir.join("tree.manifest"), dir.join("kept.manifest"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = govkit(dir, &signed_verify);
+    assert_eq!(code(&out), 1);
+    let doc = json(&out);
+    assert_eq!(problems(&doc), set(&[("signature", "vendor")]));
+    assert_eq!(doc["signature"]["verified"], false);
+
+    // The tree back as signed, the published manifest altered: that is
+    // what is reported.
+    write(&lib, &original);
+    write(&v.vendor("hex/.cargo-checksum.json"), &sums);
+    let mut lines: Vec<String> = signed.lines().map(str::to_owned).collect();
+    if let Some(l) = lines.iter_mut().find(|l| l.starts_with("file ")) {
+        *l = format!(
+            "file {} {}",
+            "0".repeat(64),
+            l.splitn(3, ' ').nth(2).unwrap_or_default()
+        );
+    }
+    write(&dir.join("tree.manifest"), &(lines.join("\n") + "\n"));
+    let out = govkit(dir, &signed_verify);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let doc = json(&out);
+    assert_eq!(problems(&doc), set(&[("signature", "tree.manifest")]));
+    assert!(
+        doc["problems"][0]["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(
+                "tree.manifest was altered after signing: the signature verifies over the tree"
+            ),
         "{doc}"
     );
 }

@@ -138,13 +138,40 @@ pub fn diff(signed: &str, verification: &Verification) -> Result<Vec<Problem>, S
         detail,
     };
     let mut out = Vec::new();
+    // A crate signed at one version and vendored at another is one change
+    // (`itoa 1.0.16 → 1.0.19`), not a removal and an addition.
+    let name = |id: &str| id.rsplit_once('@').map_or(id, |(n, _)| n).to_owned();
+    let gone: Vec<&String> = old.keys().filter(|id| !new.contains_key(*id)).collect();
+    let added: Vec<&String> = new.keys().filter(|id| !old.contains_key(*id)).collect();
+    let once = |ids: &[&String], n: &str| ids.iter().filter(|id| name(id) == n).count() == 1;
+    let mut bumped: Vec<(&String, &String)> = Vec::new();
+    for g in &gone {
+        let n = name(g);
+        if let Some(a) = added.iter().find(|a| name(a) == n)
+            && once(&gone, &n)
+            && once(&added, &n)
+        {
+            bumped.push((g, a));
+        }
+    }
+    for (g, a) in &bumped {
+        let version = |id: &str| id.rsplit_once('@').map_or("", |(_, v)| v).to_owned();
+        out.push(problem(
+            a,
+            dir_of(a),
+            format!("{} {} → {} since signing", name(g), version(g), version(a)),
+        ));
+    }
+    let is_bumped = |id: &String| bumped.iter().any(|(g, a)| *g == id || *a == id);
     for (id, o) in &old {
         let Some(n) = new.get(id) else {
-            out.push(problem(
-                id,
-                None,
-                "signed, but no longer vendored".to_owned(),
-            ));
+            if !is_bumped(id) {
+                out.push(problem(
+                    id,
+                    None,
+                    "signed, but no longer vendored".to_owned(),
+                ));
+            }
             continue;
         };
         let dir = dir_of(id);
@@ -178,7 +205,7 @@ pub fn diff(signed: &str, verification: &Verification) -> Result<Vec<Problem>, S
             out.push(problem(id, at(path), "added after signing".to_owned()));
         }
     }
-    for id in new.keys().filter(|id| !old.contains_key(*id)) {
+    for id in added.into_iter().filter(|id| !is_bumped(id)) {
         out.push(problem(id, dir_of(id), "vendored after signing".to_owned()));
     }
     Ok(out)
@@ -188,6 +215,78 @@ pub fn diff(signed: &str, verification: &Verification) -> Result<Vec<Problem>, S
 mod tests {
     use super::*;
     use crate::verify::CrateRecord;
+
+    fn record(name: &str, version: &str, files: &[(&str, &str)]) -> CrateRecord {
+        CrateRecord {
+            name: name.into(),
+            version: version.into(),
+            source: "registry+https://github.com/rust-lang/crates.io-index".into(),
+            package_checksum: Some(version.replace('.', "").repeat(8)),
+            dir: name.into(),
+            files: files
+                .iter()
+                .map(|(p, s)| ((*p).to_owned(), (*s).repeat(32)))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_version_bump_is_one_change_and_files_are_named() {
+        let signed = render(&Verification {
+            crates: vec![
+                record("hex", "0.4.3", &[("src/lib.rs", "01")]),
+                record("itoa", "1.0.16", &[("src/lib.rs", "02")]),
+            ],
+            ..Verification::default()
+        });
+        let now = Verification {
+            crates: vec![
+                record(
+                    "hex",
+                    "0.4.3",
+                    &[("src/lib.rs", "03"), ("src/new.rs", "04")],
+                ),
+                record("itoa", "1.0.19", &[("src/lib.rs", "05")]),
+                record("ryu", "1.0.0", &[("src/lib.rs", "06")]),
+            ],
+            ..Verification::default()
+        };
+        let changes: Vec<(Option<String>, Option<String>, String)> = diff(&signed, &now)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|p| (p.krate, p.path, p.detail))
+            .collect();
+        let s = |x: &str| Some(x.to_owned());
+        assert_eq!(
+            changes,
+            [
+                (
+                    s("itoa@1.0.19"),
+                    s("itoa"),
+                    "itoa 1.0.16 → 1.0.19 since signing".to_owned()
+                ),
+                (
+                    s("hex@0.4.3"),
+                    s("hex/src/lib.rs"),
+                    format!(
+                        "content changed since signing: signed sha256 {}, now {}",
+                        "01".repeat(32),
+                        "03".repeat(32)
+                    )
+                ),
+                (
+                    s("hex@0.4.3"),
+                    s("hex/src/new.rs"),
+                    "added after signing".to_owned()
+                ),
+                (
+                    s("ryu@1.0.0"),
+                    s("ryu"),
+                    "vendored after signing".to_owned()
+                ),
+            ]
+        );
+    }
 
     #[test]
     fn format() {
