@@ -233,6 +233,10 @@ pub struct VendorSection {
     pub dir: Option<String>,
     /// The lock file (default: `Cargo.lock`).
     pub lockfile: Option<String>,
+    /// The vendor directory is a shared mirror holding more crates than
+    /// this lock file uses: crates it does not list are not a failure.
+    #[serde(default)]
+    pub allow_unlisted: bool,
     /// PEM public key: with `signature`, a keyed (cosign `--key`) signature;
     /// with `bundle`, the key of a managed-key bundle.
     pub public_key: Option<toml::Spanned<String>>,

@@ -48,6 +48,9 @@ pub struct UserError {
     pub message: String,
     /// What to do next.
     pub hint: Option<String>,
+    /// The file at fault (as shown to the user) and its line, for the
+    /// machine-readable error documents.
+    pub file: Option<(String, Option<usize>)>,
 }
 
 impl UserError {
@@ -56,7 +59,15 @@ impl UserError {
         UserError {
             message: message.into(),
             hint: Some(hint.into()),
+            file: None,
         }
+    }
+
+    /// The error is about `file` (at `line`).
+    #[must_use]
+    pub fn at(mut self, file: impl Into<String>, line: Option<usize>) -> Self {
+        self.file = Some((file.into(), line));
+        self
     }
 }
 

@@ -83,12 +83,57 @@ pub fn main() -> ExitCode {
         global: cli.global,
         cwd,
     };
+    let name = cli.command.name();
     match commands::run(&ctx, cli.command) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(e) => {
             report_error(&e, &ctx.global);
+            failure_document(&ctx, name, &e);
             ExitCode::from(EXIT_ERROR)
         }
+    }
+}
+
+/// With a machine-readable `--format`, the error as a document on stdout
+/// (the file and line where known), so a CI step that parses stdout reads
+/// that the run stopped and why.
+fn failure_document(ctx: &Context, command: &str, err: &anyhow::Error) {
+    let Some(format) = ctx.global.format.filter(|f| *f != cli::OutputFormat::Human) else {
+        return;
+    };
+    let (message, hint, file) = if let Some(ce) = err.downcast_ref::<config::ConfigError>() {
+        let shown = ce
+            .path
+            .strip_prefix(&ctx.cwd)
+            .unwrap_or(&ce.path)
+            .display()
+            .to_string();
+        (
+            ce.to_string(),
+            None,
+            Some((shown, ce.line_column().map(|(l, _)| l))),
+        )
+    } else {
+        let user = err.chain().find_map(|e| e.downcast_ref::<UserError>());
+        (
+            format!("{err:#}"),
+            user.and_then(|u| u.hint.clone()),
+            user.and_then(|u| u.file.clone()),
+        )
+    };
+    let failure = diagnostics::render::Failure {
+        command: command.to_owned(),
+        message,
+        hint,
+        file: file.as_ref().map(|(f, _)| f.clone()),
+        line: file.and_then(|(_, l)| l),
+        exit_code: EXIT_ERROR,
+    };
+    let options = commands::render_options(ctx, false);
+    let mut out = output::Stdout::new();
+    // A closed stdout leaves nobody to tell.
+    if diagnostics::render::render_failure(format.into(), &failure, &options, &mut out).is_ok() {
+        let _ = out.flush();
     }
 }
 
@@ -114,6 +159,10 @@ fn init_logging(global: &GlobalArgs) {
 /// error as a code frame at the offending key, anything else as
 /// `error: message` with its causes and, when there is one, a hint.
 pub(crate) fn report_error(err: &anyhow::Error, global: &GlobalArgs) {
+    // `-qq`: silence; the exit code (and a --format document) still tell.
+    if global.quiet >= 2 {
+        return;
+    }
     let color = output::stderr_color(global.color);
     let mut stderr = std::io::stderr().lock();
     let text = if let Some(ce) = err.downcast_ref::<config::ConfigError>() {

@@ -167,6 +167,7 @@ fn numa_error(e: numa_tune::Error) -> anyhow::Error {
     UserError {
         message: format!("{}: {message}", path.display()),
         hint,
+        file: Some((path.display().to_string(), None)),
     }
     .into()
 }

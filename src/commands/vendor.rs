@@ -59,6 +59,12 @@ struct TreeArgs {
     /// Cargo.lock).
     #[arg(long, value_name = "FILE")]
     lockfile: Option<PathBuf>,
+    /// The vendor directory is a mirror shared by several lock files:
+    /// vendored crates this lock file does not list are no problem (they
+    /// are counted, and left out of the manifest). Also `[vendor]
+    /// allow-unlisted = true`.
+    #[arg(long)]
+    allow_unlisted: bool,
 }
 
 /// How the signature is checked. Without any of these, `[vendor]` in
@@ -166,6 +172,7 @@ impl TreeArgs {
         TreeArgs {
             vendor_dir: None,
             lockfile: None,
+            allow_unlisted: false,
         }
     }
 }
@@ -312,6 +319,7 @@ fn verify_blob(ctx: &Context, args: &VerifyBlobArgs) -> anyhow::Result<Outcome> 
 struct Tree {
     vendor: PathBuf,
     lockfile: PathBuf,
+    allow_unlisted: bool,
 }
 
 impl Tree {
@@ -373,7 +381,11 @@ impl Tree {
             )
             .into());
         }
-        Ok(Tree { vendor, lockfile })
+        Ok(Tree {
+            vendor,
+            lockfile,
+            allow_unlisted: args.allow_unlisted || section.allow_unlisted,
+        })
     }
 }
 
@@ -519,7 +531,32 @@ fn check_tree(
     let verification = run_verification(ctx, tree)?;
     let mut report = report_for(ctx, tree, &verification);
     let signature = match trust {
-        None => json!(null),
+        None => {
+            // Nothing in a vendored git crate records its commit: say so
+            // rather than let a pass imply it.
+            for c in verification
+                .crates
+                .iter()
+                .filter(|c| c.source.starts_with("git+"))
+            {
+                let rev = c.source.rsplit_once('#').map_or("?", |(_, r)| r);
+                let p = Problem {
+                    kind: Kind::GitCommitUnverified,
+                    krate: Some(format!("{}@{}", c.name, c.version)),
+                    path: Some(c.dir.clone()),
+                    detail: format!(
+                        "Cargo.lock pins commit {rev}, but the vendored files carry no record of their commit: after a `cargo update` of this dependency without re-vendoring, this tree still passes"
+                    ),
+                };
+                let vendor_shown = shown(ctx, &tree.vendor);
+                push_problem(
+                    &mut report,
+                    &p,
+                    &format!("{}/{}", vendor_shown.trim_end_matches('/'), c.dir),
+                );
+            }
+            json!(null)
+        }
         Some(_) if !verification.ok() => {
             json!({"verified": false, "detail": "not checked: the tree has problems"})
         }
@@ -607,9 +644,26 @@ fn check_tree(
 }
 
 fn run_verification(ctx: &Context, tree: &Tree) -> anyhow::Result<Verification> {
-    let lock = Lockfile::read(&tree.lockfile).map_err(input_error(ctx))?;
+    let lock = match Lockfile::read(&tree.lockfile) {
+        Ok(lock) => lock,
+        Err(e) => {
+            // Say what else is wrong with the inputs in the same run.
+            let all = vendor_verify::Error::all(
+                std::iter::once(e)
+                    .chain(vendor_verify::tree_input_errors(&tree.vendor))
+                    .collect(),
+            );
+            return Err(all.map_or_else(
+                || anyhow::anyhow!("cannot read the inputs"),
+                |e| input_error_in(ctx, &e),
+            ));
+        }
+    };
     let bar = Bar(std::sync::OnceLock::new(), ctx);
-    let v = vendor_verify::verify_tree(&tree.vendor, &lock, &bar).map_err(input_error(ctx))?;
+    let mut v = vendor_verify::verify_tree(&tree.vendor, &lock, &bar).map_err(input_error(ctx))?;
+    if tree.allow_unlisted {
+        v.allow_unlisted();
+    }
     if let Some(b) = bar.0.get() {
         b.finish_and_clear();
     }
@@ -698,6 +752,9 @@ fn report_for(ctx: &Context, tree: &Tree, v: &Verification) -> Report {
     report.set_field("crates", v.crate_count);
     report.set_field("files", v.file_count);
     report.set_field("bytes", v.bytes);
+    if tree.allow_unlisted {
+        report.set_field("unlisted_crates_allowed", v.unlisted_allowed);
+    }
     report
 }
 
@@ -743,6 +800,9 @@ fn help(kind: Kind) -> Option<&'static str> {
         Kind::ChangedSinceSigning => {
             "the tree changed after it was signed; restore the signed tree from the mirror or have it re-signed"
         }
+        Kind::GitCommitUnverified => {
+            "sign the tree's manifest (`govkit vendor sign`) and verify with the signature: the manifest records each git dependency's commit"
+        }
         _ => return None,
     })
 }
@@ -764,8 +824,13 @@ fn human_summary(report: &Report) -> String {
     let get = |k: &str| report.fields.get(k).cloned().unwrap_or(json!(null));
     let mut parts = Vec::new();
     if let (Some(crates), Some(files)) = (get("crates").as_u64(), get("files").as_u64()) {
-        let mb = get("bytes").as_u64().unwrap_or(0) / 1_000_000;
-        parts.push(format!("{crates} crates, {files} files ({mb} MB)"));
+        let size = size(get("bytes").as_u64().unwrap_or(0));
+        parts.push(format!("{crates} crates, {files} files ({size})"));
+    }
+    if let Some(n) = get("unlisted_crates_allowed").as_u64().filter(|&n| n > 0) {
+        parts.push(format!(
+            "{n} crates not in the lock file allowed (--allow-unlisted)"
+        ));
     }
     match get("signature") {
         serde_json::Value::Object(s) => {
@@ -784,6 +849,15 @@ fn human_summary(report: &Report) -> String {
     format!("vendor: {verdict}: {}", parts.join("; "))
 }
 
+/// Bytes for a person: `812 bytes`, `41 kB`, `254 MB`.
+fn size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} bytes"),
+        1_000..1_000_000 => format!("{} kB", bytes / 1_000),
+        _ => format!("{} MB", bytes / 1_000_000),
+    }
+}
+
 fn shown(ctx: &Context, path: &Path) -> String {
     shown_path(ctx, path).to_string_lossy().replace('\\', "/")
 }
@@ -800,20 +874,61 @@ fn input_error(ctx: &Context) -> impl Fn(vendor_verify::Error) -> anyhow::Error 
 }
 
 fn input_error_in(ctx: &Context, e: &vendor_verify::Error) -> anyhow::Error {
-    let (vendor_verify::Error::Read { message, .. } | vendor_verify::Error::Parse { message, .. }) =
-        e;
-    let hint = match e.path().file_name().and_then(|n| n.to_str()) {
-        Some(".cargo-checksum.json") => {
-            Some("the vendored crate's checksum file is corrupt; re-run `cargo vendor`")
+    let (message, hint, file) = match e {
+        vendor_verify::Error::Several(all) => {
+            let mut hints: Vec<&str> = all.iter().filter_map(input_hint).collect();
+            hints.dedup();
+            // Each error names its own file; show them relative.
+            let text = e
+                .to_string()
+                .replace(&format!("{}/", ctx.cwd.display()), "");
+            (text, (!hints.is_empty()).then(|| hints.join("; ")), None)
         }
-        Some("Cargo.lock") => {
-            Some("the lock file is cargo's; `cargo generate-lockfile` rewrites it")
+        vendor_verify::Error::Read { message, .. }
+        | vendor_verify::Error::Parse { message, .. } => {
+            // Parse messages start with `line N` where the position is known.
+            let line = message
+                .strip_prefix("line ")
+                .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
+                .and_then(|n| n.parse().ok());
+            (
+                format!("{}: {message}", shown(ctx, e.path())),
+                input_hint(e).map(str::to_owned),
+                Some((shown(ctx, e.path()), line)),
+            )
         }
-        _ => None,
     };
     UserError {
-        message: format!("{}: {message}", shown(ctx, e.path())),
-        hint: hint.map(str::to_owned),
+        message,
+        hint,
+        file,
     }
     .into()
+}
+
+/// What to do about one unusable input, where there is more to say than
+/// the message.
+fn input_hint(e: &vendor_verify::Error) -> Option<&'static str> {
+    let (parse, message) = match e {
+        vendor_verify::Error::Read { message, .. } => (false, message),
+        vendor_verify::Error::Parse { message, .. } => (true, message),
+        vendor_verify::Error::Several(_) => return None,
+    };
+    match (e.path().file_name().and_then(|n| n.to_str()), parse) {
+        (_, false) if message.contains("permission denied") || message.contains("file mode") => {
+            Some("this user may not read it: check the file mode and owner (`ls -l`)")
+        }
+        (Some(".cargo-checksum.json"), true) => {
+            Some("the vendored crate's checksum file is corrupt; re-run `cargo vendor`")
+        }
+        (Some("Cargo.lock"), true) if message.contains("merge-conflict") => Some(
+            "resolve the merge in Cargo.lock (keep one side's entries), then re-run `cargo vendor` if the crates changed",
+        ),
+        // Regenerating the lock file would resolve newer versions than the
+        // vendored ones.
+        (Some("Cargo.lock"), true) => {
+            Some("restore Cargo.lock from version control (`git checkout -- Cargo.lock`)")
+        }
+        _ => None,
+    }
 }

@@ -184,7 +184,13 @@ fn a_clean_cargo_vendor_tree_passes() {
     assert_eq!(doc["ok"], true);
     assert_eq!(doc["crates"], 3);
     assert!(doc["files"].as_u64().unwrap_or(0) > 10, "{doc}");
-    assert_eq!(doc["problems"], Value::Array(vec![]));
+    // The git dependency passes, with the plain warning that nothing but
+    // a signature can show which commit its files are.
+    assert_eq!(
+        problems(&doc),
+        set(&[("git-commit-unverified", "vendor/gitdep")])
+    );
+    assert_eq!(doc["problems"][0]["severity"], "warning");
 
     let out = govkit(v.path(), &["vendor", "verify"]);
     assert_eq!(code(&out), 0);
@@ -192,6 +198,51 @@ fn a_clean_cargo_vendor_tree_passes() {
         stdout(&out).contains("vendor: ok: 3 crates"),
         "{}",
         stdout(&out)
+    );
+
+    // Moved to another commit in Cargo.lock without re-vendoring: the
+    // unsigned run can only warn; a signed manifest records the commit.
+    keys(v.path());
+    let out = govkit(
+        v.path(),
+        &["vendor", "sign", "--key", "key.pem", "-o", "tree.sig"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let lock = std::fs::read_to_string(v.path().join("Cargo.lock")).unwrap_or_default();
+    let rev = lock
+        .lines()
+        .find_map(|l| l.strip_prefix("source = \"git+"))
+        .and_then(|s| s.split('#').nth(1))
+        .map(|r| r.trim_end_matches('"').to_owned())
+        .unwrap_or_default();
+    assert_eq!(rev.len(), 40, "{lock}");
+    write(
+        &v.path().join("Cargo.lock"),
+        &lock.replace(&rev, &"f".repeat(40)),
+    );
+    let out = govkit(v.path(), &["vendor", "verify", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let out = govkit(
+        v.path(),
+        &[
+            "vendor",
+            "verify",
+            "--key",
+            "pub.pem",
+            "--signature",
+            "tree.sig",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    let detail = json(&out)["problems"][0]["detail"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        detail.contains(&format!("#{rev}")) && detail.contains(&format!("#{}", "f".repeat(40))),
+        "{detail}"
     );
 }
 
@@ -244,6 +295,7 @@ fn every_tampering_is_reported_in_one_run() {
     assert_eq!(
         problems(&doc),
         set(&[
+            ("git-commit-unverified", "vendor/gitdep"),
             ("file-checksum-mismatch", "vendor/itoa/src/lib.rs"),
             ("unlisted-file", "vendor/itoa/src/extra.rs"),
             ("missing-file", "vendor/hex/README.md"),
@@ -271,9 +323,9 @@ fn every_tampering_is_reported_in_one_run() {
             .contains("sha256 is "),
         "{mismatch}"
     );
-    // The stray directory alone is a warning.
+    // The stray directory and the git dependency's commit are warnings.
     let warnings = doc["summary"]["warnings"].as_u64();
-    assert_eq!(warnings, Some(1));
+    assert_eq!(warnings, Some(2));
 }
 
 #[test]
@@ -315,12 +367,40 @@ fn unreadable_inputs_are_exit_2_naming_the_file() {
     write(&v.vendor("itoa/.cargo-checksum.json"), "{\"files\": {");
     let out = govkit(v.path(), &["vendor", "verify", "--format", "json"]);
     assert_eq!(code(&out), 2);
-    assert_eq!(stdout(&out), "", "no partial output");
     assert!(
         stderr(&out).contains("vendor/itoa/.cargo-checksum.json"),
         "{}",
         stderr(&out)
     );
+    // No partial report: the document on stdout says the run stopped, and
+    // where.
+    let doc = json(&out);
+    assert_eq!(doc["ok"], false);
+    assert_eq!(doc["exit_code"], 2);
+    assert_eq!(doc["error"]["file"], "vendor/itoa/.cargo-checksum.json");
+    assert!(doc.get("problems").is_none(), "{doc}");
+    // Every unusable input in one run: a second corrupt checksum file and
+    // a lock file with an unresolved merge.
+    write(&v.vendor("hex/.cargo-checksum.json"), "not json");
+    let lock = std::fs::read_to_string(v.path().join("Cargo.lock")).unwrap_or_default();
+    write(
+        &v.path().join("Cargo.lock"),
+        &format!("<<<<<<< HEAD\n{lock}=======\n{lock}>>>>>>> branch\n"),
+    );
+    let out = govkit(v.path(), &["vendor", "verify"]);
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    for part in [
+        "error: 3 inputs cannot be used",
+        "Cargo.lock: line 1: merge-conflict markers (an unresolved merge)",
+        "vendor/hex/.cargo-checksum.json: ",
+        "vendor/itoa/.cargo-checksum.json: ",
+        "hint: resolve the merge in Cargo.lock",
+    ] {
+        assert!(err.contains(part), "{part}: {err}");
+    }
+    assert!(!err.contains("generate-lockfile"), "{err}");
+    write(&v.path().join("Cargo.lock"), &lock);
 
     let v = vendored();
     edit_checksums(&v, "itoa", |d| {
@@ -337,7 +417,7 @@ fn unreadable_inputs_are_exit_2_naming_the_file() {
     let out = govkit(v.path(), &["vendor", "verify", "--vendor-dir", "nope"]);
     assert_eq!(code(&out), 2);
     assert!(
-        stderr(&out).contains("error: nope: not found"),
+        stderr(&out).contains("error: no vendor directory at nope (from --vendor-dir)"),
         "{}",
         stderr(&out)
     );
@@ -349,7 +429,7 @@ fn unreadable_inputs_are_exit_2_naming_the_file() {
     let out = govkit(v.path(), &["vendor", "verify"]);
     assert_eq!(code(&out), 2);
     assert!(
-        stderr(&out).contains("error: Cargo.lock: line 3, column 11"),
+        stderr(&out).contains("\n  Cargo.lock: line 3, column 11"),
         "{}",
         stderr(&out)
     );

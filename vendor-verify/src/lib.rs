@@ -29,6 +29,13 @@ pub mod verify;
 
 pub use verify::{CrateRecord, Verification, verify_tree};
 
+/// The input errors of the vendor tree alone (checksum files that are not
+/// JSON, unreadable directories), for a run that already failed on another
+/// input and reports them all at once.
+pub fn tree_input_errors(vendor: &Path) -> Option<Error> {
+    tree::scan(vendor, &mut Vec::new()).err()
+}
+
 /// Every parser of untrusted bytes, for the fuzz target (`vendor-verify/fuzz`):
 /// none may panic, whatever the input.
 #[doc(hidden)]
@@ -64,9 +71,29 @@ pub enum Error {
         /// What is wrong, with the line or field where known.
         message: String,
     },
+    /// Several inputs at once (never nested, never fewer than two).
+    #[error("{} inputs cannot be used:\n  {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  "))]
+    Several(Vec<Error>),
 }
 
 impl Error {
+    /// One error for several (flattened); `None` for none.
+    #[must_use]
+    pub fn all(errors: Vec<Error>) -> Option<Error> {
+        let mut flat: Vec<Error> = Vec::new();
+        for e in errors {
+            match e {
+                Error::Several(inner) => flat.extend(inner),
+                e => flat.push(e),
+            }
+        }
+        if flat.len() <= 1 {
+            flat.pop()
+        } else {
+            Some(Error::Several(flat))
+        }
+    }
+
     pub(crate) fn read(path: &Path, e: &std::io::Error) -> Error {
         Error::Read {
             path: path.to_path_buf(),
@@ -79,6 +106,7 @@ impl Error {
     pub fn path(&self) -> &Path {
         match self {
             Error::Read { path, .. } | Error::Parse { path, .. } => path,
+            Error::Several(all) => all.first().map_or(Path::new(""), Error::path),
         }
     }
 }
@@ -132,11 +160,15 @@ pub enum Kind {
     /// The tree differs from the signed manifest (a file, crate or checksum
     /// changed after signing).
     ChangedSinceSigning,
+    /// A git dependency verified without a signature: cargo's checksums
+    /// cover its files but nothing records its commit, so a Cargo.lock
+    /// moved to another commit without re-vendoring passes (a warning).
+    GitCommitUnverified,
 }
 
 impl Kind {
     /// Every kind, for rule tables.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::MissingCrate,
         Kind::UnlistedCrate,
         Kind::VersionMismatch,
@@ -152,6 +184,7 @@ impl Kind {
         Kind::StrayDirectory,
         Kind::Signature,
         Kind::ChangedSinceSigning,
+        Kind::GitCommitUnverified,
     ];
 
     /// The kebab-case name used in reports.
@@ -173,6 +206,7 @@ impl Kind {
             Kind::StrayDirectory => "stray-directory",
             Kind::Signature => "signature",
             Kind::ChangedSinceSigning => "changed-since-signing",
+            Kind::GitCommitUnverified => "git-commit-unverified",
         }
     }
 
@@ -199,6 +233,9 @@ impl Kind {
             Kind::StrayDirectory => "a directory without Cargo.toml in the vendor tree",
             Kind::Signature => "the signature over the vendor manifest does not verify",
             Kind::ChangedSinceSigning => "the tree differs from the signed manifest",
+            Kind::GitCommitUnverified => {
+                "a git dependency's commit can only be checked under a signature"
+            }
         }
     }
 
@@ -206,7 +243,7 @@ impl Kind {
     /// which cargo itself ignores).
     #[must_use]
     pub fn is_error(self) -> bool {
-        self != Kind::StrayDirectory
+        !matches!(self, Kind::StrayDirectory | Kind::GitCommitUnverified)
     }
 }
 

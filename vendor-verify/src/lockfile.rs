@@ -75,6 +75,16 @@ impl Lockfile {
 
     /// Parses lock-file text; the error names the line and column.
     pub fn parse(text: &str) -> Result<Lockfile, String> {
+        // An unresolved merge is the common way a lock file stops parsing.
+        if let Some(line) = text
+            .lines()
+            .position(|l| l.starts_with("<<<<<<< ") || l == "<<<<<<<" || l.starts_with(">>>>>>> "))
+        {
+            return Err(format!(
+                "line {}: merge-conflict markers (an unresolved merge)",
+                line + 1
+            ));
+        }
         let raw: RawLock = toml::from_str(text).map_err(|e| toml_message(text, &e))?;
         let mut packages = Vec::with_capacity(raw.package.len());
         for p in raw.package {

@@ -18,8 +18,10 @@
 //!   by path (byte order), with the sha256 **computed from the file**, not
 //!   copied from `.cargo-checksum.json`: a file rewritten together with its
 //!   checksum entry changes the manifest and so breaks the signature.
-//!   `<path>` is relative to the crate directory, `/`-separated, and never
-//!   contains a control character (such paths fail verification first).
+//!   `<path>` is relative to the crate directory, `/`-separated. A control
+//!   character in it (cargo packages such names) is written `\u{XX}`; a
+//!   backslash never appears (such paths fail verification first), so the
+//!   escape reads one way only.
 //! - The directory names under `vendor/` are not part of it: cargo finds
 //!   crates by their Cargo.toml, so renaming a directory changes nothing.
 //!
@@ -57,11 +59,29 @@ pub fn render(verification: &Verification) -> String {
             out.push_str("file ");
             out.push_str(sum);
             out.push(' ');
-            out.push_str(path);
+            out.push_str(&escape_path(path));
             out.push('\n');
         }
     }
     out
+}
+
+/// A file path as the manifest and reports write it: control characters
+/// (a newline would end the line) as `\u{XX}`, everything else as is.
+#[must_use]
+pub fn escape_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let mut out = String::with_capacity(path.len() + 8);
+    for c in path.chars() {
+        if c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// One crate of a manifest: source, package checksum, files.

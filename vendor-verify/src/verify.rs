@@ -38,8 +38,12 @@ pub struct Verification {
     pub problems: Vec<Problem>,
     /// Number of vendored crates found.
     pub crate_count: usize,
-    /// Number of files hashed.
+    /// Number of files found in the vendored crates (listed or not; the
+    /// listed ones are hashed).
     pub file_count: usize,
+    /// Vendored crates not in Cargo.lock that [`Verification::allow_unlisted`]
+    /// set aside (a shared mirror directory).
+    pub unlisted_allowed: usize,
     /// Bytes hashed.
     pub bytes: u64,
 }
@@ -49,6 +53,14 @@ impl Verification {
     #[must_use]
     pub fn ok(&self) -> bool {
         !self.problems.iter().any(|p| p.kind.is_error())
+    }
+
+    /// Takes vendored crates that Cargo.lock does not list as no problem
+    /// (a mirror directory shared by several lock files); counts them.
+    pub fn allow_unlisted(&mut self) {
+        let before = self.problems.len();
+        self.problems.retain(|p| p.kind != Kind::UnlistedCrate);
+        self.unlisted_allowed = before - self.problems.len();
     }
 }
 
@@ -104,7 +116,11 @@ pub fn verify_tree(
                 problems.push(Problem {
                     kind: Kind::MissingFile,
                     krate: Some(id.clone()),
-                    path: Some(format!("{}/{listed}", c.dir)),
+                    path: Some(format!(
+                        "{}/{}",
+                        c.dir,
+                        crate::manifest::escape_path(listed)
+                    )),
                     detail: format!("listed in {} but not present", tree::CHECKSUM_FILE),
                 });
             }
@@ -114,7 +130,7 @@ pub fn verify_tree(
                 problems.push(Problem {
                     kind: Kind::UnlistedFile,
                     krate: Some(id.clone()),
-                    path: Some(format!("{}/{file}", c.dir)),
+                    path: Some(format!("{}/{}", c.dir, crate::manifest::escape_path(file))),
                     detail: format!("present but not listed in {}", tree::CHECKSUM_FILE),
                 });
             }
@@ -135,9 +151,44 @@ pub fn verify_tree(
         })
         .collect();
 
+    // Files this user may not read (a crate that ships mode 0640 files,
+    // vendored by another user): all of them in one error, with the mode.
+    let denied: Vec<String> = jobs
+        .iter()
+        .zip(&hashed)
+        .filter(|(_, r)| matches!(r, Err(Error::Read { message, .. }) if message == "permission denied"))
+        .map(|(&(ci, rel), _)| {
+            let path = vendor.join(&scanned[ci].dir).join(rel);
+            let how = std::fs::symlink_metadata(&path).map_or_else(
+                |_| String::new(),
+                |m| {
+                    use std::os::unix::fs::MetadataExt as _;
+                    format!(" (mode {:04o}, owner uid {})", m.mode() & 0o7777, m.uid())
+                },
+            );
+            format!("{}/{}{how}", scanned[ci].dir, crate::manifest::escape_path(rel))
+        })
+        .collect();
+    if !denied.is_empty() {
+        return Err(Error::Read {
+            path: vendor.to_path_buf(),
+            message: format!(
+                "{} file(s) cannot be read by this user because of their file mode: {}",
+                denied.len(),
+                denied.join(", ")
+            ),
+        });
+    }
     let mut actual: Vec<BTreeMap<&str, String>> = vec![BTreeMap::new(); scanned.len()];
+    let mut errors = Vec::new();
     for (&(ci, rel), sum) in jobs.iter().zip(hashed) {
-        let sum = sum?;
+        let sum = match sum {
+            Ok(sum) => sum,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         let c = &scanned[ci];
         if let Some(expected) = c.checksums.as_ref().and_then(|s| s.files.get(rel))
             && *expected != sum
@@ -145,13 +196,16 @@ pub fn verify_tree(
             problems.push(Problem {
                 kind: Kind::FileChecksumMismatch,
                 krate: Some(format!("{}@{}", c.name, c.version)),
-                path: Some(format!("{}/{rel}", c.dir)),
+                path: Some(format!("{}/{}", c.dir, crate::manifest::escape_path(rel))),
                 detail: format!("sha256 is {sum}, {} lists {expected}", tree::CHECKSUM_FILE),
             });
         }
         actual[ci].insert(rel, sum);
     }
 
+    if let Some(e) = Error::all(errors) {
+        return Err(e);
+    }
     let mut crates: Vec<CrateRecord> = matched
         .into_iter()
         .map(|(ci, locked)| {
@@ -176,7 +230,8 @@ pub fn verify_tree(
         crates,
         problems,
         crate_count,
-        file_count: jobs.len(),
+        file_count: scanned.iter().map(|c| c.files.len()).sum(),
+        unlisted_allowed: 0,
         bytes: bytes.into_inner(),
     })
 }

@@ -44,13 +44,13 @@ pub(super) fn render(reports: &[&Report], out: &mut dyn Write) -> io::Result<()>
     Ok(())
 }
 
-fn escape_data(s: &str) -> String {
+pub(super) fn escape_data(s: &str) -> String {
     s.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
 }
 
-fn escape_property(s: &str) -> String {
+pub(super) fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 

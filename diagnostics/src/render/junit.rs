@@ -77,7 +77,7 @@ fn build(reports: &[&Report]) -> Result<String, fmt::Error> {
 /// Escapes text for XML attributes and content, and drops the control
 /// characters XML 1.0 cannot carry at all (a finding's message may quote
 /// source that contains them).
-fn escape(s: &str) -> String {
+pub(super) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -7,6 +7,7 @@ use std::io::{self, Write};
 
 use crate::Report;
 
+mod failure;
 mod github;
 mod human;
 mod json;
@@ -66,6 +67,7 @@ pub fn render(
     }
 }
 
+pub use failure::{Failure, render_failure};
 pub use human::render_diagnostic as human_diagnostic;
 pub use json::report_value as json_value;
 pub use sarif::directory_uri;

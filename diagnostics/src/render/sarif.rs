@@ -6,8 +6,8 @@ use crate::{Report, Severity};
 
 use super::Options;
 
-const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
-const INFORMATION_URI: &str = "https://github.com/govkit/govkit";
+pub(super) const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub(super) const INFORMATION_URI: &str = "https://github.com/govkit/govkit";
 
 /// SARIF 2.1.0: one run per gate, a rule table per run, results pointing at
 /// paths relative to `%SRCROOT%`, columns counted in code points.
@@ -157,7 +157,7 @@ fn physical_location(loc: &crate::Location) -> Map<String, Value> {
 /// A relative path as a URI reference: percent-encode everything but
 /// unreserved characters and `/`, so spaces, `#` or `%` in a file name do not
 /// break consumers.
-fn path_to_uri(path: &str) -> String {
+pub(super) fn path_to_uri(path: &str) -> String {
     let mut out = String::with_capacity(path.len());
     for b in path.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'/') {
