@@ -328,6 +328,155 @@ fn every_tampering_is_reported_in_one_run() {
     assert_eq!(warnings, Some(2));
 }
 
+/// A crate the lock file does not list, vendored beside the others (a
+/// mirror directory shared by several services).
+fn add_unlisted_crate(v: &Vendored) {
+    run(
+        v.path(),
+        "cp",
+        &["-r", "vendor/gitdep", "vendor/other-service-dep"],
+    );
+    let copy = v.vendor("other-service-dep/Cargo.toml");
+    let text = std::fs::read_to_string(&copy).unwrap_or_default();
+    write(
+        &copy,
+        &text.replace("name = \"gitdep\"", "name = \"other\""),
+    );
+    let sum = sha256_hex(&std::fs::read(&copy).unwrap_or_default());
+    edit_checksums(v, "other-service-dep", |d| {
+        d["files"]["Cargo.toml"] = Value::String(sum);
+    });
+}
+
+#[test]
+fn a_shared_mirror_directory_is_usable_with_allow_unlisted() {
+    let v = vendored();
+    add_unlisted_crate(&v);
+    let out = govkit(v.path(), &["vendor", "verify", "--format", "json"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(problems(&json(&out)).contains(&(
+        "unlisted-crate".to_owned(),
+        "vendor/other-service-dep".to_owned()
+    )));
+    let out = govkit(
+        v.path(),
+        &["vendor", "verify", "--allow-unlisted", "--format", "json"],
+    );
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let doc = json(&out);
+    assert_eq!(doc["unlisted_crates_allowed"], 1);
+    // The same from govkit.toml, for `govkit check`; the manifest holds
+    // only this lock file's crates.
+    write(
+        &v.path().join("govkit.toml"),
+        "[vendor]\nallow-unlisted = true\n",
+    );
+    let out = govkit(v.path(), &["vendor", "verify"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("1 crates not in the lock file allowed"),
+        "{}",
+        stdout(&out)
+    );
+    let out = govkit(v.path(), &["vendor", "manifest"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(!stdout(&out).contains("crate other "), "{}", stdout(&out));
+    // Under 1 MB, the size is not "(0 MB)"; the file count includes
+    // files that no checksum file lists.
+    write(&v.vendor("itoa/NOTES"), "unlisted\n");
+    let out = govkit(v.path(), &["vendor", "verify", "--format", "json"]);
+    let files = json(&out)["files"].as_u64().unwrap_or(0);
+    let out = govkit(v.path(), &["vendor", "verify"]);
+    assert!(
+        stdout(&out).contains(&format!("crates, {files} files (")) && stdout(&out).contains(" kB)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn file_names_with_control_characters_round_trip_through_manifest_and_signature() {
+    let v = vendored();
+    keys(v.path());
+    // Cargo packages such a name; `cargo vendor` lists it in the checksum
+    // file like any other.
+    let odd = v.vendor("hex/src/tab\there\nnewline.rs");
+    write(&odd, "// odd\n");
+    let sum = sha256_hex(b"// odd\n");
+    edit_checksums(&v, "hex", |d| {
+        d["files"]["src/tab\there\nnewline.rs"] = Value::String(sum);
+    });
+    let out = govkit(v.path(), &["vendor", "verify"]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let out = govkit(
+        v.path(),
+        &["vendor", "sign", "--key", "key.pem", "-o", "tree.sig"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let manifest = std::fs::read_to_string(v.path().join("tree.manifest")).unwrap_or_default();
+    assert!(
+        manifest.contains(" src/tab\\u{9}here\\u{a}newline.rs\n"),
+        "{manifest}"
+    );
+    let verify = [
+        "vendor",
+        "verify",
+        "--key",
+        "pub.pem",
+        "--signature",
+        "tree.sig",
+        "--format",
+        "json",
+    ];
+    let out = govkit(v.path(), &verify);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    // Changed, with its checksum: named, escaped.
+    write(&odd, "// changed\n");
+    let sum = sha256_hex(b"// changed\n");
+    edit_checksums(&v, "hex", |d| {
+        d["files"]["src/tab\there\nnewline.rs"] = Value::String(sum);
+    });
+    let out = govkit(v.path(), &verify);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert_eq!(
+        problems(&json(&out)),
+        set(&[(
+            "changed-since-signing",
+            "vendor/hex/src/tab\\u{9}here\\u{a}newline.rs"
+        )])
+    );
+}
+
+#[test]
+fn files_another_user_cannot_read_are_all_named_with_their_mode() {
+    let v = vendored();
+    // The tree as another user sees it: directories open, two files not.
+    std::fs::set_permissions(v.path(), std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (file, mode) in [("itoa/src/lib.rs", 0o640), ("hex/src/lib.rs", 0o600)] {
+        std::fs::set_permissions(v.vendor(file), std::fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_govkit"))
+        .args(["vendor", "verify"])
+        .current_dir(v.path())
+        .output()
+        .unwrap_or_else(|e| panic!("setpriv: {e}"));
+    assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
+    let err = stderr(&out);
+    for part in [
+        "2 file(s) cannot be read by this user because of their file mode",
+        "hex/src/lib.rs (mode 0600, owner uid 0)",
+        "itoa/src/lib.rs (mode 0640, owner uid 0)",
+        "hint: this user may not read it: check the file mode and owner",
+    ] {
+        assert!(err.contains(part), "{part}: {err}");
+    }
+    assert!(!err.contains("corrupt"), "{err}");
+}
+
 #[test]
 fn crates_are_matched_by_manifest_not_directory_name() {
     let v = vendored();
