@@ -122,3 +122,51 @@ fn missing_explicit_config_is_an_error_naming_it() {
         stderr(&out)
     );
 }
+
+/// Exit 2 with a machine-readable `--format`: stdout is a document saying
+/// the run stopped, naming the file and line, for every command that reads
+/// input; stderr keeps the human message.
+#[test]
+fn every_command_writes_an_error_document_on_exit_2() {
+    let p = project(&[("govkit.toml", "[lint]\ntest-code = 3\n")]);
+    let cases: [&[&str]; 5] = [
+        &["check"],
+        &["lint"],
+        &["vendor", "verify"],
+        &["bench"],
+        &["numa", "inspect", "4194304"],
+    ];
+    for args in cases {
+        for format in ["json", "sarif", "junit", "github"] {
+            let mut all = args.to_vec();
+            all.extend(["--format", format]);
+            let out = govkit(p.path(), &all);
+            assert_eq!(code(&out), 2, "{all:?}: {}", stderr(&out));
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            let (file, line) = if args[0] == "numa" {
+                ("/proc/4194304", None)
+            } else {
+                ("govkit.toml", Some(2))
+            };
+            match format {
+                "json" => {
+                    let doc: serde_json::Value = serde_json::from_str(&text)
+                        .unwrap_or_else(|e| panic!("{all:?}: {e}\n{text}"));
+                    assert_eq!(doc["exit_code"], 2, "{all:?}: {text}");
+                    assert_eq!(doc["error"]["file"], file, "{all:?}: {text}");
+                    assert_eq!(doc["error"]["line"].as_u64(), line.map(|l| l as u64), "{all:?}: {text}");
+                }
+                "sarif" => {
+                    let doc: serde_json::Value = serde_json::from_str(&text)
+                        .unwrap_or_else(|e| panic!("{all:?}: {e}\n{text}"));
+                    assert_eq!(
+                        doc["runs"][0]["invocations"][0]["executionSuccessful"], false,
+                        "{all:?}: {text}"
+                    );
+                }
+                "junit" => assert!(text.contains("errors=\"1\""), "{all:?}: {text}"),
+                _ => assert!(text.starts_with("::error "), "{all:?}: {text}"),
+            }
+        }
+    }
+}

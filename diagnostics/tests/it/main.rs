@@ -195,3 +195,59 @@ fn github_annotations_escape_properly() {
         "::notice title=missing-crate (lint)::a note without a location, with a%0Anewline, 50%25 and a, comma"
     );
 }
+
+/// A run that stopped (exit 2) in every machine-readable format: SARIF
+/// valid against the schema, `JUnit` well-formed with one error, JSON with
+/// the file and line, one GitHub error annotation.
+#[test]
+fn a_failed_run_is_a_document_in_every_format() {
+    let failure = render::Failure {
+        command: "vendor".into(),
+        message: "Cargo.lock: line 3: merge-conflict markers, 50% <here>".into(),
+        hint: Some("resolve the merge".into()),
+        file: Some("dir with space/Cargo.lock".into()),
+        line: Some(3),
+        exit_code: 2,
+    };
+    let doc = |format| {
+        let mut out = Vec::new();
+        render::render_failure(format, &failure, &Options::default(), &mut out)
+            .unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8(out).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let sarif: serde_json::Value =
+        serde_json::from_str(&doc(Format::Sarif)).unwrap_or_else(|e| panic!("{e}"));
+    let schema = sarif_schema();
+    let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema: {e}"));
+    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:#?}\n{sarif:#}");
+    let invocation = &sarif["runs"][0]["invocations"][0];
+    assert_eq!(invocation["executionSuccessful"], false);
+    assert_eq!(
+        invocation["toolExecutionNotifications"][0]["locations"][0]["physicalLocation"]
+            ["artifactLocation"]["uri"],
+        "dir%20with%20space/Cargo.lock"
+    );
+
+    let json: serde_json::Value =
+        serde_json::from_str(&doc(Format::Json)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json["ok"], false);
+    assert_eq!(json["error"]["line"], 3);
+    assert_eq!(json["error"]["file"], "dir with space/Cargo.lock");
+
+    let junit = doc(Format::Junit);
+    let xml = roxmltree::Document::parse(&junit).unwrap_or_else(|e| panic!("{e}\n{junit}"));
+    assert_eq!(xml.root_element().attribute("errors"), Some("1"));
+    let error = xml
+        .descendants()
+        .find(|n| n.has_tag_name("error"))
+        .and_then(|n| n.attribute("message"))
+        .unwrap_or("");
+    assert_eq!(error, failure.message);
+
+    assert_eq!(
+        doc(Format::Github),
+        "::error title=govkit vendor,file=dir with space/Cargo.lock,line=3::Cargo.lock: line 3: merge-conflict markers, 50%25 <here>%0Ahint: resolve the merge\n"
+    );
+    assert_eq!(doc(Format::Human), "");
+}
