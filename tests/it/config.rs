@@ -154,7 +154,11 @@ fn every_command_writes_an_error_document_on_exit_2() {
                         .unwrap_or_else(|e| panic!("{all:?}: {e}\n{text}"));
                     assert_eq!(doc["exit_code"], 2, "{all:?}: {text}");
                     assert_eq!(doc["error"]["file"], file, "{all:?}: {text}");
-                    assert_eq!(doc["error"]["line"].as_u64(), line.map(|l| l as u64), "{all:?}: {text}");
+                    assert_eq!(
+                        doc["error"]["line"].as_u64(),
+                        line.map(|l| l as u64),
+                        "{all:?}: {text}"
+                    );
                 }
                 "sarif" => {
                     let doc: serde_json::Value = serde_json::from_str(&text)

@@ -610,6 +610,245 @@ fn the_vendor_dir_comes_from_cargo_source_replacement() {
     );
 }
 
+/// An alternate registry made from `.crate` files in the local cargo cache
+/// (crates govkit itself depends on, so they are there without network):
+/// `root/dl/NAME/VERSION/download` and an index in `root/index` whose
+/// `config.json` downloads from `dl_base`.
+fn alternate_registry(root: &Path, dl_base: &str, crates: &[(&str, &str)]) -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|h| h.join(".cargo")))
+        .unwrap_or_default();
+    let caches: Vec<PathBuf> = std::fs::read_dir(home.join("registry/cache"))
+        .unwrap_or_else(|e| panic!("the cargo cache: {e}"))
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    let index = root.join("index");
+    for (name, version) in crates {
+        let file = format!("{name}-{version}.crate");
+        let cached = caches
+            .iter()
+            .map(|c| c.join(&file))
+            .find(|p| p.is_file())
+            .unwrap_or_else(|| panic!("{file} is not in the cargo cache"));
+        let bytes = std::fs::read(&cached).unwrap_or_else(|e| panic!("{e}"));
+        let dl = root.join("dl").join(name).join(version).join("download");
+        std::fs::create_dir_all(dl.parent().unwrap_or(root)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&dl, &bytes).unwrap_or_else(|e| panic!("{e}"));
+        // The index file's place: 1, 2, 3/a, or ab/cd by name length.
+        let prefix = match name.len() {
+            1 => "1".to_owned(),
+            2 => "2".to_owned(),
+            3 => format!("3/{}", &name[..1]),
+            _ => format!("{}/{}", &name[..2], &name[2..4]),
+        };
+        write(
+            &index.join(prefix).join(name),
+            &format!(
+                "{{\"name\":\"{name}\",\"vers\":\"{version}\",\"deps\":[],\"cksum\":\"{}\",\"features\":{{}},\"yanked\":false}}\n",
+                sha256_hex(&bytes)
+            ),
+        );
+    }
+    write(
+        &index.join("config.json"),
+        &format!("{{\"dl\":\"{dl_base}/{{crate}}/{{version}}/download\"}}\n"),
+    );
+    index
+}
+
+/// Serves `root` over HTTP on loopback for a sparse index (GET only,
+/// `Connection: close`); stops by itself after 200 requests or 120 s.
+fn serve(root: PathBuf) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+    listener
+        .set_nonblocking(true)
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::thread::spawn(move || {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let mut served = 0;
+        while served < 200 && std::time::Instant::now() < deadline {
+            let Ok((stream, _)) = listener.accept() else {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+                continue;
+            };
+            served += 1;
+            let _ = stream.set_nonblocking(false);
+            let mut reader = BufReader::new(&stream);
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let path = request
+                .split(' ')
+                .nth(1)
+                .unwrap_or("/")
+                .trim_start_matches('/');
+            let file = root.join(path);
+            let mut out = &stream;
+            let _ = match std::fs::read(&file) {
+                Ok(body) if !path.contains("..") => out
+                    .write_all(
+                        format!(
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .and_then(|()| out.write_all(&body)),
+                _ => out.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                ),
+            };
+        }
+    });
+    port
+}
+
+/// A project depending on `itoa` and `hex` from the registry `mirror` at
+/// `index_url`, vendored with `cargo vendor ARGS` (its own `CARGO_HOME`);
+/// returns what `cargo vendor` printed to add to the configuration.
+fn vendor_from_registry(app: &Path, home: &Path, index_url: &str, vendor_args: &[&str]) -> String {
+    let (itoa, hex) = (locked_version("itoa"), locked_version("hex"));
+    write(
+        &app.join("Cargo.toml"),
+        &format!(
+            "[package]\nname = \"app\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n[dependencies]\nitoa = {{ version = \"={itoa}\", registry = \"mirror\" }}\nhex = {{ version = \"={hex}\", registry = \"mirror\" }}\n"
+        ),
+    );
+    write(&app.join("src/lib.rs"), "");
+    write(
+        &app.join(".cargo/config.toml"),
+        &format!("[registries.mirror]\nindex = \"{index_url}\"\n"),
+    );
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let cargo_in = |args: &[&str]| {
+        let out = Command::new(&cargo)
+            .args(args)
+            .current_dir(app)
+            .env("CARGO_HOME", home)
+            .output()
+            .unwrap_or_else(|e| panic!("cargo: {e}"));
+        assert!(
+            out.status.success(),
+            "cargo {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    cargo_in(&["generate-lockfile"]);
+    let mut args = vec!["vendor", "--locked"];
+    args.extend(vendor_args);
+    cargo_in(&args)
+}
+
+#[test]
+fn trees_vendored_from_alternate_registries_verify_with_the_config_cargo_prints() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let crates = [
+        ("itoa", locked_version("itoa")),
+        ("hex", locked_version("hex")),
+    ];
+    let crates: Vec<(&str, &str)> = crates.iter().map(|(n, v)| (*n, v.as_str())).collect();
+
+    // A git index on disk (`registry+file://`), downloads from disk.
+    let git_root = dir.path().join("git-registry");
+    let dl = format!("file://{}", git_root.join("dl").display());
+    let index = alternate_registry(&git_root, &dl, &crates);
+    run(&index, "git", &["init", "-q"]);
+    run(&index, "git", &["add", "."]);
+    run(&index, "git", &["commit", "-qm", "index"]);
+    let app = dir.path().join("app-git");
+    let home = dir.path().join("home-git");
+    let printed = vendor_from_registry(&app, &home, &format!("file://{}", index.display()), &[]);
+    assert!(printed.contains("[source.\"registry+file://"), "{printed}");
+    assert!(!printed.contains("crates-io"), "{printed}");
+    // The tree is found through what cargo printed, as cargo finds it.
+    let config = app.join(".cargo/config.toml");
+    let text = std::fs::read_to_string(&config).unwrap_or_default();
+    write(&config, &format!("{text}\n{printed}"));
+    let out = govkit_home(
+        &app.join("src"),
+        &home,
+        &["vendor", "verify", "--format", "json"],
+    );
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["crates"], 2);
+    assert_eq!(doc["problems"], Value::Array(vec![]));
+    let git_manifest = stdout(&govkit_home(&app, &home, &["vendor", "manifest"]));
+    assert!(git_manifest.contains(" registry+file://"), "{git_manifest}");
+    let lib = app.join("vendor/itoa/src/lib.rs");
+    let text = std::fs::read_to_string(&lib).unwrap_or_default();
+    write(&lib, &format!("{text}// edited\n"));
+    let out = govkit_home(&app, &home, &["vendor", "verify", "--format", "json"]);
+    assert_eq!(code(&out), 1);
+    assert_eq!(
+        problems(&json(&out)),
+        set(&[("file-checksum-mismatch", "vendor/itoa/src/lib.rs")])
+    );
+
+    // A sparse index served on loopback (`sparse+http://`), vendored into
+    // another directory, with the replacement in $CARGO_HOME.
+    let sparse_root = dir.path().join("sparse-registry");
+    let port = serve(sparse_root.clone());
+    let base = format!("http://127.0.0.1:{port}");
+    alternate_registry(&sparse_root, &format!("{base}/dl"), &crates);
+    let app = dir.path().join("app-sparse");
+    let home = dir.path().join("home-sparse");
+    let printed = vendor_from_registry(
+        &app,
+        &home,
+        &format!("sparse+{base}/index/"),
+        &["third_party/crates"],
+    );
+    assert!(
+        printed.contains("[source.\"sparse+http://127.0.0.1:"),
+        "{printed}"
+    );
+    write(
+        &home.join("config.toml"),
+        &printed.replace(
+            "directory = \"third_party/crates\"",
+            &format!(
+                "directory = \"{}\"",
+                app.join("third_party/crates").display()
+            ),
+        ),
+    );
+    let out = govkit_home(&app, &home, &["vendor", "verify", "--format", "json"]);
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["crates"], 2);
+    assert!(
+        doc["vendor_dir"]
+            .as_str()
+            .unwrap_or_default()
+            .ends_with("third_party/crates"),
+        "{doc}"
+    );
+    // The same crates through either mirror: the manifests differ only in
+    // the source each crate line names.
+    let sparse_manifest = stdout(&govkit_home(&app, &home, &["vendor", "manifest"]));
+    let files = |m: &str| -> Vec<String> {
+        m.lines()
+            .filter(|l| l.starts_with("file "))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(files(&sparse_manifest), files(&git_manifest));
+    assert!(
+        sparse_manifest.contains(" sparse+http://127.0.0.1:"),
+        "{sparse_manifest}"
+    );
+}
+
 /// govkit with `CARGO_HOME` set (cargo's configuration there counts).
 fn govkit_home(dir: &Path, home: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_govkit"))

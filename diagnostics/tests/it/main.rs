@@ -219,13 +219,16 @@ fn a_failed_run_is_a_document_in_every_format() {
         serde_json::from_str(&doc(Format::Sarif)).unwrap_or_else(|e| panic!("{e}"));
     let schema = sarif_schema();
     let validator = jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("schema: {e}"));
-    let errors: Vec<String> = validator.iter_errors(&sarif).map(|e| e.to_string()).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&sarif)
+        .map(|e| e.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}\n{sarif:#}");
     let invocation = &sarif["runs"][0]["invocations"][0];
     assert_eq!(invocation["executionSuccessful"], false);
     assert_eq!(
-        invocation["toolExecutionNotifications"][0]["locations"][0]["physicalLocation"]
-            ["artifactLocation"]["uri"],
+        invocation["toolExecutionNotifications"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+            ["uri"],
         "dir%20with%20space/Cargo.lock"
     );
 
