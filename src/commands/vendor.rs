@@ -350,22 +350,22 @@ impl Tree {
                 let found =
                     vendor_verify::locate::vendor_dir_from_cargo_config(&root, home.as_deref())
                         .map_err(input_error(ctx))?;
-                let read = if found.read.is_empty() {
-                    "no cargo config file in it or above, nor in $CARGO_HOME".to_owned()
-                } else {
-                    found
-                        .read
-                        .iter()
-                        .map(|p| shown(ctx, p))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                };
+                let read = found
+                    .read
+                    .iter()
+                    .map(|p| shown(ctx, p))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 match found.dir {
                     Some(dir) => (dir, format!("the source replacement in {read}")),
+                    None if read.is_empty() => (
+                        root.join("vendor"),
+                        "the default next to Cargo.lock; no cargo config file here or above, nor in $CARGO_HOME".to_owned(),
+                    ),
                     None => (
                         root.join("vendor"),
                         format!(
-                            "the default next to Cargo.lock: no replaced source leads to a directory ({read})"
+                            "the default next to Cargo.lock; no replaced source leads to a directory in {read}"
                         ),
                     ),
                 }
@@ -606,8 +606,7 @@ fn check_tree(
                     let file = shown(ctx, signed_manifest.unwrap_or(Path::new("")));
                     let detail = if signature::verify(own.as_bytes(), trust).is_ok() {
                         format!(
-                            "{file} was altered after signing: the signature verifies over the tree, not over this manifest ({})",
-                            f.0
+                            "{file} was altered after signing: the signature verifies over the tree, not over this manifest"
                         )
                     } else {
                         format!(

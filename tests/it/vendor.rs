@@ -870,7 +870,7 @@ fn the_vendor_dir_is_found_as_cargo_finds_it_or_the_message_says_where_it_looked
     let out = verify(v.path());
     assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
     assert!(
-        stderr(&out).contains("no vendor directory at vendor (from the default next to Cargo.lock: no replaced source leads to a directory (no cargo config file in it or above, nor in $CARGO_HOME))"),
+        stderr(&out).contains("no vendor directory at vendor (from the default next to Cargo.lock; no cargo config file here or above, nor in $CARGO_HOME)"),
         "{}",
         stderr(&out)
     );
@@ -1450,4 +1450,79 @@ fn managed_key_bundles_verify_with_their_key() {
         "{}",
         stdout(&out)
     );
+}
+
+/// What `govkit vendor` says when it cannot give a verdict, or gives one
+/// a person must act on: each message, whole, as a snapshot.
+#[test]
+fn vendor_messages() {
+    use std::fmt::Write as _;
+    let v = vendored();
+    let dir = v.path();
+    keys(dir);
+    let home = dir.join("empty-cargo-home");
+    std::fs::create_dir(&home).unwrap_or_else(|e| panic!("{e}"));
+    let rev = std::fs::read_to_string(dir.join("Cargo.lock"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("source = \"git+"))
+        .and_then(|s| s.split('#').nth(1))
+        .map(|r| r.trim_end_matches('"').to_owned())
+        .unwrap_or_default();
+    let mut text = String::new();
+    let mut say = |args: &[&str]| {
+        let out = govkit_home(dir, &home, args);
+        let said = format!("{}{}", stdout(&out), stderr(&out))
+            .replace(&rev, "REV")
+            .replace(&dir.display().to_string(), "TMP");
+        writeln!(
+            text,
+            "$ govkit {}\nexit {}\n{}",
+            args.join(" "),
+            code(&out),
+            said.trim_end()
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    };
+    // A clean tree, unsigned: the git dependency's commit.
+    say(&["vendor", "verify"]);
+    // No tree where cargo's configuration would put it.
+    std::fs::rename(v.vendor(""), dir.join("elsewhere")).unwrap_or_else(|e| panic!("{e}"));
+    say(&["vendor", "verify"]);
+    std::fs::rename(dir.join("elsewhere"), v.vendor("")).unwrap_or_else(|e| panic!("{e}"));
+    // An empty signature file.
+    write(&dir.join("empty.sig"), "");
+    say(&[
+        "vendor",
+        "verify",
+        "--key",
+        "pub.pem",
+        "--signature",
+        "empty.sig",
+    ]);
+    // Signed, then the published manifest altered.
+    say(&["vendor", "sign", "--key", "key.pem", "-o", "tree.sig"]);
+    let manifest = std::fs::read_to_string(dir.join("tree.manifest")).unwrap_or_default();
+    write(
+        &dir.join("tree.manifest"),
+        &manifest.replacen("crate hex", "crate hex-evil", 1),
+    );
+    say(&[
+        "vendor",
+        "verify",
+        "--key",
+        "pub.pem",
+        "--signature",
+        "tree.sig",
+    ]);
+    // Every unusable input at once.
+    let lock = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap_or_default();
+    write(
+        &dir.join("Cargo.lock"),
+        &format!("<<<<<<< HEAD\n{lock}=======\n{lock}>>>>>>> theirs\n"),
+    );
+    write(&v.vendor("hex/.cargo-checksum.json"), "{\"files\": ");
+    write(&v.vendor("itoa/.cargo-checksum.json"), "[]");
+    say(&["vendor", "verify"]);
+    insta::assert_snapshot!(text);
 }
