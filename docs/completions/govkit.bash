@@ -1716,7 +1716,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__vendor__subcmd__manifest)
-            opts="-o -q -v -h -V --vendor-dir --lockfile --output --config --color --format --quiet --verbose --help --version"
+            opts="-o -q -v -h -V --vendor-dir --lockfile --allow-unlisted --output --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1758,7 +1758,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__vendor__subcmd__sign)
-            opts="-o -q -v -h -V --vendor-dir --lockfile --key --output --config --color --format --quiet --verbose --help --version"
+            opts="-o -q -v -h -V --vendor-dir --lockfile --allow-unlisted --key --output --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1804,7 +1804,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__vendor__subcmd__verify)
-            opts="-q -v -h -V --vendor-dir --lockfile --key --signature --bundle --trusted-root --identity --issuer --manifest --config --color --format --quiet --verbose --help --version"
+            opts="-q -v -h -V --vendor-dir --lockfile --allow-unlisted --key --signature --bundle --trusted-root --identity --issuer --manifest --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
