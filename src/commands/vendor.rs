@@ -532,29 +532,7 @@ fn check_tree(
     let mut report = report_for(ctx, tree, &verification);
     let signature = match trust {
         None => {
-            // Nothing in a vendored git crate records its commit: say so
-            // rather than let a pass imply it.
-            for c in verification
-                .crates
-                .iter()
-                .filter(|c| c.source.starts_with("git+"))
-            {
-                let rev = c.source.rsplit_once('#').map_or("?", |(_, r)| r);
-                let p = Problem {
-                    kind: Kind::GitCommitUnverified,
-                    krate: Some(format!("{}@{}", c.name, c.version)),
-                    path: Some(c.dir.clone()),
-                    detail: format!(
-                        "Cargo.lock pins commit {rev}, but the vendored files carry no record of their commit: after a `cargo update` of this dependency without re-vendoring, this tree still passes"
-                    ),
-                };
-                let vendor_shown = shown(ctx, &tree.vendor);
-                push_problem(
-                    &mut report,
-                    &p,
-                    &format!("{}/{}", vendor_shown.trim_end_matches('/'), c.dir),
-                );
-            }
+            git_commits_unverified(ctx, tree, &verification, &mut report);
             json!(null)
         }
         Some(_) if !verification.ok() => {
@@ -640,6 +618,37 @@ fn check_tree(
     };
     report.set_field("signature", signature);
     Ok(report)
+}
+
+/// Nothing in a vendored git crate records its commit: without a
+/// signature, say so rather than let a pass imply it.
+fn git_commits_unverified(
+    ctx: &Context,
+    tree: &Tree,
+    verification: &Verification,
+    report: &mut Report,
+) {
+    let vendor_shown = shown(ctx, &tree.vendor);
+    for c in verification
+        .crates
+        .iter()
+        .filter(|c| c.source.starts_with("git+"))
+    {
+        let rev = c.source.rsplit_once('#').map_or("?", |(_, r)| r);
+        let p = Problem {
+            kind: Kind::GitCommitUnverified,
+            krate: Some(format!("{}@{}", c.name, c.version)),
+            path: Some(c.dir.clone()),
+            detail: format!(
+                "Cargo.lock pins commit {rev}, but the vendored files carry no record of their commit: after a `cargo update` of this dependency without re-vendoring, this tree still passes"
+            ),
+        };
+        push_problem(
+            report,
+            &p,
+            &format!("{}/{}", vendor_shown.trim_end_matches('/'), c.dir),
+        );
+    }
 }
 
 fn run_verification(ctx: &Context, tree: &Tree) -> anyhow::Result<Verification> {

@@ -627,12 +627,12 @@ fn alternate_registry(root: &Path, dl_base: &str, crates: &[(&str, &str)]) -> Pa
     let index = root.join("index");
     for (name, version) in crates {
         let file = format!("{name}-{version}.crate");
-        let cached = caches
+        let in_cache = caches
             .iter()
             .map(|c| c.join(&file))
             .find(|p| p.is_file())
             .unwrap_or_else(|| panic!("{file} is not in the cargo cache"));
-        let bytes = std::fs::read(&cached).unwrap_or_else(|e| panic!("{e}"));
+        let bytes = std::fs::read(&in_cache).unwrap_or_else(|e| panic!("{e}"));
         let dl = root.join("dl").join(name).join(version).join("download");
         std::fs::create_dir_all(dl.parent().unwrap_or(root)).unwrap_or_else(|e| panic!("{e}"));
         std::fs::write(&dl, &bytes).unwrap_or_else(|e| panic!("{e}"));
@@ -669,7 +669,7 @@ fn serve(root: PathBuf) -> u16 {
         .set_nonblocking(true)
         .unwrap_or_else(|e| panic!("{e}"));
     std::thread::spawn(move || {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_mins(2);
         let mut served = 0;
         while served < 200 && std::time::Instant::now() < deadline {
             let Ok((stream, _)) = listener.accept() else {
@@ -677,7 +677,9 @@ fn serve(root: PathBuf) -> u16 {
                 continue;
             };
             served += 1;
-            let _ = stream.set_nonblocking(false);
+            if stream.set_nonblocking(false).is_err() {
+                continue;
+            }
             let mut reader = BufReader::new(&stream);
             let mut request = String::new();
             let _ = reader.read_line(&mut request);

@@ -32,6 +32,7 @@ pub use verify::{CrateRecord, Verification, verify_tree};
 /// The input errors of the vendor tree alone (checksum files that are not
 /// JSON, unreadable directories), for a run that already failed on another
 /// input and reports them all at once.
+#[must_use]
 pub fn tree_input_errors(vendor: &Path) -> Option<Error> {
     tree::scan(vendor, &mut Vec::new()).err()
 }

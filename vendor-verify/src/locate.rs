@@ -111,13 +111,13 @@ fn merge(sources: &mut Vec<(String, Source)>, config: &toml::Table, base: &Path)
     };
     for (name, value) in table {
         let Some(t) = value.as_table() else { continue };
-        let at = match sources.iter().position(|(n, _)| n == name) {
-            Some(i) => i,
-            None => {
+        let at = sources
+            .iter()
+            .position(|(n, _)| n == name)
+            .unwrap_or_else(|| {
                 sources.push((name.clone(), Source::default()));
                 sources.len() - 1
-            }
-        };
+            });
         let source = &mut sources[at].1;
         if let Some(r) = t.get("replace-with").and_then(toml::Value::as_str) {
             source.replace_with = Some(r.to_owned());

@@ -70,13 +70,15 @@ pub fn render(verification: &Verification) -> String {
 /// (a newline would end the line) as `\u{XX}`, everything else as is.
 #[must_use]
 pub fn escape_path(path: &str) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write as _;
     if !path.chars().any(char::is_control) {
         return std::borrow::Cow::Borrowed(path);
     }
     let mut out = String::with_capacity(path.len() + 8);
     for c in path.chars() {
         if c.is_control() {
-            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            // Writing to a String cannot fail.
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
         } else {
             out.push(c);
         }

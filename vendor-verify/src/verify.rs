@@ -96,46 +96,7 @@ pub fn verify_tree(
     let crate_count = scanned.len();
     let matched = match_lock(lock, &scanned, &mut problems);
 
-    // Files to hash: every listed file that exists as a regular file.
-    let mut jobs = Vec::new();
-    for (ci, c) in scanned.iter().enumerate() {
-        let id = format!("{}@{}", c.name, c.version);
-        let Some(sums) = &c.checksums else { continue };
-        let present: BTreeSet<&str> = c.files.iter().map(String::as_str).collect();
-        for listed in sums.files.keys() {
-            if let Some(reason) = tree::unsafe_reason(listed) {
-                problems.push(Problem {
-                    kind: Kind::UnsafePath,
-                    krate: Some(id.clone()),
-                    path: Some(format!("{}/{}", c.dir, listed.escape_debug())),
-                    detail: format!("listed in {}: {reason}; not opened", tree::CHECKSUM_FILE),
-                });
-            } else if present.contains(listed.as_str()) {
-                jobs.push((ci, listed.as_str()));
-            } else if !is_reported_special(&problems, &c.dir, listed) {
-                problems.push(Problem {
-                    kind: Kind::MissingFile,
-                    krate: Some(id.clone()),
-                    path: Some(format!(
-                        "{}/{}",
-                        c.dir,
-                        crate::manifest::escape_path(listed)
-                    )),
-                    detail: format!("listed in {} but not present", tree::CHECKSUM_FILE),
-                });
-            }
-        }
-        for file in &c.files {
-            if !sums.files.contains_key(file) {
-                problems.push(Problem {
-                    kind: Kind::UnlistedFile,
-                    krate: Some(id.clone()),
-                    path: Some(format!("{}/{}", c.dir, crate::manifest::escape_path(file))),
-                    detail: format!("present but not listed in {}", tree::CHECKSUM_FILE),
-                });
-            }
-        }
-    }
+    let jobs = files_to_hash(&scanned, &mut problems);
 
     progress.start(jobs.len() as u64);
     let bytes = AtomicU64::new(0);
@@ -151,33 +112,8 @@ pub fn verify_tree(
         })
         .collect();
 
-    // Files this user may not read (a crate that ships mode 0640 files,
-    // vendored by another user): all of them in one error, with the mode.
-    let denied: Vec<String> = jobs
-        .iter()
-        .zip(&hashed)
-        .filter(|(_, r)| matches!(r, Err(Error::Read { message, .. }) if message == "permission denied"))
-        .map(|(&(ci, rel), _)| {
-            let path = vendor.join(&scanned[ci].dir).join(rel);
-            let how = std::fs::symlink_metadata(&path).map_or_else(
-                |_| String::new(),
-                |m| {
-                    use std::os::unix::fs::MetadataExt as _;
-                    format!(" (mode {:04o}, owner uid {})", m.mode() & 0o7777, m.uid())
-                },
-            );
-            format!("{}/{}{how}", scanned[ci].dir, crate::manifest::escape_path(rel))
-        })
-        .collect();
-    if !denied.is_empty() {
-        return Err(Error::Read {
-            path: vendor.to_path_buf(),
-            message: format!(
-                "{} file(s) cannot be read by this user because of their file mode: {}",
-                denied.len(),
-                denied.join(", ")
-            ),
-        });
+    if let Some(e) = unreadable_by_mode(vendor, &scanned, &jobs, &hashed) {
+        return Err(e);
     }
     let mut actual: Vec<BTreeMap<&str, String>> = vec![BTreeMap::new(); scanned.len()];
     let mut errors = Vec::new();
@@ -233,6 +169,89 @@ pub fn verify_tree(
         file_count: scanned.iter().map(|c| c.files.len()).sum(),
         unlisted_allowed: 0,
         bytes: bytes.into_inner(),
+    })
+}
+
+/// The files to hash, `(crate index, listed path)`: every listed file that
+/// exists as a regular file. Listed paths that are unsafe or absent, and
+/// files no checksum file lists, go to `problems`.
+fn files_to_hash<'s>(
+    scanned: &'s [ScannedCrate],
+    problems: &mut Vec<Problem>,
+) -> Vec<(usize, &'s str)> {
+    let mut jobs = Vec::new();
+    for (ci, c) in scanned.iter().enumerate() {
+        let id = format!("{}@{}", c.name, c.version);
+        let Some(sums) = &c.checksums else { continue };
+        let present: BTreeSet<&str> = c.files.iter().map(String::as_str).collect();
+        for listed in sums.files.keys() {
+            if let Some(reason) = tree::unsafe_reason(listed) {
+                problems.push(Problem {
+                    kind: Kind::UnsafePath,
+                    krate: Some(id.clone()),
+                    path: Some(format!("{}/{}", c.dir, listed.escape_debug())),
+                    detail: format!("listed in {}: {reason}; not opened", tree::CHECKSUM_FILE),
+                });
+            } else if present.contains(listed.as_str()) {
+                jobs.push((ci, listed.as_str()));
+            } else if !is_reported_special(problems, &c.dir, listed) {
+                problems.push(Problem {
+                    kind: Kind::MissingFile,
+                    krate: Some(id.clone()),
+                    path: Some(format!(
+                        "{}/{}",
+                        c.dir,
+                        crate::manifest::escape_path(listed)
+                    )),
+                    detail: format!("listed in {} but not present", tree::CHECKSUM_FILE),
+                });
+            }
+        }
+        for file in &c.files {
+            if !sums.files.contains_key(file) {
+                problems.push(Problem {
+                    kind: Kind::UnlistedFile,
+                    krate: Some(id.clone()),
+                    path: Some(format!("{}/{}", c.dir, crate::manifest::escape_path(file))),
+                    detail: format!("present but not listed in {}", tree::CHECKSUM_FILE),
+                });
+            }
+        }
+    }
+    jobs
+}
+
+/// Files this user may not read (a crate that ships mode 0640 files,
+/// vendored by another user): all of them in one error, with the mode.
+fn unreadable_by_mode(
+    vendor: &Path,
+    scanned: &[ScannedCrate],
+    jobs: &[(usize, &str)],
+    hashed: &[Result<String, Error>],
+) -> Option<Error> {
+    let denied: Vec<String> = jobs
+        .iter()
+        .zip(hashed)
+        .filter(|(_, r)| matches!(r, Err(Error::Read { message, .. }) if message == "permission denied"))
+        .map(|(&(ci, rel), _)| {
+            let path = vendor.join(&scanned[ci].dir).join(rel);
+            let how = std::fs::symlink_metadata(&path).map_or_else(
+                |_| String::new(),
+                |m| {
+                    use std::os::unix::fs::MetadataExt as _;
+                    format!(" (mode {:04o}, owner uid {})", m.mode() & 0o7777, m.uid())
+                },
+            );
+            format!("{}/{}{how}", scanned[ci].dir, crate::manifest::escape_path(rel))
+        })
+        .collect();
+    (!denied.is_empty()).then(|| Error::Read {
+        path: vendor.to_path_buf(),
+        message: format!(
+            "{} file(s) cannot be read by this user because of their file mode: {}",
+            denied.len(),
+            denied.join(", ")
+        ),
     })
 }
 
