@@ -737,7 +737,10 @@ fn a_failing_apply_rolls_back_and_keeps_no_record() {
     let before = allowed_lists(&pid);
     let out = apply_json(&root, &pid, &state, &["--migrate-memory"]);
     assert_eq!(code(&out), 2, "{}", stdout(&out));
-    assert_eq!(stdout(&out), "", "no partial output");
+    // No partial report: the JSON on stdout says the run stopped.
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap_or_default();
+    assert_eq!(doc["ok"], false, "{}", stdout(&out));
+    assert_eq!(doc["exit_code"], 2, "{doc}");
     let err = stderr(&out);
     assert!(err.contains("rolled back"), "{err}");
     assert!(err.contains("migrate_pages"), "{err}");
@@ -1107,7 +1110,10 @@ int main(void) {
     let state = dir.path().join("state");
     let out = apply_json(&sys.to_string_lossy(), &pid, &state, &[]);
     assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
-    assert_eq!(stdout(&out), "", "no success claimed");
+    // No success claimed: the JSON on stdout says the run stopped.
+    let doc: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap_or_default();
+    assert_eq!(doc["ok"], false, "{}", stdout(&out));
+    assert_eq!(doc["exit_code"], 2, "{doc}");
     assert!(
         stderr(&out).contains(&format!("process {pid} exited during apply")),
         "{}",
