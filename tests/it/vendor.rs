@@ -268,20 +268,8 @@ fn every_tampering_is_reported_in_one_run() {
     });
     edit_checksums(&v, "hex", |d| d["package"] = Value::String("1".repeat(64)));
     // A crate that is not in the lock, and a directory cargo ignores.
-    run(
-        v.path(),
-        "cp",
-        &["-r", "vendor/gitdep", "vendor/gitdep-copy"],
-    );
-    let copy = v.vendor("gitdep-copy/Cargo.toml");
-    let text = std::fs::read_to_string(&copy).unwrap_or_default();
-    write(
-        &copy,
-        &text.replace("name = \"gitdep\"", "name = \"intruder\""),
-    );
-    let sum = sha256_hex(&std::fs::read(&copy).unwrap_or_default());
+    add_unlisted_crate(&v, "gitdep-copy", "intruder");
     edit_checksums(&v, "gitdep-copy", |d| {
-        d["files"]["Cargo.toml"] = Value::String(sum);
         d["files"]
             .as_object_mut()
             .map(|m| m.remove("../../../etc/passwd"));
@@ -328,30 +316,28 @@ fn every_tampering_is_reported_in_one_run() {
     assert_eq!(warnings, Some(2));
 }
 
-/// A crate the lock file does not list, vendored beside the others (a
-/// mirror directory shared by several services).
-fn add_unlisted_crate(v: &Vendored) {
+/// A crate the lock file does not list, vendored beside the others in
+/// `dir` as package `name` (a copy of gitdep, its checksums consistent).
+fn add_unlisted_crate(v: &Vendored, dir: &str, name: &str) {
     run(
         v.path(),
         "cp",
-        &["-r", "vendor/gitdep", "vendor/other-service-dep"],
+        &["-r", "vendor/gitdep", &format!("vendor/{dir}")],
     );
-    let copy = v.vendor("other-service-dep/Cargo.toml");
+    let copy = v.vendor(&format!("{dir}/Cargo.toml"));
     let text = std::fs::read_to_string(&copy).unwrap_or_default();
     write(
         &copy,
-        &text.replace("name = \"gitdep\"", "name = \"other\""),
+        &text.replace("name = \"gitdep\"", &format!("name = \"{name}\"")),
     );
     let sum = sha256_hex(&std::fs::read(&copy).unwrap_or_default());
-    edit_checksums(v, "other-service-dep", |d| {
-        d["files"]["Cargo.toml"] = Value::String(sum);
-    });
+    edit_checksums(v, dir, |d| d["files"]["Cargo.toml"] = Value::String(sum));
 }
 
 #[test]
 fn a_shared_mirror_directory_is_usable_with_allow_unlisted() {
     let v = vendored();
-    add_unlisted_crate(&v);
+    add_unlisted_crate(&v, "other-service-dep", "other");
     let out = govkit(v.path(), &["vendor", "verify", "--format", "json"]);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     assert!(problems(&json(&out)).contains(&(
