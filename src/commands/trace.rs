@@ -391,7 +391,7 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
         if args.duration.is_some_and(|d| tracer.started.elapsed() >= d) {
             break;
         }
-        if !args.pids.is_empty() && args.pids.iter().all(|&p| !tracebpf::procfs::exists(p)) {
+        if !args.pids.is_empty() && args.pids.iter().all(|&p| !tracebpf::procfs::alive(p)) {
             tracing::warn!("every traced process has exited");
             break;
         }
@@ -476,7 +476,7 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         if args.duration.is_some_and(|d| tracer.elapsed() >= d) {
             break;
         }
-        if args.pids.iter().all(|&p| !tracebpf::procfs::exists(p)) && !args.pids.is_empty() {
+        if args.pids.iter().all(|&p| !tracebpf::procfs::alive(p)) && !args.pids.is_empty() {
             tracing::warn!("every traced process has exited");
             break;
         }

@@ -670,6 +670,54 @@ fn connections_input_and_privilege_errors_exit_2_with_nothing_on_stdout() {
         stderr(&out)
     );
     assert!(stdout(&out).is_empty());
+    // An exited process its parent has not reaped (a zombie): its /proc
+    // entry is there, but nothing is left to trace.
+    let mut zombie = Command::new("true")
+        .spawn()
+        .unwrap_or_else(|e| panic!("true: {e}"));
+    let pid = zombie.id().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z "))
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = crate::govkit(
+        repo(),
+        &["trace", "connections", "--pid", &pid, "--duration", "30s"],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("process {pid} has exited: it is a zombie")),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).is_empty());
+    zombie
+        .wait()
+        .map(drop)
+        .unwrap_or_else(|e| panic!("wait: {e}"));
+    // A traced process that exits while traced ends the trace, though its
+    // parent has not reaped it yet.
+    let mut short = Command::new("sleep")
+        .arg("1")
+        .spawn()
+        .unwrap_or_else(|e| panic!("sleep: {e}"));
+    let pid = short.id().to_string();
+    let out = crate::govkit(
+        repo(),
+        &["trace", "connections", "--pid", &pid, "--duration", "60s"],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("every traced process has exited"),
+        "{}",
+        stderr(&out)
+    );
+    short
+        .wait()
+        .map(drop)
+        .unwrap_or_else(|e| panic!("wait: {e}"));
     let out = crate::govkit(repo(), &["trace", "connections", "--min-age", "soon"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("not a duration"), "{}", stderr(&out));

@@ -162,6 +162,27 @@ pub fn exists(pid: u32) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
 }
 
+/// Whether process `pid` still runs: some thread of it is neither a
+/// zombie nor dead. An exited process its parent has not reaped yet keeps
+/// its `/proc` entry (as a zombie, with its files closed), and a process
+/// whose main thread exited while others run shows a zombie leader but is
+/// alive.
+#[must_use]
+pub fn alive(pid: u32) -> bool {
+    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|t| {
+        fs::read_to_string(t.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                let rest = &stat[stat.rfind(')')? + 1..];
+                rest.split_whitespace().next().map(str::to_owned)
+            })
+            .is_some_and(|state| !matches!(state.as_str(), "Z" | "X" | "x"))
+    })
+}
+
 /// Where the root of the host's cgroup v2 hierarchy is mounted, or `None`.
 /// Any `cgroup2` mount counts (`/sys/fs/cgroup` preferred) if its directory
 /// is the hierarchy's root, which is the only cgroup without a

@@ -158,12 +158,20 @@ pub(crate) fn unload_programs(ebpf: &mut Ebpf, programs: &[&str]) {
     }
 }
 
-/// Every PID to trace must exist (a typo is an input error, exit 2).
+/// Every PID to trace must exist and run (a typo, or a process that has
+/// already exited, is an input error, exit 2).
 pub(crate) fn check_pids(pids: &[u32]) -> Result<(), TraceError> {
-    match pids.iter().find(|&&pid| !procfs::exists(pid)) {
-        Some(&pid) => Err(TraceError::NoProcess(pid)),
-        None => Ok(()),
+    for &pid in pids {
+        if !procfs::exists(pid) {
+            return Err(TraceError::NoProcess(pid));
+        }
+        if !procfs::alive(pid) {
+            return Err(TraceError::Input(format!(
+                "process {pid} has exited: it is a zombie its parent has not reaped, with every file closed; there is nothing left to trace"
+            )));
+        }
     }
+    Ok(())
 }
 
 /// Fills an object's `TARGETS` map, the kernel-side `--pid` filter.
