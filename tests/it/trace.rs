@@ -693,10 +693,9 @@ fn connections_input_and_privilege_errors_exit_2_with_nothing_on_stdout() {
         stderr(&out)
     );
     assert!(stdout(&out).is_empty());
-    zombie
-        .wait()
-        .map(drop)
-        .unwrap_or_else(|e| panic!("wait: {e}"));
+    if let Err(e) = zombie.wait() {
+        panic!("wait: {e}");
+    }
     // A traced process that exits while traced ends the trace, though its
     // parent has not reaped it yet.
     let mut short = Command::new("sleep")
@@ -714,10 +713,9 @@ fn connections_input_and_privilege_errors_exit_2_with_nothing_on_stdout() {
         "{}",
         stderr(&out)
     );
-    short
-        .wait()
-        .map(drop)
-        .unwrap_or_else(|e| panic!("wait: {e}"));
+    if let Err(e) = short.wait() {
+        panic!("wait: {e}");
+    }
     let out = crate::govkit(repo(), &["trace", "connections", "--min-age", "soon"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("not a duration"), "{}", stderr(&out));
