@@ -3,7 +3,7 @@
 //! `tcp_destroy_sock` at start-up only.
 
 use aya_ebpf::{macros::raw_tracepoint, programs::RawTracePointContext};
-use govkit_ebpf_common::{counter, origin, tcp_state};
+use govkit_ebpf_common::{SockInfo, counter, origin, tcp_state};
 
 use crate::records::{
     free_record, new_info, read_endpoints, record_of, record_open, scratch_begin,
@@ -43,10 +43,9 @@ pub(crate) fn try_sock_state(
         count(counter::PASSIVE_OPENS);
     }
     if new == tcp_state::ESTABLISHED && rodata(&TRACK_ESTABLISHED) != 0 {
-        if let Some(info) = record_of(sk) {
+        if let Some(info) = own_record(sk)? {
             info.state = new;
             info.state_ns = now_ns();
-            read_endpoints(sk, info)?;
         }
         return Ok(());
     }
@@ -59,12 +58,43 @@ pub(crate) fn try_sock_state(
     if new != tcp_state::CLOSE_WAIT {
         return Ok(());
     }
-    if let Some(info) = record_of(sk) {
+    if let Some(info) = own_record(sk)? {
         info.state = new;
         info.state_ns = now_ns();
-        read_endpoints(sk, info)?;
     }
     Ok(())
+}
+
+/// The record at `sk`'s address with `sk`'s endpoints read into it, if it
+/// is `sk`'s. A record keeps the remote endpoint its socket connected to
+/// (connect sets it before SYN_SENT), and a socket's remote never changes:
+/// another remote means the record is a freed socket's whose CLOSE did not
+/// free it (it raced a claim of the slot), left at an address a new socket
+/// now has. That record is dropped, and the socket stays unseen, rather
+/// than be reported with another socket's opening stack.
+#[inline(always)]
+fn own_record(sk: u64) -> Result<Option<&'static mut SockInfo>, i32> {
+    let Some(info) = record_of(sk) else {
+        return Ok(None);
+    };
+    let (dport, daddr) = (info.dport, info.daddr);
+    read_endpoints(sk, info)?;
+    if dport != 0 && (dport != info.dport || !same16(&daddr, &info.daddr)) {
+        free_record(sk);
+        return Ok(None);
+    }
+    Ok(Some(info))
+}
+
+/// Two 16-byte addresses compared as two words (no byte loop).
+#[inline(always)]
+fn same16(a: &[u8; 16], b: &[u8; 16]) -> bool {
+    // SAFETY: 16 readable bytes each; unaligned reads.
+    unsafe {
+        let (a, b) = (a.as_ptr().cast::<u64>(), b.as_ptr().cast::<u64>());
+        a.read_unaligned() == b.read_unaligned()
+            && a.add(1).read_unaligned() == b.add(1).read_unaligned()
+    }
 }
 
 /// Raw tracepoint `tcp_destroy_sock(struct sock *sk)`, attached only while
@@ -98,6 +128,9 @@ pub(crate) fn connect_open(ctx: &RawTracePointContext, sk: u64) -> Result<(), i3
     let regs = task.user_regs();
     let generation = scratch_begin();
     let info = new_info(now_ns(), tcp_state::SYN_SENT, origin::CONNECT).ok_or(0)?;
+    // The remote endpoint is set by now (the local port is not yet):
+    // `own_record` checks it later.
+    read_endpoints(sk, info)?;
     record_open(ctx, sk, info, pid_tgid, Some(task), regs, generation);
     Ok(())
 }
