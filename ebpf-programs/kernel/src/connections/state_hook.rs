@@ -66,20 +66,27 @@ pub(crate) fn try_sock_state(
 }
 
 /// The record at `sk`'s address with `sk`'s endpoints read into it, if it
-/// is `sk`'s. A record keeps the remote endpoint its socket connected to
-/// (connect sets it before SYN_SENT), and a socket's remote never changes:
-/// another remote means the record is a freed socket's whose CLOSE did not
-/// free it (it raced a claim of the slot), left at an address a new socket
-/// now has. That record is dropped, and the socket stays unseen, rather
-/// than be reported with another socket's opening stack.
+/// is `sk`'s. A record from a cgroup hook or an accept carries its
+/// socket's cookie, which the socket keeps; one from the state hook's
+/// connect keeps the remote endpoint (connect sets it before SYN_SENT),
+/// which never changes. Another cookie or remote means the record is a
+/// freed socket's whose CLOSE did not free it (it raced a claim of the
+/// slot), left at an address a new socket now has. That record is
+/// dropped, and the socket stays unseen, rather than be reported with
+/// another socket's opening stack.
 #[inline(always)]
 fn own_record(sk: u64) -> Result<Option<&'static mut SockInfo>, i32> {
     let Some(info) = record_of(sk) else {
         return Ok(None);
     };
-    let (dport, daddr) = (info.dport, info.daddr);
+    let (cookie, dport, daddr) = (info.cookie, info.dport, info.daddr);
     read_endpoints(sk, info)?;
-    if dport != 0 && (dport != info.dport || !same16(&daddr, &info.daddr)) {
+    let stale = if cookie != 0 {
+        kread::<u64>(sk + rodata(&OFFSETS).skc_cookie as u64)? != cookie
+    } else {
+        dport != 0 && (dport != info.dport || !same16(&daddr, &info.daddr))
+    };
+    if stale {
         free_record(sk);
         return Ok(None);
     }
