@@ -126,25 +126,6 @@ pub enum Command {
     Man,
 }
 
-impl Command {
-    /// The command's name, as typed.
-    #[must_use]
-    pub fn name(&self) -> &'static str {
-        match self {
-            Command::Check(_) => "check",
-            Command::Lint(_) => "lint",
-            Command::Vendor(_) => "vendor",
-            Command::Bench(_) => "bench",
-            Command::Numa(_) => "numa",
-            Command::Trace(_) => "trace",
-            Command::Init(_) => "init",
-            Command::Hook(_) => "hook",
-            Command::Completions(_) => "completions",
-            Command::Man => "man",
-        }
-    }
-}
-
 /// The clap command, for generators (completions, man page) and tests.
 #[must_use]
 pub fn command() -> clap::Command {

@@ -62,13 +62,6 @@ impl UserError {
             file: None,
         }
     }
-
-    /// The error is about `file` (at `line`).
-    #[must_use]
-    pub fn at(mut self, file: impl Into<String>, line: Option<usize>) -> Self {
-        self.file = Some((file.into(), line));
-        self
-    }
 }
 
 impl fmt::Display for UserError {

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::FromArgMatches as _;
 
 pub mod cli;
 mod commands;
@@ -31,6 +31,20 @@ pub struct Context {
 }
 
 impl Context {
+    /// `path` as shown to the user: relative to the working directory
+    /// where it is under it, `/`-separated.
+    #[must_use]
+    pub fn shown(&self, path: &std::path::Path) -> String {
+        self.shown_path(path).to_string_lossy().replace('\\', "/")
+    }
+
+    /// `path` relative to the working directory where it is under it.
+    #[must_use]
+    pub fn shown_path(&self, path: &std::path::Path) -> PathBuf {
+        path.strip_prefix(&self.cwd)
+            .map_or_else(|_| path.to_path_buf(), std::path::Path::to_path_buf)
+    }
+
     /// The configuration: from `--config`, or found from the cwd upward.
     pub fn config(&self) -> anyhow::Result<config::Config> {
         Ok(config::load(self.global.config.as_deref(), &self.cwd)?)
@@ -57,8 +71,13 @@ impl Context {
 /// Parses the command line, runs the command and returns the exit code.
 #[must_use]
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    // Parsed through the matches so the command's name is clap's own (for
+    // the --format error document).
+    let parsed = cli::command()
+        .try_get_matches()
+        .and_then(|m| Cli::from_arg_matches(&m).map(|cli| (cli, m)));
+    let (cli, matches) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             // --help and --version are successes on stdout; everything else
             // is a usage error, exit 2.
@@ -83,7 +102,7 @@ pub fn main() -> ExitCode {
         global: cli.global,
         cwd,
     };
-    let name = cli.command.name();
+    let name = matches.subcommand_name().unwrap_or("govkit");
     match commands::run(&ctx, cli.command) {
         Ok(outcome) => ExitCode::from(outcome.code()),
         Err(e) => {
@@ -102,16 +121,10 @@ fn failure_document(ctx: &Context, command: &str, err: &anyhow::Error) {
         return;
     };
     let (message, hint, file) = if let Some(ce) = err.downcast_ref::<config::ConfigError>() {
-        let shown = ce
-            .path
-            .strip_prefix(&ctx.cwd)
-            .unwrap_or(&ce.path)
-            .display()
-            .to_string();
         (
             ce.to_string(),
             None,
-            Some((shown, ce.line_column().map(|(l, _)| l))),
+            Some((ctx.shown(&ce.path), ce.line_column().map(|(l, _)| l))),
         )
     } else {
         let user = err.chain().find_map(|e| e.downcast_ref::<UserError>());

@@ -258,8 +258,8 @@ fn sign(ctx: &Context, args: &SignArgs) -> anyhow::Result<Outcome> {
                 "signed the manifest of {} crates, {} files; signature in {}, manifest in {} (publish both)",
                 verification.crates.len(),
                 verification.file_count,
-                shown(ctx, &file),
-                shown(ctx, &beside)
+                ctx.shown(&file),
+                ctx.shown(&beside)
             ),
         );
     } else {
@@ -290,7 +290,7 @@ fn verify_blob(ctx: &Context, args: &VerifyBlobArgs) -> anyhow::Result<Outcome> 
         )
     })?;
     let mut report = vendor_report();
-    report.set_field("file", shown(ctx, &file));
+    report.set_field("file", ctx.shown(&file));
     match signature::verify(&data, &trust) {
         Ok(v) => {
             report.set_field("ok", true);
@@ -309,7 +309,7 @@ fn verify_blob(ctx: &Context, args: &VerifyBlobArgs) -> anyhow::Result<Outcome> 
                 path: None,
                 detail: f.0,
             };
-            push_problem_with(&mut report, &p, &shown(ctx, &file), None);
+            push_problem_with(&mut report, &p, &ctx.shown(&file), None);
         }
     }
     render(ctx, &report)
@@ -344,16 +344,14 @@ impl Tree {
                 "[vendor] dir in govkit.toml".to_owned(),
             ),
             (None, None) => {
-                let home = std::env::var_os("CARGO_HOME")
-                    .map(PathBuf::from)
-                    .or_else(|| std::env::home_dir().map(|h| h.join(".cargo")));
+                let home = vendor_verify::locate::cargo_home();
                 let found =
                     vendor_verify::locate::vendor_dir_from_cargo_config(&root, home.as_deref())
                         .map_err(input_error(ctx))?;
                 let read = found
                     .read
                     .iter()
-                    .map(|p| shown(ctx, p))
+                    .map(|p| ctx.shown(p))
                     .collect::<Vec<_>>()
                     .join(", ");
                 match found.dir {
@@ -375,7 +373,7 @@ impl Tree {
             return Err(UserError::new(
                 format!(
                     "no vendor directory at {} (from {from})",
-                    shown(ctx, &vendor)
+                    ctx.shown(&vendor)
                 ),
                 "run `cargo vendor` and add the configuration it prints to .cargo/config.toml, or pass --vendor-dir",
             )
@@ -453,7 +451,7 @@ fn trust(
         .as_deref()
         .map(|p| {
             PublicKey::read(p).map(|mut k| {
-                k.path = shown_path(ctx, p);
+                k.path = ctx.shown_path(p);
                 k
             })
         })
@@ -471,7 +469,7 @@ fn trust(
         return Ok(Some(Trust::Key {
             key,
             signature: sig,
-            signature_path: shown_path(ctx, &sig_path),
+            signature_path: ctx.shown_path(&sig_path),
         }));
     }
     let Some(bundle_path) = bundle else {
@@ -513,7 +511,7 @@ fn trust(
     }
     Ok(Some(Trust::Bundle {
         bundle: Box::new(bundle),
-        bundle_path: shown_path(ctx, &bundle_path),
+        bundle_path: ctx.shown_path(&bundle_path),
         trusted_root: Box::new(trusted_root),
         identities,
         key,
@@ -532,7 +530,13 @@ fn check_tree(
     let mut report = report_for(ctx, tree, &verification);
     let signature = match trust {
         None => {
-            git_commits_unverified(ctx, tree, &verification, &mut report);
+            let vendor_shown = ctx.shown(&tree.vendor);
+            push_tree_problems(
+                &mut report,
+                &vendor_shown,
+                &vendor_shown,
+                &verification.git_commits_unverified(),
+            );
             json!(null)
         }
         Some(_) if !verification.ok() => {
@@ -542,7 +546,7 @@ fn check_tree(
             let text = match signed_manifest {
                 Some(path) => std::fs::read_to_string(path).map_err(|e| {
                     UserError::new(
-                        format!("cannot read the signed manifest {}: {e}", shown(ctx, path)),
+                        format!("cannot read the signed manifest {}: {e}", ctx.shown(path)),
                         "it is the file `govkit vendor manifest -o FILE` wrote when the tree was signed",
                     )
                 })?,
@@ -556,19 +560,13 @@ fn check_tree(
                             UserError::new(
                                 format!(
                                     "{}: {m}",
-                                    shown(ctx, signed_manifest.unwrap_or(Path::new("")))
+                                    ctx.shown(signed_manifest.unwrap_or(Path::new("")))
                                 ),
                                 "the signed manifest is not in govkit's manifest format",
                             )
                         })?;
-                    let vendor_shown = shown(ctx, &tree.vendor);
-                    for p in &changes {
-                        let path = p.path.as_ref().map_or_else(
-                            || vendor_shown.clone(),
-                            |rel| format!("{}/{rel}", vendor_shown.trim_end_matches('/')),
-                        );
-                        push_problem(&mut report, p, &path);
-                    }
+                    let vendor_shown = ctx.shown(&tree.vendor);
+                    push_tree_problems(&mut report, &vendor_shown, &vendor_shown, &changes);
                     if changes.is_empty() {
                         json!({"verified": true, "detail": v.description})
                     } else {
@@ -581,7 +579,7 @@ fn check_tree(
                     // The published manifest is not what was signed. Is the
                     // tree? Then only the manifest was altered.
                     let own = vendor_verify::manifest::render(&verification);
-                    let file = shown(ctx, signed_manifest.unwrap_or(Path::new("")));
+                    let file = ctx.shown(signed_manifest.unwrap_or(Path::new("")));
                     let detail = if signature::verify(own.as_bytes(), trust).is_ok() {
                         format!(
                             "{file} was altered after signing: the signature verifies over the tree, not over this manifest"
@@ -609,7 +607,7 @@ fn check_tree(
                         path: None,
                         detail: f.0.clone(),
                     };
-                    push_problem(&mut report, &p, &shown(ctx, &tree.vendor));
+                    push_problem(&mut report, &p, &ctx.shown(&tree.vendor));
                     report.set_field("ok", false);
                     json!({"verified": false, "detail": f.0})
                 }
@@ -620,51 +618,13 @@ fn check_tree(
     Ok(report)
 }
 
-/// Nothing in a vendored git crate records its commit: without a
-/// signature, say so rather than let a pass imply it.
-fn git_commits_unverified(
-    ctx: &Context,
-    tree: &Tree,
-    verification: &Verification,
-    report: &mut Report,
-) {
-    let vendor_shown = shown(ctx, &tree.vendor);
-    for c in verification
-        .crates
-        .iter()
-        .filter(|c| c.source.starts_with("git+"))
-    {
-        let rev = c.source.rsplit_once('#').map_or("?", |(_, r)| r);
-        let p = Problem {
-            kind: Kind::GitCommitUnverified,
-            krate: Some(format!("{}@{}", c.name, c.version)),
-            path: Some(c.dir.clone()),
-            detail: format!(
-                "Cargo.lock pins commit {rev}, but the vendored files carry no record of their commit: after a `cargo update` of this dependency without re-vendoring, this tree still passes"
-            ),
-        };
-        push_problem(
-            report,
-            &p,
-            &format!("{}/{}", vendor_shown.trim_end_matches('/'), c.dir),
-        );
-    }
-}
-
 fn run_verification(ctx: &Context, tree: &Tree) -> anyhow::Result<Verification> {
     let lock = match Lockfile::read(&tree.lockfile) {
         Ok(lock) => lock,
         Err(e) => {
             // Say what else is wrong with the inputs in the same run.
-            let all = vendor_verify::Error::all(
-                std::iter::once(e)
-                    .chain(vendor_verify::tree_input_errors(&tree.vendor))
-                    .collect(),
-            );
-            return Err(all.map_or_else(
-                || anyhow::anyhow!("cannot read the inputs"),
-                |e| input_error_in(ctx, &e),
-            ));
+            let all = e.and(vendor_verify::tree_input_errors(&tree.vendor));
+            return Err(input_error_in(ctx, &all));
         }
     };
     let bar = Bar(std::sync::OnceLock::new(), ctx);
@@ -745,15 +705,9 @@ fn vendor_report() -> Report {
 
 fn report_for(ctx: &Context, tree: &Tree, v: &Verification) -> Report {
     let mut report = vendor_report();
-    let vendor_shown = shown(ctx, &tree.vendor);
-    let lock_shown = shown(ctx, &tree.lockfile);
-    for p in &v.problems {
-        let path = match &p.path {
-            Some(rel) => format!("{}/{rel}", vendor_shown.trim_end_matches('/')),
-            None => lock_shown.clone(),
-        };
-        push_problem(&mut report, p, &path);
-    }
+    let vendor_shown = ctx.shown(&tree.vendor);
+    let lock_shown = ctx.shown(&tree.lockfile);
+    push_tree_problems(&mut report, &vendor_shown, &lock_shown, &v.problems);
     report.set_field("ok", v.ok());
     report.set_field("vendor_dir", vendor_shown);
     report.set_field("lockfile", lock_shown);
@@ -764,6 +718,23 @@ fn report_for(ctx: &Context, tree: &Tree, v: &Verification) -> Report {
         report.set_field("unlisted_crates_allowed", v.unlisted_allowed);
     }
     report
+}
+
+/// Reports `problems` of the tree: a path inside it under `vendor_shown`,
+/// a problem without one at `elsewhere`.
+fn push_tree_problems(
+    report: &mut Report,
+    vendor_shown: &str,
+    elsewhere: &str,
+    problems: &[Problem],
+) {
+    for p in problems {
+        let path = p.path.as_ref().map_or_else(
+            || elsewhere.to_owned(),
+            |rel| format!("{}/{rel}", vendor_shown.trim_end_matches('/')),
+        );
+        push_problem(report, p, &path);
+    }
 }
 
 fn push_problem(report: &mut Report, p: &Problem, path: &str) {
@@ -866,15 +837,6 @@ fn size(bytes: u64) -> String {
     }
 }
 
-fn shown(ctx: &Context, path: &Path) -> String {
-    shown_path(ctx, path).to_string_lossy().replace('\\', "/")
-}
-
-fn shown_path(ctx: &Context, path: &Path) -> PathBuf {
-    path.strip_prefix(&ctx.cwd)
-        .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
-}
-
 /// An input that cannot be read or parsed: exit 2, naming the file
 /// (relative to the working directory where it is under it).
 fn input_error(ctx: &Context) -> impl Fn(vendor_verify::Error) -> anyhow::Error + '_ {
@@ -882,15 +844,28 @@ fn input_error(ctx: &Context) -> impl Fn(vendor_verify::Error) -> anyhow::Error 
 }
 
 fn input_error_in(ctx: &Context, e: &vendor_verify::Error) -> anyhow::Error {
+    // One input: its file as shown, and what is wrong with it.
+    let one = |e: &vendor_verify::Error| match e {
+        vendor_verify::Error::Read { message, .. }
+        | vendor_verify::Error::Parse { message, .. } => {
+            format!("{}: {message}", ctx.shown(e.path()))
+        }
+        vendor_verify::Error::Several(_) => e.to_string(),
+    };
     let (message, hint, file) = match e {
         vendor_verify::Error::Several(all) => {
             let mut hints: Vec<&str> = all.iter().filter_map(input_hint).collect();
             hints.dedup();
-            // Each error names its own file; show them relative.
-            let text = e
-                .to_string()
-                .replace(&format!("{}/", ctx.cwd.display()), "");
-            (text, (!hints.is_empty()).then(|| hints.join("; ")), None)
+            let lines: Vec<String> = all.iter().map(one).collect();
+            (
+                format!(
+                    "{} inputs cannot be used:\n  {}",
+                    all.len(),
+                    lines.join("\n  ")
+                ),
+                (!hints.is_empty()).then(|| hints.join("; ")),
+                None,
+            )
         }
         vendor_verify::Error::Read { message, .. }
         | vendor_verify::Error::Parse { message, .. } => {
@@ -900,9 +875,9 @@ fn input_error_in(ctx: &Context, e: &vendor_verify::Error) -> anyhow::Error {
                 .and_then(|r| r.split(|c: char| !c.is_ascii_digit()).next())
                 .and_then(|n| n.parse().ok());
             (
-                format!("{}: {message}", shown(ctx, e.path())),
+                one(e),
                 input_hint(e).map(str::to_owned),
-                Some((shown(ctx, e.path()), line)),
+                Some((ctx.shown(e.path()), line)),
             )
         }
     };

@@ -118,6 +118,29 @@ fn vendored() -> Vendored {
     Vendored { dir }
 }
 
+/// The git dependency's source in `dir/Cargo.lock`: (URL, commit).
+fn git_source(dir: &Path) -> (String, String) {
+    let lock = std::fs::read_to_string(dir.join("Cargo.lock")).unwrap_or_default();
+    let (url, rev) = lock
+        .lines()
+        .find_map(|l| l.strip_prefix("source = \"git+"))
+        .and_then(|s| s.trim_end_matches('"').split_once('#'))
+        .unwrap_or_else(|| panic!("no git source in Cargo.lock:\n{lock}"));
+    (url.to_owned(), rev.to_owned())
+}
+
+/// `vendor verify` with the keyed signature `tree.sig` and `pub.pem`, JSON.
+const SIGNED_VERIFY: [&str; 8] = [
+    "vendor",
+    "verify",
+    "--key",
+    "pub.pem",
+    "--signature",
+    "tree.sig",
+    "--format",
+    "json",
+];
+
 fn json(out: &std::process::Output) -> Value {
     serde_json::from_str(&stdout(out))
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", stdout(out), stderr(out)))
@@ -209,12 +232,7 @@ fn a_clean_cargo_vendor_tree_passes() {
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     let lock = std::fs::read_to_string(v.path().join("Cargo.lock")).unwrap_or_default();
-    let rev = lock
-        .lines()
-        .find_map(|l| l.strip_prefix("source = \"git+"))
-        .and_then(|s| s.split('#').nth(1))
-        .map(|r| r.trim_end_matches('"').to_owned())
-        .unwrap_or_default();
+    let (_, rev) = git_source(v.path());
     assert_eq!(rev.len(), 40, "{lock}");
     write(
         &v.path().join("Cargo.lock"),
@@ -222,19 +240,7 @@ fn a_clean_cargo_vendor_tree_passes() {
     );
     let out = govkit(v.path(), &["vendor", "verify", "--format", "json"]);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
-    let out = govkit(
-        v.path(),
-        &[
-            "vendor",
-            "verify",
-            "--key",
-            "pub.pem",
-            "--signature",
-            "tree.sig",
-            "--format",
-            "json",
-        ],
-    );
+    let out = govkit(v.path(), &SIGNED_VERIFY);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     let detail = json(&out)["problems"][0]["detail"]
         .as_str()
@@ -404,17 +410,7 @@ fn file_names_with_control_characters_round_trip_through_manifest_and_signature(
         manifest.contains(" src/tab\\u{9}here\\u{a}newline.rs\n"),
         "{manifest}"
     );
-    let verify = [
-        "vendor",
-        "verify",
-        "--key",
-        "pub.pem",
-        "--signature",
-        "tree.sig",
-        "--format",
-        "json",
-    ];
-    let out = govkit(v.path(), &verify);
+    let out = govkit(v.path(), &SIGNED_VERIFY);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
     // Changed, with its checksum: named, escaped.
     write(&odd, "// changed\n");
@@ -422,7 +418,7 @@ fn file_names_with_control_characters_round_trip_through_manifest_and_signature(
     edit_checksums(&v, "hex", |d| {
         d["files"]["src/tab\there\nnewline.rs"] = Value::String(sum);
     });
-    let out = govkit(v.path(), &verify);
+    let out = govkit(v.path(), &SIGNED_VERIFY);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     assert_eq!(
         problems(&json(&out)),
@@ -601,10 +597,7 @@ fn the_vendor_dir_comes_from_cargo_source_replacement() {
 /// `root/dl/NAME/VERSION/download` and an index in `root/index` whose
 /// `config.json` downloads from `dl_base`.
 fn alternate_registry(root: &Path, dl_base: &str, crates: &[(&str, &str)]) -> PathBuf {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::home_dir().map(|h| h.join(".cargo")))
-        .unwrap_or_default();
+    let home = vendor_verify::locate::cargo_home().unwrap_or_default();
     let caches: Vec<PathBuf> = std::fs::read_dir(home.join("registry/cache"))
         .unwrap_or_else(|e| panic!("the cargo cache: {e}"))
         .flatten()
@@ -865,13 +858,7 @@ fn the_vendor_dir_is_found_as_cargo_finds_it_or_the_message_says_where_it_looked
     // What `cargo vendor` prints for a git dependency replaces that git
     // source, not crates-io; here in $CARGO_HOME, with the directory
     // absolute.
-    let gitdep_source = std::fs::read_to_string(v.path().join("Cargo.lock"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("source = \"git+"))
-        .and_then(|s| s.split('#').next())
-        .map(str::to_owned)
-        .unwrap_or_default();
+    let (gitdep_source, _) = git_source(v.path());
     write(
         &home.join("config.toml"),
         &format!(
@@ -972,19 +959,7 @@ fn keyed_signatures_interoperate_with_openssl_both_ways() {
             "manifest.txt",
         ],
     );
-    let out = govkit(
-        dir,
-        &[
-            "vendor",
-            "verify",
-            "--key",
-            "pub.pem",
-            "--signature",
-            "tree.sig",
-            "--format",
-            "json",
-        ],
-    );
+    let out = govkit(dir, &SIGNED_VERIFY);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
     assert_eq!(json(&out)["signature"]["verified"], true);
 
@@ -1125,17 +1100,7 @@ fn a_file_rewritten_with_its_checksum_passes_unsigned_but_fails_signed() {
     let out = govkit(dir, &["vendor", "manifest"]);
     let signed = std::fs::read_to_string(dir.join("tree.manifest")).unwrap_or_default();
     assert_eq!(stdout(&out), signed);
-    let signed_verify = [
-        "vendor",
-        "verify",
-        "--key",
-        "pub.pem",
-        "--signature",
-        "tree.sig",
-        "--format",
-        "json",
-    ];
-    let out = govkit(dir, &signed_verify);
+    let out = govkit(dir, &SIGNED_VERIFY);
     assert_eq!(code(&out), 0, "{}", stdout(&out));
 
     let lib = v.vendor("hex/src/lib.rs");
@@ -1149,7 +1114,7 @@ fn a_file_rewritten_with_its_checksum_passes_unsigned_but_fails_signed() {
     assert_eq!(code(&out), 0, "cargo's own checks pass: {}", stdout(&out));
 
     // The manifest beside the signature names the crate and file.
-    let out = govkit(dir, &signed_verify);
+    let out = govkit(dir, &SIGNED_VERIFY);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     let doc = json(&out);
     assert_eq!(
@@ -1166,7 +1131,7 @@ fn a_file_rewritten_with_its_checksum_passes_unsigned_but_fails_signed() {
     // Without it, only that the content changed.
     std::fs::rename(dir.join("tree.manifest"), dir.join("kept.manifest"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let out = govkit(dir, &signed_verify);
+    let out = govkit(dir, &SIGNED_VERIFY);
     assert_eq!(code(&out), 1);
     let doc = json(&out);
     assert_eq!(problems(&doc), set(&[("signature", "vendor")]));
@@ -1185,7 +1150,7 @@ fn a_file_rewritten_with_its_checksum_passes_unsigned_but_fails_signed() {
         );
     }
     write(&dir.join("tree.manifest"), &(lines.join("\n") + "\n"));
-    let out = govkit(dir, &signed_verify);
+    let out = govkit(dir, &SIGNED_VERIFY);
     assert_eq!(code(&out), 1, "{}", stdout(&out));
     let doc = json(&out);
     assert_eq!(problems(&doc), set(&[("signature", "tree.manifest")]));
@@ -1450,13 +1415,7 @@ fn vendor_messages() {
     keys(dir);
     let home = dir.join("empty-cargo-home");
     std::fs::create_dir(&home).unwrap_or_else(|e| panic!("{e}"));
-    let rev = std::fs::read_to_string(dir.join("Cargo.lock"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("source = \"git+"))
-        .and_then(|s| s.split('#').nth(1))
-        .map(|r| r.trim_end_matches('"').to_owned())
-        .unwrap_or_default();
+    let (_, rev) = git_source(dir);
     let mut text = String::new();
     let mut say = |args: &[&str]| {
         let out = govkit_home(dir, &home, args);

@@ -81,17 +81,20 @@ impl Error {
     /// One error for several (flattened); `None` for none.
     #[must_use]
     pub fn all(errors: Vec<Error>) -> Option<Error> {
-        let mut flat: Vec<Error> = Vec::new();
-        for e in errors {
-            match e {
-                Error::Several(inner) => flat.extend(inner),
-                e => flat.push(e),
-            }
-        }
+        let mut flat = flatten(errors);
         if flat.len() <= 1 {
             flat.pop()
         } else {
             Some(Error::Several(flat))
+        }
+    }
+
+    /// This error and `more`, if any, as one.
+    #[must_use]
+    pub fn and(self, more: Option<Error>) -> Error {
+        match more {
+            None => self,
+            Some(more) => Error::Several(flatten(vec![self, more])),
         }
     }
 
@@ -110,6 +113,18 @@ impl Error {
             Error::Several(all) => all.first().map_or(Path::new(""), Error::path),
         }
     }
+}
+
+/// Every error of `errors`, the inner ones of [`Error::Several`] in line.
+fn flatten(errors: Vec<Error>) -> Vec<Error> {
+    let mut flat = Vec::with_capacity(errors.len());
+    for e in errors {
+        match e {
+            Error::Several(inner) => flat.extend(inner),
+            e => flat.push(e),
+        }
+    }
+    flat
 }
 
 /// An I/O error without the "(os error N)" noise.

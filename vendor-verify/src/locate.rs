@@ -15,6 +15,14 @@ pub struct Located {
     pub read: Vec<PathBuf>,
 }
 
+/// Cargo's home: `$CARGO_HOME`, else `~/.cargo`.
+#[must_use]
+pub fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|h| h.join(".cargo")))
+}
+
 /// The vendored-sources directory cargo would use in `root`: cargo's
 /// configuration is read the way cargo reads it (`.cargo/config.toml` or
 /// `.cargo/config` in `root` and each ancestor, then

@@ -55,6 +55,30 @@ impl Verification {
         !self.problems.iter().any(|p| p.kind.is_error())
     }
 
+    /// A warning per git crate, for a verification without a signature:
+    /// `cargo vendor` records no commit in a vendored git crate, so a
+    /// Cargo.lock moved to another commit without re-vendoring passes
+    /// cargo's checks and these; only a signed manifest, which holds each
+    /// crate's `git+URL#COMMIT` source, shows the commit.
+    #[must_use]
+    pub fn git_commits_unverified(&self) -> Vec<Problem> {
+        self.crates
+            .iter()
+            .filter(|c| c.source.starts_with("git+"))
+            .map(|c| {
+                let rev = c.source.rsplit_once('#').map_or("?", |(_, r)| r);
+                Problem {
+                    kind: Kind::GitCommitUnverified,
+                    krate: Some(format!("{}@{}", c.name, c.version)),
+                    path: Some(c.dir.clone()),
+                    detail: format!(
+                        "Cargo.lock pins commit {rev}, but the vendored files carry no record of their commit: after a `cargo update` of this dependency without re-vendoring, this tree still passes"
+                    ),
+                }
+            })
+            .collect()
+    }
+
     /// Takes vendored crates that Cargo.lock does not list as no problem
     /// (a mirror directory shared by several lock files); counts them.
     pub fn allow_unlisted(&mut self) {

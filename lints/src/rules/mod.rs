@@ -288,15 +288,17 @@ pub(crate) fn check_macro(
         && let Some(last) = m.path.segments.last()
         && names.iter().any(|n| last.ident == n)
     {
-        let span = last
-            .ident
-            .span()
-            .join(m.delimiter.span().close())
-            .unwrap_or_else(|| last.ident.span());
+        let span = span_from(last.ident.span(), m.delimiter.span().close());
         cx.report(
             span,
             message.replace("{}", &last.ident.to_string()),
             Some(help),
         );
     }
+}
+
+/// The source range from `start` to `end`, or `start` alone where spans
+/// cannot be joined (different files or macro expansions).
+pub(crate) fn span_from(start: proc_macro2::Span, end: proc_macro2::Span) -> proc_macro2::Span {
+    start.join(end).unwrap_or(start)
 }

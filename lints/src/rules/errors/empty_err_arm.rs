@@ -65,11 +65,7 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     match node {
         Node::Arm(arm) if arm.guard.is_none() && is_err_wild(&arm.pat) && is_empty(&arm.body) => {
             // The pattern and body: not the attributes above the arm.
-            let span = arm
-                .pat
-                .span()
-                .join(arm.body.span())
-                .unwrap_or_else(|| arm.pat.span());
+            let span = crate::rules::span_from(arm.pat.span(), arm.body.span());
             cx.report(span, message, help);
         }
         Node::If(e) => {

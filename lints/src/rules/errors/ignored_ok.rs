@@ -36,11 +36,7 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         && m.method == "ok"
         && m.args.is_empty()
     {
-        let span = m
-            .method
-            .span()
-            .join(m.paren_token.span.close())
-            .unwrap_or_else(|| m.method.span());
+        let span = crate::rules::span_from(m.method.span(), m.paren_token.span.close());
         cx.report(
             span,
             "`.ok();` discards the error",

@@ -60,11 +60,7 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         Known::If(c) => Some(c),
     };
     // From `let` to `;`: not the attributes above the statement.
-    let span = local
-        .let_token
-        .span
-        .join(local.semi_token.span)
-        .unwrap_or(local.let_token.span);
+    let span = crate::rules::span_from(local.let_token.span, local.semi_token.span);
     cx.report(
         span,
         "`let _ =` discards a `Result`, and the error in it",

@@ -47,11 +47,7 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
         && c.inputs.len() == 1
         && matches!(c.inputs.first(), Some(syn::Pat::Wild(_)))
     {
-        let span = c
-            .or1_token
-            .span
-            .join(c.or2_token.span)
-            .unwrap_or(c.or1_token.span);
+        let span = crate::rules::span_from(c.or1_token.span, c.or2_token.span);
         cx.report(
             span,
             "`map_err(|_| ..)` discards the original error",

@@ -20,11 +20,7 @@ pub(crate) fn check_method(
 ) {
     match node {
         Node::MethodCall(e) if methods.iter().any(|m| e.method == m) && !option_err_method(e) => {
-            let span = e
-                .method
-                .span()
-                .join(e.paren_token.span.close())
-                .unwrap_or_else(|| e.method.span());
+            let span = crate::rules::span_from(e.method.span(), e.paren_token.span.close());
             cx.report(
                 span,
                 message.replace("{}", &e.method.to_string()),

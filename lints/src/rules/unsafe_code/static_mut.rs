@@ -36,11 +36,7 @@ fn check(cx: &mut Cx<'_>, node: &Node<'_>) {
     if let Node::Static(s) = node
         && let syn::StaticMutability::Mut(m) = &s.mutability
     {
-        let span = s
-            .static_token
-            .span
-            .join(m.span())
-            .unwrap_or(s.static_token.span);
+        let span = crate::rules::span_from(s.static_token.span, m.span());
         cx.report(
             span,
             format!("`static mut {}`", s.ident),
