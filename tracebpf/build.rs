@@ -8,7 +8,11 @@ fn main() {
     println!("cargo::rerun-if-env-changed=GOVKIT_EBPF_DIR");
     let dir = env::var_os("GOVKIT_EBPF_DIR")
         .map_or_else(|| manifest.join("../target/ebpf"), PathBuf::from);
-    for name in ["govkit-trace.bpf.o", "govkit-sched.bpf.o"] {
+    for name in [
+        "govkit-trace.bpf.o",
+        "govkit-sched.bpf.o",
+        "govkit-sched-compat.bpf.o",
+    ] {
         let object = dir.join(name);
         println!("cargo::rerun-if-changed={}", object.display());
         let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default()).join(name);

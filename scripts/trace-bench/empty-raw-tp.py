@@ -3,9 +3,10 @@
 watching that tracepoint through the raw-tracepoint path govkit uses
 (bpftrace 0.17 has no rawtracepoint probes).
 
-    empty-raw-tp.py TRACEPOINT
-        attach it, print "Attaching", hold it until SIGINT (overhead.sh's
-        empty-state-raw variant);
+    empty-raw-tp.py TRACEPOINT[,TRACEPOINT...]
+        attach it (one program on each), print "Attaching", hold it until
+        SIGINT (overhead.sh's empty-state-raw variant, sched-overhead.sh's
+        empty-raw);
     empty-raw-tp.py TRACEPOINT --toggle CONNLOOP CYCLES PHASE_MS SETTLE_MS
         the lock-in measurement of tracebpf/examples/hook_toggle.rs with
         this program: attached and detached in ABBA phases while connloop
@@ -30,12 +31,13 @@ prog = load_constant_program(BPF_PROG_TYPE_RAW_TRACEPOINT, 0)
 name = ctypes.create_string_buffer(tp.encode())
 
 
-def attach():
-    return bpf(BPF_RAW_TRACEPOINT_OPEN, struct.pack("<QI", ctypes.addressof(name), prog))
+def attach(tracepoint=name):
+    return bpf(BPF_RAW_TRACEPOINT_OPEN, struct.pack("<QI", ctypes.addressof(tracepoint), prog))
 
 
 if len(sys.argv) < 3:
-    link = attach()
+    names = [ctypes.create_string_buffer(t.encode()) for t in tp.split(",")]
+    links = [attach(n) for n in names]
     print("Attaching", tp, flush=True)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # ignored in background jobs
     try:

@@ -299,8 +299,8 @@ fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
         ctx,
         &conns.host,
         &format!(
-            "serving Prometheus metrics on http://{}/metrics (connections and sched tracers, kernel {}); SIGTERM or Ctrl-C to stop",
-            exporter.addr, conns.host.kernel
+            "serving Prometheus metrics on http://{}/metrics (connections and sched tracers, kernel {}; sched: {}); SIGTERM or Ctrl-C to stop",
+            exporter.addr, conns.host.kernel, sched.build
         ),
     );
     let mut next = Instant::now();
@@ -373,10 +373,11 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
         ctx,
         &tracer.host,
         &format!(
-            "tracing the scheduler{} (kernel {}, {} NUMA node(s)); Ctrl-C for the report",
+            "tracing the scheduler{} (kernel {}, {} NUMA node(s), {}); Ctrl-C for the report",
             of_pids(&args.pids),
             tracer.host.kernel,
-            tracer.nodes
+            tracer.nodes,
+            tracer.build
         ),
     );
     let live = std::io::stderr().is_terminal() && format == OutputFormat::Human;

@@ -867,6 +867,20 @@ fn within(what: &str, got: u64, want: u64, pct: u64) {
 
 #[test]
 fn sched_agrees_with_runqlat_and_the_kernels_own_counters() {
+    sched_agrees(false);
+}
+
+/// The same figures from the raw-tracepoint build, the one kernels that
+/// refuse BTF tracepoints or task storage get.
+#[test]
+fn sched_compat_build_agrees_with_runqlat_and_the_kernels_own_counters() {
+    sched_agrees(true);
+}
+
+/// `trace sched --pid` (the BTF build, or with `compat` the raw-tracepoint
+/// one, each named on the start-up line) against runqlat and the
+/// contended workload's own counters.
+fn sched_agrees(compat: bool) {
     assert_programs_embedded();
     let bins = fixture_bins();
     let mut work = Contend::contend(&bins);
@@ -876,12 +890,16 @@ fn sched_agrees_with_runqlat_and_the_kernels_own_counters() {
         true,
         "Tracing run queue latency",
     );
-    let (govkit, govkit_err) = spawn_ready(
-        Command::new(env!("CARGO_BIN_EXE_govkit"))
-            .args(["trace", "sched", "--format", "json", "--pid", &pid]),
-        false,
-        "tracing the scheduler",
-    );
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_govkit"));
+    cmd.args(["trace", "sched", "--format", "json", "--pid", &pid]);
+    let build = if compat {
+        cmd.env("GOVKIT_TRACE_SCHED_COMPAT", "1");
+        "raw tracepoints, the costlier build: GOVKIT_TRACE_SCHED_COMPAT=1"
+    } else {
+        cmd.env_remove("GOVKIT_TRACE_SCHED_COMPAT");
+        "NUMA node(s), BTF tracepoints, task storage)"
+    };
+    let (govkit, govkit_err) = spawn_ready(&mut cmd, false, build);
     let kernel = work.run();
     // Both tracers stop while the workload is parked, so that their window
     // ends where its own counters do (its threads' exits would add events

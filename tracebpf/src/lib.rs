@@ -37,6 +37,8 @@ pub enum TraceError {
 
 static OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/govkit-trace.bpf.o"));
 static SCHED_OBJECT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/govkit-sched.bpf.o"));
+static SCHED_COMPAT_OBJECT: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/govkit-sched-compat.bpf.o"));
 
 /// The embedded kernel-side object of the connections tracer, copied (the
 /// ELF parser wants it 8-byte aligned).
@@ -47,18 +49,24 @@ pub fn object_bytes() -> Result<Vec<u8>, TraceError> {
     Ok(OBJECT.to_vec())
 }
 
-/// The embedded kernel-side object of the scheduler tracer.
-pub fn sched_object_bytes() -> Result<Vec<u8>, TraceError> {
-    if SCHED_OBJECT.is_empty() {
+/// The embedded kernel-side object of the scheduler tracer: the BTF build,
+/// or (`compat`) the build for kernels that refuse it.
+pub fn sched_object_bytes(compat: bool) -> Result<Vec<u8>, TraceError> {
+    let object = if compat {
+        SCHED_COMPAT_OBJECT
+    } else {
+        SCHED_OBJECT
+    };
+    if object.is_empty() {
         return Err(TraceError::NotBuilt);
     }
-    Ok(SCHED_OBJECT.to_vec())
+    Ok(object.to_vec())
 }
 
 /// Whether the kernel-side programs are embedded.
 #[must_use]
 pub fn programs_embedded() -> bool {
-    !OBJECT.is_empty() && !SCHED_OBJECT.is_empty()
+    !OBJECT.is_empty() && !SCHED_OBJECT.is_empty() && !SCHED_COMPAT_OBJECT.is_empty()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use aya::Ebpf;
 use aya::maps::{HashMap as BpfHashMap, Map};
 use aya::programs::{
-    CgroupAttachMode, CgroupSockAddr, FExit, ProgramError, RawTracePoint, TracePoint,
+    BtfTracePoint, CgroupAttachMode, CgroupSockAddr, FExit, ProgramError, RawTracePoint, TracePoint,
 };
 use serde::Serialize;
 
@@ -39,6 +39,8 @@ impl log::Log for TracingLog {
 /// be detached and attached again (`Tracer::set_hooks_attached`).
 pub(crate) enum Target {
     Raw(&'static str),
+    /// A BTF-typed tracepoint (`tp_btf`), named at load.
+    BtfTracepoint(&'static str),
     Tracepoint(&'static str, &'static str),
     FExit,
     /// The cgroup directory (kept open), the attach mode, and the attach
@@ -48,6 +50,7 @@ pub(crate) enum Target {
 
 pub(crate) enum Link {
     Raw(aya::programs::raw_trace_point::RawTracePointLinkId),
+    BtfTracepoint(aya::programs::tp_btf::BtfTracePointLinkId),
     Tracepoint(aya::programs::trace_point::TracePointLinkId),
     FExit(aya::programs::fexit::FExitLinkId),
     Cgroup(aya::programs::cgroup_sock_addr::CgroupSockAddrLinkId),
@@ -86,6 +89,9 @@ impl Hook {
             .ok_or(ProgramError::NotLoaded)?;
         self.link = Some(match &self.target {
             Target::Raw(tp) => Link::Raw(<&mut RawTracePoint>::try_from(p)?.attach(tp)?),
+            Target::BtfTracepoint(_) => {
+                Link::BtfTracepoint(<&mut BtfTracePoint>::try_from(p)?.attach()?)
+            }
             Target::Tracepoint(cat, name) => {
                 Link::Tracepoint(<&mut TracePoint>::try_from(p)?.attach(cat, name)?)
             }
@@ -107,6 +113,7 @@ impl Hook {
             .ok_or(ProgramError::NotLoaded)?;
         match link {
             Link::Raw(id) => <&mut RawTracePoint>::try_from(p)?.detach(id),
+            Link::BtfTracepoint(id) => <&mut BtfTracePoint>::try_from(p)?.detach(id),
             Link::Tracepoint(id) => <&mut TracePoint>::try_from(p)?.detach(id),
             Link::FExit(id) => <&mut FExit>::try_from(p)?.detach(id),
             Link::Cgroup(id) => <&mut CgroupSockAddr>::try_from(p)?.detach(id),
@@ -117,6 +124,7 @@ impl Hook {
     pub(crate) fn name(&self) -> String {
         match &self.target {
             Target::Raw(tp) => format!("raw_tracepoint/{tp}"),
+            Target::BtfTracepoint(tp) => format!("tp_btf/{tp}"),
             Target::Tracepoint(cat, name) => format!("tracepoint/{cat}:{name}"),
             Target::FExit => "fexit/inet_csk_accept".to_owned(),
             Target::Cgroup(_, _, point) => format!("cgroup/{point}"),
@@ -260,6 +268,25 @@ pub(crate) fn attach_raw(
     Hook::new(ebpf, program, Target::Raw(tracepoint)).map_err(|e| {
         load_error(
             &format!("attaching {program} to raw tracepoint {tracepoint}"),
+            e,
+        )
+    })
+}
+
+/// Loads BTF-tracepoint program `program` for `tracepoint` (typed by the
+/// kernel's `btf`) and attaches it.
+pub(crate) fn attach_btf_tracepoint(
+    ebpf: &mut Ebpf,
+    program: &'static str,
+    tracepoint: &'static str,
+    btf: &aya::Btf,
+) -> Result<Hook, TraceError> {
+    load_program(ebpf, program, |p: &mut BtfTracePoint| {
+        p.load(tracepoint, btf)
+    })?;
+    Hook::new(ebpf, program, Target::BtfTracepoint(tracepoint)).map_err(|e| {
+        load_error(
+            &format!("attaching {program} to BTF tracepoint {tracepoint}"),
             e,
         )
     })

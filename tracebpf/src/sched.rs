@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray};
+use aya::maps::{Array, HashMap as BpfHashMap, MapData, PerCpuArray, Queue};
 use aya::{Ebpf, EbpfLoader};
 use govkit_ebpf_common::{HIST_SLOTS, MAX_CPUS, SchedKey, SchedOffsets, SchedStats, sched_counter};
 use serde::Serialize;
@@ -15,7 +15,8 @@ use crate::btf::vmlinux_btf;
 use crate::procfs::cgroup_of;
 pub use crate::programs::ProgramCost;
 use crate::programs::{
-    attach_raw, check_pids, enable_run_time_stats, load_error, program_costs, set_targets, take_map,
+    attach_btf_tracepoint, attach_raw, check_pids, enable_run_time_stats, load_error,
+    program_costs, set_targets, take_map, with_sources,
 };
 use crate::{TraceError, env, procfs, sched_object_bytes};
 
@@ -117,10 +118,21 @@ pub struct SchedReport {
 /// A loaded and attached scheduler tracer.
 pub struct SchedTracer {
     ebpf: Ebpf,
-    stats: BpfHashMap<MapData, SchedKey, SchedStats>,
+    /// Process (thread) to its slot of `stats`.
+    slots: BpfHashMap<MapData, SchedKey, u32>,
+    stats: Array<MapData, SchedStats>,
+    /// Slots given back to the kernel, zeroed.
+    free: Queue<MapData, u32>,
+    /// Slots of exited processes removed from `slots` at the last
+    /// `forget_exited`: freed at the next one, when no program can still
+    /// be adding to them (a thread's last switch-out can come after its
+    /// process left /proc).
+    quarantine: Vec<u32>,
     counters: PerCpuArray<MapData, u64>,
     bpf_stats: Option<std::os::fd::OwnedFd>,
     options: Options,
+    /// Which build of the kernel programs runs.
+    pub build: Build,
     pub started: Instant,
     pub host: env::Host,
     /// Nodes of the host (1 on a single-node machine).
@@ -160,6 +172,88 @@ fn offsets(host: &env::Host) -> Result<SchedOffsets, TraceError> {
     })
 }
 
+/// Set to 1, `trace sched` uses the raw-tracepoint build even where the
+/// BTF build loads (tests, and a way out should the BTF build misbehave).
+pub const COMPAT_ENV: &str = "GOVKIT_TRACE_SCHED_COMPAT";
+
+/// Which build of the kernel programs a tracer runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Build {
+    /// BTF-typed tracepoints, task fields as plain loads, per-thread
+    /// timestamps in task storage.
+    Btf,
+    /// Raw tracepoints, `bpf_probe_read_kernel` and an LRU hash, and why
+    /// (the BTF build's load error, or the variable that forced it).
+    Compat(String),
+}
+
+impl std::fmt::Display for Build {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Btf => f.write_str("BTF tracepoints, task storage"),
+            Self::Compat(why) => write!(f, "raw tracepoints, the costlier build: {why}"),
+        }
+    }
+}
+
+/// What both builds are loaded with.
+struct Config<'a> {
+    offsets: SchedOffsets,
+    filter: u32,
+    per_thread: u32,
+    pids: &'a [u32],
+    topology: &'a numa_tune::topology::Topology,
+}
+
+/// The programs of both builds and their tracepoints.
+const PROGRAMS: [(&str, &str); 4] = [
+    ("sched_wakeup", "sched_wakeup"),
+    ("sched_wakeup_new", "sched_wakeup_new"),
+    ("sched_switch", "sched_switch"),
+    ("sched_migrate", "sched_migrate_task"),
+];
+
+/// Loads one build's object with the configuration, and fills its maps.
+fn load_object(config: &Config<'_>, compat: bool) -> Result<Ebpf, TraceError> {
+    let bytes = sched_object_bytes(compat)?;
+    let mut ebpf = EbpfLoader::new()
+        // The task-storage map has no typed aya API; only the kernel uses it.
+        .allow_unsupported_maps()
+        .override_global("OFFSETS", &config.offsets, true)
+        .override_global("FILTER_PIDS", &config.filter, true)
+        .override_global("PER_THREAD", &config.per_thread, true)
+        .load(&bytes)
+        .map_err(|e| load_error("loading the eBPF object", with_sources(&e)))?;
+    set_targets(&mut ebpf, config.pids)?;
+    let mut nodes: Array<_, u32> =
+        Array::try_from(map(&mut ebpf, "CPU_NODE")?).map_err(|e| load_error("map CPU_NODE", e))?;
+    for cpu in config.topology.cpus.iter().filter(|c| c.id < MAX_CPUS) {
+        nodes
+            .set(cpu.id, cpu.node, 0)
+            .map_err(|e| load_error("map CPU_NODE", e))?;
+    }
+    Ok(ebpf)
+}
+
+/// The BTF build, attached.
+fn load_btf(config: &Config<'_>) -> Result<Ebpf, TraceError> {
+    let btf = aya::Btf::from_sys_fs().map_err(|e| load_error(env::BTF, e))?;
+    let mut ebpf = load_object(config, false)?;
+    for (prog, tp) in PROGRAMS {
+        attach_btf_tracepoint(&mut ebpf, prog, tp, &btf)?;
+    }
+    Ok(ebpf)
+}
+
+/// The raw-tracepoint build, attached.
+fn load_compat(config: &Config<'_>) -> Result<Ebpf, TraceError> {
+    let mut ebpf = load_object(config, true)?;
+    for (prog, tp) in PROGRAMS {
+        attach_raw(&mut ebpf, prog, tp)?;
+    }
+    Ok(ebpf)
+}
+
 fn map<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut aya::maps::Map, TraceError> {
     ebpf.map_mut(name)
         .ok_or_else(|| load_error("eBPF object", format!("no map {name}")))
@@ -169,51 +263,56 @@ impl SchedTracer {
     /// Checks the host, loads the programs and attaches them.
     pub fn start(options: Options) -> Result<Self, TraceError> {
         check_pids(&options.pids)?;
-        let bytes = sched_object_bytes()?;
         let host = env::preflight()?;
         let offsets = offsets(&host)?;
         let topology = numa_tune::topology::Topology::read(&numa_tune::topology::default_root())
             .map_err(|e| load_error("reading the NUMA topology from /sys", e))?;
-        let filter = u32::from(!options.pids.is_empty());
-        let per_thread = u32::from(options.per_thread);
-        let mut ebpf = EbpfLoader::new()
-            .override_global("OFFSETS", &offsets, true)
-            .override_global("FILTER_PIDS", &filter, true)
-            .override_global("PER_THREAD", &per_thread, true)
-            .load(&bytes)
-            .map_err(|e| load_error("loading the eBPF object", e))?;
-        set_targets(&mut ebpf, &options.pids)?;
-        {
-            let mut nodes: Array<_, u32> = Array::try_from(map(&mut ebpf, "CPU_NODE")?)
-                .map_err(|e| load_error("map CPU_NODE", e))?;
-            for cpu in topology.cpus.iter().filter(|c| c.id < MAX_CPUS) {
-                nodes
-                    .set(cpu.id, cpu.node, 0)
-                    .map_err(|e| load_error("map CPU_NODE", e))?;
+        let config = Config {
+            offsets,
+            filter: u32::from(!options.pids.is_empty()),
+            per_thread: u32::from(options.per_thread),
+            pids: &options.pids,
+            topology: &topology,
+        };
+        let forced = std::env::var_os(COMPAT_ENV).is_some_and(|v| v == "1");
+        let (mut ebpf, build) = if forced {
+            let why = format!("{COMPAT_ENV}=1");
+            (load_compat(&config)?, Build::Compat(why))
+        } else {
+            match load_btf(&config) {
+                Ok(ebpf) => (ebpf, Build::Btf),
+                // Task storage or BTF tracepoints refused (an older or
+                // unusual kernel): the same figures, at a higher cost.
+                Err(e) => {
+                    tracing::warn!(
+                        "trace sched: the kernel refused the BTF build ({e}); using the raw-tracepoint build, which costs about 1.6 times as much per scheduler event"
+                    );
+                    (load_compat(&config)?, Build::Compat(e.to_string()))
+                }
             }
-        }
+        };
         let bpf_stats = if options.bpf_stats {
             Some(enable_run_time_stats()?)
         } else {
             None
         };
-        for (prog, tp) in [
-            ("sched_wakeup", "sched_wakeup"),
-            ("sched_wakeup_new", "sched_wakeup_new"),
-            ("sched_switch", "sched_switch"),
-            ("sched_migrate", "sched_migrate_task"),
-        ] {
-            attach_raw(&mut ebpf, prog, tp)?;
-        }
-        let stats = BpfHashMap::try_from(take_map(&mut ebpf, "SCHED_STATS")?)
+        let slots = BpfHashMap::try_from(take_map(&mut ebpf, "SCHED_SLOTS")?)
+            .map_err(|e| load_error("map SCHED_SLOTS", e))?;
+        let stats = Array::try_from(take_map(&mut ebpf, "SCHED_STATS")?)
             .map_err(|e| load_error("map SCHED_STATS", e))?;
+        let free = Queue::try_from(take_map(&mut ebpf, "FREE_SLOTS")?)
+            .map_err(|e| load_error("map FREE_SLOTS", e))?;
         let counters = PerCpuArray::try_from(take_map(&mut ebpf, "SCHED_COUNTERS")?)
             .map_err(|e| load_error("map SCHED_COUNTERS", e))?;
         Ok(Self {
             ebpf,
+            slots,
             stats,
+            free,
+            quarantine: Vec::new(),
             counters,
             bpf_stats,
+            build,
             options,
             started: Instant::now(),
             host,
@@ -227,7 +326,17 @@ impl SchedTracer {
         let sum = |i: u32| self.counters.get(&i, 0).map_or(0, |v| v.iter().sum());
         Snapshot {
             at: Instant::now(),
-            entries: self.stats.iter().filter_map(Result::ok).collect(),
+            entries: self
+                .slots
+                .iter()
+                .filter_map(Result::ok)
+                .filter_map(|(key, slot)| {
+                    let stats = self.stats.get(&slot, 0).ok()?;
+                    // A slot being handed over (the kernel sets the key
+                    // before it publishes the slot).
+                    (stats.key == key).then_some((key, stats))
+                })
+                .collect(),
             counters: SchedCounters {
                 events: sum(sched_counter::EVENTS),
                 stats_map_full: sum(sched_counter::STATS_FULL),
@@ -236,10 +345,30 @@ impl SchedTracer {
         }
     }
 
+    /// Slots of the kernel's statistics array handed out from its unused
+    /// end so far: freed slots are handed out again first, so this stays
+    /// near the most processes alive at once, not the number ever seen.
+    #[must_use]
+    pub fn slots_used(&self) -> u64 {
+        self.ebpf
+            .map("NEXT_SLOT")
+            .and_then(|m| Array::<_, u64>::try_from(m).ok())
+            .and_then(|a| a.get(&0, 0).ok())
+            .map_or(0, |n| n.min(u64::from(govkit_ebpf_common::SCHED_ENTRIES)))
+    }
+
     /// Drops the kernel entries of processes that have exited (after their
     /// last figures were taken): keeps the table from filling up on a long
-    /// run. Returns the keys removed.
+    /// run. Their slots go back to the kernel at the next call. Returns the
+    /// keys removed.
     pub fn forget_exited(&mut self, snapshot: &Snapshot) -> Vec<SchedKey> {
+        for slot in std::mem::take(&mut self.quarantine) {
+            // A slot that cannot be zeroed stays out of use: a smaller
+            // table, never another process's figures.
+            if self.stats.set(slot, SchedStats::default(), 0).is_ok() {
+                self.free.push(slot, 0).unwrap_or_default();
+            }
+        }
         let dead: Vec<SchedKey> = snapshot
             .entries
             .keys()
@@ -247,8 +376,11 @@ impl SchedTracer {
             .copied()
             .collect();
         for k in &dead {
-            // Removed meanwhile is fine.
-            self.stats.remove(k).unwrap_or_default();
+            if let Ok(slot) = self.slots.get(k, 0)
+                && self.slots.remove(k).is_ok()
+            {
+                self.quarantine.push(slot);
+            }
         }
         dead
     }

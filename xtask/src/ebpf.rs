@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 
 /// The kernel crate's binaries, one object each: the connections tracer and
 /// the scheduler tracer.
-const OBJECTS: [&str; 2] = ["govkit-trace", "govkit-sched"];
+const OBJECTS: [&str; 3] = ["govkit-trace", "govkit-sched", "govkit-sched-compat"];
 
 pub fn build(repo: &Path) -> anyhow::Result<()> {
     let script = repo.join("scripts/ebpf/install-toolchain.sh");

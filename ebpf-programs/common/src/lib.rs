@@ -306,8 +306,9 @@ pub struct KernelOffsets {
 /// `[2^i, 2^(i+1))`, slot 0 also counts 0; the last slot is open-ended.
 pub const HIST_SLOTS: usize = 32;
 
-/// Key of the `SCHED_STATS` map: a process, or one of its threads when the
-/// tracer runs per thread (`tid` is 0 otherwise).
+/// A process, or one of its threads when the tracer runs per thread (`tid`
+/// is 0 otherwise): the key of the `SCHED_SLOTS` map, whose value is the
+/// index of the process's `SchedStats` in the `SCHED_STATS` array.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct SchedKey {
@@ -338,11 +339,16 @@ pub struct SchedStats {
     pub oncpu_ns: u64,
     /// `comm` of the task that created the entry.
     pub comm: [u8; 16],
+    /// Whose entry this is: a slot of the array is handed to another
+    /// process once user space has freed it, and a thread that kept the
+    /// slot's index checks this first.
+    pub key: SchedKey,
     pub runq_hist: [u64; HIST_SLOTS],
     pub offcpu_hist: [u64; HIST_SLOTS],
 }
 
-/// Per-thread timestamps of the sched programs (`bpf_ktime_get_ns`, 0 = none).
+/// Per-thread timestamps of the raw-tracepoint build (`bpf_ktime_get_ns`,
+/// 0 = none).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct ThreadTimes {
@@ -352,6 +358,20 @@ pub struct ThreadTimes {
     pub blocked: u64,
     /// Switched in.
     pub on_cpu: u64,
+}
+
+/// Per-thread state of the BTF build, in the task's BPF task storage:
+/// where its statistics are, and its timestamps (`bpf_ktime_get_ns`,
+/// 0 = none).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ThreadState {
+    /// Index of the thread's `SchedStats` (valid while `key` matches).
+    pub slot: u32,
+    /// 1 when `slot` and `key` are set.
+    pub has_slot: u32,
+    pub key: SchedKey,
+    pub times: ThreadTimes,
 }
 
 /// `task_struct` offsets the sched programs need, from the kernel's BTF.
@@ -369,6 +389,9 @@ pub struct SchedOffsets {
     pub switch_has_prev_state: u32,
 }
 
+/// Entries of the sched tracer's per-process table.
+pub const SCHED_ENTRIES: u32 = 10_240;
+
 /// Most CPUs the CPU-to-node table holds.
 pub const MAX_CPUS: u32 = 4096;
 
@@ -378,7 +401,7 @@ pub mod sched_counter {
     pub const STATS_FULL: u32 = 0;
     /// Events handled.
     pub const EVENTS: u32 = 1;
-    /// A thread could not get a `THREAD_TIMES` entry.
+    /// A thread could not get a `THREAD_TIMES` entry or its task storage.
     pub const THREADS_FULL: u32 = 2;
     pub const COUNT: u32 = 3;
 }
@@ -389,7 +412,8 @@ pub const SYS_EXIT_RET_OFFSET: usize = 16;
 
 const _: () = assert!(core::mem::size_of::<SockInfo>() == 112);
 const _: () = assert!(core::mem::size_of::<SockSlot>() == 120);
-const _: () = assert!(core::mem::size_of::<SchedStats>() == 9 * 8 + 16 + 2 * 8 * HIST_SLOTS);
+const _: () = assert!(core::mem::size_of::<SchedStats>() == 9 * 8 + 16 + 8 + 2 * 8 * HIST_SLOTS);
+const _: () = assert!(core::mem::size_of::<ThreadState>() == 40);
 const _: () = assert!(core::mem::size_of::<SchedKey>() == 8);
 const _: () = assert!(core::mem::size_of::<ThreadTimes>() == 24);
 const _: () = assert!(core::mem::size_of::<SchedOffsets>() == 24);

@@ -1,15 +1,34 @@
 //! Kernel side of `govkit trace sched`.
 //!
 //! Everything is aggregated here: per process (or per thread) counters and
-//! log2 histograms in `SCHED_STATS`, per-thread timestamps in
-//! `THREAD_TIMES`. Nothing goes through a ring buffer, so the cost per
-//! scheduler event is a few map lookups whatever the event rate, and user
-//! space only reads the aggregates.
+//! log2 histograms in `SCHED_STATS` (`shared.rs`), per-thread state in
+//! task storage. Nothing goes through a ring buffer, so the cost per
+//! scheduler event is fixed whatever the event rate, and user space only
+//! reads the aggregates.
 //!
 //! Run-queue latency follows runqlat: a thread is enqueued when it is woken
 //! (`sched_wakeup`, `sched_wakeup_new`) or switched out while still runnable
 //! (preempted); the wait ends when it is switched in. Off-CPU time is the
 //! time from a voluntary switch-out (blocking) to the next switch-in.
+//!
+//! This build is the cheap one: the scheduler runs it on every context
+//! switch and wakeup, some 150,000 times a second each on a switch-bound
+//! host. `--bpf-stats` ablations on the test host priced each part of an
+//! event; what is left is what the figures need:
+//! - BTF-typed tracepoints: the `task_struct` arguments are pointers the
+//!   verifier knows, so `pid`, `tgid`, the state and the CPU are plain
+//!   loads, not a `bpf_probe_read_kernel` call each (40-80 ns per call).
+//! - Per-thread state in BPF task storage, a slot in the task itself
+//!   (~27 ns, no table to fill up or evict from), which also keeps the
+//!   index of the process's statistics: an array access instead of a hash
+//!   lookup per event (~80 ns).
+//! - One clock read per event, and none for a switch between untraced
+//!   tasks. The clock must be read: the run queue's own clock
+//!   (`rq->clock`, `sched_info`) is not updated at a switch that follows a
+//!   wakeup (the kernel skips that update), so it leaves out the very
+//!   wake-up latency this measures (0.4 µs against runqlat's 5 µs on the
+//!   pipe ping-pong).
+//! `compat.rs` is the build for kernels that refuse this one.
 #![no_std]
 #![no_main]
 // The BPF target has no `AtomicU64::fetch_add`; the intrinsic lowers to the
@@ -21,338 +40,240 @@
 )]
 #![allow(
     unsafe_code,
-    reason = "eBPF programs read kernel memory through helpers"
+    reason = "eBPF programs read kernel memory through BTF pointers and helpers"
 )]
 
-use core::intrinsics::{AtomicOrdering, atomic_xadd};
+mod shared;
 
 use aya_ebpf::{
-    helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel},
-    macros::{map, raw_tracepoint},
-    maps::{Array, HashMap, LruHashMap, PerCpuArray},
-    programs::RawTracePointContext,
+    macros::{btf_tracepoint, map},
+    maps::LruHashMap,
+    programs::BtfTracePointContext,
 };
-use govkit_ebpf_common::{
-    HIST_SLOTS, MAX_CPUS, SchedKey, SchedOffsets, SchedStats, ThreadTimes, sched_counter,
+use govkit_ebpf_common::{SchedStats, ThreadState, sched_counter};
+
+use crate::shared::{
+    OFFSETS, TASK_RUNNING, count, key, migrated, now_ns, rodata, slot_of, stats, stats_at,
+    switched_in, switched_out, traced,
 };
 
-// ---- configuration written by user space before load (.rodata) ----
+/// A BPF task-storage map (`BPF_MAP_TYPE_TASK_STORAGE`) of `ThreadState`,
+/// declared the BTF way (`.maps`), which local-storage maps require: the
+/// loader reads the type, flags and key/value types from the members'
+/// types. aya-ebpf has no task-storage type yet.
+#[repr(C)]
+pub struct ThreadStorage {
+    r#type: *const [i32; 29],
+    key: *const i32,
+    value: *const ThreadState,
+    max_entries: *const [i32; 0],
+    /// `BPF_F_NO_PREALLOC`, which local storage requires.
+    map_flags: *const [i32; 1],
+}
 
-#[unsafe(no_mangle)]
-static OFFSETS: SchedOffsets = SchedOffsets {
-    task_pid: 0,
-    task_tgid: 0,
-    task_state: 0,
-    task_cpu: 0,
-    task_comm: 0,
-    switch_has_prev_state: 0,
+// SAFETY: placeholder pointers the loader replaces; never dereferenced.
+unsafe impl Sync for ThreadStorage {}
+
+#[unsafe(link_section = ".maps")]
+#[unsafe(export_name = "THREAD_STORAGE")]
+static THREAD_STORAGE: ThreadStorage = ThreadStorage {
+    r#type: core::ptr::null(),
+    key: core::ptr::null(),
+    value: core::ptr::null(),
+    max_entries: core::ptr::null(),
+    map_flags: core::ptr::null(),
 };
-/// 1 when only the processes in `TARGETS` are traced.
-#[unsafe(no_mangle)]
-static FILTER_PIDS: u32 = 0;
-/// 1 to aggregate per thread instead of per process.
-#[unsafe(no_mangle)]
-static PER_THREAD: u32 = 0;
 
-// ---- maps ----
+const BPF_LOCAL_STORAGE_GET_F_CREATE: u64 = 1;
 
+/// Wakeup times of threads whose task storage could not be created at the
+/// wakeup, by thread id. The kernel refuses to create task storage while
+/// this CPU is inside another task-storage call: a wakeup that the storage
+/// code itself causes (its allocator waking a kernel thread) runs this
+/// program nested in that call. Read once, at the thread's first
+/// switch-in, when its storage is new.
 #[map]
-static SCHED_STATS: HashMap<SchedKey, SchedStats> = HashMap::with_max_entries(10_240, 0);
-#[map]
-static THREAD_TIMES: LruHashMap<u32, ThreadTimes> = LruHashMap::with_max_entries(65_536, 0);
-#[map]
-static TARGETS: HashMap<u32, u8> = HashMap::with_max_entries(1024, 0);
-/// NUMA node of each CPU, filled by user space from sysfs.
-#[map]
-static CPU_NODE: Array<u32> = Array::with_max_entries(MAX_CPUS, 0);
-#[map]
-static SCHED_COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(sched_counter::COUNT, 0);
-/// A zeroed entry (only its `comm` is ever written) to insert new stats from:
-/// `SchedStats` is too big for the BPF stack.
-#[map]
-static STATS_TEMPLATE: PerCpuArray<SchedStats> = PerCpuArray::with_max_entries(1, 0);
+static EARLY_WAKEUPS: LruHashMap<u32, u64> = LruHashMap::with_max_entries(1024, 0);
 
-const TASK_RUNNING: u64 = 0;
-const BPF_NOEXIST: u64 = 1;
-
+/// The field at `off` of the task (or any struct) at `base`, a pointer
+/// whose BTF type the verifier knows: it checks the offset against the
+/// type and turns the load into one that cannot fault. The offsets are
+/// `.rodata`, constants to the verifier (frozen before load).
 #[inline(always)]
-fn now_ns() -> u64 {
-    // SAFETY: a helper without arguments.
-    unsafe { bpf_ktime_get_ns() }
+fn load<T>(base: *const u8, off: u32) -> T {
+    // SAFETY: see above.
+    unsafe { core::ptr::read_volatile(base.wrapping_add(off as usize).cast::<T>()) }
 }
 
+/// The task's state, created zeroed on first use (freed with the task);
+/// None when the kernel cannot create it now (the caller counts the loss).
 #[inline(always)]
-fn rodata<T: Copy>(v: &T) -> T {
-    // SAFETY: reading our own static; volatile keeps the compiler from
-    // folding the placeholder value user space overwrites before load.
-    unsafe { core::ptr::read_volatile(v) }
-}
-
-#[inline(always)]
-fn kread<T>(addr: u64) -> Option<T> {
-    // SAFETY: bpf_probe_read_kernel fails cleanly on a bad address.
-    unsafe { bpf_probe_read_kernel(addr as *const T) }.ok()
-}
-
-#[inline(always)]
-fn count(index: u32) {
-    if let Some(c) = SCHED_COUNTERS.get_ptr_mut(index) {
-        // SAFETY: per-CPU slot, programs do not preempt each other on a CPU.
-        unsafe { *c += 1 };
-    }
-}
-
-#[inline(always)]
-fn add(p: *mut u64, v: u64) {
-    // SAFETY: `p` points into a map value, which stays valid for the
-    // program's run; several CPUs update the same value, hence atomic.
-    unsafe { atomic_xadd::<u64, u64, { AtomicOrdering::Relaxed }>(p, v) };
-}
-
-#[inline(always)]
-fn traced(tgid: u32) -> bool {
-    if tgid == 0 {
-        return false; // idle
-    }
-    if rodata(&FILTER_PIDS) == 0 {
-        return true;
-    }
-    // SAFETY: the value is not used, only its presence.
-    unsafe { TARGETS.get(&tgid) }.is_some()
-}
-
-/// log2 slot of a duration in µs (0 and 1 µs both go to slot 0).
-#[inline(always)]
-fn slot(ns: u64) -> usize {
-    let mut v = ns / 1000;
-    let mut r = 0usize;
-    if v >= 1 << 32 {
-        v >>= 32;
-        r += 32;
-    }
-    if v >= 1 << 16 {
-        v >>= 16;
-        r += 16;
-    }
-    if v >= 1 << 8 {
-        v >>= 8;
-        r += 8;
-    }
-    if v >= 1 << 4 {
-        v >>= 4;
-        r += 4;
-    }
-    if v >= 1 << 2 {
-        v >>= 2;
-        r += 2;
-    }
-    if v >= 1 << 1 {
-        r += 1;
-    }
-    if r >= HIST_SLOTS { HIST_SLOTS - 1 } else { r }
-}
-
-/// The stats entry of a task, created on first use.
-#[inline(always)]
-fn stats(task: u64, tgid: u32, pid: u32) -> Option<*mut SchedStats> {
-    let key = SchedKey {
-        tgid,
-        tid: if rodata(&PER_THREAD) == 0 { 0 } else { pid },
+fn state_of(task: *const u8) -> Option<*mut ThreadState> {
+    // SAFETY: `task` is a BTF `task_struct` pointer, which the verifier
+    // checks the helper's argument against.
+    let t = unsafe {
+        aya_ebpf::helpers::generated::bpf_task_storage_get(
+            (&raw const THREAD_STORAGE).cast_mut().cast(),
+            task.cast_mut().cast(),
+            core::ptr::null_mut(),
+            BPF_LOCAL_STORAGE_GET_F_CREATE,
+        )
     };
-    if let Some(p) = SCHED_STATS.get_ptr_mut(&key) {
-        return Some(p);
-    }
-    let template = STATS_TEMPLATE.get_ptr_mut(0)?;
-    let o = rodata(&OFFSETS);
-    // SAFETY: per-CPU slot of our own array; only `comm` is written.
-    unsafe {
-        (*template).comm = kread(task + u64::from(o.task_comm)).unwrap_or([0; 16]);
-        // Another CPU may have created it meanwhile: that is fine.
-        if SCHED_STATS.insert(&key, &*template, BPF_NOEXIST).is_err()
-            && SCHED_STATS.get_ptr_mut(&key).is_none()
-        {
-            count(sched_counter::STATS_FULL);
-            return None;
-        }
-    }
-    SCHED_STATS.get_ptr_mut(&key)
+    (!t.is_null()).then(|| t.cast())
 }
 
+/// The statistics of the thread `task` whose state is `st`: through the
+/// slot it keeps, or looked up (and kept) the first time and whenever the
+/// slot has been handed to another process.
 #[inline(always)]
-fn times(pid: u32) -> Option<*mut ThreadTimes> {
-    if let Some(t) = THREAD_TIMES.get_ptr_mut(&pid) {
-        return Some(t);
+fn thread_stats(st: *mut ThreadState, task: *const u8, tgid: u32) -> Option<*mut SchedStats> {
+    let key = key(tgid, load(task, rodata(&OFFSETS).task_pid));
+    // SAFETY: the task's storage, valid during the program.
+    unsafe {
+        if (*st).has_slot != 0
+            && (*st).key == key
+            && let Some(s) = stats_at((*st).slot, &key)
+        {
+            return Some(s);
+        }
+        let slot = slot_of(&key, task as u64)?;
+        (*st).slot = slot;
+        (*st).key = key;
+        (*st).has_slot = 1;
+        stats_at(slot, &key)
     }
-    if THREAD_TIMES
-        .insert(&pid, &ThreadTimes::default(), 0)
-        .is_err()
-    {
-        count(sched_counter::THREADS_FULL);
-        return None;
-    }
-    THREAD_TIMES.get_ptr_mut(&pid)
 }
 
 /// `sched_wakeup(struct task_struct *p)` and `sched_wakeup_new(p)`.
 #[inline(always)]
-fn wakeup(p: u64) {
-    let o = rodata(&OFFSETS);
-    let Some(tgid) = kread::<u32>(p + u64::from(o.task_tgid)) else {
-        return;
-    };
+fn wakeup(p: *const u8) {
+    let tgid: u32 = load(p, rodata(&OFFSETS).task_tgid);
     if !traced(tgid) {
         return;
     }
     count(sched_counter::EVENTS);
-    let Some(pid) = kread::<u32>(p + u64::from(o.task_pid)) else {
-        return;
-    };
-    if let Some(t) = times(pid) {
-        // SAFETY: a value of our map, valid during the program.
-        unsafe { (*t).enqueued = now_ns() };
+    let now = now_ns();
+    match state_of(p) {
+        // SAFETY: the task's storage, valid during the program.
+        Some(st) => unsafe { (*st).times.enqueued = now },
+        None => {
+            let pid: u32 = load(p, rodata(&OFFSETS).task_pid);
+            if EARLY_WAKEUPS.insert(&pid, &now, 0).is_err() {
+                count(sched_counter::THREADS_FULL);
+            }
+        }
     }
 }
 
-#[raw_tracepoint(tracepoint = "sched_wakeup")]
-pub fn sched_wakeup(ctx: RawTracePointContext) -> i32 {
+#[btf_tracepoint(function = "sched_wakeup")]
+pub fn sched_wakeup(ctx: BtfTracePointContext) -> i32 {
     wakeup(ctx.arg(0));
     0
 }
 
-#[raw_tracepoint(tracepoint = "sched_wakeup_new")]
-pub fn sched_wakeup_new(ctx: RawTracePointContext) -> i32 {
+#[btf_tracepoint(function = "sched_wakeup_new")]
+pub fn sched_wakeup_new(ctx: BtfTracePointContext) -> i32 {
     wakeup(ctx.arg(0));
     0
 }
 
 /// `sched_switch(bool preempt, struct task_struct *prev, struct task_struct
 /// *next[, unsigned int prev_state])`, in `prev`'s context.
-#[raw_tracepoint(tracepoint = "sched_switch")]
-pub fn sched_switch(ctx: RawTracePointContext) -> i32 {
+#[btf_tracepoint(function = "sched_switch")]
+pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
     let o = rodata(&OFFSETS);
+    let prev: *const u8 = ctx.arg(1);
+    let next: *const u8 = ctx.arg(2);
+    let prev_tgid: u32 = load(prev, o.task_tgid);
+    let next_tgid: u32 = load(next, o.task_tgid);
+    let (prev_traced, next_traced) = (traced(prev_tgid), traced(next_tgid));
+    // Both sides idle or untraced: nothing to record, not even the time.
+    if !prev_traced && !next_traced {
+        return 0;
+    }
     let now = now_ns();
-    let preempt = ctx.arg::<u64>(0) & 0xff != 0;
-    let prev: u64 = ctx.arg(1);
-    let next: u64 = ctx.arg(2);
-    // Current is still `prev` here.
-    let pid_tgid = bpf_get_current_pid_tgid();
-    let (prev_tgid, prev_pid) = ((pid_tgid >> 32) as u32, pid_tgid as u32);
-    if traced(prev_tgid) {
+    if prev_traced {
         count(sched_counter::EVENTS);
         let state = if o.switch_has_prev_state != 0 {
             ctx.arg::<u64>(3) & 0xffff_ffff
         } else {
-            kread::<u32>(prev + u64::from(o.task_state)).map_or(TASK_RUNNING, u64::from)
+            u64::from(load::<u32>(prev, o.task_state))
         };
         // The kernel's own rule for nvcsw/nivcsw.
-        let involuntary = preempt || state == TASK_RUNNING;
-        if let Some(s) = stats(prev, prev_tgid, prev_pid) {
-            // SAFETY: a value of our map, valid during the program.
-            unsafe {
+        let involuntary = ctx.arg::<u64>(0) & 0xff != 0 || state == TASK_RUNNING;
+        let st = state_of(prev);
+        if st.is_none() {
+            count(sched_counter::THREADS_FULL);
+        }
+        if let Some(st) = st
+            && let Some(s) = thread_stats(st, prev, prev_tgid)
+        {
+            // SAFETY: the task's storage, valid during the program.
+            let on_cpu = unsafe {
+                let t = &raw mut (*st).times;
+                let on_cpu = (*t).on_cpu;
+                (*t).on_cpu = 0;
                 if involuntary {
-                    add(&raw mut (*s).involuntary_switches, 1);
+                    (*t).enqueued = now;
                 } else {
-                    add(&raw mut (*s).voluntary_switches, 1);
+                    (*t).blocked = now;
                 }
-            }
-            if let Some(t) = times(prev_pid) {
-                // SAFETY: as above.
-                unsafe {
-                    if (*t).on_cpu != 0 && now > (*t).on_cpu {
-                        add(&raw mut (*s).oncpu_ns, now - (*t).on_cpu);
-                    }
-                    (*t).on_cpu = 0;
-                    if involuntary {
-                        (*t).enqueued = now;
-                    } else {
-                        (*t).blocked = now;
-                    }
-                }
-            }
+                on_cpu
+            };
+            switched_out(s, involuntary, on_cpu, now);
         }
     }
-    let Some(next_pid) = kread::<u32>(next + u64::from(o.task_pid)) else {
-        return 0;
-    };
-    if next_pid == 0 {
+    if !next_traced {
         return 0;
     }
-    let Some(next_tgid) = kread::<u32>(next + u64::from(o.task_tgid)) else {
+    let Some(st) = state_of(next) else {
+        count(sched_counter::THREADS_FULL);
         return 0;
     };
-    if !traced(next_tgid) {
-        return 0;
-    }
-    let Some(t) = times(next_pid) else {
-        return 0;
-    };
-    // SAFETY: a value of our map, valid during the program.
+    // SAFETY: the task's storage, valid during the program.
     let (enqueued, blocked) = unsafe {
-        let e = (*t).enqueued;
-        let b = (*t).blocked;
+        let t = &raw mut (*st).times;
+        // New storage (never switched in or out): a wakeup may have gone
+        // to EARLY_WAKEUPS.
+        if (*t).enqueued == 0 && (*t).on_cpu == 0 && (*st).has_slot == 0 {
+            let pid: u32 = load(next, o.task_pid);
+            if let Some(&at) = EARLY_WAKEUPS.get(&pid) {
+                (*t).enqueued = at;
+                // govkit: allow(let-underscore-result) -- gone already is fine
+                let _ = EARLY_WAKEUPS.remove(&pid);
+            }
+        }
+        let seen = ((*t).enqueued, (*t).blocked);
         (*t).enqueued = 0;
         (*t).blocked = 0;
         (*t).on_cpu = now;
-        (e, b)
+        seen
     };
     if enqueued == 0 && blocked == 0 {
         return 0;
     }
-    let Some(s) = stats(next, next_tgid, next_pid) else {
-        return 0;
-    };
-    // SAFETY: a value of our map, valid during the program.
-    unsafe {
-        if enqueued != 0 && now >= enqueued {
-            let d = now - enqueued;
-            add(&raw mut (*s).runq_count, 1);
-            add(&raw mut (*s).runq_sum_ns, d);
-            if let Some(b) = (*s).runq_hist.get_mut(slot(d)) {
-                add(b, 1);
-            }
-        }
-        if blocked != 0 && now >= blocked {
-            let d = now - blocked;
-            add(&raw mut (*s).offcpu_count, 1);
-            add(&raw mut (*s).offcpu_sum_ns, d);
-            if let Some(b) = (*s).offcpu_hist.get_mut(slot(d)) {
-                add(b, 1);
-            }
-        }
+    if let Some(s) = thread_stats(st, next, next_tgid) {
+        let waited = (enqueued != 0 && now >= enqueued).then(|| now - enqueued);
+        switched_in(s, waited, blocked, now);
     }
     0
 }
 
 /// `sched_migrate_task(struct task_struct *p, int dest_cpu)`, before the
 /// task's CPU changes.
-#[raw_tracepoint(tracepoint = "sched_migrate_task")]
-pub fn sched_migrate(ctx: RawTracePointContext) -> i32 {
+#[btf_tracepoint(function = "sched_migrate_task")]
+pub fn sched_migrate(ctx: BtfTracePointContext) -> i32 {
     let o = rodata(&OFFSETS);
-    let p: u64 = ctx.arg(0);
-    let dest = ctx.arg::<u64>(1) as u32;
-    let Some(tgid) = kread::<u32>(p + u64::from(o.task_tgid)) else {
-        return 0;
-    };
+    let p: *const u8 = ctx.arg(0);
+    let tgid: u32 = load(p, o.task_tgid);
     if !traced(tgid) {
         return 0;
     }
     count(sched_counter::EVENTS);
-    let (Some(pid), Some(orig)) = (
-        kread::<u32>(p + u64::from(o.task_pid)),
-        kread::<u32>(p + u64::from(o.task_cpu)),
-    ) else {
-        return 0;
-    };
-    let Some(s) = stats(p, tgid, pid) else {
-        return 0;
-    };
-    // SAFETY: a value of our map, valid during the program.
-    unsafe { add(&raw mut (*s).migrations, 1) };
-    if let (Some(a), Some(b)) = (CPU_NODE.get(orig), CPU_NODE.get(dest))
-        && a != b
-    {
-        // SAFETY: as above.
-        unsafe { add(&raw mut (*s).numa_migrations, 1) };
+    let pid: u32 = load(p, o.task_pid);
+    let orig: u32 = load(p, o.task_cpu);
+    if let Some(s) = stats(p as u64, tgid, pid) {
+        migrated(s, orig, ctx.arg::<u64>(1) as u32);
     }
     0
 }
