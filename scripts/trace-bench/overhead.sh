@@ -60,6 +60,8 @@
 # Needs root; libbpf-tools for tcplife, bpftrace for empty-accept-tp.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/trace-bench/lib.sh
+. scripts/trace-bench/lib.sh
 ROUNDS=${ROUNDS:-12}
 PERF_ROUNDS=${PERF_ROUNDS:-0}
 SECS=${SECS:-2}
@@ -81,9 +83,6 @@ sleep 1000000 &
 idle=$!
 trap 'kill $idle 2>/dev/null; sysctl -qw net.ipv4.tcp_max_tw_buckets=$tw; rm -rf "$out"' EXIT
 
-busy() { # jiffies the CPUs spent running anything (not idle, not stolen by the host)
-    awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat
-}
 
 load() { # the loop; under perf when PERF_OUT is set
     if [ -z "${PERF_OUT:-}" ]; then
@@ -99,21 +98,7 @@ load() { # the loop; under perf when PERF_OUT is set
     wait $l
 }
 
-wait_for() { # pattern file...
-    local pattern=$1; shift
-    for _ in $(seq 300); do grep -qs "$pattern" "$@" && return 0; sleep 0.1; done
-    echo "timed out waiting for '$pattern' in $*" >&2; cat "$@" >&2; return 1
-}
 
-traced() { # pattern command... : the load under a tracer started in the background
-    local pattern=$1; shift
-    "$@" >"$out/t.out" 2>"$out/t.err" &
-    local p=$!
-    wait_for "$pattern" "$out/t.err" "$out/t.out"
-    load
-    kill -INT $p; wait $p || true
-    settle
-}
 
 settle() { # a tracer's maps and programs are freed after it exits, in
     # kernel workqueues and RCU callbacks: let that finish before the next

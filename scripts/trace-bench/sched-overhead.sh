@@ -38,6 +38,8 @@
 # Needs root and libbpf-tools.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+# shellcheck source=scripts/trace-bench/lib.sh
+. scripts/trace-bench/lib.sh
 ROUNDS=${ROUNDS:-12}
 SECS=${SECS:-3}
 VARIANTS=${VARIANTS:-govkit serve runqlat}
@@ -50,8 +52,9 @@ export CPUS=${CPUS-0,1}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-busy() { # jiffies the CPUs spent running anything (not idle, not stolen by the host)
-    awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat
+
+settle() { # maps and programs are freed after a tracer exits, in kernel workqueues
+    sleep "${SETTLE:-1}"
 }
 
 load() {
@@ -60,25 +63,11 @@ load() {
     echo $(($(busy) - b0)) >"$out/busy"
 }
 
-wait_for() { # pattern file...
-    local pattern=$1; shift
-    for _ in $(seq 300); do grep -qs "$pattern" "$@" && return 0; sleep 0.1; done
-    echo "timed out waiting for '$pattern' in $*" >&2; cat "$@" >&2; return 1
-}
 
-traced() { # pattern command... : the load under a tracer started in the background
-    local pattern=$1; shift
-    "$@" >"$out/t.out" 2>"$out/t.err" &
-    local p=$!
-    wait_for "$pattern" "$out/t.err" "$out/t.out"
-    load
-    kill -INT $p; wait $p || true
-    sleep "${SETTLE:-1}" # maps and programs are freed after exit, in kernel workqueues
-}
 
 run() { # variant
     case $1 in
-    untraced) load; sleep "${SETTLE:-1}" ;;
+    untraced) load; settle ;;
     govkit) traced "tracing the scheduler" "$GOVKIT" trace sched --format json ;;
     govkit-compat) traced "tracing the scheduler" env GOVKIT_TRACE_SCHED_COMPAT=1 "$GOVKIT" trace sched --format json ;;
     govkit-alt) traced "tracing the scheduler" "$GOVKIT_ALT" trace sched --format json ;;
@@ -90,7 +79,7 @@ run() { # variant
         local c=$!
         load
         kill -TERM $p; wait $p || true; kill $c 2>/dev/null || true; wait $c 2>/dev/null || true
-        sleep "${SETTLE:-1}" ;;
+        settle ;;
     runqlat) traced "Tracing run queue latency" stdbuf -oL "$RUNQLAT" ;;
     empty-raw) traced "Attaching" python3 scripts/trace-bench/empty-raw-tp.py \
         sched_switch,sched_wakeup,sched_wakeup_new,sched_migrate_task ;;
@@ -134,5 +123,5 @@ print("  kernel counters:", json.dumps(stats["counters"]), "lost_events:", stats
 for p in sorted(stats["programs"], key=lambda p: -p["runs"]):
     print(f"  {p['program']:18} {p['runs']:>10} runs {p['ns_per_run']:8.0f} ns/run")
 PY
-    sleep "${SETTLE:-1}"
+    settle
 done

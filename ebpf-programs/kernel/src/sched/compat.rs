@@ -28,7 +28,7 @@ use govkit_ebpf_common::{ThreadTimes, sched_counter};
 
 use crate::shared::{
     OFFSETS, TASK_RUNNING, count, kread, migrated, now_ns, rodata, stats, switched_in,
-    switched_out, traced,
+    switched_out, times_in, times_out, traced,
 };
 
 #[map]
@@ -103,19 +103,7 @@ pub fn sched_switch(ctx: RawTracePointContext) -> i32 {
         // The kernel's own rule for nvcsw/nivcsw.
         let involuntary = preempt || state == TASK_RUNNING;
         if let Some(s) = stats(prev, prev_tgid, prev_pid) {
-            let mut on_cpu = 0;
-            if let Some(t) = times(prev_pid) {
-                // SAFETY: a value of our map, valid during the program.
-                unsafe {
-                    on_cpu = (*t).on_cpu;
-                    (*t).on_cpu = 0;
-                    if involuntary {
-                        (*t).enqueued = now;
-                    } else {
-                        (*t).blocked = now;
-                    }
-                }
-            }
+            let on_cpu = times(prev_pid).map_or(0, |t| times_out(t, involuntary, now));
             switched_out(s, involuntary, on_cpu, now);
         }
     }
@@ -134,21 +122,12 @@ pub fn sched_switch(ctx: RawTracePointContext) -> i32 {
     let Some(t) = times(next_pid) else {
         return 0;
     };
-    // SAFETY: a value of our map, valid during the program.
-    let (enqueued, blocked) = unsafe {
-        let e = (*t).enqueued;
-        let b = (*t).blocked;
-        (*t).enqueued = 0;
-        (*t).blocked = 0;
-        (*t).on_cpu = now;
-        (e, b)
-    };
+    let (enqueued, blocked) = times_in(t, now);
     if enqueued == 0 && blocked == 0 {
         return 0;
     }
     if let Some(s) = stats(next, next_tgid, next_pid) {
-        let waited = (enqueued != 0 && now >= enqueued).then(|| now - enqueued);
-        switched_in(s, waited, blocked, now);
+        switched_in(s, enqueued, blocked, now);
     }
     0
 }

@@ -54,7 +54,7 @@ use govkit_ebpf_common::{SchedStats, ThreadState, sched_counter};
 
 use crate::shared::{
     OFFSETS, TASK_RUNNING, count, key, migrated, now_ns, rodata, slot_of, stats, stats_at,
-    switched_in, switched_out, traced,
+    switched_in, switched_out, times_in, times_out, traced,
 };
 
 /// A BPF task-storage map (`BPF_MAP_TYPE_TASK_STORAGE`) of `ThreadState`,
@@ -63,6 +63,7 @@ use crate::shared::{
 /// types. aya-ebpf has no task-storage type yet.
 #[repr(C)]
 pub struct ThreadStorage {
+    /// `BPF_MAP_TYPE_TASK_STORAGE`.
     r#type: *const [i32; 29],
     key: *const i32,
     value: *const ThreadState,
@@ -88,10 +89,10 @@ const BPF_LOCAL_STORAGE_GET_F_CREATE: u64 = 1;
 
 /// Wakeup times of threads whose task storage could not be created at the
 /// wakeup, by thread id. The kernel refuses to create task storage while
-/// this CPU is inside another task-storage call: a wakeup that the storage
-/// code itself causes (its allocator waking a kernel thread) runs this
-/// program nested in that call. Read once, at the thread's first
-/// switch-in, when its storage is new.
+/// this CPU is already inside a task-storage call, which a wakeup can
+/// nest in (the serve test's workload met about one such wakeup per run,
+/// each a lost run-queue wait before this map). Read once, at the
+/// thread's first switch-in, when its storage is new.
 #[map]
 static EARLY_WAKEUPS: LruHashMap<u32, u64> = LruHashMap::with_max_entries(1024, 0);
 
@@ -209,17 +210,7 @@ pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
             && let Some(s) = thread_stats(st, prev, prev_tgid)
         {
             // SAFETY: the task's storage, valid during the program.
-            let on_cpu = unsafe {
-                let t = &raw mut (*st).times;
-                let on_cpu = (*t).on_cpu;
-                (*t).on_cpu = 0;
-                if involuntary {
-                    (*t).enqueued = now;
-                } else {
-                    (*t).blocked = now;
-                }
-                on_cpu
-            };
+            let on_cpu = times_out(unsafe { &raw mut (*st).times }, involuntary, now);
             switched_out(s, involuntary, on_cpu, now);
         }
     }
@@ -243,18 +234,13 @@ pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
                 let _ = EARLY_WAKEUPS.remove(&pid);
             }
         }
-        let seen = ((*t).enqueued, (*t).blocked);
-        (*t).enqueued = 0;
-        (*t).blocked = 0;
-        (*t).on_cpu = now;
-        seen
+        times_in(t, now)
     };
     if enqueued == 0 && blocked == 0 {
         return 0;
     }
     if let Some(s) = thread_stats(st, next, next_tgid) {
-        let waited = (enqueued != 0 && now >= enqueued).then(|| now - enqueued);
-        switched_in(s, waited, blocked, now);
+        switched_in(s, enqueued, blocked, now);
     }
     0
 }

@@ -18,7 +18,8 @@ use aya_ebpf::{
     maps::{Array, HashMap, PerCpuArray, Queue},
 };
 use govkit_ebpf_common::{
-    HIST_SLOTS, MAX_CPUS, SCHED_ENTRIES, SchedKey, SchedOffsets, SchedStats, sched_counter,
+    HIST_SLOTS, MAX_CPUS, SCHED_ENTRIES, SchedKey, SchedOffsets, SchedStats, ThreadTimes,
+    sched_counter,
 };
 
 // ---- configuration written by user space before load (.rodata) ----
@@ -229,13 +230,46 @@ pub(crate) fn switched_out(s: *mut SchedStats, involuntary: bool, on_cpu: u64, n
     }
 }
 
-/// Records what ends when a traced task is switched in: a run-queue wait
-/// of `waited` ns, a blocked period since `blocked` (0: none).
+/// A traced thread is switched out at `now`: its timestamps start what
+/// follows (a run-queue wait if `involuntary`, else a blocked period).
+/// Returns when it was switched in (0: not seen).
 #[inline(always)]
-pub(crate) fn switched_in(s: *mut SchedStats, waited: Option<u64>, blocked: u64, now: u64) {
+pub(crate) fn times_out(t: *mut ThreadTimes, involuntary: bool, now: u64) -> u64 {
+    // SAFETY: a map value or the task's storage, valid during the program.
+    unsafe {
+        let on_cpu = (*t).on_cpu;
+        (*t).on_cpu = 0;
+        if involuntary {
+            (*t).enqueued = now;
+        } else {
+            (*t).blocked = now;
+        }
+        on_cpu
+    }
+}
+
+/// A traced thread is switched in at `now`: returns since when it waited
+/// on a run queue and was blocked (0: not), and restarts its timestamps.
+#[inline(always)]
+pub(crate) fn times_in(t: *mut ThreadTimes, now: u64) -> (u64, u64) {
+    // SAFETY: a map value or the task's storage, valid during the program.
+    unsafe {
+        let seen = ((*t).enqueued, (*t).blocked);
+        (*t).enqueued = 0;
+        (*t).blocked = 0;
+        (*t).on_cpu = now;
+        seen
+    }
+}
+
+/// Records what ends when a traced task is switched in at `now`: a wait on
+/// a run queue since `enqueued`, a blocked period since `blocked` (0: none).
+#[inline(always)]
+pub(crate) fn switched_in(s: *mut SchedStats, enqueued: u64, blocked: u64, now: u64) {
     // SAFETY: a value of our map, valid during the program.
     unsafe {
-        if let Some(d) = waited {
+        if enqueued != 0 && now >= enqueued {
+            let d = now - enqueued;
             add(&raw mut (*s).runq_count, 1);
             add(&raw mut (*s).runq_sum_ns, d);
             if let Some(b) = (*s).runq_hist.get_mut(slot(d)) {
