@@ -240,16 +240,19 @@ fn trace_error(e: TraceError) -> anyhow::Error {
     UserError::new(e.to_string(), hint).into()
 }
 
-/// Starts the /metrics endpoint when an address was given.
+/// Starts the /metrics endpoint when an address was given; the loop
+/// publishes at least every `every` (`/healthz` goes by it).
 fn start_exporter(
     ctx: &Context,
     addr: Option<&str>,
+    every: Duration,
     state: impl FnOnce() -> Exposition,
 ) -> anyhow::Result<Option<Exporter>> {
     let Some(addr) = addr else {
         return Ok(None);
     };
-    let e = Exporter::start(addr, state()).map_err(trace_error)?;
+    let e = Exporter::start(addr, state(), tracebpf::metrics::stale_after(every))
+        .map_err(trace_error)?;
     crate::output::status(
         ctx.global.quiet,
         &format!("serving Prometheus metrics on http://{}/metrics", e.addr),
@@ -277,6 +280,7 @@ fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
             conns: Some(ConnSeries::new(args.top)),
             ..Exposition::default()
         },
+        tracebpf::metrics::stale_after(args.interval),
     )
     .map_err(trace_error)?;
     let mut conns = Tracer::start(Options {
@@ -295,12 +299,18 @@ fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
         ..SchedOptions::default()
     })
     .map_err(trace_error)?;
+    exporter.add_hooks("connections", &conns.hooks);
+    exporter.add_hooks("sched", &sched.hooks);
     announce(
         ctx,
         &conns.host,
         &format!(
-            "serving Prometheus metrics on http://{}/metrics (connections and sched tracers, kernel {}; sched: {}); SIGTERM or Ctrl-C to stop",
-            exporter.addr, conns.host.kernel, sched.build
+            "serving Prometheus metrics on http://{}/metrics (kernel {}; connections: {}; sched: {}, {}); SIGTERM or Ctrl-C to stop",
+            exporter.addr,
+            conns.host.kernel,
+            conns.hooks.join(", "),
+            sched.build,
+            sched.hooks.join(", ")
         ),
     );
     let mut next = Instant::now();
@@ -381,10 +391,20 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
         ),
     );
     let live = std::io::stderr().is_terminal() && format == OutputFormat::Human;
-    let exporter = start_exporter(ctx, args.metrics.as_deref(), || Exposition {
-        sched: Some(SchedSeries::new(args.metrics_top)),
-        ..Exposition::default()
-    })?;
+    let exporter = start_exporter(
+        ctx,
+        args.metrics.as_deref(),
+        tracebpf::metrics::REFRESH,
+        || Exposition {
+            sched: Some(SchedSeries::new(args.metrics_top)),
+            hooks: tracer
+                .hooks
+                .iter()
+                .map(|h| ("sched".to_owned(), h.clone()))
+                .collect(),
+            ..Exposition::default()
+        },
+    )?;
     let mut last = tracer.snapshot();
     let mut next_view = Instant::now() + args.interval;
     let mut next_refresh = Instant::now();
@@ -463,8 +483,13 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         ),
     );
     let live = std::io::stderr().is_terminal() && format == OutputFormat::Human;
-    let exporter = start_exporter(ctx, args.metrics.as_deref(), || Exposition {
+    let exporter = start_exporter(ctx, args.metrics.as_deref(), args.interval, || Exposition {
         conns: Some(ConnSeries::new(args.metrics_top)),
+        hooks: tracer
+            .hooks
+            .iter()
+            .map(|h| ("connections".to_owned(), h.clone()))
+            .collect(),
         ..Exposition::default()
     })?;
     let live_style = Style::live(

@@ -1144,7 +1144,22 @@ fn serve_exports_prometheus_metrics_and_stops_on_sigterm() {
         sample(&body, "govkit_trace_lost_events_total", "tracer=\"sched\""),
         Some(0.0)
     );
+    // Which kernel hooks each tracer runs on (this host: the BTF build).
+    for (tracer, hook) in [
+        ("sched", "tp_btf/sched_switch"),
+        ("sched", "tp_btf/sched_wakeup"),
+        ("connections", "tracepoint/sched:sched_process_exec"),
+    ] {
+        let labels = format!("tracer=\"{tracer}\",hook=\"{hook}\"");
+        assert_eq!(
+            sample(&body, "govkit_trace_hook_info", &labels),
+            Some(1.0),
+            "{labels} in:\n{body}"
+        );
+    }
     promtool_check_metrics(&body);
+    // The probes' endpoint: no scrape, just whether the loop publishes.
+    assert_eq!(http_get(&addr, "/healthz"), (200, "ok\n".to_owned()));
     // 200 scrapes in a row while the tracers run, every one complete.
     for i in 0..200 {
         let (status, body) = http_get(&addr, "/metrics");

@@ -314,6 +314,19 @@ pub struct Exposition {
     pub conns: Option<ConnSeries>,
     /// Per-program BPF run time (with `--bpf-stats`).
     pub programs: Vec<ProgramCost>,
+    /// The kernel hooks each tracer runs on: (tracer, hook), e.g.
+    /// `("sched", "tp_btf/sched_switch")`.
+    pub hooks: Vec<(String, String)>,
+    /// When the tracers' loop last published (`/healthz`).
+    pub published: Option<Instant>,
+}
+
+/// `/healthz` answers 503 once the tracers' loop has not published for
+/// this long (it publishes every second, or every `trace serve
+/// --interval`, whichever is longer).
+#[must_use]
+pub fn stale_after(interval: Duration) -> Duration {
+    3 * interval.max(REFRESH) + Duration::from_secs(5)
 }
 
 struct TracerCollector {
@@ -365,6 +378,19 @@ impl Collector for TracerCollector {
             MetricType::COUNTER,
             lost,
         ));
+        if !s.hooks.is_empty() {
+            out.push(family(
+                "govkit_trace_hook_info",
+                "The kernel hooks each tracer's eBPF programs are attached to (1 each).",
+                MetricType::GAUGE,
+                s.hooks
+                    .iter()
+                    .map(|(tracer, hook)| {
+                        gauge_metric(&[("tracer", tracer.clone()), ("hook", hook.clone())], 1.0)
+                    })
+                    .collect(),
+            ));
+        }
         if !s.programs.is_empty() {
             out.push(family(
                 "govkit_trace_bpf_run_seconds_total",
@@ -411,6 +437,7 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
     ("govkit_tcp_tracked_connections", &[]),
     ("govkit_trace_events_total", &["tracer"]),
     ("govkit_trace_lost_events_total", &["tracer"]),
+    ("govkit_trace_hook_info", &["tracer", "hook"]),
     ("govkit_trace_bpf_run_seconds_total", &["program"]),
     ("govkit_trace_bpf_runs_total", &["program"]),
 ];
@@ -520,8 +547,13 @@ impl std::fmt::Debug for Exporter {
 }
 
 impl Exporter {
-    /// Listens on `addr` and serves `/metrics` from a thread.
-    pub fn start(addr: &str, state: Exposition) -> Result<Self, TraceError> {
+    /// Listens on `addr` and serves `/metrics` and `/healthz` from a
+    /// thread; `/healthz` fails once nothing was published for `unhealthy_after`.
+    pub fn start(
+        addr: &str,
+        state: Exposition,
+        unhealthy_after: Duration,
+    ) -> Result<Self, TraceError> {
         let server = tiny_http::Server::http(addr)
             .map_err(|e| TraceError::Input(format!("--metrics {addr}: cannot listen: {e}")))?;
         let bound = server
@@ -554,9 +586,14 @@ impl Exporter {
             .map_err(metrics_error)?;
         let server = Arc::new(server);
         let srv = Arc::clone(&server);
+        let health = Health {
+            state: Arc::clone(&state),
+            started: Instant::now(),
+            stale: unhealthy_after,
+        };
         let thread = std::thread::Builder::new()
             .name("govkit-metrics".to_owned())
-            .spawn(move || serve(&srv, &registry, &scrapes, &last))
+            .spawn(move || serve(&srv, &registry, &scrapes, &last, &health))
             .map_err(|e| TraceError::Environment(format!("starting the metrics thread: {e}")))?;
         Ok(Self {
             state,
@@ -584,6 +621,15 @@ impl Exporter {
             series.update(snap);
         }
         state.programs = programs;
+        state.published = Some(Instant::now());
+    }
+
+    /// Adds the kernel hooks `tracer` runs on to `govkit_trace_hook_info`.
+    pub fn add_hooks(&self, tracer: &str, hooks: &[String]) {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state
+            .hooks
+            .extend(hooks.iter().map(|h| (tracer.to_owned(), h.clone())));
     }
 
     pub fn stop(mut self) {
@@ -609,9 +655,53 @@ fn metrics_error(e: prometheus::Error) -> TraceError {
     TraceError::Environment(format!("setting up metrics: {e}"))
 }
 
-fn serve(server: &tiny_http::Server, registry: &Registry, scrapes: &IntCounter, last: &Gauge) {
+/// What `/healthz` looks at: whether the tracers' loop still publishes.
+struct Health {
+    state: Arc<Mutex<Exposition>>,
+    started: Instant,
+    stale: Duration,
+}
+
+impl Health {
+    /// 200 while the loop publishes (and during the first `stale` after
+    /// start, before its first figures), 503 with the reason once it has
+    /// stopped: a probe that costs a lock, not a scrape.
+    fn check(&self) -> (u16, String) {
+        let published = self
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .published;
+        let since = published.unwrap_or(self.started).elapsed();
+        if since <= self.stale {
+            (200, "ok\n".to_owned())
+        } else if published.is_none() {
+            (
+                503,
+                format!("no figures published in {}s since start\n", since.as_secs()),
+            )
+        } else {
+            (
+                503,
+                format!("no figures published for {}s\n", since.as_secs()),
+            )
+        }
+    }
+}
+
+fn serve(
+    server: &tiny_http::Server,
+    registry: &Registry,
+    scrapes: &IntCounter,
+    last: &Gauge,
+    health: &Health,
+) {
     for req in server.incoming_requests() {
         let response = match (req.method(), req.url()) {
+            (tiny_http::Method::Get, "/healthz") => {
+                let (code, body) = health.check();
+                response(code, "text/plain", body.into_bytes())
+            }
             (tiny_http::Method::Get, "/metrics") => {
                 let t = Instant::now();
                 let mut body = Vec::new();
@@ -653,6 +743,46 @@ pub const REFRESH: Duration = Duration::from_secs(1);
 mod tests {
     use super::*;
     use crate::sched::SchedCounters;
+
+    #[test]
+    fn healthz_fails_once_the_loop_stops_publishing() {
+        let ago = |s: u64| {
+            Instant::now()
+                .checked_sub(Duration::from_secs(s))
+                .unwrap_or_else(|| panic!("the clock starts less than {s}s ago"))
+        };
+        let health = |started: Instant, published: Option<Instant>| Health {
+            state: Arc::new(Mutex::new(Exposition {
+                published,
+                ..Exposition::default()
+            })),
+            started,
+            stale: Duration::from_secs(10),
+        };
+        // Starting: no figures yet, but not for long.
+        assert_eq!(health(ago(2), None).check(), (200, "ok\n".to_owned()));
+        assert_eq!(
+            health(ago(30), None).check(),
+            (503, "no figures published in 30s since start\n".to_owned())
+        );
+        assert_eq!(
+            health(ago(60), Some(ago(1))).check(),
+            (200, "ok\n".to_owned())
+        );
+        assert_eq!(
+            health(ago(60), Some(ago(20))).check(),
+            (503, "no figures published for 20s\n".to_owned())
+        );
+        // Three intervals of `trace serve`, or of the 1 s refresh.
+        assert_eq!(
+            stale_after(Duration::from_secs(10)),
+            Duration::from_secs(35)
+        );
+        assert_eq!(
+            stale_after(Duration::from_millis(200)),
+            Duration::from_secs(8)
+        );
+    }
 
     fn stats(switches: u64) -> SchedStats {
         let mut s = SchedStats {

@@ -133,6 +133,8 @@ pub struct SchedTracer {
     options: Options,
     /// Which build of the kernel programs runs.
     pub build: Build,
+    /// The kernel hooks its programs are attached to (`tp_btf/sched_switch`, …).
+    pub hooks: Vec<String>,
     pub started: Instant,
     pub host: env::Host,
     /// Nodes of the host (1 on a single-node machine).
@@ -235,23 +237,25 @@ fn load_object(config: &Config<'_>, compat: bool) -> Result<Ebpf, TraceError> {
     Ok(ebpf)
 }
 
-/// The BTF build, attached.
-fn load_btf(config: &Config<'_>) -> Result<Ebpf, TraceError> {
+/// The BTF build, attached, and its hooks.
+fn load_btf(config: &Config<'_>) -> Result<(Ebpf, Vec<String>), TraceError> {
     let btf = aya::Btf::from_sys_fs().map_err(|e| load_error(env::BTF, e))?;
     let mut ebpf = load_object(config, false)?;
+    let mut hooks = Vec::new();
     for (prog, tp) in PROGRAMS {
-        attach_btf_tracepoint(&mut ebpf, prog, tp, &btf)?;
+        hooks.push(attach_btf_tracepoint(&mut ebpf, prog, tp, &btf)?.name());
     }
-    Ok(ebpf)
+    Ok((ebpf, hooks))
 }
 
-/// The raw-tracepoint build, attached.
-fn load_compat(config: &Config<'_>) -> Result<Ebpf, TraceError> {
+/// The raw-tracepoint build, attached, and its hooks.
+fn load_compat(config: &Config<'_>) -> Result<(Ebpf, Vec<String>), TraceError> {
     let mut ebpf = load_object(config, true)?;
+    let mut hooks = Vec::new();
     for (prog, tp) in PROGRAMS {
-        attach_raw(&mut ebpf, prog, tp)?;
+        hooks.push(attach_raw(&mut ebpf, prog, tp)?.name());
     }
-    Ok(ebpf)
+    Ok((ebpf, hooks))
 }
 
 fn map<'a>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut aya::maps::Map, TraceError> {
@@ -275,12 +279,12 @@ impl SchedTracer {
             topology: &topology,
         };
         let forced = std::env::var_os(COMPAT_ENV).is_some_and(|v| v == "1");
-        let (mut ebpf, build) = if forced {
+        let ((mut ebpf, hooks), build) = if forced {
             let why = format!("{COMPAT_ENV}=1");
             (load_compat(&config)?, Build::Compat(why))
         } else {
             match load_btf(&config) {
-                Ok(ebpf) => (ebpf, Build::Btf),
+                Ok(loaded) => (loaded, Build::Btf),
                 // Task storage or BTF tracepoints refused (an older or
                 // unusual kernel): the same figures, at a higher cost.
                 Err(e) => {
@@ -310,6 +314,7 @@ impl SchedTracer {
             stats,
             free,
             quarantine: Vec::new(),
+            hooks,
             counters,
             bpf_stats,
             build,

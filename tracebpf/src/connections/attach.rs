@@ -102,8 +102,8 @@ pub(super) fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<Hook>
                 attached = hooks;
                 light = true;
             }
-            Err(e) => tracing::debug!(
-                "cgroup connect hooks with sock_diag unavailable, following state changes: {e}"
+            Err(e) => tracing::warn!(
+                "trace connections: the cgroup connect hooks with sock_diag are unavailable ({e}); following every TCP state change instead (inet_sock_set_state), which costs more per connection"
             ),
         }
     }
@@ -119,8 +119,8 @@ pub(super) fn attach_programs(ebpf: &mut Ebpf, hooks: Hooks) -> Result<Vec<Hook>
                 return Err(load_error("--hooks cgroup", e));
             }
             Err(e) => {
-                tracing::debug!(
-                    "cgroup getpeername accept hook unavailable, using syscall tracepoints: {e}"
+                tracing::warn!(
+                    "trace connections: the cgroup getpeername accept hook is unavailable ({e}); using the accept syscall tracepoints, the costly path: while they are attached, every system call of every task on the host takes the kernel's slow path"
                 );
                 None
             }
