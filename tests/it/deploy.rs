@@ -1,6 +1,7 @@
 //! deploy/: the Prometheus rules and config pass promtool (syntax and the
 //! alerts' unit tests), the Grafana dashboard's queries are valid `PromQL`,
-//! and everything refers only to metrics govkit exports.
+//! and everything refers only to metrics govkit exports; the `DaemonSet` is
+//! schema-valid and least-privilege.
 
 use std::collections::BTreeSet;
 use std::fmt::Write;
@@ -159,5 +160,92 @@ fn alerts_and_manifests_use_exported_metrics_and_real_flags() {
             "{args:?}: {}",
             stderr(&out)
         );
+    }
+}
+
+/// The manifest's documents as JSON values (`PyYAML`, which
+/// kubernetes-validate brings).
+fn manifest_documents(path: &Path) -> Vec<serde_json::Value> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+        ])
+        .arg(path)
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn the_daemonset_is_valid_and_runs_with_the_least_privilege_the_tracer_needs() {
+    let path = deploy().join("kubernetes/daemonset.yaml");
+    // Schema-valid for the Kubernetes API, no unknown fields.
+    let out = Command::new("kubernetes-validate")
+        .arg("--strict")
+        .arg(&path)
+        .output()
+        .unwrap_or_else(|e| panic!("kubernetes-validate (PyPI): {e}"));
+    assert!(
+        out.status.success(),
+        "kubernetes-validate --strict:\n{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let docs = manifest_documents(&path);
+    let kind = |k: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == k)
+            .unwrap_or_else(|| panic!("no {k} in {}", path.display()))
+    };
+    let namespace = kind("Namespace");
+    assert_eq!(
+        namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"], "privileged",
+        "the namespace states its Pod Security level"
+    );
+    assert_eq!(
+        kind("ServiceAccount")["automountServiceAccountToken"],
+        false
+    );
+    let pod = &kind("DaemonSet")["spec"]["template"]["spec"];
+    assert_eq!(pod["serviceAccountName"], "govkit-trace");
+    assert_eq!(pod["automountServiceAccountToken"], false, "no API token");
+    // No blanket toleration: NoExecute taints still evict it.
+    for t in pod["tolerations"].as_array().into_iter().flatten() {
+        assert!(t["effect"].is_string(), "a toleration of every taint: {t}");
+    }
+    let containers = pod["containers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{pod}"));
+    assert_eq!(containers.len(), 1);
+    let sc = &containers[0]["securityContext"];
+    assert_eq!(sc["privileged"], false, "{sc}");
+    assert_eq!(sc["allowPrivilegeEscalation"], false, "{sc}");
+    assert_eq!(sc["readOnlyRootFilesystem"], true, "{sc}");
+    assert_eq!(
+        sc["capabilities"]["drop"],
+        serde_json::json!(["ALL"]),
+        "{sc}"
+    );
+    assert_eq!(
+        sc["capabilities"]["add"],
+        serde_json::json!(["BPF", "PERFMON", "SYS_PTRACE", "NET_ADMIN"]),
+        "{sc}"
+    );
+    // Host paths are mounted read-only, and none is created on the node.
+    for m in containers[0]["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        assert_eq!(m["readOnly"], true, "{m}");
+    }
+    for v in pod["volumes"].as_array().into_iter().flatten() {
+        assert_eq!(v["hostPath"]["type"], "Directory", "{v}");
+    }
+    // The probes do not scrape.
+    for probe in ["livenessProbe", "readinessProbe"] {
+        assert_eq!(containers[0][probe]["httpGet"]["path"], "/healthz");
     }
 }

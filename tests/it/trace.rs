@@ -1779,3 +1779,41 @@ fn connections_reports_point_at_the_culprits_source_line() {
     );
     assert!(github.contains("main.acceptAndMaybeLeak"), "{github}");
 }
+
+/// The capabilities the `DaemonSet` grants (BPF, PERFMON, `SYS_PTRACE`,
+/// `NET_ADMIN`, as `tests/it/deploy.rs` checks) are enough for both tracers'
+/// cheap hooks; without `NET_ADMIN` the connections tracer falls back to
+/// costlier hooks and says so at default verbosity.
+#[test]
+fn the_deployed_capabilities_are_enough_and_a_missing_one_is_a_warning() {
+    assert_programs_embedded();
+    let run = |caps: &str, args: &[&str]| {
+        // Root keeps only what the bounding set allows.
+        let out = Command::new("setpriv")
+            .arg(format!("--bounding-set=-all,{caps}"))
+            .arg("--")
+            .arg(env!("CARGO_BIN_EXE_govkit"))
+            .args(args)
+            .args(["--duration", "1s", "--format", "json"])
+            .output()
+            .unwrap_or_else(|e| panic!("setpriv: {e}"));
+        assert_eq!(code(&out), 0, "{caps} {args:?}: {}", stderr(&out));
+        stderr(&out)
+    };
+    let deployed = "+bpf,+perfmon,+sys_ptrace,+net_admin";
+    let said = run(deployed, &["trace", "sched"]);
+    assert!(
+        said.contains("BTF tracepoints, task storage") && !said.contains("WARN"),
+        "{said}"
+    );
+    let said = run(deployed, &["trace", "connections"]);
+    assert!(
+        said.contains("cgroup/connect4") && !said.contains("WARN"),
+        "{said}"
+    );
+    let said = run("+bpf,+perfmon,+sys_ptrace", &["trace", "connections"]);
+    assert!(
+        said.contains("WARN") && said.contains("following every TCP state change"),
+        "{said}"
+    );
+}
