@@ -249,3 +249,29 @@ fn the_daemonset_is_valid_and_runs_with_the_least_privilege_the_tracer_needs() {
         assert_eq!(containers[0][probe]["httpGet"]["path"], "/healthz");
     }
 }
+
+#[test]
+fn the_systemd_unit_scores_at_most_4_in_systemd_analyze_security() {
+    let unit = deploy().join("systemd/govkit-trace.service");
+    // --threshold is the exposure level × 10: exit non-zero above 4.0.
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--offline=true", "--threshold=40", "--no-pager"])
+        .arg(&unit)
+        .output()
+        .unwrap_or_else(|e| panic!("systemd-analyze (Debian package systemd): {e}"));
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{text}");
+    let level: f64 = text
+        .lines()
+        .find_map(|l| l.split("exposure level for govkit-trace.service: ").nth(1))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
+    assert!(level <= 4.0, "exposure {level}:\n{text}");
+    // Only the capabilities the DaemonSet has too.
+    let text = std::fs::read_to_string(&unit).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        text.lines()
+            .any(|l| l == "CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_SYS_PTRACE CAP_NET_ADMIN"),
+        "{text}"
+    );
+}
