@@ -240,12 +240,14 @@ fn trace_error(e: TraceError) -> anyhow::Error {
     UserError::new(e.to_string(), hint).into()
 }
 
-/// Starts the /metrics endpoint when an address was given; the loop
-/// publishes at least every `every` (`/healthz` goes by it).
+/// Starts the /metrics endpoint when an address was given, for `tracer`
+/// running on `hooks`; the loop publishes at least every `every`
+/// (`/healthz` goes by it).
 fn start_exporter(
     ctx: &Context,
     addr: Option<&str>,
     every: Duration,
+    (tracer, hooks): (&str, &[String]),
     state: impl FnOnce() -> Exposition,
 ) -> anyhow::Result<Option<Exporter>> {
     let Some(addr) = addr else {
@@ -253,6 +255,7 @@ fn start_exporter(
     };
     let e = Exporter::start(addr, state(), tracebpf::metrics::stale_after(every))
         .map_err(trace_error)?;
+    e.add_hooks(tracer, hooks);
     crate::output::status(
         ctx.global.quiet,
         &format!("serving Prometheus metrics on http://{}/metrics", e.addr),
@@ -395,13 +398,9 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
         ctx,
         args.metrics.as_deref(),
         tracebpf::metrics::REFRESH,
+        ("sched", &tracer.hooks),
         || Exposition {
             sched: Some(SchedSeries::new(args.metrics_top)),
-            hooks: tracer
-                .hooks
-                .iter()
-                .map(|h| ("sched".to_owned(), h.clone()))
-                .collect(),
             ..Exposition::default()
         },
     )?;
@@ -483,15 +482,16 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         ),
     );
     let live = std::io::stderr().is_terminal() && format == OutputFormat::Human;
-    let exporter = start_exporter(ctx, args.metrics.as_deref(), args.interval, || Exposition {
-        conns: Some(ConnSeries::new(args.metrics_top)),
-        hooks: tracer
-            .hooks
-            .iter()
-            .map(|h| ("connections".to_owned(), h.clone()))
-            .collect(),
-        ..Exposition::default()
-    })?;
+    let exporter = start_exporter(
+        ctx,
+        args.metrics.as_deref(),
+        args.interval,
+        ("connections", &tracer.hooks),
+        || Exposition {
+            conns: Some(ConnSeries::new(args.metrics_top)),
+            ..Exposition::default()
+        },
+    )?;
     let live_style = Style::live(
         args.full_stacks,
         crate::output::stderr_color(ctx.global.color),

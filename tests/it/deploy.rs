@@ -14,17 +14,23 @@ fn deploy() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy")
 }
 
-fn promtool(args: &[&str]) {
-    let out = Command::new("promtool")
-        .args(args)
-        .current_dir(deploy().join("prometheus"))
+/// Runs a checker (`what`: where it comes from), which must succeed;
+/// returns its stdout and stderr.
+fn checked(cmd: &mut Command, what: &str) -> String {
+    let out = cmd
         .output()
-        .unwrap_or_else(|e| panic!("promtool (Debian package prometheus): {e}"));
-    assert!(
-        out.status.success(),
-        "promtool {args:?}:\n{}{}",
-        stdout(&out),
-        stderr(&out)
+        .unwrap_or_else(|e| panic!("{cmd:?} ({what}): {e}"));
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert!(out.status.success(), "{cmd:?}:\n{text}");
+    text
+}
+
+fn promtool(args: &[&str]) {
+    checked(
+        Command::new("promtool")
+            .args(args)
+            .current_dir(deploy().join("prometheus")),
+        "Debian package prometheus",
     );
 }
 
@@ -166,32 +172,27 @@ fn alerts_and_manifests_use_exported_metrics_and_real_flags() {
 /// The manifest's documents as JSON values (`PyYAML`, which
 /// kubernetes-validate brings).
 fn manifest_documents(path: &Path) -> Vec<serde_json::Value> {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
-        ])
-        .arg(path)
-        .output()
-        .unwrap_or_else(|e| panic!("python3: {e}"));
-    assert!(out.status.success(), "{}", stderr(&out));
-    serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}"))
+    let json = checked(
+        Command::new("python3")
+            .args([
+                "-c",
+                "import json, sys, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+            ])
+            .arg(path),
+        "python3 with PyYAML",
+    );
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"))
 }
 
 #[test]
 fn the_daemonset_is_valid_and_runs_with_the_least_privilege_the_tracer_needs() {
     let path = deploy().join("kubernetes/daemonset.yaml");
     // Schema-valid for the Kubernetes API, no unknown fields.
-    let out = Command::new("kubernetes-validate")
-        .arg("--strict")
-        .arg(&path)
-        .output()
-        .unwrap_or_else(|e| panic!("kubernetes-validate (PyPI): {e}"));
-    assert!(
-        out.status.success(),
-        "kubernetes-validate --strict:\n{}{}",
-        stdout(&out),
-        stderr(&out)
+    checked(
+        Command::new("kubernetes-validate")
+            .arg("--strict")
+            .arg(&path),
+        "PyPI",
     );
     let docs = manifest_documents(&path);
     let kind = |k: &str| {
@@ -254,13 +255,12 @@ fn the_daemonset_is_valid_and_runs_with_the_least_privilege_the_tracer_needs() {
 fn the_systemd_unit_scores_at_most_4_in_systemd_analyze_security() {
     let unit = deploy().join("systemd/govkit-trace.service");
     // --threshold is the exposure level × 10: exit non-zero above 4.0.
-    let out = Command::new("systemd-analyze")
-        .args(["security", "--offline=true", "--threshold=40", "--no-pager"])
-        .arg(&unit)
-        .output()
-        .unwrap_or_else(|e| panic!("systemd-analyze (Debian package systemd): {e}"));
-    let text = format!("{}{}", stdout(&out), stderr(&out));
-    assert!(out.status.success(), "{text}");
+    let text = checked(
+        Command::new("systemd-analyze")
+            .args(["security", "--offline=true", "--threshold=40", "--no-pager"])
+            .arg(&unit),
+        "Debian package systemd",
+    );
     let level: f64 = text
         .lines()
         .find_map(|l| l.split("exposure level for govkit-trace.service: ").nth(1))

@@ -237,23 +237,22 @@ fn load_object(config: &Config<'_>, compat: bool) -> Result<Ebpf, TraceError> {
     Ok(ebpf)
 }
 
-/// The BTF build, attached, and its hooks.
-fn load_btf(config: &Config<'_>) -> Result<(Ebpf, Vec<String>), TraceError> {
-    let btf = aya::Btf::from_sys_fs().map_err(|e| load_error(env::BTF, e))?;
-    let mut ebpf = load_object(config, false)?;
+/// One build (`compat`: the raw-tracepoint one) loaded and attached, and
+/// its hooks.
+fn load(config: &Config<'_>, compat: bool) -> Result<(Ebpf, Vec<String>), TraceError> {
+    let btf = if compat {
+        None
+    } else {
+        Some(aya::Btf::from_sys_fs().map_err(|e| load_error(env::BTF, e))?)
+    };
+    let mut ebpf = load_object(config, compat)?;
     let mut hooks = Vec::new();
     for (prog, tp) in PROGRAMS {
-        hooks.push(attach_btf_tracepoint(&mut ebpf, prog, tp, &btf)?.name());
-    }
-    Ok((ebpf, hooks))
-}
-
-/// The raw-tracepoint build, attached, and its hooks.
-fn load_compat(config: &Config<'_>) -> Result<(Ebpf, Vec<String>), TraceError> {
-    let mut ebpf = load_object(config, true)?;
-    let mut hooks = Vec::new();
-    for (prog, tp) in PROGRAMS {
-        hooks.push(attach_raw(&mut ebpf, prog, tp)?.name());
+        let hook = match &btf {
+            Some(btf) => attach_btf_tracepoint(&mut ebpf, prog, tp, btf)?,
+            None => attach_raw(&mut ebpf, prog, tp)?,
+        };
+        hooks.push(hook.name());
     }
     Ok((ebpf, hooks))
 }
@@ -281,9 +280,9 @@ impl SchedTracer {
         let forced = std::env::var_os(COMPAT_ENV).is_some_and(|v| v == "1");
         let ((mut ebpf, hooks), build) = if forced {
             let why = format!("{COMPAT_ENV}=1");
-            (load_compat(&config)?, Build::Compat(why))
+            (load(&config, true)?, Build::Compat(why))
         } else {
-            match load_btf(&config) {
+            match load(&config, false) {
                 Ok(loaded) => (loaded, Build::Btf),
                 // Task storage or BTF tracepoints refused (an older or
                 // unusual kernel): the same figures, at a higher cost.
@@ -291,7 +290,7 @@ impl SchedTracer {
                     tracing::warn!(
                         "trace sched: the kernel refused the BTF build ({e}); using the raw-tracepoint build, which costs about 1.6 times as much per scheduler event"
                     );
-                    (load_compat(&config)?, Build::Compat(e.to_string()))
+                    (load(&config, true)?, Build::Compat(e.to_string()))
                 }
             }
         };

@@ -27,8 +27,8 @@ use aya_ebpf::{
 use govkit_ebpf_common::{ThreadTimes, sched_counter};
 
 use crate::shared::{
-    OFFSETS, TASK_RUNNING, count, kread, migrated, now_ns, rodata, stats, switched_in,
-    switched_out, times_in, times_out, traced,
+    OFFSETS, count, involuntary, kread, migrated, now_ns, rodata, stats, switched_in, switched_out,
+    times_in, times_out, traced,
 };
 
 #[map]
@@ -87,7 +87,6 @@ pub fn sched_wakeup_new(ctx: RawTracePointContext) -> i32 {
 pub fn sched_switch(ctx: RawTracePointContext) -> i32 {
     let o = rodata(&OFFSETS);
     let now = now_ns();
-    let preempt = ctx.arg::<u64>(0) & 0xff != 0;
     let prev: u64 = ctx.arg(1);
     let next: u64 = ctx.arg(2);
     // Current is still `prev` here.
@@ -95,13 +94,11 @@ pub fn sched_switch(ctx: RawTracePointContext) -> i32 {
     let (prev_tgid, prev_pid) = ((pid_tgid >> 32) as u32, pid_tgid as u32);
     if traced(prev_tgid) {
         count(sched_counter::EVENTS);
-        let state = if o.switch_has_prev_state != 0 {
-            ctx.arg::<u64>(3) & 0xffff_ffff
-        } else {
-            kread::<u32>(prev + u64::from(o.task_state)).map_or(TASK_RUNNING, u64::from)
-        };
-        // The kernel's own rule for nvcsw/nivcsw.
-        let involuntary = preempt || state == TASK_RUNNING;
+        // An unreadable state counts as runnable.
+        let involuntary = involuntary(
+            |n| ctx.arg::<u64>(n),
+            || kread::<u32>(prev + u64::from(o.task_state)).map_or(0, u64::from),
+        );
         if let Some(s) = stats(prev, prev_tgid, prev_pid) {
             let on_cpu = times(prev_pid).map_or(0, |t| times_out(t, involuntary, now));
             switched_out(s, involuntary, on_cpu, now);

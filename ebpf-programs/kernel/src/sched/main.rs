@@ -53,7 +53,7 @@ use aya_ebpf::{
 use govkit_ebpf_common::{SchedStats, ThreadState, sched_counter};
 
 use crate::shared::{
-    OFFSETS, TASK_RUNNING, count, key, migrated, now_ns, rodata, slot_of, stats, stats_at,
+    OFFSETS, count, involuntary, key, migrated, now_ns, rodata, slot_of, stats, stats_at,
     switched_in, switched_out, times_in, times_out, traced,
 };
 
@@ -195,13 +195,10 @@ pub fn sched_switch(ctx: BtfTracePointContext) -> i32 {
     let now = now_ns();
     if prev_traced {
         count(sched_counter::EVENTS);
-        let state = if o.switch_has_prev_state != 0 {
-            ctx.arg::<u64>(3) & 0xffff_ffff
-        } else {
-            u64::from(load::<u32>(prev, o.task_state))
-        };
-        // The kernel's own rule for nvcsw/nivcsw.
-        let involuntary = ctx.arg::<u64>(0) & 0xff != 0 || state == TASK_RUNNING;
+        let involuntary = involuntary(
+            |n| ctx.arg::<u64>(n),
+            || u64::from(load::<u32>(prev, o.task_state)),
+        );
         let st = state_of(prev);
         if st.is_none() {
             count(sched_counter::THREADS_FULL);

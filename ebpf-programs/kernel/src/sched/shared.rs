@@ -61,7 +61,7 @@ pub(crate) static CPU_NODE: Array<u32> = Array::with_max_entries(MAX_CPUS, 0);
 pub(crate) static SCHED_COUNTERS: PerCpuArray<u64> =
     PerCpuArray::with_max_entries(sched_counter::COUNT, 0);
 
-pub(crate) const TASK_RUNNING: u64 = 0;
+const TASK_RUNNING: u64 = 0;
 const BPF_NOEXIST: u64 = 1;
 
 #[inline(always)]
@@ -108,6 +108,20 @@ pub(crate) fn traced(tgid: u32) -> bool {
     }
     // SAFETY: the value is not used, only its presence.
     unsafe { TARGETS.get(&tgid) }.is_some()
+}
+
+/// Whether a task left the CPU involuntarily, by the kernel's own rule for
+/// nvcsw/nivcsw: preempted, or switched out while still runnable. `arg(n)`
+/// is `sched_switch`'s n-th argument; `task_state` reads the task's state
+/// on kernels whose `sched_switch` passes no `prev_state` (before 5.18).
+#[inline(always)]
+pub(crate) fn involuntary(arg: impl Fn(usize) -> u64, task_state: impl FnOnce() -> u64) -> bool {
+    let state = if rodata(&OFFSETS).switch_has_prev_state != 0 {
+        arg(3) & 0xffff_ffff
+    } else {
+        task_state()
+    };
+    arg(0) & 0xff != 0 || state == TASK_RUNNING
 }
 
 /// log2 slot of a duration in µs (0 and 1 µs both go to slot 0).
