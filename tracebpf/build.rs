@@ -1,13 +1,16 @@
-//! Embeds the kernel-side objects built by `cargo xtask build-ebpf` when they
-//! exist. Without them govkit still builds (on stable cargo alone) and
-//! `govkit trace` says how to build the programs.
+//! Embeds the kernel-side objects committed in `objects/` (written by
+//! `cargo xtask build-ebpf`, checked byte for byte against a rebuild from
+//! source in CI). A stable toolchain alone therefore builds a working tracer.
+//! `GOVKIT_EBPF_DIR` points at another folder of objects (a developer's
+//! experiment); an object missing there embeds as empty and `govkit trace`
+//! says how to build it.
 use std::{env, fs, path::PathBuf};
 
 fn main() {
     let manifest = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     println!("cargo::rerun-if-env-changed=GOVKIT_EBPF_DIR");
-    let dir = env::var_os("GOVKIT_EBPF_DIR")
-        .map_or_else(|| manifest.join("../target/ebpf"), PathBuf::from);
+    let dir =
+        env::var_os("GOVKIT_EBPF_DIR").map_or_else(|| manifest.join("objects"), PathBuf::from);
     for name in [
         "govkit-trace.bpf.o",
         "govkit-sched.bpf.o",

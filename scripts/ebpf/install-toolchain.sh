@@ -16,9 +16,12 @@ BASE=${GOVKIT_EBPF_TOOLS:-$HOME/.cache/govkit/ebpf}
 TOOLS="$BASE/$NIGHTLY-bpf-linker-$BPF_LINKER_VERSION"
 
 if ! rustup run "$NIGHTLY" rustc --version >/dev/null 2>&1 \
-   || ! rustup component list --toolchain "$NIGHTLY" --installed | grep -q '^rust-src'; then
-    echo "installing $NIGHTLY with rust-src" >&2
-    rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src >&2
+   || ! rustup component list --toolchain "$NIGHTLY" --installed | grep -q '^rust-src' \
+   || ! rustup component list --toolchain "$NIGHTLY" --installed | grep -q '^llvm-tools'; then
+    # llvm-tools: the llvm-objcopy that strips DWARF from the objects (the
+    # kernel reads BTF, not DWARF), pinned with the compiler that wrote them.
+    echo "installing $NIGHTLY with rust-src and llvm-tools" >&2
+    rustup toolchain install "$NIGHTLY" --profile minimal --component rust-src --component llvm-tools >&2
 fi
 
 if [ ! -x "$TOOLS/bin/bpf-linker" ]; then

@@ -25,10 +25,10 @@ fn main() -> ExitCode {
         ["gen", "--check"] => generate(true),
         ["vm-test", rest @ ..] => vm::run(&repo(), rest),
         ["vm-bench-connections", rest @ ..] => vm::bench_connections(&repo(), rest),
-        ["build-ebpf"] => ebpf::build(&repo()),
+        ["build-ebpf", rest @ ..] => ebpf::build(&repo(), rest),
         ["docs"] => docs::check(&repo()),
         _ => Err(anyhow::anyhow!(
-            "usage: cargo xtask gen [--check] | cargo xtask docs | cargo xtask build-ebpf | cargo xtask vm-test [--topology NAME]… | cargo xtask vm-bench-connections [--rounds N] [--secs S]"
+            "usage: cargo xtask gen [--check] | cargo xtask docs | cargo xtask build-ebpf [--check] | cargo xtask vm-test [--topology NAME]… | cargo xtask vm-bench-connections [--rounds N] [--secs S]"
         )),
     };
     match result {
