@@ -1,8 +1,7 @@
 //! `govkit trace connections` against the running kernel: the real eBPF
 //! programs are loaded (these tests need root, as CI has, and the programs
-//! built by `cargo xtask build-ebpf`, which the README test command runs
-//! first). The leaker is a release build (no frame pointers), so its stacks
-//! can only be right if DWARF unwinding works.
+//! committed in tracebpf/objects/). The leaker is a release build (no frame
+//! pointers), so its stacks can only be right if DWARF unwinding works.
 
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Write};
@@ -39,7 +38,7 @@ fn fixture_bins() -> PathBuf {
 fn assert_programs_embedded() {
     assert!(
         tracebpf::programs_embedded(),
-        "govkit was built without its eBPF programs: run `cargo xtask build-ebpf` before the tests"
+        "govkit was built without its eBPF programs: tracebpf/objects/ is missing or GOVKIT_EBPF_DIR names a folder without them"
     );
 }
 
@@ -168,8 +167,18 @@ fn trace_leaker_with(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> std::process::Output {
+    trace_leaker_by(Path::new(env!("CARGO_BIN_EXE_govkit")), leaker, extra, env)
+}
+
+/// `trace_leaker_with` by the govkit binary `govkit`.
+fn trace_leaker_by(
+    govkit: &Path,
+    leaker: &mut Leaker,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let (tracer, _err) = spawn_ready(
-        Command::new(env!("CARGO_BIN_EXE_govkit"))
+        Command::new(govkit)
             .envs(env.iter().copied())
             .args(["trace", "connections", "--min-age", "1s"])
             // JSON unless the test asks for another format.
@@ -245,6 +254,88 @@ fn accept_hooks(report: &serde_json::Value) -> Vec<String> {
         "{hooks:?}"
     );
     hooks
+}
+
+/// The README's install command, alone, on a fresh clone with the stable
+/// toolchain and no xtask (nothing from this checkout's target/, no
+/// nightly, no bpf-linker), gives a govkit whose tracer finds a leak and
+/// names the function that opened it.
+#[test]
+fn the_readme_install_command_alone_gives_a_working_tracer() {
+    let readme = std::fs::read_to_string(repo().join("README.md"))
+        .unwrap_or_else(|e| panic!("README.md: {e}"));
+    let install = readme
+        .split("\n## Install\n")
+        .nth(1)
+        .and_then(|section| {
+            section
+                .lines()
+                .find(|l| l.starts_with("cargo install") && l.contains("--path ."))
+        })
+        .unwrap_or_else(|| panic!("README.md's Install section has no `cargo install … --path .`"));
+    let words: Vec<&str> = install
+        .split('#')
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let clone = dir.path().join("govkit");
+    let cloned = Command::new("git")
+        .args(["clone", "--quiet"])
+        .arg(repo())
+        .arg(&clone)
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(cloned, "git clone {} failed", repo().display());
+    let root = dir.path().join("root");
+    // A target folder of its own, kept between runs (it only caches the
+    // dependencies' builds; the clone's own crates are new each time).
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| repo().join("target"), PathBuf::from)
+        .join("install-test");
+    let out = Command::new(words[0])
+        .args(&words[1..])
+        .arg("--root")
+        .arg(&root)
+        .current_dir(&clone)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("RUSTUP_TOOLCHAIN", "stable")
+        .env_remove("GOVKIT_EBPF_DIR")
+        .env_remove("RUSTC")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .output()
+        .unwrap_or_else(|e| panic!("{install}: {e}"));
+    assert!(
+        out.status.success(),
+        "{install} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let installed = root.join("bin/govkit");
+    let bins = fixture_bins();
+    let mut leaker = Leaker::start(&bins, 2, 1);
+    let out = trace_leaker_by(&installed, &mut leaker, &["--duration", "5s"], &[]);
+    let report = leak_report(&out);
+    let count = |opened_by: &str, function: &str| {
+        report["leaks"]
+            .as_array()
+            .and_then(|groups| {
+                groups.iter().find(|g| {
+                    g["opened_by"] == opened_by && frames(g).iter().any(|f| f.starts_with(function))
+                })
+            })
+            .map(|g| g["count"].clone())
+    };
+    assert_eq!(
+        count("accept", "leaker::leak_accepted"),
+        Some(2.into()),
+        "{report:#}"
+    );
+    assert_eq!(
+        count("connect", "leaker::leak_connected"),
+        Some(1.into()),
+        "{report:#}"
+    );
 }
 
 /// The leak test under `--hooks HOOKS`: the leaker leaks 3 accepted

@@ -29,8 +29,9 @@ pub enum TraceError {
     Input(String),
     /// This govkit was built without the kernel-side programs.
     #[error(
-        "this govkit was built without its eBPF programs: run `cargo xtask build-ebpf` \
-         (installs a pinned nightly and bpf-linker), then rebuild govkit"
+        "this govkit was built without its eBPF programs (tracebpf/objects/ was missing \
+         from its source, or GOVKIT_EBPF_DIR named a folder without them): reinstall \
+         from a complete clone, or run `cargo xtask build-ebpf` and rebuild"
     )]
     NotBuilt,
 }

@@ -1,7 +1,7 @@
 //! `Tracer::set_hooks_attached`, which the lock-in overhead measurement
 //! (`examples/hook_toggle.rs`) relies on: a detached hook runs for nothing
 //! on the host, attached again it runs. Loads the real programs: root, and
-//! the eBPF object built (`cargo xtask build-ebpf`).
+//! the committed eBPF object (tracebpf/objects/).
 #![allow(
     clippy::unwrap_used,
     reason = "test: a failed step is a failed test, with its message"

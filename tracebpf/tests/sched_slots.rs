@@ -22,7 +22,7 @@ fn proc_switches(pid: u32) -> Option<u64> {
 fn freed_slots_come_back_zeroed_to_new_processes() {
     assert!(
         tracebpf::programs_embedded(),
-        "built without the eBPF programs: run `cargo xtask build-ebpf` first"
+        "built without the eBPF programs (tracebpf/objects/)"
     );
     let mut tracer = SchedTracer::start(Options::default()).unwrap_or_else(|e| panic!("{e}"));
     // Short-lived processes that switch often: a shell that waits for
