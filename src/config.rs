@@ -35,6 +35,17 @@ pub struct Gates {
     pub vendor: Option<VendorSection>,
     /// `[bench]`: the benchmark gate.
     pub bench: Option<BenchSection>,
+    /// `[trace]`: settings of `govkit trace` (not a gate).
+    pub trace: Option<TraceSection>,
+}
+
+/// `[trace]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct TraceSection {
+    /// The exporter's web configuration file (TLS, basic auth), relative
+    /// to the configuration's directory; `--web-config` overrides it.
+    pub web_config: Option<String>,
 }
 
 impl Gates {

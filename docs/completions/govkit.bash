@@ -1366,7 +1366,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace__subcmd__connections)
-            opts="-q -v -h -V --pid --min-age --idle --hooks --duration --interval --captures-per-sec --bpf-stats --metrics --metrics-top --full-stacks --config --color --format --quiet --verbose --help --version"
+            opts="-q -v -h -V --pid --min-age --idle --hooks --duration --interval --captures-per-sec --bpf-stats --metrics --metrics-top --web-config --full-stacks --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1405,6 +1405,10 @@ _govkit() {
                     return 0
                     ;;
                 --metrics-top)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --web-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1498,7 +1502,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace__subcmd__sched)
-            opts="-q -v -h -V --pid --comm --cgroup --per-thread --duration --interval --top --bpf-stats --metrics --metrics-top --config --color --format --quiet --verbose --help --version"
+            opts="-q -v -h -V --pid --comm --cgroup --per-thread --duration --interval --top --bpf-stats --metrics --metrics-top --web-config --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1536,6 +1540,10 @@ _govkit() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --web-config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1556,13 +1564,17 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace__subcmd__serve)
-            opts="-q -v -h -V --metrics --pid --min-age --interval --top --captures-per-sec --bpf-stats --config --color --format --quiet --verbose --help --version"
+            opts="-q -v -h -V --metrics --web-config --pid --min-age --interval --top --captures-per-sec --bpf-stats --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --metrics)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --web-config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -403,6 +403,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_sub
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l captures-per-sec -d 'New call sites unwound in user space per CPU per second; sockets opened from a not-yet-learned site beyond that get a partial stack' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l metrics -d 'Also serve Prometheus metrics on this address while tracing' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l metrics-top -d 'Processes with their own series in --metrics (the rest: pid="other")' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l web-config -d 'TLS, client certificates and basic authentication for the metrics endpoint: a Prometheus exporter-toolkit web configuration file (default: `web-config` in govkit.toml\'s `[trace]`)' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
@@ -426,6 +427,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_sub
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l top -d 'Processes shown in the human report (most run-queue wait first); JSON has all' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l metrics -d 'Also serve Prometheus metrics on this address while tracing' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l metrics-top -d 'Processes with their own series in --metrics (the rest: pid="other")' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l web-config -d 'TLS, client certificates and basic authentication for the metrics endpoint: a Prometheus exporter-toolkit web configuration file (default: `web-config` in govkit.toml\'s `[trace]`)' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
 always\t'Always colour'
@@ -442,6 +444,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_sub
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -s V -l version -d 'Print version'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l metrics -d 'Address to serve /metrics on, e.g. 0.0.0.0:9464' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l web-config -d 'TLS, client certificates and basic authentication for the metrics endpoint: a Prometheus exporter-toolkit web configuration file (default: `web-config` in govkit.toml\'s `[trace]`)' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l pid -d 'Only these processes (repeatable; default: every process)' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l min-age -d 'A socket counts as leaked once it has been in CLOSE-WAIT this long' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l interval -d 'How often the metrics are refreshed from the kernel' -r

@@ -1,6 +1,7 @@
 //! `govkit trace`: eBPF tracers for live hosts.
 
 use std::io::{IsTerminal, Write};
+use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -11,6 +12,7 @@ use tracebpf::connections::{Hooks, Options, Tracer};
 use tracebpf::metrics::{ConnSeries, Exporter, Exposition, SchedSeries};
 use tracebpf::render::Style;
 use tracebpf::sched::{Options as SchedOptions, SchedTracer};
+use tracebpf::web::WebConfig;
 
 use crate::Context;
 use crate::cli::OutputFormat;
@@ -49,6 +51,11 @@ struct ServeArgs {
     /// Address to serve /metrics on, e.g. 0.0.0.0:9464.
     #[arg(long, value_name = "ADDR")]
     metrics: String,
+    /// TLS, client certificates and basic authentication for the metrics
+    /// endpoint: a Prometheus exporter-toolkit web configuration file
+    /// (default: `web-config` in govkit.toml's `[trace]`).
+    #[arg(long, value_name = "FILE")]
+    web_config: Option<std::path::PathBuf>,
     /// Only these processes (repeatable; default: every process).
     #[arg(long = "pid", value_name = "PID")]
     pids: Vec<u32>,
@@ -108,6 +115,11 @@ struct SchedArgs {
     /// Processes with their own series in --metrics (the rest: pid="other").
     #[arg(long, value_name = "N", default_value_t = tracebpf::metrics::DEFAULT_TOP)]
     metrics_top: usize,
+    /// TLS, client certificates and basic authentication for the metrics
+    /// endpoint: a Prometheus exporter-toolkit web configuration file
+    /// (default: `web-config` in govkit.toml's `[trace]`).
+    #[arg(long, value_name = "FILE")]
+    web_config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +166,11 @@ struct ConnectionsArgs {
     /// Processes with their own series in --metrics (the rest: pid="other").
     #[arg(long, value_name = "N", default_value_t = tracebpf::metrics::DEFAULT_TOP)]
     metrics_top: usize,
+    /// TLS, client certificates and basic authentication for the metrics
+    /// endpoint: a Prometheus exporter-toolkit web configuration file
+    /// (default: `web-config` in govkit.toml's `[trace]`).
+    #[arg(long, value_name = "FILE")]
+    web_config: Option<std::path::PathBuf>,
     /// Show every frame of the opening stacks; by default runs of frames
     /// of the standard library, language runtimes, libc and downloaded
     /// crates are folded into one line each.
@@ -245,7 +262,7 @@ fn trace_error(e: TraceError) -> anyhow::Error {
 /// (`/healthz` goes by it).
 fn start_exporter(
     ctx: &Context,
-    addr: Option<&str>,
+    (addr, web_config): (Option<&str>, Option<&Path>),
     every: Duration,
     (tracer, hooks): (&str, &[String]),
     state: impl FnOnce() -> Exposition,
@@ -253,14 +270,43 @@ fn start_exporter(
     let Some(addr) = addr else {
         return Ok(None);
     };
-    let e = Exporter::start(addr, state(), tracebpf::metrics::stale_after(every))
+    let web = web_config_of(ctx, web_config)?;
+    let e = Exporter::start(addr, web, state(), tracebpf::metrics::stale_after(every))
         .map_err(trace_error)?;
     e.add_hooks(tracer, hooks);
     crate::output::status(
         ctx.global.quiet,
-        &format!("serving Prometheus metrics on http://{}/metrics", e.addr),
+        &format!(
+            "serving Prometheus metrics on {}://{}/metrics",
+            e.scheme, e.addr
+        ),
     );
     Ok(Some(e))
+}
+
+/// The exporter's web configuration: `--web-config`, else `web-config` in
+/// govkit.toml's `[trace]` (relative to that file), else plain HTTP.
+fn web_config_of(ctx: &Context, flag: Option<&Path>) -> anyhow::Result<WebConfig> {
+    let path = if let Some(p) = flag {
+        Some(ctx.cwd.join(p))
+    } else {
+        let config = ctx.config()?;
+        config
+            .gates
+            .trace
+            .and_then(|t| t.web_config)
+            .map(|p| config.root.join(p))
+    };
+    match path {
+        Some(p) => WebConfig::load(&p).map_err(|e| {
+            UserError::new(
+                e.to_string(),
+                "see \"Securing the endpoint\" in docs/src/trace-serve.md: the file is the Prometheus exporter-toolkit's web configuration",
+            )
+            .into()
+        }),
+        None => Ok(WebConfig::default()),
+    }
 }
 
 /// Sleeps until a stack capture arrives, `deadline` passes or
@@ -275,9 +321,11 @@ fn wait_until(tracer: &Tracer, deadline: Instant) {
 
 fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
     let stop = stop_flag()?;
-    // Bind first: a taken port is the most likely mistake and costs nothing.
+    // Bind first: a taken port or a wrong web configuration is the most
+    // likely mistake and costs nothing.
     let exporter = Exporter::start(
         &args.metrics,
+        web_config_of(ctx, args.web_config.as_deref())?,
         Exposition {
             sched: Some(SchedSeries::new(args.top)),
             conns: Some(ConnSeries::new(args.top)),
@@ -308,8 +356,10 @@ fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
         ctx,
         &conns.host,
         &format!(
-            "serving Prometheus metrics on http://{}/metrics (kernel {}; connections: {}; sched: {}, {}); SIGTERM or Ctrl-C to stop",
+            "serving Prometheus metrics on {}://{}/metrics ({}; kernel {}; connections: {}; sched: {}, {}); SIGTERM or Ctrl-C to stop",
+            exporter.scheme,
             exporter.addr,
+            exporter.web,
             conns.host.kernel,
             conns.hooks.join(", "),
             sched.build,
@@ -396,7 +446,7 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
     let live = std::io::stderr().is_terminal() && format == OutputFormat::Human;
     let exporter = start_exporter(
         ctx,
-        args.metrics.as_deref(),
+        (args.metrics.as_deref(), args.web_config.as_deref()),
         tracebpf::metrics::REFRESH,
         ("sched", &tracer.hooks),
         || Exposition {
@@ -484,7 +534,7 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
     let live = std::io::stderr().is_terminal() && format == OutputFormat::Human;
     let exporter = start_exporter(
         ctx,
-        args.metrics.as_deref(),
+        (args.metrics.as_deref(), args.web_config.as_deref()),
         args.interval,
         ("connections", &tracer.hooks),
         || Exposition {

@@ -243,11 +243,31 @@ fn the_daemonset_is_valid_and_runs_with_the_least_privilege_the_tracer_needs() {
         assert_eq!(m["readOnly"], true, "{m}");
     }
     for v in pod["volumes"].as_array().into_iter().flatten() {
-        assert_eq!(v["hostPath"]["type"], "Directory", "{v}");
+        if v["hostPath"].is_object() {
+            assert_eq!(v["hostPath"]["type"], "Directory", "{v}");
+        }
     }
-    // The probes do not scrape.
+    // The endpoint is not open: TLS and basic auth from a Secret's web
+    // configuration.
+    let args = containers[0]["args"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{pod}"));
+    assert!(
+        args.iter()
+            .any(|a| a == "--web-config=/etc/govkit/web/web.yml"),
+        "{args:?}"
+    );
+    let secret = pod["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|v| v["name"] == "web")
+        .unwrap_or_else(|| panic!("no web volume: {pod}"));
+    assert_eq!(secret["secret"]["secretName"], "govkit-web");
+    // The probes do not scrape, and speak TLS.
     for probe in ["livenessProbe", "readinessProbe"] {
         assert_eq!(containers[0][probe]["httpGet"]["path"], "/healthz");
+        assert_eq!(containers[0][probe]["httpGet"]["scheme"], "HTTPS");
     }
 }
 

@@ -1357,6 +1357,152 @@ fn metrics_address_errors_are_input_errors() {
     }
 }
 
+/// A wrong web configuration stops `trace serve` before anything is
+/// loaded: exit 2, nothing on stdout, the file and the field named.
+#[test]
+fn web_config_errors_are_input_errors_naming_the_field() {
+    assert_programs_embedded();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let web = dir.path().join("web.yml");
+    for (yaml, field) in [
+        (
+            "tls_server_config:\n  cert_file: missing.pem\n  key_file: missing.key\n",
+            "tls_server_config.cert_file",
+        ),
+        (
+            "basic_auth_users:\n  prometheus: plaintext\n",
+            "basic_auth_users.prometheus",
+        ),
+        ("tls_server_config:\n  certfile: a.pem\n", "certfile"),
+    ] {
+        std::fs::write(&web, yaml).unwrap_or_else(|e| panic!("{e}"));
+        let out = Command::new(env!("CARGO_BIN_EXE_govkit"))
+            .args(["trace", "serve", "--metrics", "127.0.0.1:0", "--web-config"])
+            .arg(&web)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = stderr(&out);
+        assert_eq!(code(&out), 2, "{yaml}: {err}");
+        assert!(stdout(&out).is_empty(), "{yaml}");
+        assert!(err.contains(&web.display().to_string()), "{yaml}: {err}");
+        assert!(err.contains(field), "{yaml}: {err}");
+        assert!(!err.contains("serving"), "nothing was served: {err}");
+    }
+}
+
+/// A folder with govkit.toml naming tls/web.yml: a self-signed certificate
+/// for 127.0.0.1 (openssl) and user `prom`, password `pw` (Python's bcrypt).
+fn web_project(d: &Path) {
+    std::fs::create_dir_all(d.join("tls")).unwrap_or_else(|e| panic!("{e}"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args([
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=govkit",
+            "-keyout",
+            "tls/key.pem",
+        ])
+        .args([
+            "-out",
+            "tls/cert.pem",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .current_dir(d)
+        .output()
+        .unwrap_or_else(|e| panic!("openssl: {e}"));
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let hash = Command::new("python3")
+        .args([
+            "-c",
+            "import bcrypt; print(bcrypt.hashpw(b'pw', bcrypt.gensalt(rounds=10)).decode())",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("python3: {e}"));
+    assert!(
+        hash.status.success(),
+        "Python's bcrypt is needed (pip install bcrypt): {}",
+        String::from_utf8_lossy(&hash.stderr)
+    );
+    let hash = String::from_utf8_lossy(&hash.stdout).trim().to_owned();
+    std::fs::write(
+        d.join("tls/web.yml"),
+        format!("tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\nbasic_auth_users:\n  prom: {hash}\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        d.join("govkit.toml"),
+        "[trace]\nweb-config = \"tls/web.yml\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// `trace serve` with the web configuration named in govkit.toml's
+/// `[trace]`: HTTPS, a password, and the tracers' metrics behind it.
+#[test]
+fn serve_takes_its_web_config_from_govkit_toml() {
+    assert_programs_embedded();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let d = dir.path();
+    web_project(d);
+    let (serve, _err) = spawn_ready(
+        Command::new(env!("CARGO_BIN_EXE_govkit"))
+            .args([
+                "trace",
+                "serve",
+                "--metrics",
+                "127.0.0.1:0",
+                "--interval",
+                "1s",
+            ])
+            .current_dir(d),
+        false,
+        "serving Prometheus metrics on https://",
+    );
+    let addr = listening_addr(serve.id());
+    let url = format!("https://{addr}/metrics");
+    let curl = |extra: &[&str]| {
+        let out = Command::new("curl")
+            .args([
+                "-sS",
+                "--max-time",
+                "10",
+                "--cacert",
+                "tls/cert.pem",
+                "-w",
+                "\n%{http_code}",
+            ])
+            .args(extra)
+            .arg(&url)
+            .current_dir(d)
+            .output()
+            .unwrap_or_else(|e| panic!("curl: {e}"));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, code) = text.rsplit_once('\n').unwrap_or(("", ""));
+        (code.to_owned(), body.to_owned())
+    };
+    assert_eq!(curl(&[]).0, "401");
+    assert_eq!(curl(&["-u", "prom:wrong"]).0, "401");
+    let (code, body) = curl(&["-u", "prom:pw"]);
+    assert_eq!(code, "200", "{body}");
+    assert!(body.contains("govkit_trace_hook_info"), "{body}");
+    drop(serve);
+}
+
 /// The SRE's first run is on a process that has leaked for a while: a
 /// socket already in CLOSE-WAIT when the tracer starts is aged from the
 /// kernel's record (the last ACK it received, `ss -ti`'s lastack), so a

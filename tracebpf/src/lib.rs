@@ -14,6 +14,7 @@ pub mod sched;
 pub mod sockdiag;
 pub mod symbolize;
 pub mod unwind;
+pub mod web;
 
 /// Errors that end a trace before it starts (all exit 2).
 #[derive(Debug, thiserror::Error)]

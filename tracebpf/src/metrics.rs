@@ -1,6 +1,6 @@
 //! Prometheus exposition of the tracers (`--metrics ADDR`, `govkit trace
 //! serve`). The kernel's aggregates are turned into metric families on
-//! each refresh; a small HTTP server (`tiny_http`) serves `/metrics` through a
+//! each refresh; a small HTTP(S) server (`web`) serves `/metrics` through a
 //! `prometheus::Registry`, so the text format, escaping and consistency
 //! checks are the prometheus crate's.
 //!
@@ -17,7 +17,6 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use govkit_ebpf_common::{HIST_SLOTS, SchedKey, SchedStats};
@@ -29,6 +28,7 @@ use crate::TraceError;
 use crate::connections::Report;
 use crate::programs::ProgramCost;
 use crate::sched::{Snapshot, diff};
+use crate::web::{Request, Response, Server, WebConfig};
 
 /// Default number of processes with their own series.
 pub const DEFAULT_TOP: usize = 20;
@@ -533,9 +533,13 @@ fn family(name: &str, help: &str, ty: MetricType, metrics: Vec<proto::Metric>) -
 /// A running `/metrics` endpoint.
 pub struct Exporter {
     pub state: Arc<Mutex<Exposition>>,
-    server: Arc<tiny_http::Server>,
-    thread: Option<JoinHandle<()>>,
+    server: Server,
     pub addr: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
+    /// What the web configuration turns on (TLS, client certificates,
+    /// basic auth), for the start-up line.
+    pub web: String,
 }
 
 impl std::fmt::Debug for Exporter {
@@ -548,18 +552,16 @@ impl std::fmt::Debug for Exporter {
 
 impl Exporter {
     /// Listens on `addr` and serves `/metrics` and `/healthz` from a
-    /// thread; `/healthz` fails once nothing was published for `unhealthy_after`.
+    /// thread, under `web`'s TLS and authentication; `/healthz` fails once
+    /// nothing was published for `unhealthy_after`.
     pub fn start(
         addr: &str,
+        web: WebConfig,
         state: Exposition,
         unhealthy_after: Duration,
     ) -> Result<Self, TraceError> {
-        let server = tiny_http::Server::http(addr)
-            .map_err(|e| TraceError::Input(format!("--metrics {addr}: cannot listen: {e}")))?;
-        let bound = server
-            .server_addr()
-            .to_ip()
-            .ok_or_else(|| TraceError::Input(format!("--metrics {addr}: not an IP address")))?;
+        let scheme = web.scheme();
+        let summary = web.summary.clone();
         let state = Arc::new(Mutex::new(state));
         let registry = Registry::new();
         let scrapes = IntCounter::with_opts(Opts::new(
@@ -584,22 +586,22 @@ impl Exporter {
                 descs: descs().map_err(metrics_error)?,
             }))
             .map_err(metrics_error)?;
-        let server = Arc::new(server);
-        let srv = Arc::clone(&server);
         let health = Health {
             state: Arc::clone(&state),
             started: Instant::now(),
             stale: unhealthy_after,
         };
-        let thread = std::thread::Builder::new()
-            .name("govkit-metrics".to_owned())
-            .spawn(move || serve(&srv, &registry, &scrapes, &last, &health))
-            .map_err(|e| TraceError::Environment(format!("starting the metrics thread: {e}")))?;
+        let server = Server::start(
+            addr,
+            web,
+            Arc::new(move |req: &Request<'_>| serve(req, &registry, &scrapes, &last, &health)),
+        )?;
         Ok(Self {
             state,
+            addr: server.addr,
             server,
-            thread: Some(thread),
-            addr: bound,
+            scheme,
+            web: summary,
         })
     }
 
@@ -632,18 +634,8 @@ impl Exporter {
             .extend(hooks.iter().map(|h| (tracer.to_owned(), h.clone())));
     }
 
-    pub fn stop(mut self) {
-        self.server.unblock();
-        if let Some(t) = self.thread.take() {
-            // A panicked server thread has nothing left to clean up.
-            t.join().unwrap_or_default();
-        }
-    }
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        self.server.unblock();
+    pub fn stop(self) {
+        self.server.stop();
     }
 }
 
@@ -690,50 +682,39 @@ impl Health {
 }
 
 fn serve(
-    server: &tiny_http::Server,
+    req: &Request<'_>,
     registry: &Registry,
     scrapes: &IntCounter,
     last: &Gauge,
     health: &Health,
-) {
-    for req in server.incoming_requests() {
-        let response = match (req.method(), req.url()) {
-            (tiny_http::Method::Get, "/healthz") => {
-                let (code, body) = health.check();
-                response(code, "text/plain", body.into_bytes())
-            }
-            (tiny_http::Method::Get, "/metrics") => {
-                let t = Instant::now();
-                let mut body = Vec::new();
-                let encoder = TextEncoder::new();
-                let families = registry.gather();
-                match encoder.encode(&families, &mut body) {
-                    Ok(()) => {
-                        scrapes.inc();
-                        last.set(t.elapsed().as_secs_f64());
-                        response(200, encoder.format_type(), body)
-                    }
-                    Err(e) => response(500, "text/plain", e.to_string().into_bytes()),
+) -> Response {
+    match (req.method, req.path) {
+        ("GET", "/healthz") => {
+            let (code, body) = health.check();
+            Response::new(code, "text/plain", body)
+        }
+        ("GET", "/metrics") => {
+            let t = Instant::now();
+            let mut body = Vec::new();
+            let encoder = TextEncoder::new();
+            let families = registry.gather();
+            match encoder.encode(&families, &mut body) {
+                Ok(()) => {
+                    scrapes.inc();
+                    last.set(t.elapsed().as_secs_f64());
+                    Response::new(200, prometheus::TEXT_FORMAT, body)
                 }
+                Err(e) => Response::new(500, "text/plain", e.to_string()),
             }
-            (tiny_http::Method::Get, "/") => response(
-                200,
-                "text/html",
-                b"<html><body><a href=\"/metrics\">/metrics</a></body></html>\n".to_vec(),
-            ),
-            _ => response(404, "text/plain", b"not found\n".to_vec()),
-        };
-        // A client that went away is not our problem.
-        req.respond(response).unwrap_or_default();
+        }
+        ("GET", "/") => Response::new(
+            200,
+            "text/html",
+            "<html><body><a href=\"/metrics\">/metrics</a></body></html>\n",
+        ),
+        ("GET", _) => Response::new(404, "text/plain", "not found\n"),
+        _ => Response::new(405, "text/plain", "method not allowed\n"),
     }
-}
-
-fn response(code: u16, ty: &str, body: Vec<u8>) -> tiny_http::Response<std::io::Cursor<Vec<u8>>> {
-    let mut r = tiny_http::Response::from_data(body).with_status_code(code);
-    if let Ok(h) = tiny_http::Header::from_bytes(&b"Content-Type"[..], ty.as_bytes()) {
-        r.add_header(h);
-    }
-    r
 }
 
 /// How long the serve loop waits between refreshes at most.
