@@ -1366,7 +1366,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace__subcmd__connections)
-            opts="-q -v -h -V --pid --min-age --idle --hooks --duration --interval --captures-per-sec --bpf-stats --metrics --metrics-top --web-config --full-stacks --config --color --format --quiet --verbose --help --version"
+            opts="-q -v -h -V --pid --min-age --idle --hooks --duration --interval --captures-per-sec --bpf-stats --metrics --metrics-top --metrics-per-pid --web-config --full-stacks --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1502,7 +1502,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace__subcmd__sched)
-            opts="-q -v -h -V --pid --comm --cgroup --per-thread --duration --interval --top --bpf-stats --metrics --metrics-top --web-config --config --color --format --quiet --verbose --help --version"
+            opts="-q -v -h -V --pid --comm --cgroup --per-thread --duration --interval --top --bpf-stats --metrics --metrics-top --metrics-per-pid --web-config --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1564,7 +1564,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__trace__subcmd__serve)
-            opts="-q -v -h -V --metrics --web-config --pid --min-age --interval --top --captures-per-sec --bpf-stats --config --color --format --quiet --verbose --help --version"
+            opts="-q -v -h -V --metrics --web-config --pid --min-age --interval --top --per-pid --captures-per-sec --bpf-stats --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -402,7 +402,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_sub
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l interval -d 'How often the live view (on a terminal) is refreshed and state of exited processes is dropped' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l captures-per-sec -d 'New call sites unwound in user space per CPU per second; sockets opened from a not-yet-learned site beyond that get a partial stack' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l metrics -d 'Also serve Prometheus metrics on this address while tracing' -r
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l metrics-top -d 'Processes with their own series in --metrics (the rest: pid="other")' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l metrics-top -d 'Workloads with their own series in --metrics (the rest: unit="other")' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l web-config -d 'TLS, client certificates and basic authentication for the metrics endpoint: a Prometheus exporter-toolkit web configuration file (default: `web-config` in govkit.toml\'s `[trace]`)' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
@@ -414,6 +414,7 @@ sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
 junit\t'`JUnit` XML, for CI test-report views'"
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l bpf-stats -d 'Report each eBPF program\'s runs and run time (turns on the kernel\'s BPF statistics, which cost every BPF program on the host two clock reads per run while tracing)'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l metrics-per-pid -d '--metrics series per process (pid, comm) instead of per workload'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -l full-stacks -d 'Show every frame of the opening stacks; by default runs of frames of the standard library, language runtimes, libc and downloaded crates are folded into one line each'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from connections" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
@@ -426,7 +427,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_sub
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l interval -d 'How often the live view (on a terminal) is refreshed, showing the last interval' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l top -d 'Processes shown in the human report (most run-queue wait first); JSON has all' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l metrics -d 'Also serve Prometheus metrics on this address while tracing' -r
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l metrics-top -d 'Processes with their own series in --metrics (the rest: pid="other")' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l metrics-top -d 'Workloads with their own series in --metrics (the rest: unit="other")' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l web-config -d 'TLS, client certificates and basic authentication for the metrics endpoint: a Prometheus exporter-toolkit web configuration file (default: `web-config` in govkit.toml\'s `[trace]`)' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
@@ -439,6 +440,7 @@ github\t'GitHub Actions annotations'
 junit\t'`JUnit` XML, for CI test-report views'"
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l per-thread -d 'One entry per thread instead of per process'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l bpf-stats -d 'Report each eBPF program\'s runs and run time (turns on the kernel\'s BPF statistics while tracing)'
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -l metrics-per-pid -d '--metrics series per process (pid, comm) instead of per workload'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from sched" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -448,7 +450,7 @@ complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_sub
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l pid -d 'Only these processes (repeatable; default: every process)' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l min-age -d 'A socket counts as leaked once it has been in CLOSE-WAIT this long' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l interval -d 'How often the metrics are refreshed from the kernel' -r
-complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l top -d 'Processes with their own series per metric; the rest are summed into pid="other"' -r
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l top -d 'Workloads (pods\' containers, systemd units; processes with --per-pid) with their own series per metric; the rest are summed into unit="other"' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l captures-per-sec -d 'New call sites unwound in user space per CPU per second' -r
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l config -d 'Configuration file to use instead of searching for govkit.toml (or `[workspace.metadata.govkit]` in Cargo.toml) from the current directory upward' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l color -d 'When to colour output: `auto` colours when writing to a terminal and `NO_COLOR` is unset' -r -f -a "auto\t'Colour when the output is a terminal and `NO_COLOR` is not set'
@@ -459,6 +461,7 @@ json\t'One JSON document on stdout'
 sarif\t'SARIF 2.1.0, for code-scanning dashboards'
 github\t'GitHub Actions annotations'
 junit\t'`JUnit` XML, for CI test-report views'"
+complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l per-pid -d 'One series per process (labels pid, comm) instead of per workload: on a host with short-lived processes these come and go with them'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -l bpf-stats -d 'Export each eBPF program\'s run time (turns on the kernel\'s BPF statistics: two clock reads per run of every BPF program on the host)'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -s q -l quiet -d 'Print less: only errors on stderr (repeat for silence)'
 complete -c govkit -n "__fish_govkit_using_subcommand trace; and __fish_seen_subcommand_from serve" -s v -l verbose -d 'Print more on stderr: -v for progress details, -vv for debugging'

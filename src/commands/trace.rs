@@ -65,10 +65,15 @@ struct ServeArgs {
     /// How often the metrics are refreshed from the kernel.
     #[arg(long, value_name = "DUR", default_value = "5s", value_parser = parse_duration)]
     interval: Duration,
-    /// Processes with their own series per metric; the rest are summed
-    /// into pid="other".
+    /// Workloads (pods' containers, systemd units; processes with
+    /// --per-pid) with their own series per metric; the rest are summed
+    /// into unit="other".
     #[arg(long, value_name = "N", default_value_t = tracebpf::metrics::DEFAULT_TOP)]
     top: usize,
+    /// One series per process (labels pid, comm) instead of per workload:
+    /// on a host with short-lived processes these come and go with them.
+    #[arg(long)]
+    per_pid: bool,
     /// New call sites unwound in user space per CPU per second.
     #[arg(long, value_name = "N", default_value_t = 200)]
     captures_per_sec: u64,
@@ -112,9 +117,12 @@ struct SchedArgs {
     /// Also serve Prometheus metrics on this address while tracing.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<String>,
-    /// Processes with their own series in --metrics (the rest: pid="other").
+    /// Workloads with their own series in --metrics (the rest: unit="other").
     #[arg(long, value_name = "N", default_value_t = tracebpf::metrics::DEFAULT_TOP)]
     metrics_top: usize,
+    /// --metrics series per process (pid, comm) instead of per workload.
+    #[arg(long)]
+    metrics_per_pid: bool,
     /// TLS, client certificates and basic authentication for the metrics
     /// endpoint: a Prometheus exporter-toolkit web configuration file
     /// (default: `web-config` in govkit.toml's `[trace]`).
@@ -163,9 +171,12 @@ struct ConnectionsArgs {
     /// Also serve Prometheus metrics on this address while tracing.
     #[arg(long, value_name = "ADDR")]
     metrics: Option<String>,
-    /// Processes with their own series in --metrics (the rest: pid="other").
+    /// Workloads with their own series in --metrics (the rest: unit="other").
     #[arg(long, value_name = "N", default_value_t = tracebpf::metrics::DEFAULT_TOP)]
     metrics_top: usize,
+    /// --metrics series per process (pid, comm) instead of per workload.
+    #[arg(long)]
+    metrics_per_pid: bool,
     /// TLS, client certificates and basic authentication for the metrics
     /// endpoint: a Prometheus exporter-toolkit web configuration file
     /// (default: `web-config` in govkit.toml's `[trace]`).
@@ -327,8 +338,8 @@ fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
         &args.metrics,
         web_config_of(ctx, args.web_config.as_deref())?,
         Exposition {
-            sched: Some(SchedSeries::new(args.top)),
-            conns: Some(ConnSeries::new(args.top)),
+            sched: Some(SchedSeries::new(args.top, args.per_pid)),
+            conns: Some(ConnSeries::new(args.top, args.per_pid)),
             ..Exposition::default()
         },
         tracebpf::metrics::stale_after(args.interval),
@@ -450,7 +461,7 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
         tracebpf::metrics::REFRESH,
         ("sched", &tracer.hooks),
         || Exposition {
-            sched: Some(SchedSeries::new(args.metrics_top)),
+            sched: Some(SchedSeries::new(args.metrics_top, args.metrics_per_pid)),
             ..Exposition::default()
         },
     )?;
@@ -538,7 +549,7 @@ fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome>
         args.interval,
         ("connections", &tracer.hooks),
         || Exposition {
-            conns: Some(ConnSeries::new(args.metrics_top)),
+            conns: Some(ConnSeries::new(args.metrics_top, args.metrics_per_pid)),
             ..Exposition::default()
         },
     )?;

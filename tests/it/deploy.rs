@@ -111,6 +111,33 @@ fn dashboard_queries_are_valid_promql_over_exported_metrics() {
         unknown.is_empty(),
         "dashboard uses metrics govkit does not export: {unknown:?}"
     );
+    // One unit per panel (no seconds and counts on one axis), and no panel
+    // that needs --bpf-stats, which the shipped DaemonSet does not turn on.
+    let daemonset = std::fs::read_to_string(deploy().join("kubernetes/daemonset.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let bpf_stats = daemonset
+        .lines()
+        .any(|l| l.trim_start().starts_with("- --bpf-stats"));
+    for panel in dash["panels"].as_array().into_iter().flatten() {
+        let names: BTreeSet<String> = panel["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["expr"].as_str())
+            .flat_map(metric_names)
+            .collect();
+        let seconds = |n: &String| n.contains("_seconds");
+        assert!(
+            names.iter().all(seconds) || !names.iter().any(seconds),
+            "panel {:?} puts seconds and counts on one axis: {names:?}",
+            panel["title"]
+        );
+        assert!(
+            bpf_stats || !names.iter().any(|n| n.starts_with("govkit_trace_bpf_")),
+            "panel {:?} needs --bpf-stats, which the DaemonSet does not enable",
+            panel["title"]
+        );
+    }
 }
 
 #[test]

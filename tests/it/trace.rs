@@ -1167,6 +1167,7 @@ fn sample(text: &str, name: &str, labels: &str) -> Option<f64> {
 }
 
 #[test]
+#[expect(clippy::too_many_lines, reason = "one scenario, checked step by step")]
 fn serve_exports_prometheus_metrics_and_stops_on_sigterm() {
     assert_programs_embedded();
     let bins = fixture_bins();
@@ -1181,6 +1182,7 @@ fn serve_exports_prometheus_metrics_and_stops_on_sigterm() {
             "200ms",
             "--top",
             "5",
+            "--per-pid",
         ]),
         false,
         "serving Prometheus metrics on http://",
@@ -1231,6 +1233,14 @@ fn serve_exports_prometheus_metrics_and_stops_on_sigterm() {
         .filter_map(|l| l.split("pid=\"").nth(1)?.split('"').next())
         .collect();
     assert!(pids.contains("other") && pids.len() <= 6, "{pids:?}");
+    assert!(
+        sample(&body, "govkit_trace_series", "tracer=\"sched\"").is_some_and(|n| n <= 6.0),
+        "{body}"
+    );
+    assert_eq!(
+        sample(&body, "govkit_trace_series_limit", "tracer=\"sched\""),
+        Some(6.0)
+    );
     assert_eq!(
         sample(&body, "govkit_trace_lost_events_total", "tracer=\"sched\""),
         Some(0.0)
@@ -1277,6 +1287,148 @@ fn serve_exports_prometheus_metrics_and_stops_on_sigterm() {
         std::net::TcpStream::connect(&addr).is_err(),
         "still listening"
     );
+}
+
+/// A cgroup of the test's own under the host's cgroup v2 root, removed
+/// when dropped (once its processes are gone).
+struct TestCgroup(PathBuf);
+
+impl Drop for TestCgroup {
+    fn drop(&mut self) {
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// The build host: 300 short-lived processes (most live 0.2 s, far
+/// shorter than the refresh interval) while Prometheus-style scrapes run
+/// every second. Series are per workload: every scrape has at most
+/// `--top` + 1 per metric (and says so in `govkit_trace_series`), the
+/// processes of the churn cgroup are one series however many come and go,
+/// and what the exited ones did is counted there (the kernel recorded
+/// their cgroup), not lost to "other" or "(unknown)".
+#[test]
+#[expect(clippy::too_many_lines, reason = "one scenario, checked step by step")]
+fn serve_keeps_series_bounded_under_process_churn_and_attributes_it() {
+    assert_programs_embedded();
+    let Some(root) = tracebpf::procfs::cgroup2_mount() else {
+        panic!("no cgroup v2 hierarchy on this host");
+    };
+    let name = format!("govkit-churn-{}", std::process::id());
+    let cgroup = TestCgroup(root.join(&name));
+    std::fs::create_dir(&cgroup.0).unwrap_or_else(|e| panic!("{}: {e}", cgroup.0.display()));
+    let top = 8;
+    let (serve, _err) = spawn_ready(
+        Command::new(env!("CARGO_BIN_EXE_govkit")).args([
+            "trace",
+            "serve",
+            "--metrics",
+            "127.0.0.1:0",
+            "--interval",
+            "1s",
+            "--top",
+            &top.to_string(),
+        ]),
+        false,
+        "serving Prometheus metrics on http://",
+    );
+    let addr = listening_addr(serve.id());
+    // The spawner moves itself into the cgroup; its 300 children start
+    // there, sleep 0.2 s (a voluntary switch each) and exit.
+    let procs = cgroup.0.join("cgroup.procs");
+    let mut churn = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "echo $$ > {} && for i in $(seq 300); do sleep 0.2; done; grep '^voluntary_ctxt_switches' /proc/$$/status",
+            procs.display()
+        ))
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("sh: {e}"));
+    let labels_of = |body: &str| -> BTreeSet<String> {
+        body.lines()
+            .filter(|l| l.starts_with("govkit_sched_context_switches_total{"))
+            .filter(|l| l.contains("kind=\"voluntary\""))
+            .filter_map(|l| Some(l.split_once('{')?.1.split_once(",kind=")?.0.to_owned()))
+            .collect()
+    };
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    let mut scrapes = 0;
+    let mut body;
+    loop {
+        let done = churn.try_wait().ok().flatten().is_some();
+        let (status, b) = http_get(&addr, "/metrics");
+        assert_eq!(status, 200);
+        let now = labels_of(&b);
+        assert!(now.len() <= top + 1, "{} series: {now:#?}", now.len());
+        assert!(
+            sample(&b, "govkit_trace_series", "tracer=\"sched\"").is_some_and(|n| (n - f64::from(
+                u32::try_from(now.len()).unwrap_or(u32::MAX)
+            ))
+            .abs()
+                < 0.5),
+            "govkit_trace_series says how many: {}",
+            now.len()
+        );
+        seen.extend(now);
+        scrapes += 1;
+        body = b;
+        if done {
+            break;
+        }
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    let spawned = churn
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("sh: {e}"));
+    assert!(spawned.status.success());
+    // The spawner's own voluntary switches (about two per child: it
+    // blocks in fork and in wait), from the kernel.
+    let own: f64 = String::from_utf8_lossy(&spawned.stdout)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the spawner's switches: {:?}", spawned.stdout));
+    // Two more refreshes, for the last children's counts.
+    std::thread::sleep(Duration::from_millis(2500));
+    let (_, last) = http_get(&addr, "/metrics");
+    if !last.is_empty() {
+        body = last;
+    }
+    let unit = format!("unit=\"/{name}\"");
+    let churn_series = format!("namespace=\"\",pod=\"\",container=\"\",{unit}");
+    let switches = sample(
+        &body,
+        "govkit_sched_context_switches_total",
+        &format!("{churn_series},kind=\"voluntary\""),
+    )
+    .unwrap_or_else(|| {
+        panic!("no series for the churn cgroup {unit} in:\n{body}\nseen: {seen:#?}")
+    });
+    // Each child blocks at least once, in its sleep: the series holds the
+    // spawner's switches plus at least 300. Had the exited children been
+    // lost (or counted elsewhere), it would hold about the spawner's alone.
+    assert!(
+        switches >= own + 300.0,
+        "{switches} voluntary switches for {unit}, the spawner's own: {own}"
+    );
+    // However many processes came and went, the series over the whole run
+    // are the host's busy workloads: never more than the limit plus the
+    // workloads that took a slot over another.
+    assert!(
+        seen.iter().filter(|l| l.contains(&unit)).count() == 1,
+        "the churn cgroup is one series: {seen:#?}"
+    );
+    assert!(
+        seen.len() <= 3 * (top + 1),
+        "{} distinct series in {scrapes} scrapes: {seen:#?}",
+        seen.len()
+    );
+    drop(serve);
 }
 
 /// `promtool check metrics` accepts the exposition.

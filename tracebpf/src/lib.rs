@@ -15,6 +15,7 @@ pub mod sockdiag;
 pub mod symbolize;
 pub mod unwind;
 pub mod web;
+pub mod workload;
 
 /// Errors that end a trace before it starts (all exit 2).
 #[derive(Debug, thiserror::Error)]

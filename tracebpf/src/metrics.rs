@@ -29,6 +29,7 @@ use crate::connections::Report;
 use crate::programs::ProgramCost;
 use crate::sched::{Snapshot, diff};
 use crate::web::{Request, Response, Server, WebConfig};
+use crate::workload::{LABELS as WORKLOAD_LABELS, Resolver, Workload};
 
 /// Default number of processes with their own series.
 pub const DEFAULT_TOP: usize = 20;
@@ -63,29 +64,98 @@ pub const TAKEOVER: u64 = 4;
 
 #[derive(Debug, Clone)]
 struct Series {
-    comm: String,
+    labels: Vec<(&'static str, String)>,
     stats: SchedStats,
     idle: u32,
+}
+
+/// What a series stands for: a workload (the default: pod and container,
+/// or systemd unit, from the process's cgroup), or one process when per-pid
+/// series were asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Group {
+    Workload(Workload),
+    Pid(u32),
+}
+
+/// Groups processes into series: by workload, or per pid on request.
+#[derive(Debug)]
+struct Grouping {
+    per_pid: bool,
+    resolver: Resolver,
+    /// Each process's workload, found once while it is in the kernel table.
+    of_pid: HashMap<u32, Workload>,
+}
+
+impl Grouping {
+    fn new(per_pid: bool) -> Self {
+        Self {
+            per_pid,
+            resolver: Resolver::default(),
+            of_pid: HashMap::new(),
+        }
+    }
+
+    /// The group of process `pid`; `cgroup_id`: the cgroup the kernel saw
+    /// it in first, for a process that has exited since.
+    fn of_process(&mut self, pid: u32, cgroup_id: u64) -> Group {
+        if self.per_pid {
+            return Group::Pid(pid);
+        }
+        let resolver = &mut self.resolver;
+        Group::Workload(
+            self.of_pid
+                .entry(pid)
+                .or_insert_with(|| resolver.of_process(pid, cgroup_id))
+                .clone(),
+        )
+    }
+
+    /// The labels of `group`'s series (`comm`: the name of a process).
+    fn labels(group: &Group, comm: impl FnOnce() -> String) -> Vec<(&'static str, String)> {
+        match group {
+            Group::Workload(w) => w.labels(),
+            Group::Pid(pid) => vec![("pid", pid.to_string()), ("comm", comm())],
+        }
+    }
+
+    /// The labels of the series everything beyond the limit goes to.
+    fn other(&self) -> Vec<(&'static str, String)> {
+        if self.per_pid {
+            vec![("pid", "other".to_owned()), ("comm", "other".to_owned())]
+        } else {
+            Workload::other().labels()
+        }
+    }
 }
 
 /// Scheduler series with bounded cardinality.
 #[derive(Debug)]
 pub struct SchedSeries {
     top: usize,
+    grouping: Grouping,
     /// Last kernel reading per process, to take deltas.
     last: HashMap<SchedKey, SchedStats>,
-    /// Processes with their own series.
-    own: HashMap<u32, Series>,
+    /// Workloads (or processes) with their own series.
+    own: HashMap<Group, Series>,
     other: SchedStats,
     pub events: u64,
     pub lost: u64,
 }
 
 impl SchedSeries {
+    /// (series of each per-workload metric now, their bound).
+    fn series(&self) -> (usize, usize) {
+        (self.own.len() + 1, self.top + 1)
+    }
+
+    /// Series for at most `top` workloads (processes, with `per_pid`) and
+    /// one for the rest.
     #[must_use]
-    pub fn new(top: usize) -> Self {
+    pub fn new(top: usize, per_pid: bool) -> Self {
         Self {
             top,
+            grouping: Grouping::new(per_pid),
             last: HashMap::new(),
             own: HashMap::new(),
             other: SchedStats::default(),
@@ -96,65 +166,91 @@ impl SchedSeries {
 
     /// Takes in a new reading of the kernel's aggregates (per process).
     pub fn update(&mut self, snap: &Snapshot) {
-        let mut deltas: Vec<(u32, SchedStats)> = Vec::with_capacity(snap.entries.len());
+        let mut by_group: HashMap<Group, (SchedStats, u32)> = HashMap::new();
         for (k, s) in &snap.entries {
             let d = match self.last.get(k) {
                 Some(prev) => diff(s, prev),
                 None => *s,
             };
             self.last.insert(*k, *s);
-            deltas.push((k.tgid, d));
+            let group = self.grouping.of_process(k.tgid, s.cgroup_id);
+            let entry = by_group.entry(group).or_insert_with(|| {
+                let fresh = SchedStats {
+                    comm: d.comm,
+                    ..SchedStats::default()
+                };
+                (fresh, k.tgid)
+            });
+            add(&mut entry.0, &d);
         }
         self.last.retain(|k, _| snap.entries.contains_key(k));
-        let recent: HashMap<u32, u64> = deltas.iter().map(|(p, d)| (*p, activity(d))).collect();
-        // Processes gone from the kernel table (exited and forgotten) or idle
-        // for long lose their series.
-        self.own.retain(|pid, s| {
-            match recent.get(pid) {
-                None => return false,
-                Some(0) => s.idle += 1,
-                Some(_) => s.idle = 0,
+        self.grouping
+            .of_pid
+            .retain(|pid, _| snap.entries.keys().any(|k| k.tgid == *pid));
+        let mut deltas: Vec<(Group, SchedStats, u32)> = by_group
+            .into_iter()
+            .map(|(g, (d, pid))| (g, d, pid))
+            .collect();
+        let recent: HashMap<Group, u64> = deltas
+            .iter()
+            .map(|(g, d, _)| (g.clone(), activity(d)))
+            .collect();
+        // A process gone from the kernel table (exited and forgotten) loses
+        // its series at once (its pid may come back as another process); a
+        // workload without processes now, or idle, keeps its series for
+        // IDLE_REFRESHES (its next process is likely near).
+        self.own.retain(|group, s| {
+            match (recent.get(group), group) {
+                (None, Group::Pid(_)) => return false,
+                (None | Some(0), _) => s.idle += 1,
+                (Some(_), _) => s.idle = 0,
             }
             s.idle < IDLE_REFRESHES
         });
-        // Free slots go to the most active processes of this interval; a
-        // far more active one takes the least active holder's slot.
-        deltas.sort_by_key(|(pid, d)| (std::cmp::Reverse(activity(d)), *pid));
-        for (pid, d) in &deltas {
+        // Free slots go to the most active groups of this interval; a far
+        // more active one takes the least active holder's slot.
+        deltas.sort_by(|a, b| {
+            activity(&b.1)
+                .cmp(&activity(&a.1))
+                .then_with(|| a.0.cmp(&b.0))
+        });
+        for (group, d, pid) in &deltas {
             if activity(d) == 0 {
                 break;
             }
-            if self.own.contains_key(pid) {
+            if self.own.contains_key(group) {
                 continue;
             }
             if self.own.len() >= self.top {
                 let weakest = self
                     .own
                     .keys()
-                    .map(|p| (recent.get(p).copied().unwrap_or(0), *p))
+                    .map(|g| (recent.get(g).copied().unwrap_or(0), g.clone()))
                     .min();
                 match weakest {
-                    Some((a, p)) if activity(d) >= TAKEOVER * a.max(1) => {
-                        self.own.remove(&p);
+                    Some((a, g)) if activity(d) >= TAKEOVER * a.max(1) => {
+                        self.own.remove(&g);
                     }
                     _ => break,
                 }
             }
-            let comm = crate::procfs::comm(*pid).unwrap_or_else(|| {
-                let end = d.comm.iter().position(|&b| b == 0).unwrap_or(d.comm.len());
-                String::from_utf8_lossy(&d.comm[..end]).into_owned()
+            let labels = Grouping::labels(group, || {
+                crate::procfs::comm(*pid).unwrap_or_else(|| {
+                    let end = d.comm.iter().position(|&b| b == 0).unwrap_or(d.comm.len());
+                    String::from_utf8_lossy(&d.comm[..end]).into_owned()
+                })
             });
             self.own.insert(
-                *pid,
+                group.clone(),
                 Series {
-                    comm,
+                    labels,
                     stats: SchedStats::default(),
                     idle: 0,
                 },
             );
         }
-        for (pid, d) in &deltas {
-            match self.own.get_mut(pid) {
+        for (group, d, _) in &deltas {
+            match self.own.get_mut(group) {
                 Some(s) => add(&mut s.stats, d),
                 None => add(&mut self.other, d),
             }
@@ -166,18 +262,10 @@ impl SchedSeries {
     fn families(&self) -> Vec<MetricFamily> {
         let mut rows: Vec<(Vec<(&str, String)>, &SchedStats)> = self
             .own
-            .iter()
-            .map(|(pid, s)| {
-                (
-                    vec![("pid", pid.to_string()), ("comm", s.comm.clone())],
-                    &s.stats,
-                )
-            })
+            .values()
+            .map(|s| (s.labels.clone(), &s.stats))
             .collect();
-        rows.push((
-            vec![("pid", "other".to_owned()), ("comm", "other".to_owned())],
-            &self.other,
-        ));
+        rows.push((self.grouping.other(), &self.other));
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         let counter = |name: &str, help: &str, f: &dyn Fn(&SchedStats) -> f64| {
             family(
@@ -245,40 +333,60 @@ impl SchedSeries {
 }
 
 /// Connection-leak gauges with bounded cardinality.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ConnSeries {
     top: usize,
-    /// (pid, comm) → leaked sockets now.
-    leaked: Vec<(String, String, u64)>,
+    grouping: Grouping,
+    /// Labels → leaked sockets now.
+    leaked: Vec<(Vec<(&'static str, String)>, u64)>,
     tracked: u64,
     pub events: u64,
     pub lost: u64,
 }
 
 impl ConnSeries {
+    /// (series of `govkit_tcp_leaked_connections` now, their bound).
+    fn series(&self) -> (usize, usize) {
+        (self.leaked.len(), self.top + 1)
+    }
+
+    /// Series for at most `top` workloads (processes, with `per_pid`) and
+    /// one for the rest.
     #[must_use]
-    pub fn new(top: usize) -> Self {
+    pub fn new(top: usize, per_pid: bool) -> Self {
         Self {
             top,
-            ..Self::default()
+            grouping: Grouping::new(per_pid),
+            leaked: Vec::new(),
+            tracked: 0,
+            events: 0,
+            lost: 0,
         }
     }
 
     pub fn update(&mut self, r: &Report) {
-        let mut by_pid: HashMap<(u32, String), u64> = HashMap::new();
+        let mut by_group: HashMap<Group, (u64, String)> = HashMap::new();
         for l in &r.leaks {
-            *by_pid.entry((l.pid, l.comm.clone())).or_default() += l.count as u64;
+            // The owner is alive (it holds the socket): its cgroup now.
+            let group = if self.grouping.per_pid {
+                Group::Pid(l.pid)
+            } else if l.cgroup.is_empty() {
+                Group::Workload(self.grouping.resolver.of_process(l.pid, l.cgroup_id))
+            } else {
+                Group::Workload(self.grouping.resolver.of_path(&l.cgroup))
+            };
+            let e = by_group.entry(group).or_insert((0, l.comm.clone()));
+            e.0 += l.count as u64;
         }
-        let mut v: Vec<((u32, String), u64)> = by_pid.into_iter().collect();
-        v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        let other: u64 = v.iter().skip(self.top).map(|x| x.1).sum();
+        let mut v: Vec<(Group, (u64, String))> = by_group.into_iter().collect();
+        v.sort_by(|a, b| b.1.0.cmp(&a.1.0).then_with(|| a.0.cmp(&b.0)));
+        let other: u64 = v.iter().skip(self.top).map(|x| x.1.0).sum();
         self.leaked = v
             .into_iter()
             .take(self.top)
-            .map(|((pid, comm), n)| (pid.to_string(), comm, n))
+            .map(|(group, (n, comm))| (Grouping::labels(&group, || comm), n))
             .collect();
-        self.leaked
-            .push(("other".to_owned(), "other".to_owned(), other));
+        self.leaked.push((self.grouping.other(), other));
         self.tracked = r.tracked_sockets as u64;
         self.events = r.counters.opens + r.counters.state_changes;
         self.lost = r.lost_events;
@@ -292,9 +400,7 @@ impl ConnSeries {
                 MetricType::GAUGE,
                 self.leaked
                     .iter()
-                    .map(|(pid, comm, n)| {
-                        gauge_metric(&[("pid", pid.clone()), ("comm", comm.clone())], float(*n))
-                    })
+                    .map(|(labels, n)| gauge_metric(labels, float(*n)))
                     .collect(),
             ),
             family(
@@ -344,6 +450,7 @@ impl Collector for TracerCollector {
         let mut out = Vec::new();
         let mut events = Vec::new();
         let mut lost = Vec::new();
+        out.extend(series_families(&s));
         if let Some(sched) = &s.sched {
             out.extend(sched.families());
             events.push(counter_metric(
@@ -420,20 +527,55 @@ impl Collector for TracerCollector {
     }
 }
 
+/// `govkit_trace_series` and `govkit_trace_series_limit`, per tracer.
+fn series_families(s: &Exposition) -> [MetricFamily; 2] {
+    let mut series = Vec::new();
+    let mut limits = Vec::new();
+    let tracers = [
+        ("sched", s.sched.as_ref().map(SchedSeries::series)),
+        ("connections", s.conns.as_ref().map(ConnSeries::series)),
+    ];
+    for (tracer, counts) in tracers {
+        if let Some((n, limit)) = counts {
+            let l = [("tracer", tracer.to_owned())];
+            series.push(gauge_metric(&l, float(n as u64)));
+            limits.push(gauge_metric(&l, float(limit as u64)));
+        }
+    }
+    [
+        family(
+            "govkit_trace_series",
+            "Series of each of the tracer's per-workload metrics now (workloads, or processes with --per-pid, with their own series, plus \"other\").",
+            MetricType::GAUGE,
+            series,
+        ),
+        family(
+            "govkit_trace_series_limit",
+            "The most series a per-workload metric of the tracer can have (--top + 1), whatever the process churn.",
+            MetricType::GAUGE,
+            limits,
+        ),
+    ]
+}
+
 /// Every metric family the tracers export and its labels (besides the
 /// exporter's own `govkit_trace_scrapes_total` and
 /// `govkit_trace_last_scrape_duration_seconds`).
+/// The per-workload families are listed with their default labels (the
+/// workload's); with `--per-pid` they carry `pid` and `comm` instead.
 pub const FAMILIES: &[(&str, &[&str])] = &[
     (
         "govkit_sched_context_switches_total",
-        &["pid", "comm", "kind"],
+        &["namespace", "pod", "container", "unit", "kind"],
     ),
-    ("govkit_sched_migrations_total", &["pid", "comm"]),
-    ("govkit_sched_numa_migrations_total", &["pid", "comm"]),
-    ("govkit_sched_oncpu_seconds_total", &["pid", "comm"]),
-    ("govkit_sched_runqueue_latency_seconds", &["pid", "comm"]),
-    ("govkit_sched_offcpu_seconds", &["pid", "comm"]),
-    ("govkit_tcp_leaked_connections", &["pid", "comm"]),
+    ("govkit_sched_migrations_total", &WORKLOAD_LABELS),
+    ("govkit_sched_numa_migrations_total", &WORKLOAD_LABELS),
+    ("govkit_sched_oncpu_seconds_total", &WORKLOAD_LABELS),
+    ("govkit_sched_runqueue_latency_seconds", &WORKLOAD_LABELS),
+    ("govkit_sched_offcpu_seconds", &WORKLOAD_LABELS),
+    ("govkit_tcp_leaked_connections", &WORKLOAD_LABELS),
+    ("govkit_trace_series", &["tracer"]),
+    ("govkit_trace_series_limit", &["tracer"]),
     ("govkit_tcp_tracked_connections", &[]),
     ("govkit_trace_events_total", &["tracer"]),
     ("govkit_trace_lost_events_total", &["tracer"]),
@@ -793,15 +935,57 @@ mod tests {
         let mut m: HashMap<String, u64> = s
             .own
             .iter()
-            .map(|(p, v)| (p.to_string(), v.stats.voluntary_switches))
+            .map(|(g, v)| {
+                let name = match g {
+                    Group::Pid(p) => p.to_string(),
+                    Group::Workload(w) => w.unit.clone(),
+                };
+                (name, v.stats.voluntary_switches)
+            })
             .collect();
         m.insert("other".to_owned(), s.other.voluntary_switches);
         m
     }
 
+    /// By default processes are summed per workload: two processes of one
+    /// cgroup (one of them exited, found by the cgroup id the kernel
+    /// recorded) are one series, and a process whose cgroup cannot be found
+    /// is "(unknown)", not someone else's.
+    #[test]
+    fn processes_of_one_workload_share_one_series() {
+        use std::os::unix::fs::MetadataExt;
+        let (Some(root), Some(path)) = (
+            crate::procfs::cgroup2_mount(),
+            crate::procfs::cgroup_of(std::process::id()),
+        ) else {
+            return; // no cgroup v2 here
+        };
+        let ino = std::fs::metadata(root.join(path.trim_start_matches('/'))).map_or(0, |m| m.ino());
+        let reading = |me: u64, gone: u64, lost: u64| {
+            let mut snap = snap(&[
+                (std::process::id(), me),
+                (4_000_001, gone),
+                (4_000_002, lost),
+            ]);
+            for (k, st) in &mut snap.entries {
+                st.cgroup_id = if k.tgid == 4_000_002 { 0 } else { ino };
+            }
+            snap
+        };
+        let mut s = SchedSeries::new(5, false);
+        s.update(&reading(10, 20, 7));
+        s.update(&reading(15, 30, 9));
+        let mine = Resolver::default().of_process(std::process::id(), 0);
+        let got = exported(&s);
+        assert_eq!(got.get(&mine.unit), Some(&45), "{got:?}");
+        assert_eq!(got.get("(unknown)"), Some(&9), "{got:?}");
+        assert_eq!(s.own.len(), 2);
+        assert_eq!(s.series(), (3, 6));
+    }
+
     #[test]
     fn top_n_get_series_the_rest_is_other_and_nothing_is_lost() {
-        let mut s = SchedSeries::new(2);
+        let mut s = SchedSeries::new(2, true);
         s.update(&snap(&[(900_001, 100), (900_002, 50), (900_003, 10)]));
         let e = exported(&s);
         assert_eq!(e.len(), 3, "{e:?}");
@@ -816,7 +1000,7 @@ mod tests {
 
     #[test]
     fn a_much_busier_process_takes_the_weakest_slot_and_counters_only_grow() {
-        let mut s = SchedSeries::new(2);
+        let mut s = SchedSeries::new(2, true);
         s.update(&snap(&[(900_001, 100), (900_002, 50), (900_003, 0)]));
         let before = exported(&s);
         // 900003 does 1000 in the interval, 900002 only 1: takeover.
@@ -837,7 +1021,7 @@ mod tests {
 
     #[test]
     fn exited_and_idle_processes_lose_their_series() {
-        let mut s = SchedSeries::new(4);
+        let mut s = SchedSeries::new(4, true);
         s.update(&snap(&[(900_001, 100), (900_002, 50)]));
         s.update(&snap(&[(900_001, 100)])); // 900002 gone
         assert!(!exported(&s).contains_key("900002"));

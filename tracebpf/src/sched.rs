@@ -171,6 +171,10 @@ fn offsets(host: &env::Host) -> Result<SchedOffsets, TraceError> {
         task_cpu,
         task_comm: off("task_struct", "comm")?,
         switch_has_prev_state: u32::from(switch_args >= 4),
+        task_cgroups: off("task_struct", "cgroups")?,
+        css_set_dfl_cgrp: off("css_set", "dfl_cgrp")?,
+        cgroup_kn: off("cgroup", "kn")?,
+        kernfs_node_id: off("kernfs_node", "id")?,
     })
 }
 

@@ -75,8 +75,8 @@ const SETTABLE_HEADERS: [&str; 5] = [
     "Content-Security-Policy",
 ];
 
-/// A loaded, checked web configuration.
-#[derive(Clone, Default)]
+/// A loaded, checked web configuration; the default is plain HTTP.
+#[derive(Clone)]
 pub struct WebConfig {
     tls: Option<Arc<rustls::ServerConfig>>,
     auth: Option<Arc<BasicAuth>>,
@@ -92,6 +92,19 @@ impl std::fmt::Debug for WebConfig {
             .finish_non_exhaustive()
     }
 }
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            tls: None,
+            auth: None,
+            headers: Vec::new(),
+            summary: PLAIN.to_owned(),
+        }
+    }
+}
+
+const PLAIN: &str = "plain HTTP, no authentication";
 
 impl WebConfig {
     /// Reads and checks `path`: every mistake is an input error naming the
@@ -159,7 +172,7 @@ impl WebConfig {
             auth,
             headers,
             summary: if summary.is_empty() {
-                "plain HTTP, no authentication".to_owned()
+                PLAIN.to_owned()
             } else {
                 summary.join(", ")
             },

@@ -343,6 +343,10 @@ pub struct SchedStats {
     /// process once user space has freed it, and a thread that kept the
     /// slot's index checks this first.
     pub key: SchedKey,
+    /// The cgroup v2 id (the inode of its cgroupfs directory) of the task
+    /// that created the entry, when it did: what a process that exits
+    /// before user space sees it is attributed to. 0: unknown.
+    pub cgroup_id: u64,
     pub runq_hist: [u64; HIST_SLOTS],
     pub offcpu_hist: [u64; HIST_SLOTS],
 }
@@ -387,6 +391,11 @@ pub struct SchedOffsets {
     pub task_comm: u32,
     /// 1 when the `sched_switch` tracepoint passes `prev_state` (5.18+).
     pub switch_has_prev_state: u32,
+    /// `task->cgroups->dfl_cgrp->kn->id`: the task's cgroup v2 id.
+    pub task_cgroups: u32,
+    pub css_set_dfl_cgrp: u32,
+    pub cgroup_kn: u32,
+    pub kernfs_node_id: u32,
 }
 
 /// Entries of the sched tracer's per-process table.
@@ -412,11 +421,12 @@ pub const SYS_EXIT_RET_OFFSET: usize = 16;
 
 const _: () = assert!(core::mem::size_of::<SockInfo>() == 112);
 const _: () = assert!(core::mem::size_of::<SockSlot>() == 120);
-const _: () = assert!(core::mem::size_of::<SchedStats>() == 9 * 8 + 16 + 8 + 2 * 8 * HIST_SLOTS);
+const _: () =
+    assert!(core::mem::size_of::<SchedStats>() == 9 * 8 + 16 + 8 + 8 + 2 * 8 * HIST_SLOTS);
 const _: () = assert!(core::mem::size_of::<ThreadState>() == 40);
 const _: () = assert!(core::mem::size_of::<SchedKey>() == 8);
 const _: () = assert!(core::mem::size_of::<ThreadTimes>() == 24);
-const _: () = assert!(core::mem::size_of::<SchedOffsets>() == 24);
+const _: () = assert!(core::mem::size_of::<SchedOffsets>() == 40);
 const _: () = assert!(core::mem::size_of::<StackTrace>() == 8 + 8 * MAX_FRAMES);
 const _: () = assert!(core::mem::size_of::<UnwindKey>() == 16);
 const _: () = assert!(core::mem::size_of::<UnwindRow>() == 16);

@@ -32,6 +32,10 @@ pub(crate) static OFFSETS: SchedOffsets = SchedOffsets {
     task_cpu: 0,
     task_comm: 0,
     switch_has_prev_state: 0,
+    task_cgroups: 0,
+    css_set_dfl_cgrp: 0,
+    cgroup_kn: 0,
+    kernfs_node_id: 0,
 };
 /// 1 when only the processes in `TARGETS` are traced.
 #[unsafe(no_mangle)]
@@ -192,6 +196,7 @@ pub(crate) fn slot_of(key: &SchedKey, task: u64) -> Option<u32> {
     // space before it freed the slot); nobody else holds this slot yet.
     unsafe {
         (*stats).comm = kread(task + u64::from(rodata(&OFFSETS).task_comm)).unwrap_or([0; 16]);
+        (*stats).cgroup_id = cgroup_id(task).unwrap_or(0);
         (*stats).key = *key;
     }
     if SCHED_SLOTS.insert(key, &slot, BPF_NOEXIST).is_ok() {
@@ -209,6 +214,17 @@ pub(crate) fn slot_of(key: &SchedKey, task: u64) -> Option<u32> {
             None
         }
     }
+}
+
+/// `task->cgroups->dfl_cgrp->kn->id`: the cgroup v2 id of `task`, read once
+/// per new entry (four reads; never on the per-event path).
+#[inline(always)]
+fn cgroup_id(task: u64) -> Option<u64> {
+    let o = rodata(&OFFSETS);
+    let css_set: u64 = kread(task + u64::from(o.task_cgroups))?;
+    let cgroup: u64 = kread(css_set + u64::from(o.css_set_dfl_cgrp))?;
+    let kn: u64 = kread(cgroup + u64::from(o.cgroup_kn))?;
+    kread(kn + u64::from(o.kernfs_node_id))
 }
 
 /// The statistics of `slot`, if they are still `key`'s.
