@@ -410,6 +410,16 @@ impl BasicAuth {
     }
 }
 
+/// Runs the request-head parser and the `Authorization` decoder on
+/// arbitrary bytes (the fuzz target's entry; they must never panic).
+#[doc(hidden)]
+pub fn fuzz_request(bytes: &[u8]) {
+    if let Ok(Some(head)) = parse_head(bytes) {
+        drop(head.authorization.as_deref().and_then(credentials));
+    }
+    drop(credentials(bytes));
+}
+
 /// User and password of a `Basic` authorization header.
 fn credentials(header: &[u8]) -> Option<(String, String)> {
     let text = std::str::from_utf8(header).ok()?.trim();
