@@ -17,7 +17,8 @@ out=$(mktemp -d)
 tw=$(sysctl -n net.ipv4.tcp_max_tw_buckets)
 sysctl -qw net.ipv4.tcp_max_tw_buckets=0
 trap 'sysctl -qw net.ipv4.tcp_max_tw_buckets=$tw; rm -rf "$out"' EXIT
-"$GOVKIT" trace serve --metrics 127.0.0.1:19465 --interval 5s --min-age 30s 2>"$out/g.err" &
+# SERVE_ARGS: e.g. --per-pid (one series per process: the most lines).
+"$GOVKIT" trace serve --metrics 127.0.0.1:19465 --interval 5s --min-age 30s ${SERVE_ARGS:-} 2>"$out/g.err" &
 g=$!
 for _ in $(seq 100); do grep -q "serving Prometheus" "$out/g.err" && break; sleep 0.1; done
 end=$((SECONDS + MINUTES * 60))

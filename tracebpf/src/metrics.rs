@@ -31,7 +31,7 @@ use crate::sched::{Snapshot, diff};
 use crate::web::{Request, Response, Server, WebConfig};
 use crate::workload::{LABELS as WORKLOAD_LABELS, Resolver, Workload};
 
-/// Default number of processes with their own series.
+/// Default number of workloads (processes, with `--per-pid`) with their own series.
 pub const DEFAULT_TOP: usize = 20;
 /// Histogram buckets exported: upper bounds 2 µs … 2^25 µs (33.5 s), then +Inf.
 const EXPORTED_SLOTS: usize = 25;
@@ -184,9 +184,8 @@ impl SchedSeries {
             add(&mut entry.0, &d);
         }
         self.last.retain(|k, _| snap.entries.contains_key(k));
-        self.grouping
-            .of_pid
-            .retain(|pid, _| snap.entries.keys().any(|k| k.tgid == *pid));
+        let present: std::collections::HashSet<u32> = snap.entries.keys().map(|k| k.tgid).collect();
+        self.grouping.of_pid.retain(|pid, _| present.contains(pid));
         let mut deltas: Vec<(Group, SchedStats, u32)> = by_group
             .into_iter()
             .map(|(g, (d, pid))| (g, d, pid))

@@ -16,7 +16,7 @@
 //! Every key the toolkit knows is either honoured or refused by name
 //! (exit 2): a setting govkit cannot apply is never silently ignored.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Read as _, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -344,15 +344,17 @@ fn tls_config(t: TlsFile, dir: &Path) -> Result<(rustls::ServerConfig, String), 
     Ok((config, says))
 }
 
-/// HTTP basic authentication against bcrypt hashes. A successful check is
-/// remembered (by a SHA-256 of user and password, never the password), so
-/// a scraper does not pay bcrypt's deliberate cost on every scrape; an
+/// HTTP basic authentication against bcrypt hashes. The answer for a user
+/// and password is remembered (by a SHA-256 of both, never the password),
+/// as the exporter-toolkit does: a scraper does not pay bcrypt's deliberate
+/// cost on every scrape, nor does a client repeating a wrong password (a
+/// misconfigured scraper, or a flood) cost a bcrypt run each time. An
 /// unknown user costs one bcrypt run too, so timing does not tell which
 /// users exist.
 struct BasicAuth {
     users: BTreeMap<String, String>,
     decoy: String,
-    verified: Mutex<HashSet<[u8; 32]>>,
+    checked: Mutex<HashMap<[u8; 32], bool>>,
 }
 
 impl BasicAuth {
@@ -371,7 +373,7 @@ impl BasicAuth {
         Ok(Self {
             users,
             decoy,
-            verified: Mutex::new(HashSet::new()),
+            checked: Mutex::new(HashMap::new()),
         })
     }
 
@@ -389,23 +391,25 @@ impl BasicAuth {
             h.update(password.as_bytes());
             <[u8; 32]>::from(h.finalize())
         };
-        let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
-        if verified.contains(&key) {
-            return true;
+        if let Some(&known) = self
+            .checked
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return known;
         }
-        drop(verified);
         let ok = match self.users.get(&user) {
             Some(hash) => bcrypt::verify(&password, hash).unwrap_or(false),
             // The same work as for a known user; the answer is no.
             None => bcrypt::verify(&password, &self.decoy).is_ok_and(|_| false),
         };
-        if ok {
-            verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
-            if verified.len() >= 1024 {
-                verified.clear();
-            }
-            verified.insert(key);
+        let mut checked = self.checked.lock().unwrap_or_else(PoisonError::into_inner);
+        // Bounded: a client trying many passwords cannot grow it.
+        if checked.len() >= 1024 {
+            checked.clear();
         }
+        checked.insert(key, ok);
         ok
     }
 }
@@ -865,7 +869,7 @@ mod tests {
     }
 
     #[test]
-    fn basic_auth_checks_bcrypt_and_remembers_only_successes() {
+    fn basic_auth_checks_bcrypt_and_remembers_its_answers() {
         let hash = bcrypt::hash("right", 4).unwrap_or_else(|e| panic!("{e}"));
         let auth = BasicAuth::new(BTreeMap::from([("alice".to_owned(), hash)]))
             .unwrap_or_else(|e| panic!("{e}"));
@@ -880,6 +884,9 @@ mod tests {
         assert!(!auth.allows(Some(header("bob", "right").as_bytes())));
         assert!(auth.allows(Some(header("alice", "right").as_bytes())));
         assert!(auth.allows(Some(header("alice", "right").as_bytes())));
-        assert_eq!(auth.verified.lock().map_or(0, |v| v.len()), 1);
+        // Asked again: the remembered answers, the same as bcrypt's.
+        assert!(!auth.allows(Some(header("alice", "wrong").as_bytes())));
+        assert!(!auth.allows(Some(header("bob", "right").as_bytes())));
+        assert_eq!(auth.checked.lock().map_or(0, |v| v.len()), 3);
     }
 }
