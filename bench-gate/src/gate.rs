@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{mann_whitney_p, median};
+use crate::stats::{mann_whitney_p, median, smallest_p};
 
 /// A result file that could not be read or parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,6 +270,11 @@ pub struct Change {
     pub p_value: f64,
     /// `regressed`, `improved` or `unchanged`.
     pub verdict: &'static str,
+    /// The smallest slowdown (0.08 = 8 %) these runs would have flagged:
+    /// the new runs scaled up until the verdict turns `regressed`, given
+    /// the noise both sides showed. `None`: none would (too few runs, or
+    /// too noisy for any slowdown up to 10x).
+    pub detectable_slowdown: Option<f64>,
 }
 
 /// One benchmark, judged.
@@ -366,16 +371,57 @@ pub fn compare(old: &[f64], new: &[f64], policy: &Policy) -> Option<Change> {
         return None;
     }
     let ratio = n / o;
+    let (p_value, verdict) = verdict(old, new, ratio, policy);
+    Some(Change {
+        ratio,
+        p_value,
+        verdict,
+        detectable_slowdown: detectable_slowdown(old, new, o, n, policy),
+    })
+}
+
+fn verdict(old: &[f64], new: &[f64], ratio: f64, policy: &Policy) -> (f64, &'static str) {
     let p_value = mann_whitney_p(old, new);
     let verdict = if p_value < policy.alpha && (ratio - 1.0).abs() >= policy.min_effect {
         if ratio > 1.0 { "regressed" } else { "improved" }
     } else {
         "unchanged"
     };
-    Some(Change {
-        ratio,
-        p_value,
-        verdict,
+    (p_value, verdict)
+}
+
+/// The smallest slowdown of the new runs, in steps of half a percent up
+/// to 10x, that [`compare`] would call `regressed` against `old`.
+fn detectable_slowdown(
+    old: &[f64],
+    new: &[f64],
+    old_median: f64,
+    new_median: f64,
+    policy: &Policy,
+) -> Option<f64> {
+    if smallest_p(old.len(), new.len()) >= policy.alpha {
+        return None;
+    }
+    // Scale the new runs so that their median sits at `old_median * (1 +
+    // s)`: the same noise, shifted by a slowdown s.
+    (1..=1800).map(|i| f64::from(i) * 0.005).find(|&s| {
+        let k = old_median * (1.0 + s) / new_median;
+        let scaled: Vec<f64> = new.iter().map(|x| x * k).collect();
+        verdict(old, &scaled, 1.0 + s, policy).1 == "regressed"
+    })
+}
+
+/// When `new_runs` runs against `old_runs` can never be significant at
+/// `alpha`: the smallest p-value they could give, and the smallest
+/// `--count` that could (for `old_runs`).
+#[must_use]
+pub fn undetectable(old_runs: usize, new_runs: usize, alpha: f64) -> Option<(f64, Option<usize>)> {
+    let floor = smallest_p(old_runs, new_runs);
+    (floor >= alpha).then(|| {
+        (
+            floor,
+            (new_runs..=50).find(|&k| smallest_p(old_runs, k) < alpha),
+        )
     })
 }
 
@@ -417,6 +463,28 @@ mod tests {
             compare(&old, &small, &policy).map(|c| c.verdict),
             Some("unchanged")
         );
+        // These quiet runs could have shown a 5 % slowdown (the minimum
+        // effect); three runs a side never could.
+        let d = compare(&old, &same, &policy).and_then(|c| c.detectable_slowdown);
+        assert!(d.is_some_and(|d| (0.05..0.07).contains(&d)), "{d:?}");
+        assert_eq!(
+            compare(&old[..3], &slow[..3], &policy).map(|c| (c.verdict, c.detectable_slowdown)),
+            Some(("unchanged", None))
+        );
+        // Noisy runs: only a larger slowdown would have shown.
+        let noisy = [100.0, 130.0, 85.0, 115.0, 95.0];
+        let d = compare(&noisy, &noisy, &policy).and_then(|c| c.detectable_slowdown);
+        assert!(d.is_some_and(|d| d > 0.2), "{d:?}");
+    }
+
+    #[test]
+    fn counts_that_can_never_be_significant_are_named() {
+        assert_eq!(undetectable(5, 5, 0.05), None);
+        let (floor, need) = undetectable(3, 3, 0.05).unwrap_or_default();
+        assert!((floor - 0.1).abs() < 1e-12);
+        // 3 against 4: 2/35 = 0.057; against 5: 2/56 = 0.036.
+        assert_eq!(need, Some(5));
+        assert!(undetectable(10, 2, 0.01).is_some());
     }
 
     #[test]

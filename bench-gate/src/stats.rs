@@ -91,6 +91,24 @@ pub fn mann_whitney_p(a: &[f64], b: &[f64]) -> f64 {
     (2.0 * normal_sf(z)).min(1.0)
 }
 
+/// The smallest two-sided p-value [`mann_whitney_p`] can return for
+/// samples of sizes `n1` and `n2`: complete separation, 2 / C(n1+n2, n1)
+/// for the exact test. With `--count 3` against 3 baseline runs it is 0.1:
+/// no difference can ever be significant at alpha 0.05.
+#[must_use]
+pub fn smallest_p(n1: usize, n2: usize) -> f64 {
+    if n1 == 0 || n2 == 0 {
+        return 1.0;
+    }
+    if n1 <= 20 && n2 <= 20 {
+        let total: f64 = u_distribution(n1, n2).iter().sum();
+        return (2.0 / total).min(1.0);
+    }
+    // Beyond the exact range the normal approximation's smallest p is far
+    // below any useful alpha.
+    0.0
+}
+
 /// Number of arrangements giving each U value, for sizes `n1`, `n2`.
 fn u_distribution(n1: usize, n2: usize) -> Vec<f64> {
     // f[i][j][u]: arrangements of i and j elements with statistic u; built
@@ -152,6 +170,19 @@ mod tests {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
         assert_eq!(median(&[]), None);
+    }
+
+    #[test]
+    fn smallest_p_values() {
+        // C(6,3) = 20, C(8,4) = 70, C(10,5) = 252.
+        assert!((smallest_p(3, 3) - 0.1).abs() < 1e-12);
+        assert!((smallest_p(4, 4) - 2.0 / 70.0).abs() < 1e-12);
+        assert!((smallest_p(5, 5) - 2.0 / 252.0).abs() < 1e-12);
+        assert!((smallest_p(1, 5) - 1.0 / 3.0).abs() < 1e-12);
+        assert!((smallest_p(0, 5) - 1.0).abs() < 1e-12);
+        // It is what complete separation gives.
+        let p = mann_whitney_p(&[1.0, 2.0, 3.0], &[4.0, 5.0, 6.0]);
+        assert!((p - smallest_p(3, 3)).abs() < 1e-12);
     }
 
     #[test]

@@ -141,6 +141,7 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> anyhow::Result<Outcome> {
     let config = ctx.config()?;
     let plan = plan(ctx, &config, Some(args));
     let baseline = read_baseline(plan.baseline.as_deref())?;
+    check_detectable(&plan, baseline.as_ref(), args.save_baseline.is_some())?;
     let measured = measure(ctx, &plan)?;
     if let Some(file) = &args.save_baseline {
         let text = serde_json::to_string_pretty(&Baseline::new(&measured))? + "\n";
@@ -172,11 +173,54 @@ pub fn run(ctx: &Context, args: &BenchArgs) -> anyhow::Result<Outcome> {
 pub fn gate(ctx: &Context, config: &Config) -> anyhow::Result<Report> {
     let plan = plan(ctx, config, None);
     let baseline = read_baseline(plan.baseline.as_deref())?;
+    check_detectable(&plan, baseline.as_ref(), false)?;
     let measured = measure(ctx, &plan)?;
     Ok(report(
         &gate::judge(&measured, baseline.as_ref(), &plan.policy),
         &plan,
     ))
+}
+
+/// Refuses (exit 2) a comparison that can never flag a time regression:
+/// with this many runs a side the Mann–Whitney test cannot reach `alpha`,
+/// so every verdict would be "unchanged" whatever happened. Saving a
+/// baseline that no comparison with the same count could use is a
+/// warning.
+fn check_detectable(plan: &Plan, baseline: Option<&Baseline>, saving: bool) -> anyhow::Result<()> {
+    let count = plan.run.count as usize;
+    let alpha = plan.policy.alpha;
+    if let Some(b) = baseline {
+        let mut sizes: Vec<usize> = b
+            .benchmarks
+            .values()
+            .map(|m| m.time_runs_ns.len())
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        for runs in sizes {
+            if let Some((floor, need)) = gate::undetectable(runs, count, alpha) {
+                let fix = need.map_or_else(
+                    || format!("a baseline of {runs} run(s) cannot reach it with any --count; save a new baseline with --count 5 or more"),
+                    |k| format!("use --count {k} or more (or save a baseline with more runs)"),
+                );
+                return Err(UserError::new(
+                    format!(
+                        "--count {count} against {runs} baseline run(s) can never flag a time regression: the smallest p-value the Mann-Whitney test can give is {floor:.3}, not below alpha {alpha}"
+                    ),
+                    &fix,
+                )
+                .into());
+            }
+        }
+    } else if saving && let Some((floor, need)) = gate::undetectable(count, count, alpha) {
+        tracing::warn!(
+            "a baseline of {count} run(s) compared with {count} new run(s) can never flag a time regression (smallest p-value {floor:.3}, alpha {alpha}){}",
+            need.map_or_else(String::new, |k| format!(
+                "; compare it with --count {k} or more"
+            ))
+        );
+    }
+    Ok(())
 }
 
 fn read_baseline(path: Option<&Path>) -> anyhow::Result<Option<Baseline>> {
@@ -309,7 +353,11 @@ fn write_table(out: &mut dyn Write, judged: &[Judged], with_baseline: bool) -> s
         "benchmark", "allocs/op", "bytes/op", "time/op"
     )?;
     if with_baseline {
-        write!(out, "  {:>12}  {:>7}  {:>8}", "old", "delta", "")?;
+        write!(
+            out,
+            "  {:>12}  {:>7}  {:>8}  {:>8}",
+            "old", "delta", "", "detects"
+        )?;
     }
     writeln!(out, "  result")?;
     for j in judged {
@@ -333,7 +381,16 @@ fn write_table(out: &mut dyn Write, judged: &[Judged], with_baseline: bool) -> s
                 .as_ref()
                 .map(|c| m.time_median_ns().map(|n| n / c.ratio));
             let (d, p) = delta(j);
-            write!(out, "  {:>12}  {d:>7}  {p:>8}", fmt_ns(old.flatten()))?;
+            // The smallest slowdown these runs would have flagged.
+            let detects = j.change.as_ref().map_or_else(String::new, |c| {
+                c.detectable_slowdown
+                    .map_or_else(|| "never".to_owned(), |s| format!("+{:.1}%", s * 100.0))
+            });
+            write!(
+                out,
+                "  {:>12}  {d:>7}  {p:>8}  {detects:>8}",
+                fmt_ns(old.flatten())
+            )?;
         }
         let result = if j.failures.is_empty() { "ok" } else { "FAIL" };
         writeln!(out, "  {result}")?;

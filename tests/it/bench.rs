@@ -180,6 +180,13 @@ fn baselines_catch_allocation_increases_and_slowdowns() {
         one["change"]["p_value"].as_f64().unwrap_or(1.0) < 0.05,
         "{one}"
     );
+    // The smallest slowdown these runs could flag is in the report.
+    assert!(
+        one["change"]["detectable_slowdown"]
+            .as_f64()
+            .is_some_and(|d| d >= 0.05),
+        "{one}"
+    );
 
     // The markdown form for a pull request.
     let out = bench(
@@ -200,6 +207,61 @@ fn baselines_catch_allocation_increases_and_slowdowns() {
         "{}",
         stdout(&out)
     );
+}
+
+/// Three runs a side can never reach p < 0.05 (the exact test's floor is
+/// 0.1): such a comparison is refused before anything is built or run,
+/// naming the count that would work.
+#[test]
+fn a_count_that_can_never_flag_a_slowdown_is_refused() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let base = dir.path().join("base.json");
+    let out = bench(
+        root(),
+        &[
+            "--count",
+            "1",
+            "--max-allocs",
+            "100",
+            "--save-baseline",
+            &base.to_string_lossy(),
+            "^one$",
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    doc["benchmarks"]["one"]["time_runs_ns"] = serde_json::json!([10.0, 11.0, 12.0]);
+    let three = dir.path().join("three.json");
+    std::fs::write(&three, doc.to_string()).unwrap_or_else(|e| panic!("{e}"));
+    let three = three.to_string_lossy();
+    let out = bench(root(), &["--count", "3", "--baseline", &three, "^one$"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    for says in [
+        "--count 3 against 3 baseline run(s) can never flag a time regression",
+        "0.100",
+        "--count 5 or more",
+    ] {
+        assert!(stderr(&out).contains(says), "{says}: {}", stderr(&out));
+    }
+    assert!(
+        !stderr(&out).contains("Compiling"),
+        "refused before building"
+    );
+    // With enough runs the same baseline is compared.
+    let out = bench(
+        root(),
+        &[
+            "--count",
+            "5",
+            "--max-allocs",
+            "100",
+            "--baseline",
+            &three,
+            "^one$",
+        ],
+    );
+    assert_ne!(code(&out), 2, "{}", stderr(&out));
 }
 
 #[test]
