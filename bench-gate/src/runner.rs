@@ -5,7 +5,7 @@
 //! into its own scratch directory, and the results are read back as one
 //! [`Measured`] per benchmark.
 
-use std::io::{self, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 
@@ -45,6 +45,21 @@ pub enum RunError {
     /// cargo failed to build the benchmarks (its errors went to stderr).
     #[error("the benchmarks failed to build (cargo's errors are above)")]
     Build,
+    /// The build failed because bench functions given to
+    /// `bench_gate::main!` take `&mut Criterion` (criterion's default
+    /// measurement) where the macro also runs them with its counting ones.
+    #[error(
+        "{} {} `&mut Criterion`, but `bench_gate::main!` also runs {} with its allocation-counting measurements, so {} must be generic over the measurement (the compiler's E0308 above)",
+        functions.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", "),
+        if functions.len() == 1 { "takes" } else { "take" },
+        if functions.len() == 1 { "it" } else { "them" },
+        if functions.len() == 1 { "it" } else { "they" }
+    )]
+    NotGeneric {
+        /// The bench functions, as `fn NAME` lines from the compiler's
+        /// output (their names).
+        functions: Vec<String>,
+    },
     /// The selection has no bench target.
     #[error("no bench targets to run")]
     NoTargets,
@@ -172,9 +187,24 @@ fn build(plan: &RunPlan) -> Result<Vec<Executable>, RunError> {
     };
     let mut child = cmd
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(spawn_error)?;
+    // cargo's errors go on to our stderr as they come, and are kept to
+    // recognise the one mistake the bench-gate change invites.
+    let errors = child.stderr.take().map(|err| {
+        std::thread::spawn(move || {
+            let mut seen = String::new();
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let mut out = io::stderr().lock();
+                // Where our stderr went is the user's business.
+                writeln!(out, "{line}").unwrap_or_default();
+                seen.push_str(&line);
+                seen.push('\n');
+            }
+            seen
+        })
+    });
     let stdout = child
         .stdout
         .take()
@@ -194,13 +224,52 @@ fn build(plan: &RunPlan) -> Result<Vec<Executable>, RunError> {
         }
     }
     let status = child.wait().map_err(RunError::CargoOutput)?;
+    let errors = errors.and_then(|t| t.join().ok()).unwrap_or_default();
     if !status.success() {
-        return Err(RunError::Build);
+        let functions = not_generic(&errors);
+        return Err(if functions.is_empty() {
+            RunError::Build
+        } else {
+            RunError::NotGeneric { functions }
+        });
     }
     if exes.is_empty() {
         return Err(RunError::NoTargets);
     }
     Ok(exes)
+}
+
+/// The bench functions the compiler says `bench_gate::main!` passed a
+/// counting `Criterion<…>` where they take `&mut Criterion` (E0308 inside
+/// the macro), by name, from its rendered errors.
+#[must_use]
+pub fn not_generic(rendered: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for error in rendered.split("error[").skip(1) {
+        if !error.starts_with("E0308]")
+            || !error.contains("originates in the macro `bench_gate::main`")
+            || !error.contains("found `&mut Criterion<")
+        {
+            continue;
+        }
+        // "note: function defined here" quotes the bench function's line.
+        let name = error
+            .split("function defined here")
+            .nth(1)
+            .and_then(|rest| rest.split("fn ").nth(1))
+            .map(|s| {
+                s.chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .filter(|n| !n.is_empty());
+        if let Some(name) = name
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    names
 }
 
 /// The package name out of a package id: `name 0.1.0 (source)` (old
@@ -261,6 +330,15 @@ fn run_exe(
 
 #[cfg(test)]
 mod tests {
+    /// The compiler's rendered errors (rustc 1.95) for two bench functions
+    /// left non-generic, and an unrelated E0308 that must not count.
+    #[test]
+    fn non_generic_bench_functions_are_found_by_name() {
+        let rendered = "error[E0308]: mismatched types\n --> benches/b.rs:9:1\n  |\n9 | bench_gate::main!(encode, decode);\n  | ^^^^^^^^^^^^^^^^^^^^^^^^^^\n  | expected `&mut Criterion`, found `&mut Criterion<Allocations>`\nnote: function defined here\n --> benches/b.rs:5:4\n  |\n5 | fn encode(c: &mut Criterion) {\n  |    ^^^^^^ -----------------\n  = note: this error originates in the macro `bench_gate::main` (in Nightly builds, run with -Z macro-backtrace for more info)\n\nerror[E0308]: mismatched types\n --> benches/b.rs:9:1\n  | expected `&mut Criterion`, found `&mut Criterion<AllocatedBytes>`\nnote: function defined here\n --> benches/b.rs:5:4\n5 | fn encode(c: &mut Criterion) {\n  = note: this error originates in the macro `bench_gate::main` (in Nightly builds, run with -Z macro-backtrace for more info)\n\nerror[E0308]: mismatched types\n  | expected `&mut Criterion`, found `&mut Criterion<Allocations>`\nnote: function defined here\n7 | pub fn decode_all(c: &mut Criterion) {\n  = note: this error originates in the macro `bench_gate::main` (in Nightly builds, run with -Z macro-backtrace for more info)\n\nerror[E0308]: mismatched types\n --> benches/b.rs:12:9\n  | expected `u32`, found `&str`\n";
+        assert_eq!(super::not_generic(rendered), ["encode", "decode_all"]);
+        assert!(super::not_generic("error[E0425]: cannot find value `x`").is_empty());
+    }
+
     #[test]
     fn package_names() {
         use super::short_package;

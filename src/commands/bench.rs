@@ -239,6 +239,16 @@ fn read_baseline(path: Option<&Path>) -> anyhow::Result<Option<Baseline>> {
 fn measure(ctx: &Context, plan: &Plan) -> anyhow::Result<Vec<Measured>> {
     let quiet = ctx.global.quiet;
     runner::measure(&plan.run, &mut |line| crate::output::status(quiet, line)).map_err(|e| {
+        if let RunError::NotGeneric { functions } = &e {
+            let f = functions.first().map_or("benches", String::as_str);
+            return UserError::new(
+                e.to_string(),
+                format!(
+                    "write `fn {f}<M: bench_gate::Measure>(c: &mut Criterion<M>)` (and the same for each function given to bench_gate::main!): see \"Writing a bench file\" in docs/src/bench.md"
+                ),
+            )
+            .into();
+        }
         let hint = match &e {
             RunError::Build => "`cargo bench --no-run` shows the same errors",
             RunError::NoTargets => {

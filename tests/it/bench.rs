@@ -264,6 +264,60 @@ fn a_count_that_can_never_flag_a_slowdown_is_refused() {
     assert_ne!(code(&out), 2, "{}", stderr(&out));
 }
 
+/// The one mistake the bench-gate change invites: a bench function left
+/// as `fn benches(c: &mut Criterion)`. The compiler's real E0308 (inside
+/// the macro) is shown, then what to write instead; exit 2.
+#[test]
+fn a_bench_function_that_is_not_generic_gets_what_to_write() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let krate = dir.path();
+    let files = [
+        (
+            "Cargo.toml",
+            format!(
+                "[package]\nname = \"wrongsig\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dev-dependencies]\ncriterion = {{ version = \"0.8\", default-features = false, features = [\"cargo_bench_support\"] }}\nbench-gate = {{ path = {:?} }}\n\n[[bench]]\nname = \"codec\"\nharness = false\n\n[workspace]\n",
+                root().join("bench-gate").display().to_string()
+            ),
+        ),
+        ("src/lib.rs", String::new()),
+        (
+            "benches/codec.rs",
+            "use criterion::Criterion;\n\nbench_gate::counting_allocator!();\n\nfn encode(c: &mut Criterion) {\n    c.bench_function(\"encode\", |b| b.iter(|| 1 + 1));\n}\n\nbench_gate::main!(encode);\n".to_owned(),
+        ),
+    ];
+    for (path, text) in files {
+        let p = krate.join(path);
+        std::fs::create_dir_all(p.parent().unwrap_or(krate)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    // The workspace's lock file: the same versions, no resolution.
+    std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root().join("target"), std::path::PathBuf::from)
+        .join("wrongsig-test");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_govkit"))
+        .arg("bench")
+        .current_dir(krate)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = stderr(&out);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(
+        err.contains("error[E0308]"),
+        "the compiler's own error: {err}"
+    );
+    assert!(
+        err.contains("`encode` takes `&mut Criterion`"),
+        "names the function: {err}"
+    );
+    assert!(
+        err.contains("fn encode<M: bench_gate::Measure>(c: &mut Criterion<M>)"),
+        "says what to write: {err}"
+    );
+}
+
 #[test]
 fn crashes_and_non_bench_gate_benches_are_exit_2() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_govkit"))
