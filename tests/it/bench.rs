@@ -110,15 +110,15 @@ fn budgets_fail_the_gate_and_can_be_raised_per_benchmark() {
     assert_eq!(doc["ok"], true, "{doc}");
 }
 
-#[test]
-fn baselines_catch_allocation_increases_and_slowdowns() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let base = dir.path().join("base.json");
+/// `^one$` with `--count COUNT` saved as a baseline in `dir`; the file's
+/// document.
+fn save_baseline(dir: &Path, count: u32) -> Value {
+    let base = dir.join("base.json");
     let out = bench(
         root(),
         &[
             "--count",
-            "5",
+            &count.to_string(),
             "--max-allocs",
             "100",
             "--save-baseline",
@@ -127,8 +127,14 @@ fn baselines_catch_allocation_increases_and_slowdowns() {
         ],
     );
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    serde_json::from_str(&std::fs::read_to_string(&base).unwrap_or_default())
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn baselines_catch_allocation_increases_and_slowdowns() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut doc = save_baseline(dir.path(), 5);
     assert_eq!(doc["benchmarks"]["one"]["allocs_per_op"]["value"], 1);
     assert_eq!(
         doc["benchmarks"]["one"]["time_runs_ns"]
@@ -215,22 +221,7 @@ fn baselines_catch_allocation_increases_and_slowdowns() {
 #[test]
 fn a_count_that_can_never_flag_a_slowdown_is_refused() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let base = dir.path().join("base.json");
-    let out = bench(
-        root(),
-        &[
-            "--count",
-            "1",
-            "--max-allocs",
-            "100",
-            "--save-baseline",
-            &base.to_string_lossy(),
-            "^one$",
-        ],
-    );
-    assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let mut doc: Value = serde_json::from_str(&std::fs::read_to_string(&base).unwrap_or_default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let mut doc = save_baseline(dir.path(), 1);
     doc["benchmarks"]["one"]["time_runs_ns"] = serde_json::json!([10.0, 11.0, 12.0]);
     let three = dir.path().join("three.json");
     std::fs::write(&three, doc.to_string()).unwrap_or_else(|e| panic!("{e}"));

@@ -1173,23 +1173,11 @@ fn serve_exports_prometheus_metrics_and_stops_on_sigterm() {
     assert_programs_embedded();
     let bins = fixture_bins();
     let mut work = Contend::contend(&bins);
-    let (serve, serve_err) = spawn_ready(
-        Command::new(env!("CARGO_BIN_EXE_govkit")).args([
-            "trace",
-            "serve",
-            "--metrics",
-            "127.0.0.1:0",
-            "--interval",
-            "200ms",
-            "--top",
-            "5",
-            "--per-pid",
-        ]),
-        false,
-        "serving Prometheus metrics on http://",
+    let (serve, serve_err, addr) = serve_on_any_port(
+        &["--interval", "200ms", "--top", "5", "--per-pid"],
+        repo(),
+        "http",
     );
-    // It listens on a port the OS chose: ask the OS which.
-    let addr = listening_addr(serve.id());
     // The contended process has its own series (it is among the most
     // active), with real counts and a histogram. Scraped while it runs: on
     // a busy host (the other tests) an idle holder's slot goes at once to
@@ -1337,7 +1325,6 @@ impl Drop for TestCgroup {
 /// and what the exited ones did is counted there (the kernel recorded
 /// their cgroup), not lost to "other" or "(unknown)".
 #[test]
-#[expect(clippy::too_many_lines, reason = "one scenario, checked step by step")]
 fn serve_keeps_series_bounded_under_process_churn_and_attributes_it() {
     assert_programs_embedded();
     let Some(root) = tracebpf::procfs::cgroup2_mount() else {
@@ -1347,21 +1334,11 @@ fn serve_keeps_series_bounded_under_process_churn_and_attributes_it() {
     let cgroup = TestCgroup(root.join(&name));
     std::fs::create_dir(&cgroup.0).unwrap_or_else(|e| panic!("{}: {e}", cgroup.0.display()));
     let top = 8;
-    let (serve, _err) = spawn_ready(
-        Command::new(env!("CARGO_BIN_EXE_govkit")).args([
-            "trace",
-            "serve",
-            "--metrics",
-            "127.0.0.1:0",
-            "--interval",
-            "1s",
-            "--top",
-            &top.to_string(),
-        ]),
-        false,
-        "serving Prometheus metrics on http://",
+    let (serve, _err, addr) = serve_on_any_port(
+        &["--interval", "1s", "--top", &top.to_string()],
+        repo(),
+        "http",
     );
-    let addr = listening_addr(serve.id());
     // The spawner moves itself into the cgroup; its 300 children start
     // there, sleep 0.2 s (a voluntary switch each) and exit.
     let procs = cgroup.0.join("cgroup.procs");
@@ -1454,6 +1431,26 @@ fn serve_keeps_series_bounded_under_process_churn_and_attributes_it() {
         seen.len()
     );
     drop(serve);
+}
+
+/// `govkit trace serve --metrics 127.0.0.1:0 ARGS` run in `dir`, once it
+/// serves over `scheme`: the tracer, its remaining stderr, and the address
+/// the OS gave it.
+fn serve_on_any_port(
+    args: &[&str],
+    dir: &Path,
+    scheme: &str,
+) -> (Reaped, std::thread::JoinHandle<String>, String) {
+    let (serve, err) = spawn_ready(
+        Command::new(env!("CARGO_BIN_EXE_govkit"))
+            .args(["trace", "serve", "--metrics", "127.0.0.1:0"])
+            .args(args)
+            .current_dir(dir),
+        false,
+        &format!("serving Prometheus metrics on {scheme}://"),
+    );
+    let addr = listening_addr(serve.id());
+    (serve, err, addr)
 }
 
 /// `promtool check metrics` accepts the exposition.
@@ -1636,21 +1633,7 @@ fn serve_takes_its_web_config_from_govkit_toml() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let d = dir.path();
     web_project(d);
-    let (serve, _err) = spawn_ready(
-        Command::new(env!("CARGO_BIN_EXE_govkit"))
-            .args([
-                "trace",
-                "serve",
-                "--metrics",
-                "127.0.0.1:0",
-                "--interval",
-                "1s",
-            ])
-            .current_dir(d),
-        false,
-        "serving Prometheus metrics on https://",
-    );
-    let addr = listening_addr(serve.id());
+    let (serve, _err, addr) = serve_on_any_port(&["--interval", "1s"], d, "https");
     let url = format!("https://{addr}/metrics");
     let curl = |extra: &[&str]| {
         let out = Command::new("curl")

@@ -238,13 +238,19 @@ fn unescape_octal(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The cgroup v2 path of a process (`0::/path` in /proc/PID/cgroup).
+/// The cgroup v2 path of a process (`0::/path` in /proc/PID/cgroup), `/`
+/// for the root.
 #[must_use]
 pub fn cgroup_of(pid: u32) -> Option<String> {
     let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .map(|p| p.trim_end_matches('/').to_owned())
+    text.lines().find_map(|l| l.strip_prefix("0::")).map(|p| {
+        let p = p.trim_end_matches('/');
+        if p.is_empty() {
+            "/".to_owned()
+        } else {
+            p.to_owned()
+        }
+    })
 }
 
 #[cfg(test)]

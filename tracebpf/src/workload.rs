@@ -360,7 +360,7 @@ impl Resolver {
     /// the cgroup with id `cgroup_id` (0: none recorded).
     pub fn of_process(&mut self, pid: u32, cgroup_id: u64) -> Workload {
         if let Some(path) = crate::procfs::cgroup_of(pid) {
-            return self.of_path(if path.is_empty() { "/" } else { &path });
+            return self.of_path(&path);
         }
         match self.path_of_id(cgroup_id) {
             Some(path) => self.of_path(&path),
@@ -593,7 +593,7 @@ mod tests {
         let mut r = Resolver::default();
         let w = r.of_process(std::process::id(), 0);
         assert_ne!(w, Workload::unknown(), "{path}");
-        assert_eq!(r.of_path(if path.is_empty() { "/" } else { &path }), w);
+        assert_eq!(r.of_path(&path), w);
         // An exited process found by the id the kernel records, the inode
         // of its cgroup directory.
         if let Some(root) = crate::procfs::cgroup2_mount() {

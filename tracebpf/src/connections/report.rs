@@ -160,7 +160,7 @@ fn group(pid: u32, state: &'static str, opened_by: &'static str, stack: Stack) -
     Leak {
         pid,
         comm: procfs::comm(pid).unwrap_or_default(),
-        cgroup: cgroup_path(pid),
+        cgroup: procfs::cgroup_of(pid).unwrap_or_default(),
         cgroup_id: 0,
         state,
         count: 0,
@@ -568,16 +568,6 @@ fn last_ack_by_inode(dump: Option<&[crate::sockdiag::DiagSocket]>) -> HashMap<u6
             HashMap::new()
         },
         |sockets| by_inode(&sockets),
-    )
-}
-
-/// A process's cgroup v2 path, `/` for the root, empty when unknown.
-fn cgroup_path(pid: u32) -> String {
-    procfs::cgroup_of(pid).map_or_else(
-        String::new,
-        |p| {
-            if p.is_empty() { "/".to_owned() } else { p }
-        },
     )
 }
 
