@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::{mann_whitney_p, median, smallest_p};
+use crate::stats::{
+    hodges_lehmann, mann_whitney_p, median, signed_rank_p, smallest_p, smallest_signed_rank_p,
+};
 
 /// A result file that could not be read or parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,11 +144,15 @@ pub fn per_op(samples: &Samples) -> PerOp {
 pub struct Measured {
     /// Criterion's full id.
     pub id: String,
-    /// Allocation calls per operation.
-    pub allocs_per_op: PerOp,
-    /// Bytes allocated per operation.
-    pub bytes_per_op: PerOp,
-    /// Median time per operation (ns) of each timing run.
+    /// Allocation calls per operation; `None` when not counted (a plain
+    /// `criterion_main!` bench target: time only).
+    #[serde(default)]
+    pub allocs_per_op: Option<PerOp>,
+    /// Bytes allocated per operation; `None` when not counted.
+    #[serde(default)]
+    pub bytes_per_op: Option<PerOp>,
+    /// Median time per operation (ns) of each timing run (with
+    /// `--against`, of each round, in round order).
     pub time_runs_ns: Vec<f64>,
 }
 
@@ -211,6 +217,9 @@ pub struct Policy {
     pub alpha: f64,
     /// Report time regressions without failing.
     pub time_advisory: bool,
+    /// What the old side is called in messages: `the baseline`, or the
+    /// revision of `--against`.
+    pub old_name: String,
 }
 
 impl Default for Policy {
@@ -221,6 +230,7 @@ impl Default for Policy {
             min_effect: 0.05,
             alpha: 0.05,
             time_advisory: false,
+            old_name: "the baseline".to_owned(),
         }
     }
 }
@@ -264,10 +274,20 @@ pub fn wildcard(pattern: &str, text: &str) -> bool {
 /// Time change against the baseline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
-    /// New median / old median.
+    /// New / old: the ratio of the medians against a baseline file; the
+    /// Hodges–Lehmann estimate of the per-round ratio for paired rounds.
     pub ratio: f64,
-    /// Mann–Whitney U two-sided p-value over the per-run medians.
+    /// Two-sided p-value of `test`.
     pub p_value: f64,
+    /// `mann-whitney` (runs against a baseline file, over per-run
+    /// medians) or `wilcoxon-signed-rank` (paired rounds, over the log
+    /// ratio of each round).
+    pub test: &'static str,
+    /// Paired rounds: the 1 - alpha confidence interval of `ratio`
+    /// (distribution-free, from the signed-rank distribution); `None`
+    /// when too few rounds give one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub interval: Option<[f64; 2]>,
     /// `regressed`, `improved` or `unchanged`.
     pub verdict: &'static str,
     /// The smallest slowdown (0.08 = 8 %) these runs would have flagged:
@@ -287,8 +307,11 @@ pub struct Judged {
     pub budget: u64,
     /// Time change, when a baseline has this benchmark.
     pub change: Option<Change>,
-    /// Baseline allocations per operation, when a baseline has it.
+    /// Baseline allocations per operation, when a baseline has it
+    /// (counted).
     pub baseline_allocs_per_op: Option<u64>,
+    /// The baseline's (or other revision's) median time per operation.
+    pub baseline_time_ns: Option<f64>,
     /// Why it fails; empty when it passes.
     pub failures: Vec<Failure>,
     /// Time regressions reported but not failing (advisory policy).
@@ -304,25 +327,43 @@ pub struct Failure {
     pub message: String,
 }
 
-/// Judges every measurement.
+/// How the old side was measured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pairing {
+    /// A baseline file: runs from another time, compared as two samples.
+    Unpaired,
+    /// `--against`: old and new ran alternately, round k of each side is a
+    /// pair.
+    Paired,
+}
+
+/// Judges every measurement against `baseline` (a file, or the other
+/// revision's rounds when `pairing` is [`Pairing::Paired`]).
 #[must_use]
-pub fn judge(measured: &[Measured], baseline: Option<&Baseline>, policy: &Policy) -> Vec<Judged> {
+pub fn judge(
+    measured: &[Measured],
+    baseline: Option<&Baseline>,
+    policy: &Policy,
+    pairing: Pairing,
+) -> Vec<Judged> {
     measured
         .iter()
         .map(|m| {
             let budget = policy.budget(&m.id);
             let mut failures = Vec::new();
             let mut advisories = Vec::new();
-            let allocs = m.allocs_per_op.value;
-            if allocs > budget {
+            let allocs = m.allocs_per_op.map(|a| a.value);
+            if let Some(allocs) = allocs
+                && allocs > budget
+            {
                 failures.push(Failure {
                     kind: "allocation-budget",
                     message: format!("{allocs} allocations per operation, budget {budget}"),
                 });
             }
             let old = baseline.and_then(|b| b.benchmarks.get(&m.id));
-            let baseline_allocs = old.map(|o| o.allocs_per_op.value);
-            if let Some(before) = baseline_allocs
+            let baseline_allocs = old.and_then(|o| o.allocs_per_op).map(|a| a.value);
+            if let (Some(before), Some(allocs)) = (baseline_allocs, allocs)
                 && allocs > before
             {
                 failures.push(Failure {
@@ -332,17 +373,31 @@ pub fn judge(measured: &[Measured], baseline: Option<&Baseline>, policy: &Policy
                     ),
                 });
             }
-            let change = old.and_then(|o| compare(&o.time_runs_ns, &m.time_runs_ns, policy));
+            let change = old.and_then(|o| match pairing {
+                Pairing::Unpaired => compare(&o.time_runs_ns, &m.time_runs_ns, policy),
+                Pairing::Paired => compare_paired(&o.time_runs_ns, &m.time_runs_ns, policy),
+            });
             if let Some(c) = &change
                 && c.verdict == "regressed"
             {
                 let f = Failure {
                     kind: "time-regression",
-                    message: format!(
-                        "median time {:+.1}% against the baseline (p = {:.3})",
-                        (c.ratio - 1.0) * 100.0,
-                        c.p_value
-                    ),
+                    message: match c.interval {
+                        Some([lo, hi]) => format!(
+                            "{:+.1}% against {} (interval {:+.1}% to {:+.1}%, p = {:.3})",
+                            (c.ratio - 1.0) * 100.0,
+                            policy.old_name,
+                            (lo - 1.0) * 100.0,
+                            (hi - 1.0) * 100.0,
+                            c.p_value
+                        ),
+                        None => format!(
+                            "median time {:+.1}% against {} (p = {:.3})",
+                            (c.ratio - 1.0) * 100.0,
+                            policy.old_name,
+                            c.p_value
+                        ),
+                    },
                 };
                 if policy.time_advisory {
                     advisories.push(f);
@@ -355,6 +410,7 @@ pub fn judge(measured: &[Measured], baseline: Option<&Baseline>, policy: &Policy
                 budget,
                 change,
                 baseline_allocs_per_op: baseline_allocs,
+                baseline_time_ns: old.and_then(Measured::time_median_ns),
                 failures,
                 advisories,
             }
@@ -375,8 +431,70 @@ pub fn compare(old: &[f64], new: &[f64], policy: &Policy) -> Option<Change> {
     Some(Change {
         ratio,
         p_value,
+        test: "mann-whitney",
+        interval: None,
         verdict,
         detectable_slowdown: detectable_slowdown(old, new, o, n, policy),
+    })
+}
+
+/// Time verdict of paired rounds (round k of `old` and of `new` ran side
+/// by side): the Wilcoxon signed-rank test on the log ratio of each round,
+/// and the Hodges–Lehmann estimate with its 1 - alpha interval. A
+/// benchmark regresses when the slowdown is significant (p < alpha) and
+/// its interval reaches `min_effect`: these rounds cannot rule out a
+/// slowdown of `min_effect` or more. A significant change whose whole
+/// interval lies below `min_effect` (a real but smaller shift, such as
+/// the code-layout difference two builds of the same source can show) is
+/// `unchanged`.
+#[must_use]
+pub fn compare_paired(old: &[f64], new: &[f64], policy: &Policy) -> Option<Change> {
+    let d: Vec<f64> = old
+        .iter()
+        .zip(new)
+        .filter(|(o, n)| **o > 0.0 && **n > 0.0)
+        .map(|(o, n)| (n / o).ln())
+        .collect();
+    if d.is_empty() {
+        return None;
+    }
+    let p_value = signed_rank_p(&d);
+    let hl = hodges_lehmann(&d, policy.alpha);
+    let estimate = hl.map_or_else(|| median(&d).unwrap_or(0.0), |h| h.0);
+    Some(Change {
+        ratio: estimate.exp(),
+        p_value,
+        test: "wilcoxon-signed-rank",
+        interval: hl.map(|(_, lo, hi)| [lo.exp(), hi.exp()]),
+        verdict: paired_verdict(p_value, hl, policy),
+        detectable_slowdown: paired_detectable(&d, estimate, policy),
+    })
+}
+
+fn paired_verdict(p_value: f64, hl: Option<(f64, f64, f64)>, policy: &Policy) -> &'static str {
+    let threshold = (1.0 + policy.min_effect).ln();
+    match hl {
+        Some((est, _, hi)) if p_value < policy.alpha && est > 0.0 && hi >= threshold => "regressed",
+        Some((est, lo, _)) if p_value < policy.alpha && est < 0.0 && lo <= -threshold => "improved",
+        _ => "unchanged",
+    }
+}
+
+/// The smallest slowdown, in steps of half a percent up to 10x, that the
+/// paired verdict would flag: the rounds' log ratios shifted so that
+/// their estimate sits at `ln(1 + s)`, the same noise.
+fn paired_detectable(d: &[f64], estimate: f64, policy: &Policy) -> Option<f64> {
+    if smallest_signed_rank_p(d.len()) >= policy.alpha {
+        return None;
+    }
+    (1..=1800).map(|i| f64::from(i) * 0.005).find(|&s| {
+        let shift = (1.0 + s).ln() - estimate;
+        let moved: Vec<f64> = d.iter().map(|x| x + shift).collect();
+        paired_verdict(
+            signed_rank_p(&moved),
+            hodges_lehmann(&moved, policy.alpha),
+            policy,
+        ) == "regressed"
     })
 }
 
@@ -411,9 +529,9 @@ fn detectable_slowdown(
     })
 }
 
-/// When `new_runs` runs against `old_runs` can never be significant at
-/// `alpha`: the smallest p-value they could give, and the smallest
-/// `--count` that could (for `old_runs`).
+/// When `new_runs` runs against `old_runs` (a baseline file) can never be
+/// significant at `alpha`: the smallest p-value they could give, and the
+/// smallest `--count` that could (for `old_runs`).
 #[must_use]
 pub fn undetectable(old_runs: usize, new_runs: usize, alpha: f64) -> Option<(f64, Option<usize>)> {
     let floor = smallest_p(old_runs, new_runs);
@@ -421,6 +539,19 @@ pub fn undetectable(old_runs: usize, new_runs: usize, alpha: f64) -> Option<(f64
         (
             floor,
             (new_runs..=50).find(|&k| smallest_p(old_runs, k) < alpha),
+        )
+    })
+}
+
+/// When `rounds` paired rounds can never be significant at `alpha`: the
+/// smallest p-value they could give, and the smallest count that could.
+#[must_use]
+pub fn undetectable_paired(rounds: usize, alpha: f64) -> Option<(f64, Option<usize>)> {
+    let floor = smallest_signed_rank_p(rounds);
+    (floor >= alpha).then(|| {
+        (
+            floor,
+            (rounds..=60).find(|&k| smallest_signed_rank_p(k) < alpha),
         )
     })
 }
@@ -475,6 +606,52 @@ mod tests {
         let noisy = [100.0, 130.0, 85.0, 115.0, 95.0];
         let d = compare(&noisy, &noisy, &policy).and_then(|c| c.detectable_slowdown);
         assert!(d.is_some_and(|d| d > 0.2), "{d:?}");
+    }
+
+    #[test]
+    fn paired_verdicts() {
+        let policy = Policy::default();
+        // Ten rounds, each with its own drift (up to 30 %) that both sides
+        // share: the pairing cancels it.
+        let drift = [1.0, 1.3, 0.9, 1.1, 1.25, 0.95, 1.05, 1.2, 0.85, 1.15];
+        let jitter = [0.3, -0.2, 0.1, -0.4, 0.2, 0.0, -0.1, 0.4, -0.3, 0.1];
+        let old: Vec<f64> = drift.iter().map(|d| 100.0 * d).collect();
+        let scaled = |f: f64| -> Vec<f64> {
+            drift
+                .iter()
+                .zip(jitter)
+                .map(|(d, j)| 100.0 * d * (f + j / 100.0))
+                .collect()
+        };
+        let five = compare_paired(&old, &scaled(1.05), &policy);
+        assert_eq!(five.as_ref().map(|c| c.verdict), Some("regressed"));
+        let c = five.unwrap_or_else(|| unreachable!());
+        assert_eq!(c.test, "wilcoxon-signed-rank");
+        let [lo, hi] = c.interval.unwrap_or_default();
+        assert!(lo < 1.05 && 1.05 < hi && lo > 1.03, "{c:?}");
+        // The same code: unchanged, and it could have seen a few percent.
+        let same = compare_paired(&old, &scaled(1.0), &policy);
+        assert_eq!(same.as_ref().map(|c| c.verdict), Some("unchanged"));
+        let d = same.and_then(|c| c.detectable_slowdown);
+        assert!(d.is_some_and(|d| d > 0.03 && d <= 0.05), "{d:?}");
+        // Significant but its whole interval under the minimum effect.
+        let small = compare_paired(&old, &scaled(1.02), &policy);
+        assert_eq!(
+            small.map(|c| (c.verdict, c.p_value < 0.05)),
+            Some(("unchanged", true))
+        );
+        assert_eq!(
+            compare_paired(&scaled(1.1), &old, &policy).map(|c| c.verdict),
+            Some("improved")
+        );
+        // Five rounds can never be significant at 0.05 (2/32).
+        let five_rounds = compare_paired(&old[..5], &scaled(1.5)[..5], &policy);
+        assert_eq!(
+            five_rounds.map(|c| (c.verdict, c.interval, c.detectable_slowdown)),
+            Some(("unchanged", None, None))
+        );
+        assert_eq!(undetectable_paired(10, 0.05), None);
+        assert_eq!(undetectable_paired(5, 0.05).map(|u| u.1), Some(Some(6)));
     }
 
     #[test]

@@ -246,17 +246,42 @@ pub enum Mode {
     Time,
     /// Allocation pass only.
     Allocs,
+    /// Announce bench-gate (a `bench-gate: protocol 1` line on stdout),
+    /// then the timing pass only: with criterion's `--list`, the ids.
+    List,
+}
+
+/// The line a bench-gate binary prints first in [`Mode::List`]: how
+/// `govkit bench` tells a bench-gate target (allocations counted) from a
+/// plain `criterion_main!` one (time only).
+pub const PROTOCOL_LINE: &str = "bench-gate: protocol 1";
+
+#[doc(hidden)]
+pub fn announce() {
+    #[expect(clippy::print_stdout, reason = "the protocol line for govkit bench")]
+    {
+        // govkit: allow(print-stdout) -- the protocol line govkit bench reads from the bench binary
+        println!("{PROTOCOL_LINE}");
+    }
 }
 
 impl Mode {
-    /// From `BENCH_GATE_MODE` (`time`, `allocs`; anything else: both).
+    /// From `BENCH_GATE_MODE` (`time`, `allocs`, `list`; anything else:
+    /// both).
     #[must_use]
     pub fn from_env() -> Mode {
         match std::env::var("BENCH_GATE_MODE").as_deref() {
             Ok("time") => Mode::Time,
             Ok("allocs") => Mode::Allocs,
+            Ok("list") => Mode::List,
             _ => Mode::Both,
         }
+    }
+
+    /// Whether this mode runs the allocation pass.
+    #[must_use]
+    pub fn counts(self) -> bool {
+        matches!(self, Mode::Both | Mode::Allocs)
     }
 }
 
@@ -325,12 +350,15 @@ macro_rules! main {
     ($($bench:path),+ $(,)?) => {
         fn main() {
             let mode = $crate::Mode::from_env();
+            if mode == $crate::Mode::List {
+                $crate::announce();
+            }
             if mode != $crate::Mode::Allocs {
                 let mut c = $crate::timing_criterion();
                 $( $bench(&mut c); )+
                 c.final_summary();
             }
-            if mode != $crate::Mode::Time {
+            if mode.counts() {
                 $crate::check_installed();
                 let mut c = $crate::counting_criterion($crate::Allocations, "allocs");
                 $( $bench(&mut c); )+

@@ -274,7 +274,7 @@ _govkit() {
             return 0
             ;;
         govkit__subcmd__bench)
-            opts="-p -q -v -h -V --package --bench --count --max-allocs --baseline --save-baseline --markdown --measurement-time --warm-up-time --sample-size --config --color --format --quiet --verbose --help --version"
+            opts="-p -q -v -h -V --package --bench --count --against --max-allocs --baseline --save-baseline --markdown --measurement-time --warm-up-time --sample-size --config --color --format --quiet --verbose --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -293,6 +293,10 @@ _govkit() {
                     return 0
                     ;;
                 --count)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --against)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -236,7 +236,8 @@ complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_su
 complete -c govkit -n "__fish_govkit_using_subcommand vendor; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c govkit -n "__fish_govkit_using_subcommand bench" -s p -l package -d 'Only benchmarks of this package (repeatable)' -r
 complete -c govkit -n "__fish_govkit_using_subcommand bench" -l bench -d 'Only this bench target (repeatable)' -r
-complete -c govkit -n "__fish_govkit_using_subcommand bench" -l count -d 'Timing runs per benchmark (default: `[bench] count`, else 5)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l count -d 'Timing runs per benchmark (default: `[bench] count`, else 5); with `--against`, rounds per benchmark (default 10)' -r
+complete -c govkit -n "__fish_govkit_using_subcommand bench" -l against -d 'Compare with this git revision (a branch, tag or commit: the pull request\'s base), built in a temporary worktree and run alternately with the work tree\'s build, round by round' -r
 complete -c govkit -n "__fish_govkit_using_subcommand bench" -l max-allocs -d 'Allocation budget per operation (default: `[bench] max-allocs`, else 5)' -r
 complete -c govkit -n "__fish_govkit_using_subcommand bench" -l baseline -d 'Compare with this baseline file' -r -F
 complete -c govkit -n "__fish_govkit_using_subcommand bench" -l save-baseline -d 'Write this run\'s results as a baseline file' -r -F

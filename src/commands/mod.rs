@@ -51,6 +51,18 @@ pub fn run(ctx: &Context, command: Command) -> anyhow::Result<Outcome> {
     }
 }
 
+/// A flag set by SIGINT or SIGTERM: long-running commands stop at the
+/// next check and clean up (the tracer detaches, the bench comparison
+/// removes its worktree).
+#[cfg(any(feature = "trace", feature = "bench"))]
+pub fn stop_flag() -> anyhow::Result<std::sync::Arc<std::sync::atomic::AtomicBool>> {
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, std::sync::Arc::clone(&stop))?;
+    }
+    Ok(stop)
+}
+
 /// Renderer settings for this run: colour, version, and the cwd as SARIF's
 /// source root (paths in reports are relative to it).
 pub fn render_options(ctx: &Context, color: bool) -> diagnostics::render::Options {

@@ -2,8 +2,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
@@ -331,7 +330,7 @@ fn wait_until(tracer: &Tracer, deadline: Instant) {
 }
 
 fn serve(ctx: &Context, args: &ServeArgs) -> anyhow::Result<Outcome> {
-    let stop = stop_flag()?;
+    let stop = super::stop_flag()?;
     // Bind first: a taken port or a wrong web configuration is the most
     // likely mistake and costs nothing.
     let exporter = Exporter::start(
@@ -423,18 +422,9 @@ fn of_pids(pids: &[u32]) -> String {
     }
 }
 
-/// A flag set by SIGINT or SIGTERM.
-fn stop_flag() -> anyhow::Result<Arc<AtomicBool>> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(sig, Arc::clone(&stop))?;
-    }
-    Ok(stop)
-}
-
 fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
     let format = sched_format(ctx)?;
-    let stop = stop_flag()?;
+    let stop = super::stop_flag()?;
     let tracer = SchedTracer::start(SchedOptions {
         pids: args.pids.clone(),
         per_thread: args.per_thread,
@@ -517,7 +507,7 @@ fn sched(ctx: &Context, args: &SchedArgs) -> anyhow::Result<Outcome> {
 
 fn connections(ctx: &Context, args: &ConnectionsArgs) -> anyhow::Result<Outcome> {
     let format = ctx.global.format.unwrap_or(OutputFormat::Human);
-    let stop = stop_flag()?;
+    let stop = super::stop_flag()?;
     let mut tracer = Tracer::start(Options {
         pids: args.pids.clone(),
         min_age: args.min_age,

@@ -284,13 +284,10 @@ fn a_bench_function_that_is_not_generic_gets_what_to_write() {
     // The workspace's lock file: the same versions, no resolution.
     std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock"))
         .unwrap_or_else(|e| panic!("{e}"));
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map_or_else(|| root().join("target"), std::path::PathBuf::from)
-        .join("wrongsig-test");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_govkit"))
         .arg("bench")
         .current_dir(krate)
-        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_TARGET_DIR", scratch_target())
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     let err = stderr(&out);
@@ -309,8 +306,286 @@ fn a_bench_function_that_is_not_generic_gets_what_to_write() {
     );
 }
 
+/// The target directory the scratch crates share, so that criterion
+/// builds once for all of them (each has its own package name: `--against`
+/// cleans a workspace's own crates by name).
+fn scratch_target() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| root().join("target"), std::path::PathBuf::from)
+        .join("scratch-bench")
+}
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=govkit test",
+            "-c",
+            "user.email=test@govkit.invalid",
+        ])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("git: {e}"));
+    assert!(out.status.success(), "git {args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+/// A scratch crate `name` in a git repository of its own, with a
+/// bench-gate target (`spin`; `make`, which allocates twice) and an
+/// unmodified `criterion_main!` target (`plain_spin`), their names
+/// prefixed with `name` (cargo cleans bench targets by name, and the
+/// scratch crates share a target directory). Commit 1 is the
+/// base; commit 2 does 5 % more work in every benchmark and one more
+/// allocation in `make`.
+fn scratch_history(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let krate = dir.path();
+    let lib = |rounds: u32, boxes: &str| {
+        format!(
+            "pub const ROUNDS: u64 = {rounds};\n\npub fn spin(rounds: u64) -> u64 {{\n    let mut x = 0x9e37_79b9_7f4a_7c15u64;\n    for _ in 0..rounds {{\n        x ^= x << 13;\n        x ^= x >> 7;\n        x ^= x << 17;\n    }}\n    x\n}}\n\npub fn make(n: u64) -> (u64, Vec<Box<u64>>) {{\n    (spin(ROUNDS), vec![{boxes}])\n}}\n"
+        )
+    };
+    let files = [
+        (
+            "Cargo.toml",
+            format!(
+                "[package]\nname = \"{name}\"\nversion = \"0.0.0\"\nedition = \"2024\"\npublish = false\n\n[dev-dependencies]\ncriterion = {{ version = \"0.8\", default-features = false, features = [\"cargo_bench_support\"] }}\nbench-gate = {{ path = {:?} }}\n\n[[bench]]\nname = \"{name}_gated\"\nharness = false\n\n[[bench]]\nname = \"{name}_plain\"\nharness = false\n\n[workspace]\n",
+                root().join("bench-gate").display().to_string()
+            ),
+        ),
+        (".gitignore", "/target\n".to_owned()),
+        ("src/lib.rs", lib(20_000, "Box::new(n)")),
+        (
+            &format!("benches/{name}_gated.rs"),
+            format!(
+                "use std::hint::black_box;\n\nuse criterion::Criterion;\n\nbench_gate::counting_allocator!();\n\nfn benches<M: bench_gate::Measure>(c: &mut Criterion<M>) {{\n    c.bench_function(\"spin\", |b| b.iter(|| {name}::spin(black_box({name}::ROUNDS))));\n    c.bench_function(\"make\", |b| b.iter(|| {name}::make(black_box(3))));\n}}\n\nbench_gate::main!(benches);\n"
+            ),
+        ),
+        (
+            &format!("benches/{name}_plain.rs"),
+            format!(
+                "use std::hint::black_box;\n\nuse criterion::{{Criterion, criterion_group, criterion_main}};\n\nfn benches(c: &mut Criterion) {{\n    c.bench_function(\"plain_spin\", |b| b.iter(|| {name}::spin(black_box({name}::ROUNDS))));\n}}\n\ncriterion_group!(group, benches);\ncriterion_main!(group);\n"
+            ),
+        ),
+    ];
+    for (path, text) in files {
+        let p = krate.join(path);
+        std::fs::create_dir_all(p.parent().unwrap_or(krate)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    // The workspace's lock file, trimmed to this crate: the same versions,
+    // no resolution, and committed so that builds leave the tree clean.
+    std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--offline", "--format-version", "1"])
+        .current_dir(krate)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    git(krate, &["init", "-q"]);
+    git(krate, &["add", "-A"]);
+    git(krate, &["commit", "-qm", "base"]);
+    std::fs::write(
+        krate.join("src/lib.rs"),
+        lib(21_000, "Box::new(n), Box::new(n + 1)"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    git(
+        krate,
+        &[
+            "commit",
+            "-qam",
+            "5 % more work, one more allocation in make",
+        ],
+    );
+    dir
+}
+
+/// `govkit bench --against REV ARGS…` in `repo`, with scratch files
+/// under `tmp` (TMPDIR), so that what is left behind can be seen.
+fn against(repo: &Path, tmp: &Path, rev: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_govkit"))
+        .arg("bench")
+        .arg(format!("--against={rev}"))
+        .args(args)
+        .current_dir(repo)
+        .env("CARGO_TARGET_DIR", scratch_target())
+        .env("TMPDIR", tmp)
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Nothing of a comparison is left: no worktree registered with git, no
+/// file in the temporary directory.
+fn nothing_left(repo: &Path, tmp: &Path) {
+    let worktrees = git(repo, &["worktree", "list", "--porcelain"]);
+    assert_eq!(
+        worktrees.matches("worktree ").count(),
+        1,
+        "only the repository's own: {worktrees}"
+    );
+    let left: Vec<_> = std::fs::read_dir(tmp)
+        .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "left in TMPDIR: {left:?}");
+}
+
+fn codes(report: &Value) -> Vec<(String, String)> {
+    report["problems"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| {
+                    (
+                        p["code"].as_str().unwrap_or_default().to_owned(),
+                        p["message"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .split(':')
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The pull-request comparison: `--against HEAD~1` (5 % less work, one
+/// allocation fewer) flags the three slowdowns, the bench-gate target's
+/// added allocation exactly, and times the unmodified criterion target
+/// without counting it; `--against HEAD` (the same code, built twice)
+/// flags nothing. Nothing is left behind either time.
 #[test]
-fn crashes_and_non_bench_gate_benches_are_exit_2() {
+fn against_flags_a_five_percent_slower_commit_and_not_the_same_commit() {
+    let repo = scratch_history("against_ab");
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let quick = [
+        "--measurement-time",
+        "0.3",
+        "--warm-up-time",
+        "0.1",
+        "--format",
+        "json",
+    ];
+    let out = against(repo.path(), tmp.path(), "HEAD~1", &quick);
+    assert_eq!(code(&out), 1, "{}\n{}", stdout(&out), stderr(&out));
+    let report = json(&out);
+    let mut found = codes(&report);
+    found.sort();
+    let want = [
+        ("allocation-increase", "make"),
+        ("allocations-not-counted", "against_ab/against_ab_plain"),
+        ("time-regression", "make"),
+        ("time-regression", "plain_spin"),
+        ("time-regression", "spin"),
+    ];
+    assert_eq!(
+        found,
+        want.map(|(c, m)| (c.to_owned(), m.to_owned())),
+        "{report}"
+    );
+    let b = by_id(&report);
+    assert_eq!(b["make"]["allocs_per_op"], 3, "{}", b["make"]);
+    assert_eq!(b["make"]["baseline_allocs_per_op"], 2, "{}", b["make"]);
+    assert_eq!(b["plain_spin"]["allocs_per_op"], Value::Null);
+    for id in ["spin", "plain_spin"] {
+        let change = &b[id]["change"];
+        assert_eq!(change["test"], "wilcoxon-signed-rank", "{change}");
+        assert_eq!(b[id]["time_ns"]["runs"].as_array().map(Vec::len), Some(10));
+        let [lo, hi] = [0, 1].map(|i| change["interval"][i].as_f64().unwrap_or(f64::NAN));
+        let ratio = change["ratio"].as_f64().unwrap_or(f64::NAN);
+        assert!(lo <= ratio && ratio <= hi && lo > 1.0, "{change}");
+    }
+    assert_eq!(report["against"]["rev"], "HEAD~1");
+    let base = git(repo.path(), &["rev-parse", "HEAD~1"]);
+    assert_eq!(report["against"]["commit"], base.trim());
+    nothing_left(repo.path(), tmp.path());
+
+    let out = against(repo.path(), tmp.path(), "HEAD", &quick);
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    let report = json(&out);
+    assert_eq!(
+        codes(&report),
+        [(
+            "allocations-not-counted".to_owned(),
+            "against_ab/against_ab_plain".to_owned()
+        )],
+        "{report}"
+    );
+    nothing_left(repo.path(), tmp.path());
+}
+
+/// What `--against` cannot compare is exit 2, named, with nothing on
+/// stdout and nothing left behind: an unknown revision, uncommitted
+/// changes, a revision whose benchmarks do not build, and a round count
+/// that could never reach significance.
+#[test]
+fn against_refuses_what_it_cannot_compare_and_leaves_nothing() {
+    let repo = scratch_history("against_bad");
+    let dir = repo.path();
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let refused = |out: &std::process::Output, says: &[&str]| {
+        assert_eq!(code(out), 2, "{}\n{}", stdout(out), stderr(out));
+        assert_eq!(stdout(out), "");
+        for s in says {
+            assert!(stderr(out).contains(s), "{s}: {}", stderr(out));
+        }
+        nothing_left(dir, tmp.path());
+    };
+    refused(
+        &against(dir, tmp.path(), "no-such-branch", &[]),
+        &["--against no-such-branch: not a commit of this repository"],
+    );
+    refused(
+        &against(dir, tmp.path(), "--upload-pack=x", &[]),
+        &["cannot start with '-'"],
+    );
+    refused(
+        &against(dir, tmp.path(), "HEAD~1", &["--count", "5"]),
+        &["--count 5 rounds can never flag", "0.062", "--count 6"],
+    );
+    std::fs::write(dir.join("src/extra.rs"), "").unwrap_or_else(|e| panic!("{e}"));
+    refused(
+        &against(dir, tmp.path(), "HEAD~1", &[]),
+        &["uncommitted changes", "src/extra.rs", "git stash -u"],
+    );
+    std::fs::remove_file(dir.join("src/extra.rs")).unwrap_or_else(|e| panic!("{e}"));
+    // A commit that does not build, then one that does again.
+    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap_or_default();
+    std::fs::write(
+        dir.join("src/lib.rs"),
+        format!("{lib}\nfn broken() -> u8 {{ \"x\" }}\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    git(dir, &["commit", "-qam", "broken"]);
+    std::fs::write(dir.join("src/lib.rs"), &lib).unwrap_or_else(|e| panic!("{e}"));
+    git(dir, &["commit", "-qam", "fixed"]);
+    let broken = git(dir, &["rev-parse", "--short=12", "HEAD~1"]);
+    refused(
+        &against(dir, tmp.path(), "HEAD~1", &[]),
+        &[
+            &format!(
+                "--against HEAD~1 ({}): its benchmarks failed to build",
+                broken.trim()
+            ),
+            "error[E0308]",
+        ],
+    );
+}
+
+#[test]
+fn crashes_are_exit_2_and_plain_criterion_targets_are_timed_not_counted() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_govkit"))
         .args([
             "bench",
@@ -333,22 +608,36 @@ fn crashes_and_non_bench_gate_benches_are_exit_2() {
         stderr(&out)
     );
 
-    let out = govkit(
-        root(),
-        &[
-            "bench",
-            "--package",
-            "bench-gate-fixture",
-            "--bench",
-            "plain",
-            "--count",
-            "1",
-        ],
-    );
-    assert_eq!(code(&out), 2, "{}", stdout(&out));
+    // An unmodified criterion_main! target: timed, its allocations not
+    // counted (never reported as zero), and said so.
+    let mut args = vec![
+        "bench",
+        "--package",
+        "bench-gate-fixture",
+        "--bench",
+        "plain",
+        "--count",
+        "1",
+        "--format",
+        "json",
+    ];
+    args.extend(QUICK);
+    let out = govkit(root(), &args);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    let plain = &by_id(&report)["plain"];
+    assert_eq!(plain["allocs_per_op"], Value::Null, "{plain}");
     assert!(
-        stderr(&out).contains("bench_gate::main!"),
-        "{}",
-        stderr(&out)
+        plain["time_ns"]["median"].as_f64().is_some_and(|t| t > 0.0),
+        "{plain}"
     );
+    assert_eq!(
+        report["time_only"],
+        serde_json::json!(["bench-gate-fixture/plain"])
+    );
+    assert_eq!(
+        report["problems"][0]["code"], "allocations-not-counted",
+        "{report}"
+    );
+    assert_eq!(report["problems"][0]["severity"], "warning", "{report}");
 }
