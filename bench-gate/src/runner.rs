@@ -99,8 +99,10 @@ pub enum RunError {
         /// git's words.
         message: String,
     },
-    /// The work tree has changes: what would be compared is not a commit.
-    #[error("--against compares commits, and the work tree has uncommitted changes: {}", files.join(", "))]
+    /// Tracked files have changes: what would be compared is not a commit.
+    /// (Untracked files are not looked at: a `> comment.md` redirection
+    /// creates one before govkit starts.)
+    #[error("--against compares commits, and the work tree has uncommitted changes: {}", files.iter().map(|f| f.trim()).collect::<Vec<_>>().join(", "))]
     Dirty {
         /// `git status --porcelain` lines (the first ten).
         files: Vec<String>,
@@ -311,7 +313,7 @@ pub fn measure_against(
         commit,
         ..Paired::default()
     };
-    let mut rounds: Vec<(String, &Executable, &Executable)> = Vec::new();
+    let mut pairs: Vec<Pair<'_>> = Vec::new();
     let mut counted_new = BTreeMap::new();
     let mut counted_old = BTreeMap::new();
     let mut listings = Vec::new();
@@ -350,22 +352,29 @@ pub fn measure_against(
         };
         for id in &listing.ids {
             match old {
-                Some((_, o)) if old_ids.contains(id) => rounds.push((id.clone(), new, o)),
+                Some((_, o)) if old_ids.contains(id) => pairs.push((id.clone(), new, o)),
                 Some(_) => out.not_compared.push(format!("{label} {id}: not at {rev}")),
                 None => {}
             }
         }
         listings.push((i, listing));
     }
-    let (mut new_runs, mut old_runs) = run_rounds(plan, &rounds, work.path(), progress)?;
+    let mut runs = run_rounds(plan, &pairs, work.path(), progress)?.into_iter();
     for (i, listing) in &listings {
+        let new = &new_exes[*i];
         for id in &listing.ids {
-            let runs = new_runs.remove(id.as_str()).unwrap_or_default();
+            let paired = pairs
+                .iter()
+                .position(|(pid, n, _)| pid == id && std::ptr::eq(*n, new));
+            let [new_runs, old_runs] = match paired {
+                Some(_) => runs.next().unwrap_or_default(),
+                None => [Vec::new(), Vec::new()],
+            };
             out.new
                 .measured
-                .push(measured(id, counted_new.get(i), runs));
-            if let Some(runs) = old_runs.remove(id.as_str()) {
-                out.old.push(measured(id, counted_old.get(i), runs));
+                .push(measured(id, counted_new.get(i), new_runs));
+            if paired.is_some() {
+                out.old.push(measured(id, counted_old.get(i), old_runs));
             }
         }
     }
@@ -420,18 +429,21 @@ fn build_rev(
     Ok(exes)
 }
 
-/// Median time per round of each benchmark on each side (new, old):
-/// old and new alternately, the order swapping every round.
-#[expect(clippy::type_complexity, reason = "two maps of runs by id")]
-fn run_rounds<'a>(
+/// One benchmark to compare: its id, and the two executables holding it.
+type Pair<'a> = (String, &'a Executable, &'a Executable);
+
+/// Median time per round of each pair's benchmark on each side (new,
+/// old), in the order of `pairs`: old and new alternately, the order
+/// swapping every round.
+fn run_rounds(
     plan: &RunPlan,
-    rounds: &'a [(String, &Executable, &Executable)],
+    pairs: &[Pair<'_>],
     work: &Path,
     progress: &mut dyn FnMut(&str),
-) -> Result<(BTreeMap<&'a str, Vec<f64>>, BTreeMap<&'a str, Vec<f64>>), RunError> {
-    let mut new_runs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    let mut old_runs: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-    for (b, (id, new, old)) in rounds.iter().enumerate() {
+) -> Result<Vec<[Vec<f64>; 2]>, RunError> {
+    let mut all = Vec::new();
+    for (b, (id, new, old)) in pairs.iter().enumerate() {
+        let [mut new_runs, mut old_runs] = [Vec::new(), Vec::new()];
         for k in 0..plan.count {
             plan.stopped()?;
             progress(&format!(
@@ -458,16 +470,16 @@ fn run_rounds<'a>(
                     })?;
                 // Each round's results are read; the directory can go.
                 std::fs::remove_dir_all(&dir).unwrap_or_default();
-                let side = if exe.side.is_some() {
-                    &mut old_runs
+                if exe.side.is_some() {
+                    old_runs.push(median);
                 } else {
-                    &mut new_runs
-                };
-                side.entry(id.as_str()).or_default().push(median);
+                    new_runs.push(median);
+                }
             }
         }
+        all.push([new_runs, old_runs]);
     }
-    Ok((new_runs, old_runs))
+    Ok(all)
 }
 
 /// The cargo workspace's target directory (shared with the other
@@ -621,7 +633,7 @@ impl Repo {
             &[
                 "status".as_ref(),
                 "--porcelain".as_ref(),
-                "--untracked-files=normal".as_ref(),
+                "--untracked-files=no".as_ref(),
                 "--".as_ref(),
                 root.as_os_str(),
             ],
@@ -744,6 +756,8 @@ fn build(
     }
     let status = child.wait().map_err(RunError::CargoOutput)?;
     let errors = errors.and_then(|t| t.join().ok()).unwrap_or_default();
+    // A build cut short by Ctrl-C is an interruption, not a build error.
+    plan.stopped()?;
     if !status.success() {
         let functions = not_generic(&errors);
         return Err(if functions.is_empty() {

@@ -255,6 +255,18 @@ fn a_count_that_can_never_flag_a_slowdown_is_refused() {
     assert_ne!(code(&out), 2, "{}", stderr(&out));
 }
 
+/// Writes a scratch crate's files, and the workspace's lock file: the
+/// same versions, no resolution.
+fn write_crate<P: AsRef<Path>>(krate: &Path, files: &[(P, String)]) {
+    for (path, text) in files {
+        let p = krate.join(path);
+        std::fs::create_dir_all(p.parent().unwrap_or(krate)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock"))
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
 /// The one mistake the bench-gate change invites: a bench function left
 /// as `fn benches(c: &mut Criterion)`. The compiler's real E0308 (inside
 /// the macro) is shown, then what to write instead; exit 2.
@@ -276,14 +288,7 @@ fn a_bench_function_that_is_not_generic_gets_what_to_write() {
             "use criterion::Criterion;\n\nbench_gate::counting_allocator!();\n\nfn encode(c: &mut Criterion) {\n    c.bench_function(\"encode\", |b| b.iter(|| 1 + 1));\n}\n\nbench_gate::main!(encode);\n".to_owned(),
         ),
     ];
-    for (path, text) in files {
-        let p = krate.join(path);
-        std::fs::create_dir_all(p.parent().unwrap_or(krate)).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
-    }
-    // The workspace's lock file: the same versions, no resolution.
-    std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    write_crate(krate, &files);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_govkit"))
         .arg("bench")
         .current_dir(krate)
@@ -375,15 +380,9 @@ fn scratch_history(name: &str) -> tempfile::TempDir {
             ),
         ),
     ];
-    for (path, text) in files {
-        let p = krate.join(path);
-        std::fs::create_dir_all(p.parent().unwrap_or(krate)).unwrap_or_else(|e| panic!("{e}"));
-        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
-    }
-    // The workspace's lock file, trimmed to this crate: the same versions,
-    // no resolution, and committed so that builds leave the tree clean.
-    std::fs::copy(root().join("Cargo.lock"), krate.join("Cargo.lock"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    write_crate(krate, &files);
+    // Trimmed to this crate and committed, so that builds leave the tree
+    // clean.
     let out = std::process::Command::new(env!("CARGO"))
         .args(["metadata", "--offline", "--format-version", "1"])
         .current_dir(krate)
@@ -475,14 +474,11 @@ fn against_flags_a_five_percent_slower_commit_and_not_the_same_commit() {
         "0.3",
         "--warm-up-time",
         "0.1",
+        "--count",
+        "16",
         "--format",
         "json",
     ];
-    let out = against(repo.path(), tmp.path(), "HEAD~1", &quick);
-    assert_eq!(code(&out), 1, "{}\n{}", stdout(&out), stderr(&out));
-    let report = json(&out);
-    let mut found = codes(&report);
-    found.sort();
     let want = [
         ("allocation-increase", "make"),
         ("allocations-not-counted", "against_ab/against_ab_plain"),
@@ -490,11 +486,26 @@ fn against_flags_a_five_percent_slower_commit_and_not_the_same_commit() {
         ("time-regression", "plain_spin"),
         ("time-regression", "spin"),
     ];
-    assert_eq!(
-        found,
-        want.map(|(c, m)| (c.to_owned(), m.to_owned())),
-        "{report}"
-    );
+    let want = want.map(|(c, m)| (c.to_owned(), m.to_owned()));
+    // This test shares two cores with the rest of the suite: a round that
+    // another test's burst lands on is an outlier, and two such rounds
+    // can cost a rank test its significance. So the timing verdicts get a
+    // second run; the allocation verdict, exact, must hold the first time.
+    let mut attempts = 0;
+    let report = loop {
+        attempts += 1;
+        let out = against(repo.path(), tmp.path(), "HEAD~1", &quick);
+        assert_eq!(code(&out), 1, "{}\n{}", stdout(&out), stderr(&out));
+        let report = json(&out);
+        let mut found = codes(&report);
+        found.sort();
+        assert!(found.contains(&want[0]), "the added allocation: {report}");
+        if found == want || attempts == 2 {
+            assert_eq!(found, want, "{report}");
+            break report;
+        }
+        eprintln!("first run missed a slowdown under load, running again: {report}");
+    };
     let b = by_id(&report);
     assert_eq!(b["make"]["allocs_per_op"], 3, "{}", b["make"]);
     assert_eq!(b["make"]["baseline_allocs_per_op"], 2, "{}", b["make"]);
@@ -502,7 +513,7 @@ fn against_flags_a_five_percent_slower_commit_and_not_the_same_commit() {
     for id in ["spin", "plain_spin"] {
         let change = &b[id]["change"];
         assert_eq!(change["test"], "wilcoxon-signed-rank", "{change}");
-        assert_eq!(b[id]["time_ns"]["runs"].as_array().map(Vec::len), Some(10));
+        assert_eq!(b[id]["time_ns"]["runs"].as_array().map(Vec::len), Some(16));
         let [lo, hi] = [0, 1].map(|i| change["interval"][i].as_f64().unwrap_or(f64::NAN));
         let ratio = change["ratio"].as_f64().unwrap_or(f64::NAN);
         assert!(lo <= ratio && ratio <= hi && lo > 1.0, "{change}");
@@ -512,6 +523,9 @@ fn against_flags_a_five_percent_slower_commit_and_not_the_same_commit() {
     assert_eq!(report["against"]["commit"], base.trim());
     nothing_left(repo.path(), tmp.path());
 
+    // An untracked file (a `> comment.md` redirection makes one) is not a
+    // change to the commit.
+    std::fs::write(repo.path().join("comment.md"), "").unwrap_or_else(|e| panic!("{e}"));
     let out = against(repo.path(), tmp.path(), "HEAD", &quick);
     assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
     let report = json(&out);
@@ -552,17 +566,22 @@ fn against_refuses_what_it_cannot_compare_and_leaves_nothing() {
         &["cannot start with '-'"],
     );
     refused(
-        &against(dir, tmp.path(), "HEAD~1", &["--count", "5"]),
-        &["--count 5 rounds can never flag", "0.062", "--count 6"],
+        &against(dir, tmp.path(), "HEAD~1", &["--count", "7"]),
+        &[
+            "--count 7 rounds can never flag",
+            "0.016",
+            "alpha 0.01",
+            "--count 8",
+        ],
     );
-    std::fs::write(dir.join("src/extra.rs"), "").unwrap_or_else(|e| panic!("{e}"));
+    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap_or_default();
+    std::fs::write(dir.join("src/lib.rs"), format!("{lib}\n// edited\n"))
+        .unwrap_or_else(|e| panic!("{e}"));
     refused(
         &against(dir, tmp.path(), "HEAD~1", &[]),
-        &["uncommitted changes", "src/extra.rs", "git stash -u"],
+        &["uncommitted changes: M src/lib.rs", "git stash -u"],
     );
-    std::fs::remove_file(dir.join("src/extra.rs")).unwrap_or_else(|e| panic!("{e}"));
     // A commit that does not build, then one that does again.
-    let lib = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap_or_default();
     std::fs::write(
         dir.join("src/lib.rs"),
         format!("{lib}\nfn broken() -> u8 {{ \"x\" }}\n"),
@@ -582,6 +601,42 @@ fn against_refuses_what_it_cannot_compare_and_leaves_nothing() {
             "error[E0308]",
         ],
     );
+}
+
+/// SIGTERM (a cancelled CI job) while `--against` works: it stops at the
+/// next check, exit 2, and removes the worktree and its scratch files.
+#[test]
+fn against_cleans_up_when_terminated() {
+    let repo = scratch_history("against_term");
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_govkit"))
+        .args(["bench", "--against=HEAD~1"])
+        .current_dir(repo.path())
+        .env("CARGO_TARGET_DIR", scratch_target())
+        .env("TMPDIR", tmp.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Wait until the worktree exists, then terminate.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_mins(2);
+    while !git(repo.path(), &["worktree", "list", "--porcelain"]).contains("govkit-against-") {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no worktree within 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("interrupted"), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "");
+    nothing_left(repo.path(), tmp.path());
 }
 
 #[test]
