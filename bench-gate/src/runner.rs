@@ -234,12 +234,9 @@ pub fn measure(plan: &RunPlan, progress: &mut dyn FnMut(&str)) -> Result<Measure
     for (i, exe) in exes.iter().enumerate() {
         let label = exe.label();
         let dir = work.path().join(format!("{i}"));
-        let listing = list(exe, plan, &dir)?;
-        if listing.ids.is_empty() {
-            out.skipped
-                .push(format!("{label}: no criterion benchmark matched"));
+        let Some(listing) = listed(exe, plan, &dir, &mut out.skipped)? else {
             continue;
-        }
+        };
         let counted = if listing.bench_gate {
             progress(&format!("bench {label}: allocation pass"));
             Some(allocation_pass(exe, plan, &dir)?)
@@ -320,13 +317,9 @@ pub fn measure_against(
     for (i, new) in new_exes.iter().enumerate() {
         let label = new.label();
         let dir = work.path().join(format!("new-{i}"));
-        let listing = list(new, plan, &dir)?;
-        if listing.ids.is_empty() {
-            out.new
-                .skipped
-                .push(format!("{label}: no criterion benchmark matched"));
+        let Some(listing) = listed(new, plan, &dir, &mut out.new.skipped)? else {
             continue;
-        }
+        };
         if listing.bench_gate {
             progress(&format!("bench {label}: allocation pass"));
             counted_new.insert(i, allocation_pass(new, plan, &dir)?);
@@ -791,6 +784,22 @@ fn list(exe: &Executable, plan: &RunPlan, dir: &Path) -> Result<Listing, RunErro
         }
     }
     Ok(listing)
+}
+
+/// [`list`], with a target that has no matching criterion benchmark
+/// recorded in `skipped` instead.
+fn listed(
+    exe: &Executable,
+    plan: &RunPlan,
+    dir: &Path,
+    skipped: &mut Vec<String>,
+) -> Result<Option<Listing>, RunError> {
+    let listing = list(exe, plan, dir)?;
+    if listing.ids.is_empty() {
+        skipped.push(format!("{}: no criterion benchmark matched", exe.label()));
+        return Ok(None);
+    }
+    Ok(Some(listing))
 }
 
 /// The allocation pass: allocations and bytes per operation, by id.

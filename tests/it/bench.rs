@@ -9,11 +9,9 @@ use crate::{code, govkit, stderr, stdout};
 
 #[path = "../support/scratch.rs"]
 mod scratch;
-use scratch::{against, git, nothing_left, scratch_history, scratch_target, write_crate};
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
+use scratch::{
+    against, by_id, git, json, nothing_left, root, scratch_history, scratch_target, write_crate,
+};
 
 /// Short criterion runs: counts are exact whatever the duration.
 const QUICK: [&str; 6] = [
@@ -36,20 +34,6 @@ fn bench(dir: &Path, extra: &[&str]) -> std::process::Output {
     args.extend(QUICK);
     args.extend(extra);
     govkit(dir, &args)
-}
-
-fn json(out: &std::process::Output) -> Value {
-    serde_json::from_str(&stdout(out))
-        .unwrap_or_else(|e| panic!("{e}:\n{}\n{}", stdout(out), stderr(out)))
-}
-
-fn by_id(doc: &Value) -> std::collections::BTreeMap<String, Value> {
-    doc["benchmarks"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no benchmarks: {doc}"))
-        .iter()
-        .map(|b| (b["id"].as_str().unwrap_or_default().to_owned(), b.clone()))
-        .collect()
 }
 
 #[test]
